@@ -1,0 +1,278 @@
+"""The headache diary as value types: days, attacks, aura, acute medication, regimens.
+
+These types are the vocabulary every other layer speaks. They are plain frozen
+dataclasses with no I/O so the clinical rules can be tested on hand-written diaries.
+
+Unknown is not the same as no: a feature the patient did not record is ``None``, so the
+ICHD-3 engine can say "unclassifiable: nausea not recorded" instead of silently
+treating a gap as a negative finding (DESIGN.md glossary: a missing day is not a
+headache-free day; the same holds for a missing feature).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+
+class Location(StrEnum):
+    FRONTAL = "frontal"
+    TEMPORAL = "temporal"
+    OCCIPITAL = "occipital"
+    VERTEX = "vertex"
+    ORBITAL = "orbital"
+    NECK = "neck"
+
+
+class Quality(StrEnum):
+    PULSATING = "pulsating"
+    PRESSING = "pressing"
+    STABBING = "stabbing"
+    OTHER = "other"
+
+
+class Nausea(StrEnum):
+    NONE = "none"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class AuraType(StrEnum):
+    """ICHD-3 1.2 B lists these six kinds of fully reversible aura symptom."""
+
+    VISUAL = "visual"
+    SENSORY = "sensory"
+    SPEECH = "speech"
+    MOTOR = "motor"
+    BRAINSTEM = "brainstem"
+    RETINAL = "retinal"
+
+
+class MedClass(StrEnum):
+    """Acute-medication classes as ICHD-3 8.2 separates them for overuse thresholds."""
+
+    SIMPLE_ANALGESIC = "simple_analgesic"
+    NSAID = "nsaid"
+    PARACETAMOL = "paracetamol"
+    TRIPTAN = "triptan"
+    ERGOT = "ergot"
+    OPIOID = "opioid"
+    COMBINATION_ANALGESIC = "combination_analgesic"
+    GEPANT = "gepant"
+    DITAN = "ditan"
+    ANTIEMETIC = "antiemetic"
+    OTHER = "other"
+
+
+class Effect(StrEnum):
+    NONE = "none"
+    PARTIAL = "partial"
+    GOOD = "good"
+
+
+class RegimenKind(StrEnum):
+    DRUG = "drug"
+    NON_DRUG = "non_drug"
+
+
+# Curated trigger vocabulary; free text is allowed beside it. Kept short so the diary form
+# stays a few taps (USERS.md: logging must be quick).
+CURATED_TRIGGERS: tuple[str, ...] = (
+    "stress",
+    "poor sleep",
+    "too much sleep",
+    "skipped meal",
+    "dehydration",
+    "alcohol",
+    "caffeine",
+    "menstruation",
+    "weather",
+    "bright light",
+    "noise",
+    "smell",
+    "screen time",
+    "physical exertion",
+    "neck strain",
+    "travel",
+    "let-down after stress",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IntensityReading:
+    at: dt.datetime
+    intensity: int  # 0-10 numeric rating scale
+
+
+@dataclass(frozen=True, slots=True)
+class AuraSymptom:
+    type: AuraType
+    symptom: str = ""
+    onset: dt.datetime | None = None
+    duration_min: int | None = None
+    gradual_spread: bool | None = None  # spreads gradually over >= 5 min (ICHD-3 1.2 C1)
+    unilateral: bool | None = None
+    positive: bool | None = None  # scintillations, pins and needles (ICHD-3 1.2 notes)
+    headache_within_60_min: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationDose:
+    name: str
+    med_class: MedClass
+    taken_at: dt.datetime | None = None
+    dose: str | None = None
+    effect: Effect | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attack:
+    """One headache episode.
+
+    ``end`` is None while the attack is ongoing. Where a patient records only a
+    duration (the diary document allows ``duration_min`` without times), ``start`` may
+    be a date at midnight and ``duration_min`` carries the length. By ICHD-3 1.1 note,
+    if the patient fell asleep and woke without the headache, the attack ends on
+    waking: the diary records that time as ``end``.
+    """
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+    duration_min: int | None = None
+    peak_intensity: int | None = None
+    readings: tuple[IntensityReading, ...] = ()
+    side: Side | None = None
+    locations: tuple[Location, ...] = ()
+    quality: tuple[Quality, ...] = ()
+    aggravated_by_activity: bool | None = None
+    nausea: Nausea | None = None
+    vomiting: bool | None = None
+    photophobia: bool | None = None
+    phonophobia: bool | None = None
+    osmophobia: bool | None = None
+    aura: tuple[AuraSymptom, ...] = ()
+    cranial_autonomic: tuple[str, ...] = ()
+    restlessness: bool | None = None
+    triggers: tuple[str, ...] = ()
+    medications: tuple[MedicationDose, ...] = ()
+    treated: bool | None = None  # ICHD-3 1.1 B counts untreated/unsuccessfully treated duration
+    # SNNOOP10 item codes the patient reported with this attack (e.g. "thunderclap", "fever");
+    # the red-flag screen reads them (Do et al., Neurology 2019).
+    warning_signs: tuple[str, ...] = ()
+
+    @property
+    def peak(self) -> int | None:
+        """Peak intensity: the recorded peak, else the highest reading."""
+        if self.peak_intensity is not None:
+            return self.peak_intensity
+        if self.readings:
+            return max(r.intensity for r in self.readings)
+        return None
+
+    @property
+    def minutes(self) -> int | None:
+        """Duration in minutes, from times when both are known, else the recorded length."""
+        if self.end is not None:
+            return int((self.end - self.start).total_seconds() // 60)
+        return self.duration_min
+
+    @property
+    def effective_end(self) -> dt.datetime | None:
+        if self.end is not None:
+            return self.end
+        if self.duration_min is not None:
+            return self.start + dt.timedelta(minutes=self.duration_min)
+        return None
+
+    def local_dates(self) -> list[dt.date]:
+        """Every calendar day the attack touches (an attack over midnight counts on each day)."""
+        last = self.effective_end or self.start
+        if last < self.start:
+            last = self.start
+        # An attack ending exactly at midnight does not touch the next day.
+        if last > self.start and last.time() == dt.time(0, 0):
+            last = last - dt.timedelta(microseconds=1)
+        days = []
+        d = self.start.date()
+        while d <= last.date():
+            days.append(d)
+            d += dt.timedelta(days=1)
+        return days
+
+
+@dataclass(frozen=True, slots=True)
+class DiaryDay:
+    """One recorded calendar day. A day absent from the diary is missing, not headache-free."""
+
+    date: dt.date
+    headache: bool
+    stress: int | None = None  # 0-10
+    sleep_hours: float | None = None
+    neck_tension: int | None = None  # 0-10
+    menstruating: bool | None = None
+    notes: str = ""
+    triggers: tuple[str, ...] = ()
+    recorded_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Regimen:
+    """A preventive course (drug or not) so before/after periods are explicit."""
+
+    name: str
+    kind: RegimenKind
+    start: dt.date
+    stop: dt.date | None = None
+    dose: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyProfile:
+    """What the prescription safety checks need to know about the patient (CLINICAL.md 7.3)."""
+
+    pregnant: bool = False
+    anticoagulant: bool = False
+    bleeding_disorder: bool = False
+    pacemaker: bool = False  # or any implanted electrical device
+    needle_phobia: bool = False
+    fainting_history: bool = False
+    low_bmi: bool = False  # thin build over the lung apex: GB21 depth
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    birth_date: dt.date | None
+    sex: Sex = Sex.UNKNOWN
+    timezone: str = "UTC"
+    safety: SafetyProfile = field(default_factory=SafetyProfile)
+
+    def age_on(self, day: dt.date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+@dataclass(frozen=True, slots=True)
+class Diary:
+    """A patient's diary as the clinical engine sees it."""
+
+    patient: PatientFacts
+    days: tuple[DiaryDay, ...] = ()
+    attacks: tuple[Attack, ...] = ()
+    regimens: tuple[Regimen, ...] = field(default_factory=tuple)

@@ -1,0 +1,54 @@
+"""The exception tree, written out first so every edge maps it the same way.
+
+AcuheadError
+  ValidationError   -> HTTP 422, CLI exit 2   (bad input; names the field/path and reason)
+  NotFound          -> HTTP 404, CLI exit 3   (also used when a row exists in another tenant)
+  Forbidden         -> HTTP 403, CLI exit 4
+  Conflict          -> HTTP 409, CLI exit 5   (optimistic version check, duplicate key)
+    SafetyBlock     -> HTTP 409, CLI exit 6   (an open red-flag alert blocks treatment planning)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AcuheadError(Exception):
+    """Base of every error acuhead raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One located problem: ``path`` like ``attacks[1].peak_intensity``; ``message`` for a person."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ValidationError(AcuheadError):
+    def __init__(self, errors: list[FieldError] | FieldError | str) -> None:
+        if isinstance(errors, str):
+            errors = [FieldError("", errors)]
+        elif isinstance(errors, FieldError):
+            errors = [errors]
+        self.errors: list[FieldError] = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+class NotFound(AcuheadError):
+    pass
+
+
+class Forbidden(AcuheadError):
+    pass
+
+
+class Conflict(AcuheadError):
+    pass
+
+
+class SafetyBlock(Conflict):
+    """Raised when a red-flag alert is open: acuhead says 'needs medical review' and why."""
