@@ -19,7 +19,7 @@ class AcuheadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One located problem: ``path`` like ``attacks[1].peak_intensity``; ``message`` for a person."""
+    """One located problem: ``path`` such as ``attacks[1].peak_intensity``, and why."""
 
     path: str
     message: str
