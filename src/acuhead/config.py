@@ -1,0 +1,58 @@
+"""One settings object, read from ``ACUHEAD_*`` environment variables.
+
+Production refuses the development secret and demo accounts: a clinic that forgets to set
+a secret must find out at start-up, not after a breach.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the sentinel production refuses
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACUHEAD_", env_file=None, extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str = ""  # empty: SQLite file under data_dir
+    secret_key: str = DEV_SECRET
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    demo_accounts: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "ACUHEAD_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+            if self.demo_accounts:
+                raise ValueError("ACUHEAD_DEMO_ACCOUNTS must be false in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'acuhead.sqlite3').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,404 @@
+"""The diary document (``"format": "acuhead.diary/1"``): one JSON shape for import, export
+and the CLI commands that read a diary.
+
+Validation runs in two passes: the published JSON Schema (shape, ranges, codes), then the
+rules a schema cannot say (end before start, dates in the future, duplicate days). Every
+problem is reported with its JSON path, e.g. ``attacks[1].peak_intensity``, and all of them
+at once, so a person can fix a file in one go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from acuhead.domain.diary import (
+    Attack,
+    AuraSymptom,
+    AuraType,
+    Diary,
+    DiaryDay,
+    Effect,
+    IntensityReading,
+    Location,
+    MedClass,
+    MedicationDose,
+    Nausea,
+    PatientFacts,
+    Quality,
+    Regimen,
+    RegimenKind,
+    SafetyProfile,
+    Sex,
+    Side,
+)
+from acuhead.errors import FieldError, ValidationError
+
+FORMAT = "acuhead.diary/1"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = (resources.files("acuhead") / "schemas" / "diary-1.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class DiaryDocument:
+    """A parsed document: the diary the engine reads plus the blocks later issues own."""
+
+    external_id: str
+    name: str
+    diary: Diary
+    extras: Mapping[str, Any] = field(default_factory=dict)  # sessions, course, questionnaires…
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+def _schema_errors(doc: Any) -> list[FieldError]:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    validator = Draft202012Validator(schema(), format_checker=FormatChecker())
+    errors: list[FieldError] = []
+    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(err.absolute_path)
+        value = err.instance
+        kind = err.validator
+        if kind == "required":
+            missing = str(err.message).split("'")[1]
+            errors.append(FieldError(json_path([*path, missing]), "is required"))
+            continue
+        if kind == "additionalProperties":
+            extra = sorted(set(value) - set(err.schema.get("properties", {})))
+            for key in extra:
+                errors.append(FieldError(json_path([*path, key]), "is not a known key"))
+            continue
+        if kind == "enum":
+            allowed = ", ".join(map(str, err.validator_value))
+            msg = f"must be one of: {allowed}; got {value!r}"
+        elif kind == "const":
+            msg = f"must be {err.validator_value!r}; got {value!r}"
+        elif kind == "type":
+            msg = f"must be of type {err.validator_value}; got {value!r}"
+        elif kind == "minimum":
+            msg = f"must be at least {err.validator_value}; got {value!r}"
+        elif kind == "maximum":
+            msg = f"must be at most {err.validator_value}; got {value!r}"
+        elif kind == "format":
+            msg = f"is not a valid {err.validator_value} (YYYY-MM-DD); got {value!r}"
+        elif kind == "pattern":
+            msg = f"is not a date-time like 2026-02-02T06:30:00; got {value!r}"
+        elif kind == "anyOf" and isinstance(value, dict) and "peak_intensity" in str(err.schema):
+            msg = "an attack needs 'start' (or 'duration_min' with 'date')"
+        elif kind in ("minLength", "maxLength"):
+            msg = f"length must be within limits ({kind} {err.validator_value})"
+        elif kind == "uniqueItems":
+            msg = "has repeated entries"
+        else:
+            msg = err.message
+        errors.append(FieldError(json_path(path), msg))
+    return errors
+
+
+def _dt(text: str | None, tz: ZoneInfo) -> dt.datetime | None:
+    """Parse a document time into the patient's local wall-clock time (naive)."""
+    if text is None:
+        return None
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(tz).replace(tzinfo=None)
+    return value
+
+
+def parse(doc: Any, *, today: dt.date | None = None) -> DiaryDocument:
+    """Validate and parse a document. Raises ValidationError listing every located problem."""
+    errors = _schema_errors(doc)
+    if errors:
+        raise ValidationError(errors)
+    p = doc["patient"]
+    try:
+        tz = ZoneInfo(p.get("timezone", "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            FieldError("patient.timezone", f"unknown time zone {p.get('timezone')!r}")
+        ) from None
+    local_today = today or dt.datetime.now(tz).date()
+    latest = local_today + dt.timedelta(days=1)  # today+1 in the patient's zone is still valid
+    birth = dt.date.fromisoformat(p["birth_date"]) if p.get("birth_date") else None
+    if birth is not None and birth > local_today:
+        errors.append(FieldError("patient.birth_date", "is in the future"))
+    patient = PatientFacts(
+        birth_date=birth,
+        sex=Sex(p.get("sex", "unknown")),
+        timezone=tz.key,
+        safety=SafetyProfile(**p.get("safety", {})),
+    )
+
+    days: list[DiaryDay] = []
+    seen: dict[dt.date, int] = {}
+    for i, d in enumerate(doc.get("days", [])):
+        date = dt.date.fromisoformat(d["date"])
+        if date > latest:
+            errors.append(FieldError(f"days[{i}].date", f"{date} is in the future"))
+        if date in seen:
+            errors.append(FieldError(f"days[{i}].date", f"{date} repeats days[{seen[date]}]"))
+        seen[date] = i
+        days.append(
+            DiaryDay(
+                date=date,
+                headache=d["headache"],
+                stress=d.get("stress"),
+                sleep_hours=d.get("sleep_hours"),
+                neck_tension=d.get("neck_tension"),
+                menstruating=d.get("menstruating"),
+                notes=d.get("notes", ""),
+                triggers=tuple(d.get("triggers", ())),
+                recorded_at=_dt(d.get("recorded_at"), tz),
+            )
+        )
+
+    attacks: list[Attack] = []
+    for i, a in enumerate(doc.get("attacks", [])):
+        attack = _parse_attack(a, f"attacks[{i}]", tz, latest, errors)
+        if attack is not None:
+            attacks.append(attack)
+
+    regimens: list[Regimen] = []
+    for i, r in enumerate(doc.get("regimens", [])):
+        start = dt.date.fromisoformat(r["start"])
+        stop = dt.date.fromisoformat(r["stop"]) if r.get("stop") else None
+        if stop is not None and stop < start:
+            errors.append(FieldError(f"regimens[{i}].stop", "is before start"))
+        regimens.append(Regimen(r["name"], RegimenKind(r["kind"]), start, stop, r.get("dose")))
+
+    if errors:
+        raise ValidationError(errors)
+    extras = {
+        k: doc[k]
+        for k in ("sessions", "course", "questionnaires", "assessment", "red_flags")
+        if k in doc
+    }
+    return DiaryDocument(
+        external_id=p["external_id"],
+        name=p.get("name", ""),
+        diary=Diary(
+            patient=patient, days=tuple(days), attacks=tuple(attacks), regimens=tuple(regimens)
+        ),
+        extras=extras,
+    )
+
+
+def _parse_attack(
+    a: Mapping[str, Any], path: str, tz: ZoneInfo, latest: dt.date, errors: list[FieldError]
+) -> Attack | None:
+    start = _dt(a.get("start"), tz)
+    if start is None:
+        if "date" not in a:
+            errors.append(
+                FieldError(f"{path}.start", "give 'start', or 'date' with 'duration_min'")
+            )
+            return None
+        start = dt.datetime.combine(dt.date.fromisoformat(a["date"]), dt.time())
+    end = _dt(a.get("end"), tz)
+    if end is not None and end < start:
+        errors.append(FieldError(f"{path}.end", f"{end:%Y-%m-%dT%H:%M} is before start"))
+    if start.date() > latest:
+        errors.append(FieldError(f"{path}.start", f"{start:%Y-%m-%d} is in the future"))
+    readings = []
+    for j, r in enumerate(a.get("readings", [])):
+        at = _dt(r["at"], tz)
+        assert at is not None
+        if at < start or (end is not None and at > end):
+            errors.append(FieldError(f"{path}.readings[{j}].at", "is outside the attack"))
+        readings.append(IntensityReading(at, r["intensity"]))
+    aura = tuple(
+        AuraSymptom(
+            type=AuraType(s["type"]),
+            symptom=s.get("symptom", ""),
+            onset=_dt(s.get("onset"), tz),
+            duration_min=s.get("duration_min"),
+            gradual_spread=s.get("gradual_spread"),
+            unilateral=s.get("unilateral"),
+            positive=s.get("positive"),
+            headache_within_60_min=s.get("headache_within_60_min"),
+        )
+        for s in a.get("aura", [])
+    )
+    meds = tuple(
+        MedicationDose(
+            name=m["name"],
+            med_class=MedClass(m["class"]),
+            taken_at=_dt(m.get("taken_at"), tz),
+            dose=m.get("dose"),
+            effect=Effect(m["effect"]) if m.get("effect") else None,
+        )
+        for m in a.get("medications", [])
+    )
+    return Attack(
+        start=start,
+        end=end,
+        duration_min=a.get("duration_min"),
+        peak_intensity=a.get("peak_intensity"),
+        readings=tuple(readings),
+        side=Side(a["side"]) if a.get("side") else None,
+        locations=tuple(Location(x) for x in a.get("locations", [])),
+        quality=tuple(Quality(x) for x in a.get("quality", [])),
+        aggravated_by_activity=a.get("aggravated_by_activity"),
+        nausea=Nausea(a["nausea"]) if a.get("nausea") else None,
+        vomiting=a.get("vomiting"),
+        photophobia=a.get("photophobia"),
+        phonophobia=a.get("phonophobia"),
+        osmophobia=a.get("osmophobia"),
+        aura=aura,
+        cranial_autonomic=tuple(a.get("cranial_autonomic", ())),
+        restlessness=a.get("restlessness"),
+        triggers=tuple(a.get("triggers", ())),
+        medications=meds,
+        treated=a.get("treated"),
+        warning_signs=tuple(a.get("warning_signs", ())),
+    )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None and v != () and v != []}
+
+
+def attack_to_dict(a: Attack) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "start": _iso(a.start),
+            "end": _iso(a.end),
+            "duration_min": a.duration_min if a.end is None else None,
+            "peak_intensity": a.peak_intensity,
+            "readings": [{"at": _iso(r.at), "intensity": r.intensity} for r in a.readings],
+            "side": a.side.value if a.side else None,
+            "locations": [x.value for x in a.locations],
+            "quality": [x.value for x in a.quality],
+            "aggravated_by_activity": a.aggravated_by_activity,
+            "nausea": a.nausea.value if a.nausea else None,
+            "vomiting": a.vomiting,
+            "photophobia": a.photophobia,
+            "phonophobia": a.phonophobia,
+            "osmophobia": a.osmophobia,
+            "aura": [
+                _drop_none(
+                    {
+                        "type": s.type.value,
+                        "symptom": s.symptom or None,
+                        "onset": _iso(s.onset),
+                        "duration_min": s.duration_min,
+                        "gradual_spread": s.gradual_spread,
+                        "unilateral": s.unilateral,
+                        "positive": s.positive,
+                        "headache_within_60_min": s.headache_within_60_min,
+                    }
+                )
+                for s in a.aura
+            ],
+            "cranial_autonomic": list(a.cranial_autonomic),
+            "restlessness": a.restlessness,
+            "treated": a.treated,
+            "triggers": list(a.triggers),
+            "warning_signs": list(a.warning_signs),
+            "medications": [
+                _drop_none(
+                    {
+                        "name": m.name,
+                        "class": m.med_class.value,
+                        "taken_at": _iso(m.taken_at),
+                        "dose": m.dose,
+                        "effect": m.effect.value if m.effect else None,
+                    }
+                )
+                for m in a.medications
+            ],
+        }
+    )
+
+
+def day_to_dict(d: DiaryDay) -> dict[str, Any]:
+    out = _drop_none(
+        {
+            "date": d.date.isoformat(),
+            "stress": d.stress,
+            "sleep_hours": d.sleep_hours,
+            "neck_tension": d.neck_tension,
+            "menstruating": d.menstruating,
+            "notes": d.notes or None,
+            "triggers": list(d.triggers),
+            "recorded_at": _iso(d.recorded_at),
+        }
+    )
+    out["headache"] = d.headache
+    return out
+
+
+def to_document(
+    *, external_id: str, diary: Diary, name: str = "", extras: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    p = diary.patient
+    patient: dict[str, Any] = {
+        "external_id": external_id,
+        "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+        "sex": p.sex.value,
+        "timezone": p.timezone,
+        "safety": {k: getattr(p.safety, k) for k in SafetyProfile.__dataclass_fields__},
+    }
+    if name:
+        patient["name"] = name
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "patient": patient,
+        "days": [day_to_dict(d) for d in sorted(diary.days, key=lambda d: d.date)],
+        "attacks": [attack_to_dict(a) for a in sorted(diary.attacks, key=lambda a: a.start)],
+        "regimens": [
+            _drop_none(
+                {
+                    "name": r.name,
+                    "kind": r.kind.value,
+                    "start": r.start.isoformat(),
+                    "stop": r.stop.isoformat() if r.stop else None,
+                    "dose": r.dose,
+                }
+            )
+            for r in diary.regimens
+        ],
+    }
+    for key, value in (extras or {}).items():
+        doc[key] = value
+    return doc
+
+
+def load_text(text: str, *, source: str = "document") -> Any:
+    """Parse JSON text, turning a syntax error into a located ValidationError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            FieldError(
+                "", f"{source} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            )
+        ) from None
+
+
+def errors_as_list(errors: Sequence[FieldError]) -> list[dict[str, str]]:
+    return [{"path": e.path, "message": e.message} for e in errors]

@@ -1,0 +1,1 @@
+"""Use cases shared by the web and the CLI: load, check access, call the domain, save, audit."""

@@ -1,0 +1,537 @@
+"""Patients and their diary: days, attacks (with readings, aura, medication), regimens.
+
+Every function takes the acting user and checks tenant and role before touching a row, and
+writes an audit event in the same transaction as the change (or the read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
+from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
+from acuhead.interop.document import DiaryDocument, to_document
+from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.store.mapping import (
+    attack_from_row,
+    day_from_row,
+    fill_attack_row,
+    fill_day_row,
+    patient_facts,
+    regimen_from_row,
+)
+from acuhead.store.models import (
+    AttackRow,
+    DiaryDayRow,
+    MedicationDoseRow,
+    Patient,
+    RegimenRow,
+    User,
+    utcnow,
+)
+
+MAX_PAGE = 500
+
+
+def local_today(tz: str) -> dt.date:
+    return dt.datetime.now(ZoneInfo(tz)).date()
+
+
+def check_not_future(day: dt.date, tz: str, path: str) -> None:
+    """Diary entries may be made for today+1 in the patient's zone at most (clock skew)."""
+    if day > local_today(tz) + dt.timedelta(days=1):
+        raise ValidationError(FieldError(path, f"{day} is in the future for this patient"))
+
+
+def _check_tz(tz: str) -> str:
+    try:
+        return ZoneInfo(tz).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(FieldError("timezone", f"unknown time zone {tz!r}")) from None
+
+
+def _check_practitioner(session: Session, clinic_id: int, practitioner_id: int | None) -> None:
+    if practitioner_id is None:
+        return
+    user = session.get(User, practitioner_id)
+    if user is None or user.clinic_id != clinic_id or user.role != Role.PRACTITIONER:
+        raise ValidationError(
+            FieldError("practitioner_id", f"no practitioner {practitioner_id} in this clinic")
+        )
+
+
+def create_patient(
+    session: Session,
+    *,
+    actor: Actor,
+    external_id: str,
+    display_name: str = "",
+    birth_date: dt.date | None = None,
+    sex: Sex = Sex.UNKNOWN,
+    timezone: str = "UTC",
+    practitioner_id: int | None = None,
+    safety: SafetyProfile | None = None,
+    user_id: int | None = None,
+) -> Patient:
+    require_staff(actor)
+    tz = _check_tz(timezone)
+    if not external_id.strip():
+        raise ValidationError(FieldError("external_id", "must not be empty"))
+    if birth_date is not None and birth_date > local_today(tz):
+        raise ValidationError(FieldError("birth_date", "is in the future"))
+    _check_practitioner(session, actor.clinic_id, practitioner_id)
+    exists = session.scalars(
+        select(Patient.id).where(
+            Patient.clinic_id == actor.clinic_id, Patient.external_id == external_id
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict(f"a patient with external id {external_id!r} already exists")
+    patient = Patient(
+        clinic_id=actor.clinic_id,
+        external_id=external_id.strip(),
+        display_name=display_name.strip(),
+        birth_date=birth_date,
+        sex=sex.value,
+        timezone=tz,
+        practitioner_id=practitioner_id,
+        user_id=user_id,
+        safety=_safety_dict(safety or SafetyProfile()),
+    )
+    session.add(patient)
+    session.flush()
+    audit(session, actor, "create", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+def _safety_dict(s: SafetyProfile) -> dict[str, Any]:
+    return {k: getattr(s, k) for k in SafetyProfile.__dataclass_fields__}
+
+
+def update_patient(
+    session: Session, *, actor: Actor, patient_id: int, version: int, changes: dict[str, Any]
+) -> Patient:
+    require_staff(actor)
+    patient = load_patient(session, actor, patient_id)
+    if patient.version != version:
+        raise Conflict(f"patient changed since version {version} (now {patient.version})")
+    if "timezone" in changes:
+        changes["timezone"] = _check_tz(changes["timezone"])
+    if "practitioner_id" in changes:
+        _check_practitioner(session, actor.clinic_id, changes["practitioner_id"])
+    if "safety" in changes and changes["safety"] is not None:
+        changes["safety"] = _safety_dict(SafetyProfile(**changes["safety"]))
+    if "sex" in changes and changes["sex"] is not None:
+        changes["sex"] = Sex(changes["sex"]).value
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.version += 1
+    audit(session, actor, "update", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+def get_patient(session: Session, *, actor: Actor, patient_id: int) -> Patient:
+    patient = load_patient(session, actor, patient_id)
+    audit(session, actor, "read", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+def list_patients(
+    session: Session, *, actor: Actor, limit: int = 50, offset: int = 0, query: str = ""
+) -> tuple[list[Patient], int]:
+    if actor.role == Role.PATIENT:
+        if actor.patient_id is None:
+            return [], 0
+        return [get_patient(session, actor=actor, patient_id=actor.patient_id)], 1
+    stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            func.lower(Patient.external_id).like(like) | func.lower(Patient.display_name).like(like)
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(stmt.order_by(Patient.id).limit(min(limit, MAX_PAGE)).offset(offset))
+    )
+    audit(session, actor, "read", "patient_list")
+    return rows, total
+
+
+# ---- diary days ---------------------------------------------------------------------------
+
+
+def upsert_day(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    day: DiaryDay,
+    version: int | None = None,
+) -> DiaryDayRow:
+    """Create or replace the entry for one local date; ``version`` guards concurrent edits."""
+    patient = load_patient(session, actor, patient_id)
+    check_not_future(day.date, patient.timezone, "date")
+    row = session.scalars(
+        select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id, DiaryDayRow.day == day.date)
+    ).first()
+    if row is None:
+        row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
+        fill_day_row(row, day)
+        session.add(row)
+        action = "create"
+    else:
+        if version is not None and row.version != version:
+            raise Conflict(f"this day changed since version {version} (now {row.version})")
+        fill_day_row(row, day)
+        row.version += 1
+        row.recorded_utc = utcnow()
+        action = "update"
+    session.flush()
+    audit(session, actor, action, "diary_day", row.id, patient_id=patient.id)
+    return row
+
+
+def get_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) -> DiaryDayRow:
+    patient = load_patient(session, actor, patient_id)
+    row = session.scalars(
+        select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id, DiaryDayRow.day == day)
+    ).first()
+    if row is None:
+        raise NotFound(f"no diary entry for {day}")
+    audit(session, actor, "read", "diary_day", row.id, patient_id=patient.id)
+    return row
+
+
+def delete_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) -> None:
+    row = get_day(session, actor=actor, patient_id=patient_id, day=day)
+    session.delete(row)
+    audit(session, actor, "delete", "diary_day", row.id, patient_id=patient_id)
+
+
+def list_days(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[DiaryDayRow], int]:
+    patient = load_patient(session, actor, patient_id)
+    stmt = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
+    if start:
+        stmt = stmt.where(DiaryDayRow.day >= start)
+    if end:
+        stmt = stmt.where(DiaryDayRow.day <= end)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(stmt.order_by(DiaryDayRow.day).limit(min(limit, MAX_PAGE)).offset(offset))
+    )
+    audit(session, actor, "read", "diary_days", patient_id=patient.id)
+    return rows, total
+
+
+# ---- attacks ------------------------------------------------------------------------------
+
+
+def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: Attack) -> AttackRow:
+    patient = load_patient(session, actor, patient_id)
+    check_not_future(attack.start.date(), patient.timezone, "start")
+    row = AttackRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
+    fill_attack_row(row, attack, tz=patient.timezone)
+    session.add(row)
+    session.flush()
+    audit(session, actor, "create", "attack", row.id, patient_id=patient.id)
+    return row
+
+
+def _attack_row(session: Session, actor: Actor, patient_id: int, attack_id: int) -> AttackRow:
+    patient = load_patient(session, actor, patient_id)
+    row = session.get(AttackRow, attack_id)
+    if row is None or row.patient_id != patient.id:
+        raise NotFound(f"attack {attack_id} not found")
+    return row
+
+
+def get_attack(session: Session, *, actor: Actor, patient_id: int, attack_id: int) -> AttackRow:
+    row = _attack_row(session, actor, patient_id, attack_id)
+    audit(session, actor, "read", "attack", row.id, patient_id=patient_id)
+    return row
+
+
+def update_attack(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    attack_id: int,
+    attack: Attack,
+    version: int,
+) -> AttackRow:
+    row = _attack_row(session, actor, patient_id, attack_id)
+    if row.version != version:
+        raise Conflict(f"attack changed since version {version} (now {row.version})")
+    patient = load_patient(session, actor, patient_id)
+    check_not_future(attack.start.date(), patient.timezone, "start")
+    fill_attack_row(row, attack, tz=patient.timezone)
+    row.version += 1
+    audit(session, actor, "update", "attack", row.id, patient_id=patient_id)
+    return row
+
+
+def delete_attack(session: Session, *, actor: Actor, patient_id: int, attack_id: int) -> None:
+    row = _attack_row(session, actor, patient_id, attack_id)
+    session.delete(row)
+    audit(session, actor, "delete", "attack", attack_id, patient_id=patient_id)
+
+
+def list_attacks(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[AttackRow], int]:
+    patient = load_patient(session, actor, patient_id)
+    stmt = select(AttackRow).where(AttackRow.patient_id == patient.id)
+    if start:
+        stmt = stmt.where(AttackRow.start_local >= dt.datetime.combine(start, dt.time()))
+    if end:
+        stmt = stmt.where(
+            AttackRow.start_local < dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(
+            stmt.order_by(AttackRow.start_local, AttackRow.id)
+            .limit(min(limit, MAX_PAGE))
+            .offset(offset)
+        )
+    )
+    audit(session, actor, "read", "attacks", patient_id=patient.id)
+    return rows, total
+
+
+def list_medications(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[MedicationDoseRow], int]:
+    patient = load_patient(session, actor, patient_id)
+    stmt = select(MedicationDoseRow).where(MedicationDoseRow.patient_id == patient.id)
+    if start:
+        stmt = stmt.where(MedicationDoseRow.taken_day >= start)
+    if end:
+        stmt = stmt.where(MedicationDoseRow.taken_day <= end)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(
+            stmt.order_by(MedicationDoseRow.taken_day, MedicationDoseRow.id)
+            .limit(min(limit, MAX_PAGE))
+            .offset(offset)
+        )
+    )
+    audit(session, actor, "read", "medications", patient_id=patient.id)
+    return rows, total
+
+
+# ---- regimens -----------------------------------------------------------------------------
+
+
+def create_regimen(
+    session: Session, *, actor: Actor, patient_id: int, regimen: Regimen
+) -> RegimenRow:
+    require_staff(actor) if actor.role != Role.PATIENT else None
+    patient = load_patient(session, actor, patient_id)
+    if regimen.stop is not None and regimen.stop < regimen.start:
+        raise ValidationError(FieldError("stop", "is before start"))
+    row = RegimenRow(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        name=regimen.name,
+        kind=regimen.kind.value,
+        start=regimen.start,
+        stop=regimen.stop,
+        dose=regimen.dose,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, actor, "create", "regimen", row.id, patient_id=patient.id)
+    return row
+
+
+def list_regimens(session: Session, *, actor: Actor, patient_id: int) -> list[RegimenRow]:
+    patient = load_patient(session, actor, patient_id)
+    audit(session, actor, "read", "regimens", patient_id=patient.id)
+    return list(
+        session.scalars(
+            select(RegimenRow).where(RegimenRow.patient_id == patient.id).order_by(RegimenRow.start)
+        )
+    )
+
+
+def delete_regimen(session: Session, *, actor: Actor, patient_id: int, regimen_id: int) -> None:
+    patient = load_patient(session, actor, patient_id)
+    row = session.get(RegimenRow, regimen_id)
+    if row is None or row.patient_id != patient.id:
+        raise NotFound(f"regimen {regimen_id} not found")
+    session.delete(row)
+    audit(session, actor, "delete", "regimen", regimen_id, patient_id=patient.id)
+
+
+# ---- whole diary --------------------------------------------------------------------------
+
+
+def load_diary(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Diary:
+    """The patient's diary as the clinical engine reads it."""
+    patient = load_patient(session, actor, patient_id)
+    days = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
+    attacks = select(AttackRow).where(AttackRow.patient_id == patient.id)
+    if start:
+        days = days.where(DiaryDayRow.day >= start)
+        # An attack that began the day before may run into the window.
+        attacks = attacks.where(
+            AttackRow.start_local >= dt.datetime.combine(start - dt.timedelta(days=3), dt.time())
+        )
+    if end:
+        days = days.where(DiaryDayRow.day <= end)
+        attacks = attacks.where(
+            AttackRow.start_local < dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        )
+    regimens = select(RegimenRow).where(RegimenRow.patient_id == patient.id)
+    audit(session, actor, "read", "diary", patient_id=patient.id)
+    return Diary(
+        patient=patient_facts(patient),
+        days=tuple(day_from_row(r) for r in session.scalars(days.order_by(DiaryDayRow.day))),
+        attacks=tuple(
+            attack_from_row(r)
+            for r in session.scalars(attacks.order_by(AttackRow.start_local, AttackRow.id))
+        ),
+        regimens=tuple(regimen_from_row(r) for r in session.scalars(regimens)),
+    )
+
+
+def import_document(
+    session: Session,
+    *,
+    actor: Actor,
+    doc: DiaryDocument,
+    patient_id: int | None = None,
+) -> tuple[Patient, dict[str, int]]:
+    """Merge a parsed document into a patient's diary, inside the caller's transaction.
+
+    Days are upserted by date, an attack replaces a stored one with the same start time,
+    regimens are matched by name and start. The caller's transaction makes it all-or-nothing.
+    """
+    require_staff(actor)
+    facts = doc.diary.patient
+    if patient_id is not None:
+        patient = load_patient(session, actor, patient_id)
+    else:
+        found = session.scalars(
+            select(Patient).where(
+                Patient.clinic_id == actor.clinic_id, Patient.external_id == doc.external_id
+            )
+        ).first()
+        if found is None:
+            patient = create_patient(
+                session,
+                actor=actor,
+                external_id=doc.external_id,
+                display_name=doc.name,
+                birth_date=facts.birth_date,
+                sex=facts.sex,
+                timezone=facts.timezone,
+                safety=facts.safety,
+            )
+        else:
+            patient = found
+    patient.birth_date = facts.birth_date or patient.birth_date
+    patient.sex = facts.sex.value if facts.sex.value != "unknown" else patient.sex
+    patient.timezone = facts.timezone
+    patient.safety = _safety_dict(facts.safety)
+    patient.version += 1
+    counts = {"days": 0, "attacks": 0, "regimens": 0}
+    existing_days = {
+        r.day: r
+        for r in session.scalars(select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id))
+    }
+    for d in doc.diary.days:
+        row = existing_days.get(d.date)
+        if row is None:
+            row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
+            session.add(row)
+        else:
+            row.version += 1
+        fill_day_row(row, d)
+        if d.recorded_at is not None:
+            row.recorded_utc = d.recorded_at
+        counts["days"] += 1
+    starts = [a.start for a in doc.diary.attacks]
+    if starts:
+        session.execute(
+            delete(AttackRow).where(
+                AttackRow.patient_id == patient.id, AttackRow.start_local.in_(starts)
+            )
+        )
+    for a in doc.diary.attacks:
+        row_a = AttackRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
+        session.add(row_a)
+        fill_attack_row(row_a, a, tz=patient.timezone)
+        counts["attacks"] += 1
+    for r in doc.diary.regimens:
+        session.execute(
+            delete(RegimenRow).where(
+                RegimenRow.patient_id == patient.id,
+                RegimenRow.name == r.name,
+                RegimenRow.start == r.start,
+            )
+        )
+        session.add(
+            RegimenRow(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                name=r.name,
+                kind=r.kind.value,
+                start=r.start,
+                stop=r.stop,
+                dose=r.dose,
+            )
+        )
+        counts["regimens"] += 1
+    session.flush()
+    audit(session, actor, "import", "diary", patient_id=patient.id)
+    return patient, counts
+
+
+def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[str, Any]:
+    patient = load_patient(session, actor, patient_id)
+    diary = load_diary(session, actor=actor, patient_id=patient.id)
+    audit(session, actor, "export", "diary", patient_id=patient.id)
+    return to_document(external_id=patient.external_id, diary=diary, name=patient.display_name)
+
+
+def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:
+    return [attack_from_row(r) for r in rows]

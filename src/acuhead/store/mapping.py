@@ -1,0 +1,180 @@
+"""Rows to domain values and back. The only place that knows both shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from acuhead.domain.diary import (
+    Attack,
+    AuraSymptom,
+    AuraType,
+    DiaryDay,
+    Effect,
+    IntensityReading,
+    Location,
+    MedClass,
+    MedicationDose,
+    Nausea,
+    PatientFacts,
+    Quality,
+    Regimen,
+    RegimenKind,
+    SafetyProfile,
+    Sex,
+    Side,
+)
+from acuhead.store.models import (
+    AttackRow,
+    AuraSymptomRow,
+    DiaryDayRow,
+    IntensityReadingRow,
+    MedicationDoseRow,
+    Patient,
+    RegimenRow,
+)
+
+
+def to_utc(local: dt.datetime, tz: str) -> dt.datetime:
+    """A patient's local wall-clock time as naive UTC (DESIGN.md: store times in UTC)."""
+    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def patient_facts(p: Patient) -> PatientFacts:
+    safety = {
+        k: bool(v) for k, v in (p.safety or {}).items() if k in SafetyProfile.__dataclass_fields__
+    }
+    return PatientFacts(
+        birth_date=p.birth_date, sex=Sex(p.sex), timezone=p.timezone, safety=SafetyProfile(**safety)
+    )
+
+
+def day_from_row(r: DiaryDayRow) -> DiaryDay:
+    return DiaryDay(
+        date=r.day,
+        headache=r.headache,
+        stress=r.stress,
+        sleep_hours=r.sleep_hours,
+        neck_tension=r.neck_tension,
+        menstruating=r.menstruating,
+        notes=r.notes or "",
+        triggers=tuple(r.triggers or ()),
+        recorded_at=r.recorded_utc,
+    )
+
+
+def fill_day_row(r: DiaryDayRow, d: DiaryDay) -> None:
+    r.day = d.date
+    r.headache = d.headache
+    r.stress = d.stress
+    r.sleep_hours = d.sleep_hours
+    r.neck_tension = d.neck_tension
+    r.menstruating = d.menstruating
+    r.notes = d.notes
+    r.triggers = list(d.triggers)
+
+
+def attack_from_row(r: AttackRow) -> Attack:
+    return Attack(
+        start=r.start_local,
+        end=r.end_local,
+        duration_min=r.duration_min,
+        peak_intensity=r.peak_intensity,
+        readings=tuple(IntensityReading(x.at_local, x.intensity) for x in r.readings),
+        side=Side(r.side) if r.side else None,
+        locations=tuple(Location(x) for x in r.locations or ()),
+        quality=tuple(Quality(x) for x in r.quality or ()),
+        aggravated_by_activity=r.aggravated_by_activity,
+        nausea=Nausea(r.nausea) if r.nausea else None,
+        vomiting=r.vomiting,
+        photophobia=r.photophobia,
+        phonophobia=r.phonophobia,
+        osmophobia=r.osmophobia,
+        aura=tuple(
+            AuraSymptom(
+                type=AuraType(s.type),
+                symptom=s.symptom or "",
+                onset=s.onset_local,
+                duration_min=s.duration_min,
+                gradual_spread=s.gradual_spread,
+                unilateral=s.unilateral,
+                positive=s.positive,
+                headache_within_60_min=s.headache_within_60_min,
+            )
+            for s in r.aura
+        ),
+        cranial_autonomic=tuple(r.cranial_autonomic or ()),
+        restlessness=r.restlessness,
+        triggers=tuple(r.triggers or ()),
+        medications=tuple(
+            MedicationDose(
+                name=m.name,
+                med_class=MedClass(m.med_class),
+                taken_at=m.taken_local,
+                dose=m.dose,
+                effect=Effect(m.effect) if m.effect else None,
+            )
+            for m in r.medications
+        ),
+        treated=r.treated,
+        warning_signs=tuple(r.warning_signs or ()),
+    )
+
+
+def fill_attack_row(r: AttackRow, a: Attack, *, tz: str) -> None:
+    """Write an attack's fields and replace its child rows (readings, aura, medications)."""
+    r.start_local = a.start
+    r.end_local = a.end
+    r.start_utc = to_utc(a.start, tz)
+    r.end_utc = to_utc(a.end, tz) if a.end else None
+    r.duration_min = a.duration_min
+    r.peak_intensity = a.peak
+    r.side = a.side.value if a.side else None
+    r.locations = [x.value for x in a.locations]
+    r.quality = [x.value for x in a.quality]
+    r.aggravated_by_activity = a.aggravated_by_activity
+    r.nausea = a.nausea.value if a.nausea else None
+    r.vomiting = a.vomiting
+    r.photophobia = a.photophobia
+    r.phonophobia = a.phonophobia
+    r.osmophobia = a.osmophobia
+    r.cranial_autonomic = list(a.cranial_autonomic)
+    r.restlessness = a.restlessness
+    r.triggers = list(a.triggers)
+    r.warning_signs = list(a.warning_signs)
+    r.treated = a.treated
+    r.readings = [
+        IntensityReadingRow(clinic_id=r.clinic_id, at_local=x.at, intensity=x.intensity)
+        for x in a.readings
+    ]
+    r.aura = [
+        AuraSymptomRow(
+            clinic_id=r.clinic_id,
+            type=s.type.value,
+            symptom=s.symptom,
+            onset_local=s.onset,
+            duration_min=s.duration_min,
+            gradual_spread=s.gradual_spread,
+            unilateral=s.unilateral,
+            positive=s.positive,
+            headache_within_60_min=s.headache_within_60_min,
+        )
+        for s in a.aura
+    ]
+    r.medications = [
+        MedicationDoseRow(
+            clinic_id=r.clinic_id,
+            patient_id=r.patient_id,
+            name=m.name,
+            med_class=m.med_class.value,
+            taken_local=m.taken_at,
+            taken_day=(m.taken_at or a.start).date(),
+            dose=m.dose,
+            effect=m.effect.value if m.effect else None,
+        )
+        for m in a.medications
+    ]
+
+
+def regimen_from_row(r: RegimenRow) -> Regimen:
+    return Regimen(r.name, RegimenKind(r.kind), r.start, r.stop, r.dose)

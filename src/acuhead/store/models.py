@@ -1,0 +1,231 @@
+"""Tables. Every row a clinic owns carries ``clinic_id``: the tenant key every query filters on,
+and the distribution column should a large network shard by clinic (DESIGN.md data model rules).
+
+Times are stored in UTC (``*_utc``); diary dates and attack wall-clock times are also kept as the
+patient's local values (``*_local``), because the clinical day units are defined on local
+calendar days and set-based analytics must not re-derive time zones row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # admin | practitioner | patient
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuthSession(Base):
+    """Server-side session: the cookie holds a random token, the table its SHA-256 (revocable)."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """Failed logins per key (hashed e-mail) for throttling; no address or e-mail in clear."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("clinic_id", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10), default="unknown")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    safety: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DiaryDayRow(Base):
+    __tablename__ = "diary_days"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "day"),
+        Index("ix_diary_days_clinic_day", "clinic_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    headache: Mapped[bool] = mapped_column(Boolean)
+    stress: Mapped[int | None] = mapped_column(Integer)
+    sleep_hours: Mapped[float | None] = mapped_column(Float)
+    neck_tension: Mapped[int | None] = mapped_column(Integer)
+    menstruating: Mapped[bool | None] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    triggers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    recorded_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AttackRow(Base):
+    __tablename__ = "attacks"
+    __table_args__ = (Index("ix_attacks_patient_start", "patient_id", "start_local"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    start_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    end_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    start_local: Mapped[dt.datetime] = mapped_column(DateTime)
+    end_local: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    duration_min: Mapped[int | None] = mapped_column(Integer)
+    peak_intensity: Mapped[int | None] = mapped_column(Integer)
+    side: Mapped[str | None] = mapped_column(String(10))
+    locations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    quality: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    aggravated_by_activity: Mapped[bool | None] = mapped_column(Boolean)
+    nausea: Mapped[str | None] = mapped_column(String(10))
+    vomiting: Mapped[bool | None] = mapped_column(Boolean)
+    photophobia: Mapped[bool | None] = mapped_column(Boolean)
+    phonophobia: Mapped[bool | None] = mapped_column(Boolean)
+    osmophobia: Mapped[bool | None] = mapped_column(Boolean)
+    cranial_autonomic: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    restlessness: Mapped[bool | None] = mapped_column(Boolean)
+    triggers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warning_signs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    treated: Mapped[bool | None] = mapped_column(Boolean)
+    recorded_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    readings: Mapped[list[IntensityReadingRow]] = relationship(
+        cascade="all, delete-orphan", order_by="IntensityReadingRow.at_local", lazy="selectin"
+    )
+    aura: Mapped[list[AuraSymptomRow]] = relationship(
+        cascade="all, delete-orphan", order_by="AuraSymptomRow.id", lazy="selectin"
+    )
+    medications: Mapped[list[MedicationDoseRow]] = relationship(
+        cascade="all, delete-orphan", order_by="MedicationDoseRow.id", lazy="selectin"
+    )
+
+
+class IntensityReadingRow(Base):
+    __tablename__ = "intensity_readings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    attack_id: Mapped[int] = mapped_column(ForeignKey("attacks.id", ondelete="CASCADE"), index=True)
+    at_local: Mapped[dt.datetime] = mapped_column(DateTime)
+    intensity: Mapped[int] = mapped_column(Integer)
+
+
+class AuraSymptomRow(Base):
+    __tablename__ = "aura_symptoms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    attack_id: Mapped[int] = mapped_column(ForeignKey("attacks.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(12))
+    symptom: Mapped[str] = mapped_column(Text, default="")
+    onset_local: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    duration_min: Mapped[int | None] = mapped_column(Integer)
+    gradual_spread: Mapped[bool | None] = mapped_column(Boolean)
+    unilateral: Mapped[bool | None] = mapped_column(Boolean)
+    positive: Mapped[bool | None] = mapped_column(Boolean)
+    headache_within_60_min: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class MedicationDoseRow(Base):
+    __tablename__ = "medication_doses"
+    __table_args__ = (Index("ix_medication_doses_patient_day", "patient_id", "taken_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    attack_id: Mapped[int] = mapped_column(ForeignKey("attacks.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    med_class: Mapped[str] = mapped_column(String(30))
+    taken_local: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    taken_day: Mapped[dt.date] = mapped_column(Date)
+    dose: Mapped[str | None] = mapped_column(String(50))
+    effect: Mapped[str | None] = mapped_column(String(10))
+
+
+class RegimenRow(Base):
+    __tablename__ = "regimens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    start: Mapped[dt.date] = mapped_column(Date)
+    stop: Mapped[dt.date | None] = mapped_column(Date)
+    dose: Mapped[str | None] = mapped_column(String(50))
+
+
+class AuditEvent(Base):
+    """Who read or changed which patient's record, and when. Never the health data itself."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_clinic_at", "clinic_id", "at_utc"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))  # read | create | update | delete | login...
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
