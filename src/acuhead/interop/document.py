@@ -274,6 +274,17 @@ def _parse_attack(
     )
 
 
+def parse_attack(data: Mapping[str, Any], *, timezone: str, today: dt.date | None = None) -> Attack:
+    """One attack in document shape (as the API receives it), with the document's checks."""
+    tz = ZoneInfo(timezone)
+    latest = (today or dt.datetime.now(tz).date()) + dt.timedelta(days=1)
+    errors: list[FieldError] = []
+    attack = _parse_attack(data, "", tz, latest, errors)
+    if errors or attack is None:
+        raise ValidationError([FieldError(e.path.lstrip("."), e.message) for e in errors])
+    return attack
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 

@@ -113,6 +113,10 @@ def actor_for(session: Session, user: User) -> Actor:
     return Actor(user.id, user.clinic_id, Role(user.role), patient_id)
 
 
+def login_key(email: str) -> str:
+    return _sha("login:" + email.strip().lower())
+
+
 def login(
     session: Session,
     *,
@@ -122,7 +126,7 @@ def login(
     max_failures: int,
     window_seconds: int,
 ) -> LoginResult:
-    key = _sha("login:" + email.strip().lower())
+    key = login_key(email)
     now = utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     failures = session.scalar(
@@ -143,7 +147,7 @@ def login(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.active or not user.password_hash:
-        session.add(LoginAttempt(key_hash=key, at_utc=now))
+        # The caller records the failure in its own transaction (this one rolls back).
         raise LoginRefused("wrong e-mail or password")
     session.execute(delete(LoginAttempt).where(LoginAttempt.key_hash == key))
     token = secrets.token_urlsafe(32)

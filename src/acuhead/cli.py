@@ -1,0 +1,296 @@
+"""The ``acuhead`` command: serve, migrate, demo data, clinics, users, import and export.
+
+Errors from the service layer become one red line and a distinct exit code (see errors.py);
+output meant for programs (``--format json``) goes to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from acuhead.config import get_settings
+from acuhead.errors import (
+    AcuheadError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    SafetyBlock,
+    ValidationError,
+)
+from acuhead.store.db import Database, upgrade
+from acuhead.store.models import Clinic
+
+app = typer.Typer(
+    help="acuhead: headache and migraine care for acupuncture practices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+clinics_app = typer.Typer(help="Clinics (tenants).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clinics_app, name="clinics")
+app.add_typer(users_app, name="users")
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+EXIT_CODES: dict[type[AcuheadError], int] = {
+    ValidationError: 2,
+    NotFound: 3,
+    Forbidden: 4,
+    SafetyBlock: 6,
+    Conflict: 5,
+}
+
+
+class OutFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def fail(exc: AcuheadError) -> NoReturn:
+    code = next((c for t, c in EXIT_CODES.items() if isinstance(exc, t)), 1)
+    if isinstance(exc, ValidationError):
+        err.print(f"[red]error:[/] {len(exc.errors)} problem(s); nothing was changed")
+        for e in exc.errors:
+            err.print(f"  [bold]{e.path or '(document)'}[/]: {e.message}", highlight=False)
+    else:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(code)
+
+
+def open_db(migrate: bool = True) -> Database:
+    settings = get_settings()
+    db = Database(settings.db_url)
+    if migrate:
+        upgrade(db)
+    return db
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def resolve_clinic(db: Database, clinic: int | None) -> int:
+    with db.read() as session:
+        ids = list(session.scalars(select(Clinic.id).order_by(Clinic.id)))
+    if clinic is not None:
+        if clinic not in ids:
+            fail(NotFound(f"clinic {clinic} not found"))
+        return clinic
+    if len(ids) == 1:
+        return ids[0]
+    fail(ValidationError(f"there are {len(ids)} clinics; name one with --clinic ID"))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the web app and API (upgrades the database first)."""
+    import uvicorn
+
+    from acuhead.web.app import create_app
+
+    settings = get_settings()
+    db = open_db()
+    uvicorn.run(
+        create_app(settings, db),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (creates the SQLite file under ACUHEAD_DATA_DIR if needed)."""
+    open_db(migrate=True)
+    err.print("database is up to date")
+
+
+@app.command()
+def demo(
+    patients: Annotated[int, typer.Option(min=1, help="number of patients")] = 40,
+    days: Annotated[int, typer.Option(min=1, max=3660, help="diary days per patient")] = 180,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same clinic)")] = 1,
+    if_empty: Annotated[bool, typer.Option(help="only if the database has no clinic")] = False,
+) -> None:
+    """Create the demo clinic with a synthetic cohort and print its logins."""
+    from acuhead import demo as demo_mod
+
+    db = open_db()
+    if if_empty and not demo_mod.is_empty(db):
+        err.print("database already has data; demo not loaded")
+        return
+    t0 = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("patients", total=patients)
+        result = demo_mod.generate(
+            db, patients=patients, days=days, seed=seed, progress=lambda n: bar.advance(task, n)
+        )
+    seconds = time.perf_counter() - t0
+    err.print(
+        f"demo clinic {result.clinic_id}: {result.patients} patients, {result.days} diary "
+        f"days, {result.attacks} attacks in {seconds:.1f} s"
+    )
+    table = Table(title="Demo logins (development only)")
+    table.add_column("e-mail")
+    table.add_column("password")
+    for email, password in result.logins.items():
+        table.add_row(email, password)
+    err.print(table)
+
+
+@clinics_app.command("create")
+def clinics_create(name: str) -> None:
+    """Create a clinic and print its id."""
+    from acuhead.services import accounts
+
+    db = open_db()
+    try:
+        with db.write() as session:
+            clinic = accounts.create_clinic(session, name=name)
+            cid = clinic.id
+    except AcuheadError as exc:
+        fail(exc)
+    out.print(cid)
+
+
+@clinics_app.command("list")
+def clinics_list(fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.TABLE) -> None:
+    """List clinics (id and name)."""
+    from acuhead.services import accounts
+
+    db = open_db()
+    with db.read() as session:
+        rows = [{"id": c.id, "name": c.name} for c in accounts.list_clinics(session)]
+    if fmt == OutFormat.JSON:
+        print_json(rows)
+        return
+    table = Table("id", "name")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["name"]))
+    out.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, practitioner or patient")],
+    name: Annotated[str, typer.Option()] = "",
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="password (prompted when omitted)",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+        ),
+    ] = None,
+) -> None:
+    """Create a user account in a clinic."""
+    from acuhead.services import accounts
+    from acuhead.services.actors import Role
+
+    db = open_db()
+    clinic_id = resolve_clinic(db, clinic)
+    try:
+        r = Role(role)
+    except ValueError:
+        fail(ValidationError(f"role must be admin, practitioner or patient; got {role!r}"))
+    try:
+        with db.write() as session:
+            user = accounts.create_user(
+                session, clinic_id=clinic_id, email=email, name=name, role=r, password=password
+            )
+            uid = user.id
+    except AcuheadError as exc:
+        fail(exc)
+    out.print(uid)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option(help="patient id or external id (default: the document's external_id)"),
+    ] = None,
+) -> None:
+    """Import a diary document (acuhead.diary/1). All or nothing."""
+    from acuhead.interop import document
+    from acuhead.services import diary
+    from acuhead.services.actors import Actor, find_patient
+
+    db = open_db()
+    clinic_id = resolve_clinic(db, clinic)
+    actor = Actor.system(clinic_id)
+    try:
+        raw = document.load_text(file.read_text("utf-8"), source=str(file))
+        doc = document.parse(raw)
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id if patient else None
+            row, counts = diary.import_document(session, actor=actor, doc=doc, patient_id=pid)
+            result = {"patient_id": row.id, "external_id": row.external_id, **counts}
+    except AcuheadError as exc:
+        fail(exc)
+    err.print(
+        f"imported {result['days']} days, {result['attacks']} attacks, "
+        f"{result['regimens']} regimens for patient {result['patient_id']}"
+    )
+    print_json(result)
+
+
+@app.command("export")
+def export_cmd(
+    patient: Annotated[str, typer.Argument(help="patient id or external id")],
+    fmt: Annotated[str, typer.Option("--format", help="json")] = "json",
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+) -> None:
+    """Export a patient's diary document to stdout."""
+    from acuhead.services import diary
+    from acuhead.services.actors import Actor, find_patient
+
+    if fmt != "json":
+        fail(ValidationError(f"--format must be json; got {fmt!r}"))
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            doc = diary.export_document(session, actor=actor, patient_id=pid)
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(doc)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,429 @@
+"""A synthetic clinic: believable diaries for the demo, the tests and the benchmarks.
+
+Each patient has a phenotype (episodic or chronic migraine, tension-type headache, medication
+overuse, mixed), a 28-day baseline, then a course of acupuncture and follow-up. Attack risk
+each day rises with high stress, short sleep, menstruation and neck tension (so trigger
+analysis has something real to find), and falls during and after the course by an individual
+effect drawn around published figures: about a 45% mean reduction in migraine days with wide
+spread, so roughly half the cohort are >=50% responders (Xu 2020 BMJ: -3.5 migraine days
+from a baseline near 7-8; Cochrane 2016: 41-50% responders; CLINICAL.md 5).
+
+Deterministic for a seed and an end date; written with bulk inserts in chunks of patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from acuhead.services import accounts
+from acuhead.services.actors import Role
+from acuhead.store.db import Database
+from acuhead.store.mapping import to_utc
+from acuhead.store.models import (
+    AttackRow,
+    AuraSymptomRow,
+    Clinic,
+    DiaryDayRow,
+    IntensityReadingRow,
+    MedicationDoseRow,
+    Patient,
+    RegimenRow,
+    User,
+    utcnow,
+)
+
+DEMO_PASSWORDS = {
+    "admin@demo.acuhead.test": ("admin", "demo-admin-2026"),
+    "practitioner@demo.acuhead.test": ("practitioner", "demo-practitioner-2026"),
+    "patient@demo.acuhead.test": ("patient", "demo-patient-2026"),
+}
+
+PHENOTYPES = (
+    # name, share, base daily attack probability, migraine share of attacks, med-overuse
+    ("episodic_migraine", 0.45, 0.22, 0.85, False),
+    ("chronic_migraine", 0.15, 0.55, 0.6, False),
+    ("tension_type", 0.20, 0.30, 0.05, False),
+    ("medication_overuse", 0.10, 0.6, 0.55, True),
+    ("mixed", 0.10, 0.35, 0.45, False),
+)
+ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Europe/Vienna")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    clinic_id: int
+    patients: int
+    days: int
+    attacks: int
+    logins: dict[str, str]
+
+
+def _phenotype(rng: random.Random) -> tuple[str, float, float, bool]:
+    x = rng.random()
+    acc = 0.0
+    for name, share, p, mig, moh in PHENOTYPES:
+        acc += share
+        if x <= acc:
+            return name, p, mig, moh
+    name, _share, p, mig, moh = PHENOTYPES[0]
+    return name, p, mig, moh
+
+
+class _Ids:
+    """Pre-assigned primary keys so child rows can be bulk-inserted with their parents."""
+
+    def __init__(self, start: int) -> None:
+        self.next = start
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next
+
+
+def _patient_rows(
+    rng: random.Random,
+    *,
+    index: int,
+    clinic_id: int,
+    pid: int,
+    practitioner_ids: list[int],
+    end: dt.date,
+    days: int,
+    ids: dict[str, _Ids],
+    out: dict[str, list[dict[str, Any]]],
+) -> None:
+    phen, p_base, mig_share, moh = _phenotype(rng)
+    sex = "female" if rng.random() < 0.75 else "male"
+    age = rng.randint(19, 64)
+    tz = rng.choice(ZONES)
+    start = end - dt.timedelta(days=days - 1)
+    birth = dt.date(end.year - age, rng.randint(1, 12), rng.randint(1, 28))
+    compliance = min(1.0, rng.uniform(0.78, 1.02))
+    effect = min(0.95, max(-0.2, rng.gauss(0.45, 0.28)))  # fractional fall in attack risk
+    course_start = start + dt.timedelta(days=28) if days >= 56 else None
+    course_weeks = 8
+    out["patients"].append(
+        {
+            "id": pid,
+            "clinic_id": clinic_id,
+            "external_id": f"demo-{index:05d}",
+            "display_name": f"Demo patient {index} ({phen.replace('_', ' ')})",
+            "birth_date": birth,
+            "sex": sex,
+            "timezone": tz,
+            "practitioner_id": rng.choice(practitioner_ids),
+            "safety": {
+                "pregnant": False,
+                "anticoagulant": rng.random() < 0.04,
+                "pacemaker": rng.random() < 0.01,
+                "needle_phobia": rng.random() < 0.05,
+            },
+            "version": 1,
+            "created_utc": utcnow(),
+        }
+    )
+    if course_start is not None:
+        out["regimens"].append(
+            {
+                "clinic_id": clinic_id,
+                "patient_id": pid,
+                "name": "acupuncture course",
+                "kind": "non_drug",
+                "start": course_start,
+                "stop": course_start + dt.timedelta(weeks=course_weeks),
+                "dose": "12 sessions",
+            }
+        )
+    cycle_offset = rng.randint(0, 27)
+    stress = rng.uniform(3, 6)
+    prev_poor_sleep = False
+    ongoing_until: dt.datetime | None = None
+    for k in range(days):
+        day = start + dt.timedelta(days=k)
+        stress = min(10.0, max(0.0, 0.7 * stress + 0.3 * rng.gauss(4.5, 2.5)))
+        sleep = round(min(10.5, max(3.0, rng.gauss(7.0, 1.1) - 0.12 * (stress - 4))), 1)
+        menstruating = sex == "female" and (k + cycle_offset) % 28 < 5
+        neck = int(min(10, max(0, round(rng.gauss(3 + 0.4 * stress, 1.5)))))
+        # Treatment effect ramps in over the course and persists with slight decay.
+        factor = 1.0
+        if course_start is not None and day >= course_start:
+            weeks_in = (day - course_start).days / 7
+            ramp = min(1.0, weeks_in / course_weeks)
+            factor = 1 - effect * ramp * (0.85 if weeks_in > 20 else 1.0)
+            stress = max(0.0, stress - 0.6 * ramp * max(effect, 0))
+            neck = max(0, neck - round(1.5 * ramp * max(effect, 0)))
+        risk = p_base * factor
+        risk *= 1.6 if stress >= 7 else 1.0
+        risk *= 1.7 if prev_poor_sleep else 1.0
+        risk *= 1.5 if menstruating else 1.0
+        risk = min(0.95, risk)
+        prev_poor_sleep = sleep < 6
+        headache_today = ongoing_until is not None and ongoing_until.date() >= day
+        attack_today = rng.random() < risk and not headache_today
+        recorded = rng.random() < compliance
+        triggers: list[str] = []
+        if stress >= 7:
+            triggers.append("stress")
+        if sleep < 6:
+            triggers.append("poor sleep")
+        if attack_today:
+            aid = ids["attacks"].take()
+            migraine = rng.random() < mig_share
+            hour = rng.choice((5, 6, 7, 8, 10, 13, 15, 17, 19, 21))
+            start_local = dt.datetime.combine(day, dt.time(hour, rng.choice((0, 15, 30, 45))))
+            hours = rng.uniform(4.5, 30) if migraine else rng.uniform(0.6, 10)
+            end_local = start_local + dt.timedelta(minutes=int(hours * 60))
+            ongoing_until = end_local
+            peak = min(10, max(1, round(rng.gauss(7 if migraine else 4, 1.4))))
+            unilateral = migraine and rng.random() < 0.65
+            side = rng.choice(("left", "right")) if unilateral else "both"
+            locs = ["temporal", "orbital"] if migraine else ["frontal", "occipital", "neck"]
+            nausea = (
+                rng.choice(("mild", "moderate", "severe"))
+                if migraine and rng.random() < 0.7
+                else "none"
+            )
+            out["attacks"].append(
+                {
+                    "id": aid,
+                    "clinic_id": clinic_id,
+                    "patient_id": pid,
+                    "start_local": start_local,
+                    "end_local": end_local,
+                    "start_utc": to_utc(start_local, tz),
+                    "end_utc": to_utc(end_local, tz),
+                    "duration_min": None,
+                    "peak_intensity": peak,
+                    "side": side,
+                    "locations": locs[: rng.randint(1, len(locs))],
+                    "quality": ["pulsating"] if migraine else ["pressing"],
+                    "aggravated_by_activity": migraine and rng.random() < 0.8,
+                    "nausea": nausea,
+                    "vomiting": nausea == "severe" and rng.random() < 0.4,
+                    "photophobia": migraine and rng.random() < 0.8,
+                    "phonophobia": migraine and rng.random() < 0.7,
+                    "osmophobia": migraine and rng.random() < 0.3,
+                    "cranial_autonomic": [],
+                    "restlessness": False,
+                    "triggers": triggers + (["menstruation"] if menstruating else []),
+                    "warning_signs": [],
+                    "treated": None,
+                    "recorded_utc": utcnow(),
+                    "version": 1,
+                }
+            )
+            out["readings"].append(
+                {
+                    "clinic_id": clinic_id,
+                    "attack_id": aid,
+                    "at_local": start_local,
+                    "intensity": max(1, peak - 2),
+                }
+            )
+            out["readings"].append(
+                {
+                    "clinic_id": clinic_id,
+                    "attack_id": aid,
+                    "at_local": start_local + dt.timedelta(minutes=90),
+                    "intensity": peak,
+                }
+            )
+            if migraine and rng.random() < 0.2:
+                out["aura"].append(
+                    {
+                        "clinic_id": clinic_id,
+                        "attack_id": aid,
+                        "type": "visual",
+                        "symptom": "flickering zigzag spreading across the field",
+                        "onset_local": start_local - dt.timedelta(minutes=30),
+                        "duration_min": rng.randint(10, 45),
+                        "gradual_spread": True,
+                        "unilateral": True,
+                        "positive": True,
+                        "headache_within_60_min": True,
+                    }
+                )
+            take_med = rng.random() < (0.95 if moh else 0.6)
+            if take_med:
+                if migraine and rng.random() < 0.6:
+                    name, cls = "sumatriptan", "triptan"
+                else:
+                    name, cls = rng.choice(
+                        (
+                            ("ibuprofen", "nsaid"),
+                            ("paracetamol", "paracetamol"),
+                            ("aspirin", "simple_analgesic"),
+                        )
+                    )
+                taken = start_local + dt.timedelta(minutes=rng.randint(10, 90))
+                out["meds"].append(
+                    {
+                        "clinic_id": clinic_id,
+                        "patient_id": pid,
+                        "attack_id": aid,
+                        "name": name,
+                        "med_class": cls,
+                        "taken_local": taken,
+                        "taken_day": taken.date(),
+                        "dose": None,
+                        "effect": rng.choice(("none", "partial", "good", "good")),
+                    }
+                )
+            headache_today = True
+        if recorded:
+            out["days"].append(
+                {
+                    "clinic_id": clinic_id,
+                    "patient_id": pid,
+                    "day": day,
+                    "headache": headache_today,
+                    "stress": round(stress),
+                    "sleep_hours": sleep,
+                    "neck_tension": neck,
+                    "menstruating": menstruating if sex == "female" else None,
+                    "notes": "",
+                    "triggers": triggers,
+                    "recorded_utc": dt.datetime.combine(day, dt.time(21, 0))
+                    + dt.timedelta(hours=rng.choice((0, 0, 0, 1, 14, 60))),
+                    "version": 1,
+                }
+            )
+
+
+def ensure_demo_clinic(db: Database) -> tuple[int, list[int], dict[str, str]]:
+    """The demo clinic and its staff logins (created once)."""
+    with db.write() as session:
+        clinic = session.scalars(
+            select(Clinic).where(Clinic.name == "Demo Acupuncture Clinic")
+        ).first()
+        if clinic is None:
+            clinic = accounts.create_clinic(session, name="Demo Acupuncture Clinic")
+        logins: dict[str, str] = {}
+        for email, (role, password) in DEMO_PASSWORDS.items():
+            user = session.scalars(select(User).where(User.email == email)).first()
+            if user is None:
+                accounts.create_user(
+                    session,
+                    clinic_id=clinic.id,
+                    email=email,
+                    name=f"Demo {role}",
+                    role=Role(role),
+                    password=password,
+                )
+            logins[email] = password
+        for n in (2, 3):
+            email = f"practitioner{n}@demo.acuhead.test"
+            if session.scalars(select(User).where(User.email == email)).first() is None:
+                accounts.create_user(
+                    session,
+                    clinic_id=clinic.id,
+                    email=email,
+                    name=f"Demo practitioner {n}",
+                    role=Role.PRACTITIONER,
+                    password=None,
+                )
+        prac = list(
+            session.scalars(
+                select(User.id).where(User.clinic_id == clinic.id, User.role == "practitioner")
+            )
+        )
+        return clinic.id, prac, logins
+
+
+def generate(
+    db: Database,
+    *,
+    patients: int = 40,
+    days: int = 180,
+    seed: int = 1,
+    end: dt.date | None = None,
+    chunk: int = 200,
+    progress: Callable[[int], None] | None = None,
+) -> DemoResult:
+    """Write a demo cohort; call ``progress(n)`` after each chunk of n patients."""
+    end = end or dt.date.today()
+    clinic_id, practitioner_ids, logins = ensure_demo_clinic(db)
+    with db.read() as session:
+        first_index = (
+            session.scalar(
+                select(func.count()).select_from(Patient).where(Patient.clinic_id == clinic_id)
+            )
+            or 0
+        )
+        max_pid = session.scalar(select(func.max(Patient.id))) or 0
+        max_aid = session.scalar(select(func.max(AttackRow.id))) or 0
+    ids = {"patients": _Ids(max_pid), "attacks": _Ids(max_aid)}
+    totals = {"days": 0, "attacks": 0}
+    tables = (
+        ("patients", Patient),
+        ("regimens", RegimenRow),
+        ("days", DiaryDayRow),
+        ("attacks", AttackRow),
+        ("readings", IntensityReadingRow),
+        ("aura", AuraSymptomRow),
+        ("meds", MedicationDoseRow),
+    )
+    for lo in range(0, patients, chunk):
+        out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in tables}
+        for i in range(lo, min(patients, lo + chunk)):
+            index = first_index + i + 1
+            rng = random.Random(seed * 1_000_003 + index)
+            _patient_rows(
+                rng,
+                index=index,
+                clinic_id=clinic_id,
+                pid=ids["patients"].take(),
+                practitioner_ids=practitioner_ids,
+                end=end,
+                days=days,
+                ids=ids,
+                out=out,
+            )
+        with db.write() as session:
+            for name, model in tables:
+                rows = out[name]
+                for k in range(0, len(rows), 20_000):
+                    session.execute(insert(model), rows[k : k + 20_000])
+        totals["days"] += len(out["days"])
+        totals["attacks"] += len(out["attacks"])
+        if progress:
+            progress(min(patients, lo + chunk) - lo)
+    if not db.is_sqlite:
+        with db.write() as session:
+            for table in ("patients", "attacks"):
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                        f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                    )
+                )
+    link_demo_patient(db, clinic_id)
+    return DemoResult(clinic_id, patients, totals["days"], totals["attacks"], logins)
+
+
+def link_demo_patient(db: Database, clinic_id: int) -> None:
+    """Give the demo patient login the first demo patient's diary."""
+    with db.write() as session:
+        user = session.scalars(
+            select(User).where(User.email == "patient@demo.acuhead.test")
+        ).first()
+        if user is None:
+            return
+        if session.scalars(select(Patient).where(Patient.user_id == user.id)).first():
+            return
+        first = session.scalars(
+            select(Patient).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
+        ).first()
+        if first is not None:
+            first.user_id = user.id
+
+
+def is_empty(db: Database) -> bool:
+    with db.read() as session:
+        return (session.scalar(select(func.count()).select_from(Clinic)) or 0) == 0

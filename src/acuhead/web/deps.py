@@ -1,0 +1,94 @@
+"""Request dependencies: the database, the acting user, and CSRF for cookie-authenticated writes.
+
+CSRF is checked from the browser's own ``Sec-Fetch-Site`` / ``Origin`` headers (as datasette
+does) rather than with token plumbing: a cookie-authenticated write must come from this
+origin. Clients that send ``Authorization: Bearer`` carry no ambient credential and skip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from acuhead.config import Settings
+from acuhead.services.accounts import actor_from_token
+from acuhead.services.actors import Actor
+from acuhead.store.db import Database
+
+COOKIE = "acuhead_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def write_session(db: DbDep) -> Iterator[Session]:
+    with db.write() as session:
+        yield session
+
+
+def read_session(db: DbDep) -> Iterator[Session]:
+    with db.read() as session:
+        yield session
+
+
+WriteSession = Annotated[Session, Depends(write_session)]
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def token_from(request: Request) -> tuple[str | None, bool]:
+    """The session token and whether it came from the cookie (ambient credential)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def check_same_origin(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise HTTPException(403, "cross-site request refused (CSRF protection)")
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin:
+        host = request.headers.get("host", "")
+        if urlsplit(origin).netloc == host:
+            return
+    raise HTTPException(403, "request refused: missing or foreign Origin (CSRF protection)")
+
+
+def current_actor(request: Request, db: DbDep) -> Actor:
+    token, from_cookie = token_from(request)
+    if not token:
+        raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
+    if from_cookie:
+        check_same_origin(request)
+    with db.read() as session:
+        found = actor_from_token(session, token)
+    if found is None:
+        raise HTTPException(401, "session expired or revoked; log in again")
+    actor, _user = found
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,226 @@
+"""Request and response bodies of the JSON API. Field names follow the diary document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from acuhead.domain.diary import (
+    AuraType,
+    Effect,
+    Location,
+    MedClass,
+    Nausea,
+    Quality,
+    RegimenKind,
+    Sex,
+    Side,
+)
+from acuhead.services.actors import Role
+
+Score10 = Annotated[int, Field(ge=0, le=10)]
+Tag = Annotated[str, Field(min_length=1, max_length=60)]
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class LoginIn(Strict):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class UserOut(BaseModel):
+    id: int
+    clinic_id: int
+    email: str
+    name: str
+    role: Role
+    patient_id: int | None = None
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_utc: dt.datetime
+    user: UserOut
+
+
+class UserIn(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(default="", max_length=200)
+    role: Role
+    password: str | None = Field(default=None, min_length=10, max_length=1000)
+
+
+class SafetyIn(Strict):
+    pregnant: bool = False
+    anticoagulant: bool = False
+    bleeding_disorder: bool = False
+    pacemaker: bool = False
+    needle_phobia: bool = False
+    fainting_history: bool = False
+    low_bmi: bool = False
+
+
+class PatientIn(Strict):
+    external_id: str = Field(min_length=1, max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    birth_date: dt.date | None = None
+    sex: Sex = Sex.UNKNOWN
+    timezone: str = Field(default="UTC", max_length=64)
+    practitioner_id: int | None = None
+    safety: SafetyIn = Field(default_factory=SafetyIn)
+
+
+class PatientPatch(Strict):
+    version: int
+    display_name: str | None = Field(default=None, max_length=200)
+    birth_date: dt.date | None = None
+    sex: Sex | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    practitioner_id: int | None = None
+    safety: SafetyIn | None = None
+
+
+class PatientOut(BaseModel):
+    id: int
+    external_id: str
+    display_name: str
+    birth_date: dt.date | None
+    sex: str
+    timezone: str
+    practitioner_id: int | None
+    user_id: int | None
+    safety: dict[str, Any]
+    version: int
+
+
+class DayIn(Strict):
+    headache: bool
+    stress: Score10 | None = None
+    sleep_hours: float | None = Field(default=None, ge=0, le=24)
+    neck_tension: Score10 | None = None
+    menstruating: bool | None = None
+    notes: str = Field(default="", max_length=4000)
+    triggers: list[Tag] = Field(default_factory=list, max_length=30)
+    version: int | None = Field(default=None, description="for an update: the version you read")
+
+
+class DayOut(BaseModel):
+    id: int
+    date: dt.date
+    headache: bool
+    stress: int | None
+    sleep_hours: float | None
+    neck_tension: int | None
+    menstruating: bool | None
+    notes: str
+    triggers: list[str]
+    recorded_utc: dt.datetime
+    version: int
+
+
+class ReadingIn(Strict):
+    at: dt.datetime
+    intensity: Score10
+
+
+class AuraIn(Strict):
+    type: AuraType
+    symptom: str = Field(default="", max_length=500)
+    onset: dt.datetime | None = None
+    duration_min: int | None = Field(default=None, ge=0, le=4320)
+    gradual_spread: bool | None = None
+    unilateral: bool | None = None
+    positive: bool | None = None
+    headache_within_60_min: bool | None = None
+
+
+class MedicationIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    med_class: MedClass = Field(alias="class")
+    taken_at: dt.datetime | None = None
+    dose: str | None = Field(default=None, max_length=50)
+    effect: Effect | None = None
+
+
+class AttackIn(Strict):
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    date: dt.date | None = None
+    duration_min: int | None = Field(default=None, ge=0, le=43200)
+    peak_intensity: Score10 | None = None
+    readings: list[ReadingIn] = Field(default_factory=list, max_length=200)
+    side: Side | None = None
+    locations: list[Location] = Field(default_factory=list)
+    quality: list[Quality] = Field(default_factory=list)
+    aggravated_by_activity: bool | None = None
+    nausea: Nausea | None = None
+    vomiting: bool | None = None
+    photophobia: bool | None = None
+    phonophobia: bool | None = None
+    osmophobia: bool | None = None
+    aura: list[AuraIn] = Field(default_factory=list, max_length=20)
+    cranial_autonomic: list[Tag] = Field(default_factory=list, max_length=20)
+    restlessness: bool | None = None
+    treated: bool | None = None
+    triggers: list[Tag] = Field(default_factory=list, max_length=30)
+    warning_signs: list[Tag] = Field(default_factory=list, max_length=20)
+    medications: list[MedicationIn] = Field(default_factory=list, max_length=20)
+
+    def as_document(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"version"}
+        )
+        return data
+
+
+class AttackUpdate(AttackIn):
+    version: int
+
+
+class AttackOut(AttackIn):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    id: int
+    version: int
+    local_dates: list[dt.date]
+
+
+class MedicationOut(BaseModel):
+    id: int
+    attack_id: int
+    name: str
+    med_class: MedClass
+    taken_local: dt.datetime | None
+    taken_day: dt.date
+    dose: str | None
+    effect: Effect | None
+
+
+class RegimenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    kind: RegimenKind
+    start: dt.date
+    stop: dt.date | None = None
+    dose: str | None = Field(default=None, max_length=50)
+
+
+class RegimenOut(RegimenIn):
+    id: int
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str
