@@ -1,0 +1,61 @@
+# acuhead: two commands on a fresh machine.
+#   make run   install into .venv, create/upgrade the SQLite database with a demo clinic, serve
+#   make test  install everything the suite needs (incl. Debian chromium) and run the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ACUHEAD_DATA_DIR ?= ./var
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck check bench fuzz screenshots clean browser-deps postgres
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/acuhead db upgrade
+	$(BIN)/acuhead demo --if-empty --patients 40 --days 240
+	@echo "acuhead on http://127.0.0.1:8000  (demo logins printed above; API docs at /docs)"
+	$(BIN)/acuhead serve --host 127.0.0.1 --port 8000
+
+# Headless Chromium from Debian for the browser tests (never a browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; \
+	fi
+
+# The suite needs a real PostgreSQL on 127.0.0.1:5432; start the machine's cluster if it is down.
+postgres:
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  if command -v pg_ctlcluster >/dev/null; then \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; sleep 2; fi; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432 || (echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src/acuhead/web src/acuhead/services src/acuhead/store src/acuhead/interop
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) browser-deps postgres
+	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP) postgres
+	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+fuzz: $(STAMP) postgres
+	ACUHEAD_FUZZ_EXAMPLES=500 $(BIN)/pytest -p no:cacheprovider tests -k fuzz
+
+clean:
+	rm -rf $(VENV) var artifacts .pytest_cache .mypy_cache .ruff_cache

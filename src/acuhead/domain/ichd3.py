@@ -1,0 +1,787 @@
+"""ICHD-3 classification of a single headache attack.
+
+Reference: Headache Classification Committee of the IHS, *The International Classification of
+Headache Disorders, 3rd edition*, Cephalalgia 2018;38(1):1-211 (ichd-3.org). Section numbers in the
+comments below ("1.1 B", "1.2 C3") point at that text; CLINICAL.md section 1 summarises it.
+
+What an attack-level result can and cannot say
+----------------------------------------------
+Every ICHD-3 set for a primary headache starts with a count ("A. At least five attacks fulfilling
+B-D"). One attack cannot satisfy a count, so this module checks the per-attack criteria only
+(1.1 B-D, 1.2 B-C, 2.x B-D, 3.1 B-C) and says so in the reasons; `acuhead.domain.diagnosis` applies
+criterion A and the frequency rules over a diary.
+
+Unknown is not no
+-----------------
+Every criterion is three-valued: True (met), False (not met) or None (cannot tell because a
+feature was not recorded). Combinations follow Kleene logic, so an unknown only matters where it
+could change the answer. When the result depends on an unknown, the classification names the
+missing data instead of treating the gap as a negative finding (CLINICAL.md 0.4 applies the same
+idea to diary days).
+
+Conventions the diary imposes (documented because ICHD-3 does not decide them)
+------------------------------------------------------------------------------
+* Falling asleep: ICHD-3 1.1 note 2 ends the attack at the time of waking. The diary records that
+  waking time as ``Attack.end``, so the engine reads ``end`` as given.
+* Intensity: the diary uses a 0-10 numeric scale where ICHD-3 uses mild/moderate/severe; the bands
+  live in `IntensityCutoffs` (configurable, see its docstring for the source).
+* A recorded attack is a headache unless its peak is 0: aura-only episodes are entered with peak 0.
+* Vomiting left blank while nausea is recorded as "none" is read as no vomiting: vomiting without
+  any nausea is not a pattern a diary needs to cover, and reading it as unknown would make nearly
+  every tension-type attack unclassifiable.
+* Brainstem aura: `AuraSymptom` stores a type and free text only, so 1.2.2's ">=2 brainstem
+  symptoms" is counted as the number of aura symptoms whose type is ``brainstem``.
+* Aphasia always counts as unilateral (ICHD-3 1.2 notes), so a speech/language symptom satisfies
+  1.2 C4 whatever its ``unilateral`` field says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from acuhead.domain.diary import (
+    Attack,
+    AuraType,
+    Effect,
+    Location,
+    Nausea,
+    PatientFacts,
+    Quality,
+    Side,
+)
+from acuhead.errors import FieldError, ValidationError
+
+# --- thresholds from the criteria text (all [V] in CLINICAL.md 1.1-3.1) -----------------------
+
+MIGRAINE_MIN_MINUTES = 4 * 60  # ICHD-3 1.1 B: 4-72 h
+MIGRAINE_MIN_MINUTES_UNDER_18 = 2 * 60  # ICHD-3 1.1 note 3: 2-72 h in children and adolescents
+MIGRAINE_MAX_MINUTES = 72 * 60  # ICHD-3 1.1 B
+ADULT_AGE = 18  # ICHD-3 1.1 note 3: "aged under 18 years"
+AURA_SYMPTOM_MIN_MINUTES = 5  # ICHD-3 1.2 C3
+AURA_SYMPTOM_MAX_MINUTES = 60  # ICHD-3 1.2 C3
+MOTOR_AURA_MAX_MINUTES = 72 * 60  # ICHD-3 1.2 notes: motor symptoms may last up to 72 h
+AURA_CHARACTERISTICS_NEEDED = 3  # ICHD-3 (2018) 1.2 C: >=3 of 6 (the 2013 beta said 2 of 4)
+BRAINSTEM_SYMPTOMS_NEEDED = 2  # ICHD-3 1.2.2 B
+TTH_MIN_MINUTES = 30  # ICHD-3 2.1 B / 2.2 B: 30 min - 7 days
+TTH_MAX_MINUTES = 7 * 24 * 60
+CLUSTER_MIN_MINUTES = 15  # ICHD-3 3.1 B: 15-180 min untreated
+CLUSTER_MAX_MINUTES = 180
+
+NON_HEADACHE = "no headache recorded (peak intensity 0)"
+
+
+@dataclass(frozen=True, slots=True)
+class IntensityCutoffs:
+    """Where a 0-10 numeric peak becomes "moderate" and "severe".
+
+    ICHD-3 words intensity as mild/moderate/severe; CLINICAL.md 1.y asks for a documented cut-off
+    when a diary uses NRS 0-10. The default bands 1-3 mild, 4-6 moderate, 7-10 severe are common
+    clinical practice, not an ICHD rule [R]; Serlin et al. (Pain 1995;61:277-284) derived 5 and 7
+    for cancer pain. A clinic that prefers another banding passes its own cutoffs.
+    """
+
+    moderate_from: int = 4
+    severe_from: int = 7
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.moderate_from <= self.severe_from <= 10:
+            raise ValidationError(
+                FieldError("cutoffs", "need 1 <= moderate_from <= severe_from <= 10")
+            )
+
+
+NRS_CUTOFFS = IntensityCutoffs()
+
+LABELS: dict[str, str] = {
+    "1.1": "Migraine without aura",
+    "1.2": "Migraine with aura",
+    "1.2.1": "Migraine with typical aura",
+    "1.2.1.1": "Typical aura with headache",
+    "1.2.1.2": "Typical aura without headache",
+    "1.2.2": "Migraine with brainstem aura",
+    "1.2.3": "Hemiplegic migraine",
+    "1.3": "Chronic migraine",
+    "1.5.1": "Probable migraine without aura",
+    "1.5.2": "Probable migraine with aura",
+    "2": "Tension-type headache",
+    "2.1": "Infrequent episodic tension-type headache",
+    "2.2": "Frequent episodic tension-type headache",
+    "2.3": "Chronic tension-type headache",
+    "2.4": "Probable tension-type headache",
+    "3.1": "Cluster headache",
+    "3.1.1": "Episodic cluster headache",
+    "3.1.2": "Chronic cluster headache",
+    "3.5.1": "Probable cluster headache",
+    "8.2.1": "Ergotamine-overuse headache",
+    "8.2.2": "Triptan-overuse headache",
+    "8.2.3": "Non-opioid analgesic-overuse headache",
+    "8.2.3.1": "Paracetamol (acetaminophen)-overuse headache",
+    "8.2.3.2": "Non-steroidal anti-inflammatory drug (NSAID)-overuse headache",
+    "8.2.4": "Opioid-overuse headache",
+    "8.2.5": "Combination-analgesic-overuse headache",
+    "8.2.6": "Medication-overuse headache attributed to multiple drug classes not individually "
+    "overused",
+    "unclassifiable": "Not classifiable from the recorded data",
+}
+
+
+def label(code: str) -> str:
+    """Label for an ICHD-3 code; codes are stored, labels looked up (DESIGN.md data model)."""
+    return LABELS.get(code, code)
+
+
+# --- three-valued findings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One criterion's answer, the data it lacked, and a sentence a page can show."""
+
+    value: bool | None
+    missing: tuple[str, ...] = ()
+    why: str = ""
+
+
+def _merge(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault(item, None)
+    return tuple(seen)
+
+
+def _at_least(n: int, findings: Iterable[Finding], why: str = "") -> Finding:
+    """Kleene "at least n of": unknowns decide only if they could tip the count."""
+    items = list(findings)
+    yes = sum(1 for f in items if f.value is True)
+    unknown = [f for f in items if f.value is None]
+    if yes >= n:
+        return Finding(True, why=why)
+    if yes + len(unknown) < n:
+        return Finding(False, why=why)
+    return Finding(None, _merge(f.missing for f in unknown), why)
+
+
+def _all(findings: Iterable[Finding], why: str = "") -> Finding:
+    items = list(findings)
+    return _at_least(len(items), items, why)
+
+
+def _any(findings: Iterable[Finding], why: str = "") -> Finding:
+    return _at_least(1, findings, why)
+
+
+def _hm(minutes: int) -> str:
+    hours, mins = divmod(minutes, 60)
+    return f"{hours} h {mins:02d} min"
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "met", False: "not met", None: "unknown"}[value]
+
+
+# --- time zone ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(key: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(FieldError("patient.timezone", f"unknown time zone {key!r}")) from exc
+
+
+def local_datetime(moment: dt.datetime, patient: PatientFacts) -> dt.datetime:
+    """Wall-clock time for the patient: diary days are local dates (DESIGN.md data model).
+
+    Naive datetimes are taken to be local already; aware ones are converted to the patient's zone.
+    """
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(_zone(patient.timezone))
+
+
+def in_patient_zone(attack: Attack, patient: PatientFacts) -> Attack:
+    """The same attack with start/end on the patient's wall clock, so that
+    `Attack.local_dates()` yields the patient's calendar days."""
+    if attack.start.tzinfo is None and (attack.end is None or attack.end.tzinfo is None):
+        return attack
+    end = local_datetime(attack.end, patient) if attack.end is not None else None
+    return replace(attack, start=local_datetime(attack.start, patient), end=end)
+
+
+# --- result type -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MigraineFeatures:
+    """The three ways an attack counts as migraine when days or attacks are tallied.
+
+    * ``cd``: meets 1.1 C and D (ICHD-3 1.3 C1; van der Arend 2023 rule 1 without duration);
+    * ``aura``: meets 1.2 B and C (ICHD-3 1.3 C2);
+    * ``probable``: meets all but one of 1.1 B-D, or has aura (all but one of 1.2 B-C). ICHD-3 1.5
+      says such attacks are counted as migraine in a patient who already has migraine, even where
+      the coding hierarchy would name them tension-type headache.
+    """
+
+    cd: bool | None
+    aura: bool | None
+    probable: bool | None
+
+    @property
+    def migraine_like(self) -> bool:
+        return self.cd is True or self.aura is True or self.probable is True
+
+    @property
+    def possibly_migraine_like(self) -> bool:
+        return not self.migraine_like and None in (self.cd, self.aura, self.probable)
+
+
+@dataclass(frozen=True)
+class AttackClassification:
+    """Attack-level ICHD-3 result.
+
+    ``status``: "meets" (meets the per-attack criteria of ``code``; criterion A is judged over the
+    diary), "probable" (a 1.5/2.4 code: all but one criterion) or "unclassifiable".
+    ``missing`` names the data whose absence leaves the answer open; empty means the answer would
+    not change with more data. ``checks`` holds every criteria set evaluated, keyed by code family,
+    so a page can show why the other candidates lost.
+    """
+
+    code: str
+    label: str
+    status: str
+    criteria: dict[str, bool | None]
+    reasons: list[str]
+    missing: list[str]
+    features: MigraineFeatures
+    checks: dict[str, dict[str, bool | None]] = field(default_factory=dict)
+    has_headache: bool = True
+
+    @property
+    def migraine_like(self) -> bool:
+        """Counts as migraine when days are tallied: 1.1 C+D, 1.2 B+C or probable migraine."""
+        return self.features.migraine_like
+
+
+# --- criteria ----------------------------------------------------------------------------------
+
+
+def _has_headache(attack: Attack) -> bool:
+    peak = attack.peak
+    return peak is None or peak > 0
+
+
+def _treated_successfully(attack: Attack) -> bool | None:
+    """Whether acute treatment may have cut the attack short.
+
+    ICHD-3 1.1 B and 3.1 B measure the *untreated or unsuccessfully treated* duration, so a short
+    attack only fails the duration criterion when nothing effective was taken. A "partial" effect
+    is read as unsuccessful: the attack ran on.
+    """
+    effects = [dose.effect for dose in attack.medications]
+    if Effect.GOOD in effects:
+        return True
+    if attack.medications:
+        return None if None in effects else False
+    if attack.treated is True:
+        return None
+    return False
+
+
+def _short_but_treated(attack: Attack, minutes: int, minimum: int, source: str) -> Finding:
+    success = _treated_successfully(attack)
+    shorter = f"lasted {_hm(minutes)}, under the {_hm(minimum)} minimum ({source})"
+    if success is True:
+        return Finding(
+            None,
+            ("untreated duration (acute medication worked)",),
+            f"{shorter}, but effective medication ended it, so the untreated length is unknown",
+        )
+    if success is None:
+        return Finding(
+            None, ("effect of acute medication",), f"{shorter}; treatment effect unknown"
+        )
+    return Finding(False, why=shorter)
+
+
+def _migraine_duration(attack: Attack, patient: PatientFacts) -> Finding:
+    """ICHD-3 1.1 B with note 2 (asleep: end = waking, see module docstring) and note 3 (<18 y)."""
+    minutes = attack.minutes
+    if minutes is None:
+        return Finding(None, ("attack end or duration",), "duration not recorded")
+    if minutes < 0:
+        raise ValidationError(FieldError("end", "attack ends before it starts"))
+    if minutes > MIGRAINE_MAX_MINUTES:
+        return Finding(False, why=f"lasted {_hm(minutes)}, over 72 h (ICHD-3 1.1 B)")
+    age = patient.age_on(attack.start.date())
+    if age is None:
+        if minutes >= MIGRAINE_MIN_MINUTES:
+            return Finding(True, why=f"lasted {_hm(minutes)}, within 4-72 h (ICHD-3 1.1 B)")
+        if minutes >= MIGRAINE_MIN_MINUTES_UNDER_18:
+            return Finding(
+                None,
+                ("date of birth",),
+                f"lasted {_hm(minutes)}: enough under 18 (2-72 h) but not for adults (4-72 h)",
+            )
+        return _short_but_treated(attack, minutes, MIGRAINE_MIN_MINUTES_UNDER_18, "ICHD-3 1.1 B")
+    if age < ADULT_AGE:
+        minimum, source = MIGRAINE_MIN_MINUTES_UNDER_18, f"age {age}: ICHD-3 1.1 note 3, 2-72 h"
+    else:
+        minimum, source = MIGRAINE_MIN_MINUTES, f"age {age}: ICHD-3 1.1 B, 4-72 h"
+    if minutes >= minimum:
+        return Finding(True, why=f"lasted {_hm(minutes)} ({source})")
+    return _short_but_treated(attack, minutes, minimum, source)
+
+
+def _unilateral(attack: Attack) -> Finding:
+    if attack.side is None:
+        return Finding(None, ("side of pain",))
+    return Finding(attack.side in (Side.LEFT, Side.RIGHT), why=f"side: {attack.side.value}")
+
+
+def _bilateral(attack: Attack) -> Finding:
+    if attack.side is None:
+        return Finding(None, ("side of pain",))
+    return Finding(attack.side is Side.BOTH, why=f"side: {attack.side.value}")
+
+
+def _qualities(attack: Attack) -> str:
+    return "quality: " + ", ".join(q.value for q in attack.quality)
+
+
+def _pulsating(attack: Attack) -> Finding:
+    if not attack.quality:
+        return Finding(None, ("pain quality",))
+    return Finding(Quality.PULSATING in attack.quality, why=_qualities(attack))
+
+
+def _pressing(attack: Attack) -> Finding:
+    """ICHD-3 2.1 C2: pressing or tightening, *non-pulsating*."""
+    if not attack.quality:
+        return Finding(None, ("pain quality",))
+    return Finding(
+        Quality.PRESSING in attack.quality and Quality.PULSATING not in attack.quality,
+        why=_qualities(attack),
+    )
+
+
+def _peak_at_least(attack: Attack, floor: int) -> Finding:
+    peak = attack.peak
+    if peak is None:
+        return Finding(None, ("peak intensity",))
+    return Finding(peak >= floor, why=f"peak {peak}/10")
+
+
+def _mild_or_moderate(attack: Attack, cutoffs: IntensityCutoffs) -> Finding:
+    peak = attack.peak
+    if peak is None:
+        return Finding(None, ("peak intensity",))
+    return Finding(0 < peak < cutoffs.severe_from, why=f"peak {peak}/10")
+
+
+def _aggravated(attack: Attack) -> Finding:
+    return Finding(
+        attack.aggravated_by_activity,
+        () if attack.aggravated_by_activity is not None else ("aggravation by routine activity",),
+        f"worse with routine activity: {_said(attack.aggravated_by_activity)}",
+    )
+
+
+def _not_aggravated(attack: Attack) -> Finding:
+    value = attack.aggravated_by_activity
+    return Finding(
+        None if value is None else not value,
+        () if value is not None else ("aggravation by routine activity",),
+    )
+
+
+def _nausea_or_vomiting(attack: Attack) -> Finding:
+    """ICHD-3 1.1 D1 (see the module docstring for blank vomiting)."""
+    seen = f"nausea: {attack.nausea.value if attack.nausea else 'not recorded'}"
+    if attack.vomiting is True:
+        return Finding(True, why=f"{seen}, vomiting")
+    if attack.nausea in (Nausea.MILD, Nausea.MODERATE, Nausea.SEVERE):
+        return Finding(True, why=seen)
+    if attack.nausea is Nausea.NONE:
+        return Finding(False, why=seen)
+    return Finding(None, ("nausea",), seen)
+
+
+def _photo_and_phono(attack: Attack) -> Finding:
+    """ICHD-3 1.1 D2: photophobia *and* phonophobia together; one alone is not enough."""
+    return _all(
+        [_flag(attack.photophobia, "photophobia"), _flag(attack.phonophobia, "phonophobia")],
+        why=f"photophobia: {_said(attack.photophobia)}, phonophobia: {_said(attack.phonophobia)}",
+    )
+
+
+def _said(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "not recorded"}[value]
+
+
+def _flag(value: bool | None, name: str) -> Finding:
+    return Finding(value, () if value is not None else (name,))
+
+
+def _no_nausea_or_vomiting(attack: Attack) -> Finding:
+    """ICHD-3 2.1 D1."""
+    found = _nausea_or_vomiting(attack)
+    return Finding(None if found.value is None else not found.value, found.missing, found.why)
+
+
+def _at_most_one_of_photo_phono(attack: Attack) -> Finding:
+    """ICHD-3 2.1 D2: no more than one of photophobia or phonophobia."""
+    both = _photo_and_phono(attack)
+    return Finding(None if both.value is None else not both.value, both.missing, both.why)
+
+
+def _chronic_tth_d(attack: Attack) -> Finding:
+    """ICHD-3 2.3 D: at most one of photophobia, phonophobia or mild nausea, and neither
+    moderate/severe nausea nor vomiting."""
+    mild = (
+        Finding(None, ("nausea",))
+        if attack.nausea is None
+        else Finding(attack.nausea is Nausea.MILD)
+    )
+    signs = [
+        _flag(attack.photophobia, "photophobia"),
+        _flag(attack.phonophobia, "phonophobia"),
+        mild,
+    ]
+    two_or_more = _at_least(2, signs)
+    d1 = Finding(None if two_or_more.value is None else not two_or_more.value, two_or_more.missing)
+    if attack.vomiting is True or attack.nausea in (Nausea.MODERATE, Nausea.SEVERE):
+        d2 = Finding(False)
+    elif attack.nausea is Nausea.NONE or (
+        attack.nausea is Nausea.MILD and attack.vomiting is False
+    ):
+        d2 = Finding(True)
+    else:
+        d2 = Finding(None, ("nausea",) if attack.nausea is None else ("vomiting",))
+    return _all([d1, d2])
+
+
+# --- aura (ICHD-3 1.2) ---------------------------------------------------------------------------
+
+
+def _aura_c1(attack: Attack) -> Finding:
+    """1.2 C1: at least one aura symptom spreads gradually over >= 5 min."""
+    return _any(
+        Finding(s.gradual_spread, () if s.gradual_spread is not None else ("aura: gradual spread",))
+        for s in attack.aura
+    )
+
+
+def _aura_c2(attack: Attack) -> Finding:
+    """1.2 C2: two or more aura symptoms occur in succession (distinct onsets)."""
+    if len(attack.aura) < 2:
+        return Finding(False, why="fewer than two aura symptoms")
+    onsets = [s.onset for s in attack.aura]
+    known = {o for o in onsets if o is not None}
+    if len(known) >= 2:
+        return Finding(True)
+    if None not in onsets:
+        return Finding(False, why="all aura symptoms began together")
+    return Finding(None, ("aura: onset times",))
+
+
+def _aura_c3(attack: Attack) -> Finding:
+    """1.2 C3: each symptom lasts 5-60 min; motor symptoms up to 72 h (1.2 notes)."""
+    findings = []
+    for s in attack.aura:
+        if s.duration_min is None:
+            findings.append(Finding(None, ("aura: symptom duration",)))
+            continue
+        ceiling = MOTOR_AURA_MAX_MINUTES if s.type is AuraType.MOTOR else AURA_SYMPTOM_MAX_MINUTES
+        findings.append(Finding(AURA_SYMPTOM_MIN_MINUTES <= s.duration_min <= ceiling))
+    return _all(findings)
+
+
+def _aura_c4(attack: Attack) -> Finding:
+    """1.2 C4: at least one symptom unilateral; aphasia always counts (1.2 notes)."""
+    return _any(
+        Finding(True)
+        if s.type is AuraType.SPEECH
+        else Finding(s.unilateral, () if s.unilateral is not None else ("aura: side",))
+        for s in attack.aura
+    )
+
+
+def _aura_c5(attack: Attack) -> Finding:
+    """1.2 C5: at least one positive symptom (scintillations, pins and needles)."""
+    return _any(
+        Finding(s.positive, () if s.positive is not None else ("aura: positive or negative",))
+        for s in attack.aura
+    )
+
+
+def _aura_c6(attack: Attack) -> Finding:
+    """1.2 C6: headache accompanies the aura or follows within 60 min."""
+    found = _any(
+        Finding(
+            s.headache_within_60_min,
+            () if s.headache_within_60_min is not None else ("aura: headache within 60 min",),
+        )
+        for s in attack.aura
+    )
+    if found.value is None and not _has_headache(attack):
+        return Finding(False, why=NON_HEADACHE)
+    return found
+
+
+def _aura_subtype(attack: Attack, c6: Finding) -> tuple[str, str, tuple[str, ...]]:
+    """Subtype of an aura meeting 1.2 B-C: code, reason, and data that would refine it."""
+    types = [s.type for s in attack.aura]
+    brainstem = types.count(AuraType.BRAINSTEM)
+    if AuraType.MOTOR in types:
+        return "1.2.3", "motor aura: any motor weakness makes it hemiplegic (ICHD-3 1.2.3)", ()
+    if AuraType.RETINAL in types:
+        return (
+            "1.2",
+            "retinal symptoms: 1.2.4 retinal migraine needs monocular phenomena confirmed by "
+            "examination, so the subtype is left to the clinician",
+            (),
+        )
+    if brainstem >= BRAINSTEM_SYMPTOMS_NEEDED:
+        return (
+            "1.2.2",
+            f"{brainstem} brainstem aura symptoms, no motor or retinal (ICHD-3 1.2.2 B)",
+            (),
+        )
+    if brainstem == 1:
+        return (
+            "1.2",
+            "one brainstem symptom: not typical aura (1.2.1 allows none) and not brainstem aura "
+            "(1.2.2 needs two); subtype left to the clinician",
+            (),
+        )
+    if c6.value is True:
+        return "1.2.1.1", "typical aura, headache during or within 60 min (ICHD-3 1.2.1.1)", ()
+    if c6.value is False:
+        return "1.2.1.2", "typical aura, no headache within 60 min (ICHD-3 1.2.1.2)", ()
+    return "1.2.1", "typical aura; whether headache followed within 60 min is unknown", c6.missing
+
+
+# --- the classifier ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    code: str
+    status: str
+    meets: Finding
+    family: str
+    summary: str
+    refine: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _criteria(findings: dict[str, Finding]) -> dict[str, bool | None]:
+    return {key: f.value for key, f in findings.items()}
+
+
+def _explain(family: str, findings: dict[str, Finding]) -> list[str]:
+    lines = []
+    for key, f in findings.items():
+        detail = f"; {f.why}" if f.why else ""
+        lines.append(f"ICHD-3 {family} {key}: {_yes_no(f.value)}{detail}")
+    return lines
+
+
+def classify_attack(
+    attack: Attack, patient: PatientFacts, *, cutoffs: IntensityCutoffs = NRS_CUTOFFS
+) -> AttackClassification:
+    """Classify one attack against ICHD-3 1.1, 1.2, 1.5, 2, 2.4 and 3.1.
+
+    Coding order (ICHD-3 general rules, CLINICAL.md 1.0): definite before probable; among definite
+    codes, section order (aura, 1.1, 3.1, 2); among probable codes migraine before tension-type
+    (ichd-3.org 2.2 / 1.5), with probable-with-aura before probable-without-aura because the aura is
+    the more specific finding. If an earlier code is undecided for lack of data, the first code
+    that is certainly met is returned and the missing data is named.
+    """
+    local = in_patient_zone(attack, patient)
+    headache = _has_headache(attack)
+    no_headache = Finding(False, why=NON_HEADACHE)
+
+    # ICHD-3 1.1 B-D
+    m: dict[str, Finding] = {"B": _migraine_duration(local, patient)}
+    m["C1"] = _unilateral(attack)
+    m["C2"] = _pulsating(attack)
+    m["C3"] = _peak_at_least(attack, cutoffs.moderate_from)
+    m["C4"] = _aggravated(attack)
+    pain_features = [m["C1"], m["C2"], m["C3"], m["C4"]]
+    m["C"] = _at_least(2, pain_features, f"{sum(f.value is True for f in pain_features)} of 4")
+    m["D1"] = _nausea_or_vomiting(attack)
+    m["D2"] = _photo_and_phono(attack)
+    m["D"] = _any([m["D1"], m["D2"]])
+    m_parts = [m["B"], m["C"], m["D"]] if headache else [no_headache]
+    meets_11 = _all(m_parts)
+    probable_11 = _at_least(2, m_parts) if headache else Finding(False, why=NON_HEADACHE)
+    cd = _all([m["C"], m["D"]]) if headache else Finding(False)
+
+    # ICHD-3 1.2 B-C (B: at least one aura symptom; recorded symptoms are taken as reversible)
+    a: dict[str, Finding] = {"B": Finding(bool(attack.aura), why=f"{len(attack.aura)} symptom(s)")}
+    if attack.aura:
+        a["C1"] = _aura_c1(attack)
+        a["C2"] = _aura_c2(attack)
+        a["C3"] = _aura_c3(attack)
+        a["C4"] = _aura_c4(attack)
+        a["C5"] = _aura_c5(attack)
+        a["C6"] = _aura_c6(attack)
+        six = [a[f"C{i}"] for i in range(1, 7)]
+        a["C"] = _at_least(
+            AURA_CHARACTERISTICS_NEEDED, six, f"{sum(f.value is True for f in six)} of 6, need 3"
+        )
+    else:
+        a["C"] = Finding(False, why="no aura")
+    meets_12 = _all([a["B"], a["C"]])
+    aura_code, aura_note, aura_refine = (
+        _aura_subtype(attack, a["C6"]) if attack.aura else ("1.2", "", ())
+    )
+
+    # ICHD-3 2.1-2.2 B-D (episodic wording; 2.3 D kept in checks for the chronic form)
+    t: dict[str, Finding] = {}
+    minutes = local.minutes
+    t["B"] = (
+        Finding(None, ("attack end or duration",))
+        if minutes is None
+        else Finding(TTH_MIN_MINUTES <= minutes <= TTH_MAX_MINUTES, why=_hm(minutes))
+    )
+    t["C1"] = _bilateral(attack)
+    t["C2"] = _pressing(attack)
+    t["C3"] = _mild_or_moderate(attack, cutoffs)
+    t["C4"] = _not_aggravated(attack)
+    tth_features = [t["C1"], t["C2"], t["C3"], t["C4"]]
+    t["C"] = _at_least(2, tth_features, f"{sum(f.value is True for f in tth_features)} of 4")
+    t["D1"] = _no_nausea_or_vomiting(attack)
+    t["D2"] = _at_most_one_of_photo_phono(attack)
+    t["D"] = _all([t["D1"], t["D2"]])
+    t_parts = [t["B"], t["C"], t["D"]] if headache else [no_headache]
+    meets_2 = _all(t_parts)
+    probable_2 = _at_least(2, t_parts) if headache else Finding(False, why=NON_HEADACHE)
+    chronic_d = _chronic_tth_d(attack)
+
+    # ICHD-3 3.1 B-C (B split into its four parts so each can be explained)
+    c: dict[str, Finding] = {"B1": _peak_at_least(attack, cutoffs.severe_from)}
+    c["B2"] = _unilateral(attack)
+    c["B3"] = (
+        Finding(None, ("pain location",))
+        if not attack.locations
+        else Finding(
+            any(loc in (Location.ORBITAL, Location.TEMPORAL) for loc in attack.locations),
+            why="orbital, supraorbital and/or temporal",
+        )
+    )
+    if minutes is None:
+        c["B4"] = Finding(None, ("attack end or duration",))
+    elif minutes > CLUSTER_MAX_MINUTES:
+        c["B4"] = Finding(False, why=f"lasted {_hm(minutes)}, over 180 min")
+    elif minutes >= CLUSTER_MIN_MINUTES:
+        c["B4"] = Finding(True, why=f"lasted {_hm(minutes)}")
+    else:
+        c["B4"] = _short_but_treated(attack, minutes, CLUSTER_MIN_MINUTES, "ICHD-3 3.1 B")
+    c["B"] = _all([c["B1"], c["B2"], c["B3"], c["B4"]])
+    c["C1"] = (
+        Finding(True, why=", ".join(attack.cranial_autonomic))
+        if attack.cranial_autonomic
+        else Finding(None, ("cranial autonomic signs",))
+    )
+    c["C2"] = _flag(attack.restlessness, "restlessness or agitation")
+    c["C"] = _any([c["C1"], c["C2"]])
+    meets_31 = _all([c["B"], c["C"]] if headache else [no_headache])
+
+    probable_aura = Finding(bool(attack.aura))
+    features = MigraineFeatures(
+        cd=cd.value,
+        aura=meets_12.value,
+        probable=_any([probable_11, probable_aura]).value,
+    )
+    checks = {
+        "1.1": _criteria(m),
+        "1.2": _criteria(a),
+        "2": {**_criteria(t), "D (2.3)": chronic_d.value},
+        "3.1": _criteria(c),
+    }
+    family_findings = {"1.1": m, "1.2": a, "2": t, "3.1": c}
+
+    candidates = [
+        _Candidate(aura_code, "meets", meets_12, "1.2", "B-C", aura_refine, aura_note),
+        _Candidate("1.1", "meets", meets_11, "1.1", "B-D"),
+        _Candidate("3.1", "meets", meets_31, "3.1", "B-C"),
+        _Candidate("2", "meets", meets_2, "2", "B-D"),
+        _Candidate(
+            "1.5.2",
+            "probable",
+            _all([probable_aura, Finding(meets_12.value is not True)]),
+            "1.2",
+            "B (aura) without C",
+        ),
+        _Candidate("1.5.1", "probable", probable_11, "1.1", "all but one of B-D"),
+        _Candidate("2.4", "probable", probable_2, "2", "all but one of B-D"),
+    ]
+
+    chosen: _Candidate | None = None
+    undecided: list[_Candidate] = []
+    for cand in candidates:
+        if cand.meets.value is True:
+            chosen = cand
+            break
+        if cand.meets.value is None:
+            undecided.append(cand)
+
+    reasons: list[str] = []
+    missing = _merge([*(u.meets.missing for u in undecided), chosen.refine if chosen else ()])
+    if chosen is not None:
+        code = chosen.code
+        findings = family_findings[chosen.family]
+        head = f"Meets ICHD-3 {chosen.family} {chosen.summary}"
+        if chosen.status == "meets":
+            head += "; criterion A (number of attacks) is judged over the diary, not per attack"
+        reasons.append(head)
+        if chosen.note:
+            reasons.append(chosen.note)
+        reasons.extend(_explain(chosen.family, findings))
+        status = chosen.status
+        criteria = _criteria(findings)
+        if chosen.family == "2" and features.probable is True:
+            reasons.append(
+                "Also has probable-migraine features; ICHD-3 1.5 codes tension-type headache "
+                "(a definite diagnosis beats a probable one) but counts the attack as migraine "
+                "in a patient with migraine"
+            )
+        if chosen.family == "1.2" and meets_11.value is True:
+            reasons.append("The headache itself also meets 1.1 B-D")
+    else:
+        code = "unclassifiable"
+        status = "unclassifiable"
+        first = undecided[0] if undecided else candidates[1]
+        criteria = _criteria(family_findings[first.family])
+        if undecided:
+            reasons.append(
+                "Not classifiable yet: the result depends on data that was not recorded "
+                "(see missing)"
+            )
+        else:
+            reasons.append("Meets none of ICHD-3 1.1, 1.2, 1.5, 2, 2.4 or 3.1 per-attack criteria")
+        reasons.extend(_explain(first.family, family_findings[first.family]))
+    for u in undecided:
+        reasons.append(
+            f"Could be {u.code} ({label(u.code)}) if recorded: {', '.join(u.meets.missing)}"
+        )
+
+    return AttackClassification(
+        code=code,
+        label=label(code),
+        status=status,
+        criteria=criteria,
+        reasons=reasons,
+        missing=list(missing),
+        features=features,
+        checks=checks,
+        has_headache=headache,
+    )

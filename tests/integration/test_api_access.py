@@ -1,0 +1,171 @@
+"""Authentication, tenant and role isolation, CSRF, throttling and audit, on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from acuhead.store.db import Database
+from acuhead.store.models import AuditEvent
+
+from .factories import PASSWORD, World
+
+Login = Callable[[str], dict[str, str]]
+
+
+def test_health_needs_no_login_and_reports_the_database(app_client: TestClient) -> None:
+    r = app_client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["database"] == "ok"
+
+
+def test_every_api_route_refuses_anonymous_callers(app_client: TestClient, world: World) -> None:
+    for method, path in [
+        ("GET", "/api/v1/patients"),
+        ("GET", f"/api/v1/patients/{world.patient_a}"),
+        ("GET", f"/api/v1/patients/{world.patient_a}/days"),
+        ("POST", f"/api/v1/patients/{world.patient_a}/attacks"),
+        ("GET", "/api/v1/users"),
+    ]:
+        r = app_client.request(method, path, json={})
+        assert r.status_code == 401, (method, path, r.status_code)
+
+
+def test_wrong_password_is_refused_without_saying_which_part(
+    app_client: TestClient, world: World
+) -> None:
+    r1 = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": "nope"})
+    r2 = app_client.post("/api/v1/auth/login", json={"email": "ghost@x.test", "password": "nope"})
+    assert r1.status_code == r2.status_code == 401
+    assert r1.json() == r2.json()
+
+
+def test_login_is_throttled_after_repeated_failures(app_client: TestClient, world: World) -> None:
+    for _ in range(5):
+        r = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": "x"})
+        assert r.status_code == 401
+    r = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": PASSWORD})
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) > 0
+    # Another account is not affected.
+    ok = app_client.post("/api/v1/auth/login", json={"email": world.admin_x, "password": PASSWORD})
+    assert ok.status_code == 200
+
+
+def test_patient_sees_only_their_own_record(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    a = login(world.patient_a_email)
+    assert app_client.get(f"/api/v1/patients/{world.patient_a}", headers=a).status_code == 200
+    assert app_client.get(f"/api/v1/patients/{world.patient_b}", headers=a).status_code == 404
+    assert app_client.get(f"/api/v1/patients/{world.patient_b}/days", headers=a).status_code == 404
+    assert app_client.get(f"/api/v1/patients/{world.patient_y}", headers=a).status_code == 404
+    listing = app_client.get("/api/v1/patients", headers=a).json()
+    assert [p["id"] for p in listing["items"]] == [world.patient_a]
+    r = app_client.put(
+        f"/api/v1/patients/{world.patient_b}/days/2026-01-05", json={"headache": True}, headers=a
+    )
+    assert r.status_code == 404
+
+
+def test_patient_cannot_create_patients_or_users(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    a = login(world.patient_a_email)
+    r = app_client.post("/api/v1/patients", json={"external_id": "Z"}, headers=a)
+    assert r.status_code == 403
+    r = app_client.post("/api/v1/users", json={"email": "z@x.test", "role": "admin"}, headers=a)
+    assert r.status_code == 403
+
+
+def test_practitioner_of_another_clinic_cannot_see_patients(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    y = login(world.prac_y)
+    assert app_client.get(f"/api/v1/patients/{world.patient_a}", headers=y).status_code == 404
+    assert (
+        app_client.get(f"/api/v1/patients/{world.patient_a}/attacks", headers=y).status_code == 404
+    )
+    ids = [p["id"] for p in app_client.get("/api/v1/patients", headers=y).json()["items"]]
+    assert ids == [world.patient_y]
+
+
+def test_practitioner_sees_all_patients_of_their_clinic(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    x = login(world.prac_x)
+    ids = {p["id"] for p in app_client.get("/api/v1/patients", headers=x).json()["items"]}
+    assert ids == {world.patient_a, world.patient_b}
+
+
+def test_only_admins_manage_users_and_only_in_their_clinic(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    prac = login(world.prac_x)
+    assert app_client.get("/api/v1/users", headers=prac).status_code == 403
+    admin = login(world.admin_x)
+    r = app_client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"email": "new@x.test", "role": "practitioner", "password": "a-long-password"},
+    )
+    assert r.status_code == 201
+    emails = {u["email"] for u in app_client.get("/api/v1/users", headers=admin).json()}
+    assert "new@x.test" in emails and world.prac_y not in emails
+
+
+def test_cookie_authenticated_write_needs_same_origin(app_client: TestClient, world: World) -> None:
+    r = app_client.post(
+        "/api/v1/auth/login", json={"email": world.patient_a_email, "password": PASSWORD}
+    )
+    assert r.status_code == 200
+    assert "acuhead_session" in app_client.cookies
+    url = f"/api/v1/patients/{world.patient_a}/days/2026-01-05"
+    body = {"headache": False}
+    # No Origin, no Sec-Fetch-Site: refused.
+    assert app_client.put(url, json=body).status_code == 403
+    # A cross-site browser request: refused.
+    assert (
+        app_client.put(url, json=body, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    )
+    assert app_client.put(url, json=body, headers={"Origin": "http://evil.test"}).status_code == 403
+    # Same origin: accepted. Reads never need it.
+    assert (
+        app_client.put(url, json=body, headers={"Origin": "http://testserver"}).status_code == 200
+    )
+    assert app_client.get(url).status_code == 200
+
+
+def test_logout_revokes_the_session(app_client: TestClient, world: World, login: Login) -> None:
+    h = login(world.prac_x)
+    assert app_client.get("/api/v1/auth/me", headers=h).status_code == 200
+    assert app_client.post("/api/v1/auth/logout", headers=h).status_code == 204
+    assert app_client.get("/api/v1/auth/me", headers=h).status_code == 401
+
+
+def test_reads_and_changes_of_a_patient_record_are_audited_without_health_data(
+    app_client: TestClient, world: World, login: Login, db: Database
+) -> None:
+    h = login(world.prac_x)
+    app_client.put(
+        f"/api/v1/patients/{world.patient_a}/days/2026-01-05",
+        json={"headache": True, "notes": "secret note text"},
+        headers=h,
+    )
+    app_client.get(f"/api/v1/patients/{world.patient_a}/days", headers=h)
+    with db.read() as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.patient_id == world.patient_a)))
+    by_user = {(e.action, e.entity) for e in events if e.user_id is not None}
+    assert ("create", "diary_day") in by_user
+    assert ("read", "diary_days") in by_user
+    for e in events:
+        for value in (e.action, e.entity, e.entity_id or ""):
+            assert "secret" not in value
+
+
+def test_security_headers_are_set(app_client: TestClient) -> None:
+    r = app_client.get("/")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY"
