@@ -386,10 +386,11 @@ def generate(
                 out=out,
             )
         with db.write() as session:
+            conn = session.connection()  # Core executemany: no ORM bookkeeping per row
             for name, model in tables:
                 rows = out[name]
                 for k in range(0, len(rows), 20_000):
-                    session.execute(insert(model), rows[k : k + 20_000])
+                    conn.execute(insert(model.__table__), rows[k : k + 20_000])
         totals["days"] += len(out["days"])
         totals["attacks"] += len(out["attacks"])
         if progress:

@@ -150,7 +150,7 @@ class Case:
 
 
 CASES: list[Case] = [
-    # --- 1.1 B: duration 4-72 h (2-72 h under 18) -----------------------------------------------
+    # --- 1.1 B: duration 4-72 h (2-72 h under 18)
     Case("adult-3h59-too-short", "ICHD-3 1.1 B", migraine(end=after(239)), "1.5.1", {"B": False}),
     Case("adult-4h00-enough", "ICHD-3 1.1 B", migraine(end=after(240)), "1.1", {"B": True}),
     Case("72h00-still-migraine", "ICHD-3 1.1 B", migraine(end=after(72 * 60)), "1.1", {"B": True}),
@@ -249,7 +249,7 @@ CASES: list[Case] = [
         "1.1",
         {"B": True},
     ),
-    # --- 1.1 C: at least 2 of 4 pain features -------------------------------------------------------
+    # --- 1.1 C: at least 2 of 4 pain features
     Case(
         "1-of-4-pain-features",
         "ICHD-3 1.1 C",
@@ -298,7 +298,7 @@ CASES: list[Case] = [
         {"C": None, "C3": True},
         missing=("side of pain", "pain quality", "aggravation by routine activity"),
     ),
-    # --- 1.1 D: nausea/vomiting, or photophobia AND phonophobia ----------------------------------
+    # --- 1.1 D: nausea/vomiting, or photophobia AND phonophobia
     Case(
         "photophobia-without-phonophobia",
         "ICHD-3 1.1 D2",
@@ -350,7 +350,7 @@ CASES: list[Case] = [
         {"D": None, "D1": None},
         missing=("nausea",),
     ),
-    # --- coding hierarchy (ICHD-3 1.5 comment, 2.2; CLINICAL.md 1.0) ----------------------------
+    # --- coding hierarchy (ICHD-3 1.5 comment, 2.2; CLINICAL.md 1.0)
     Case(
         "tth-beats-probable-migraine",
         "ICHD-3 1.5 comment: definite beats probable",
@@ -374,7 +374,7 @@ CASES: list[Case] = [
         "1.1",
         {"1.2:C": False},
     ),
-    # --- 2.x tension-type: B 30 min - 7 days, C 2 of 4, D ------------------------------------------
+    # --- 2.x tension-type: B 30 min - 7 days, C 2 of 4, D
     Case("tth-6h", "ICHD-3 2.1 B-D", tth(), "2", {"B": True, "C": True, "D": True}),
     Case("tth-29min", "ICHD-3 2.1 B", tth(end=after(29)), "2.4", {"B": False}),
     Case("tth-30min", "ICHD-3 2.1 B", tth(end=after(30)), "2", {"B": True}),
@@ -430,7 +430,7 @@ CASES: list[Case] = [
         {"D1": None, "C": True},
         missing=("nausea",),
     ),
-    # --- 1.2 aura: B any reversible symptom, C at least 3 of 6 ------------------------------------
+    # --- 1.2 aura: B any reversible symptom, C at least 3 of 6
     Case(
         "aura-3-of-6",
         "ICHD-3 1.2 C (>=3 of 6)",
@@ -582,8 +582,10 @@ CASES: list[Case] = [
         {"B": True, "C": None},
         missing=("aura: gradual spread", "aura: symptom duration"),
     ),
-    # --- 3.1 cluster: B severe unilateral orbital/temporal 15-180 min; C signs or restless --------
-    Case("cluster-14min", "ICHD-3 3.1 B", cluster(end=after(14)), "unclassifiable", {"3.1:B4": False}),
+    # --- 3.1 cluster: B severe unilateral orbital/temporal 15-180 min; C signs or restless
+    Case(
+        "cluster-14min", "ICHD-3 3.1 B", cluster(end=after(14)), "unclassifiable", {"3.1:B4": False}
+    ),
     Case("cluster-15min", "ICHD-3 3.1 B", cluster(end=after(15)), "3.1", {"B": True, "B4": True}),
     Case("cluster-180min", "ICHD-3 3.1 B", cluster(end=after(180)), "3.1", {"B4": True}),
     Case("cluster-181min", "ICHD-3 3.1 B", cluster(end=after(181)), "2.4", {"3.1:B4": False}),
@@ -645,7 +647,7 @@ CASES: list[Case] = [
         {"3.1:B4": None},
         missing=("untreated duration (acute medication worked)",),
     ),
-    # --- nothing recorded / nothing met -----------------------------------------------------------
+    # --- nothing recorded / nothing met
     Case(
         "start-time-only",
         "ICHD-3 1.1-3.1 (no data)",

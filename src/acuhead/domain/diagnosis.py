@@ -76,6 +76,9 @@ class DiagnosisRules:
     * ``cluster_remission_days``: ICHD-3 3.1.1 separates cluster periods by >=3 months (not ICHD-2's
       1 month); ``cluster_period_days``: 3.1.1 periods last 7 days to 1 year; 3.1.2 needs attacks
       without such a remission for >=1 year.
+    * ``cluster_pause_days``: a pain-free gap longer than this is not "active time" when 3.1 D's
+      frequency is judged. ICHD-3 does not define it; 30 days is ICHD-2's remission length, used
+      here only as a floor for "not active". Product choice.
     """
 
     definite_months: int = 4
@@ -85,6 +88,7 @@ class DiagnosisRules:
     day_policy: DayUnitsPolicy = field(default=ICHD3_CHRONIC_MIGRAINE)
     cluster_remission_days: int = 90
     cluster_period_days: tuple[int, int] = (7, 365)
+    cluster_pause_days: int = 30
 
 
 ICHD3_RULES = DiagnosisRules()
@@ -498,29 +502,36 @@ def _tension_type(ctx: _Ctx) -> list[Diagnosis]:
     return [Diagnosis("2", label("2"), "probable", evidence, {"A": True})]
 
 
+def _split(dates: Sequence[dt.date], longest_gap: int) -> list[list[dt.date]]:
+    """Group sorted dates, starting a new group after a gap of more than ``longest_gap`` days."""
+    groups: list[list[dt.date]] = [[dates[0]]]
+    for prev, day in itertools.pairwise(dates):
+        if (day - prev).days > longest_gap:
+            groups.append([day])
+        else:
+            groups[-1].append(day)
+    return groups
+
+
 def _cluster(ctx: _Ctx) -> list[Diagnosis]:
     """ICHD-3 3.1 A and D, 3.1.1/3.1.2 from remission lengths, 3.5.1 when one criterion fails.
 
-    3.1 D is read as: over the active periods, more than half of the days lie in stretches where
-    attacks come at least every other day, and no day has more than 8 (ICHD-3 3.1 note: for part,
-    but less than half, of the active course attacks may be less frequent).
+    3.1 D is read as: over the active time (attack days and the gaps between them, leaving out
+    pauses longer than ``cluster_pause_days``), more than half of the days lie where attacks come
+    at least every other day and no more than 8 a day (ICHD-3 3.1 note: for part, but less than
+    half, of the active course attacks may be less frequent).
     """
     indexes = ctx.indexes(lambda r: r.code == "3.1")
     if not indexes:
         return []
     per_day = Counter(ctx.local[i].start.date() for i in indexes)
     dates = sorted(per_day)
-    periods: list[list[dt.date]] = [[dates[0]]]
-    for prev, day in itertools.pairwise(dates):
-        if (day - prev).days > ctx.rules.cluster_remission_days:
-            periods.append([day])
-        else:
-            periods[-1].append(day)
+    periods = _split(dates, ctx.rules.cluster_remission_days)
     active = in_range = 0
-    for period in periods:
-        active += (period[-1] - period[0]).days + 1
-        in_range += sum(1 for d in period if per_day[d] <= CLUSTER_MAX_PER_DAY)
-        for prev, day in itertools.pairwise(period):
+    for stretch in _split(dates, ctx.rules.cluster_pause_days):
+        active += (stretch[-1] - stretch[0]).days + 1
+        in_range += sum(1 for d in stretch if per_day[d] <= CLUSTER_MAX_PER_DAY)
+        for prev, day in itertools.pairwise(stretch):
             if (day - prev).days <= CLUSTER_MAX_GAP_DAYS:
                 in_range += (day - prev).days - 1
     d_met = in_range * 2 > active
@@ -548,10 +559,18 @@ def _cluster(ctx: _Ctx) -> list[Diagnosis]:
     return [Diagnosis(dx.code, dx.label, dx.status, dx.evidence, {"A": a_met, "D": d_met})]
 
 
+def _two_or_more(values: Sequence[bool | None]) -> bool | None:
+    yes = values.count(True)
+    if yes >= 2:
+        return True
+    return None if yes + values.count(None) >= 2 else False
+
+
 def _overuse(ctx: _Ctx) -> list[Diagnosis]:
     """ICHD-3 8.2: >=15 headache days and class intake over the threshold, per month, >3 months.
     Every applicable subtype is coded; 8.2.3 only when no single non-opioid drug qualifies;
-    8.2.6 only in months where no class is overused alone."""
+    8.2.6 only in months where two or more of its classes were taken (ergotamine, triptans,
+    non-opioid analgesics as one class, opioids) and none of them is overused alone."""
     keys = [m.key for m in ctx.months]
     headache = [m.counts["headache"].at_least(CHRONIC_HEADACHE_DAYS) for m in ctx.months]
     groups = _overuse_groups(ctx.rules)
@@ -560,7 +579,13 @@ def _overuse(ctx: _Ctx) -> list[Diagnosis]:
         for code, _classes, threshold in groups
     }
     singles = ("8.2.1", "8.2.2", "8.2.3", "8.2.4")
-    alone = [_and(*(_not(intake[code][k]) for code in singles)) for k in range(len(ctx.months))]
+    alone = [
+        _and(
+            *(_not(intake[code][k]) for code in singles),
+            _two_or_more([month.counts[code].at_least(1) for code in singles]),
+        )
+        for k, month in enumerate(ctx.months)
+    ]
     out: list[Diagnosis] = []
     for code, classes, threshold in groups:
         if code == "8.2.3" and any(d.code.startswith("8.2.3.") for d in out):
