@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.interop.document import DiaryDocument, to_document
+from acuhead.services import safety
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
 from acuhead.store.mapping import (
     attack_from_row,
@@ -249,6 +250,7 @@ def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: At
     session.add(row)
     session.flush()
     audit(session, actor, "create", "attack", row.id, patient_id=patient.id)
+    safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
 
 
@@ -283,6 +285,7 @@ def update_attack(
     fill_attack_row(row, attack, tz=patient.timezone)
     row.version += 1
     audit(session, actor, "update", "attack", row.id, patient_id=patient_id)
+    safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
 
 
@@ -500,6 +503,8 @@ def import_document(
         row_a = AttackRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
         session.add(row_a)
         fill_attack_row(row_a, a, tz=patient.timezone)
+        session.flush()
+        safety.screen_attack_row(session, actor=actor, patient=patient, row=row_a, attack=a)
         counts["attacks"] += 1
     for r in doc.diary.regimens:
         session.execute(

@@ -229,3 +229,150 @@ class AuditEvent(Base):
     entity_id: Mapped[str | None] = mapped_column(String(40))
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     at_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- clinical engine (red flags, questionnaires) ------------------------------------------
+
+
+class RedFlagAlertRow(Base):
+    """An open alert blocks treatment planning until a referral or clearance is recorded."""
+
+    __tablename__ = "red_flag_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))  # intake | attack | practitioner
+    attack_id: Mapped[int | None] = mapped_column(ForeignKey("attacks.id", ondelete="SET NULL"))
+    findings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{code, evidence, note}]
+    opened_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    resolution_kind: Mapped[str | None] = mapped_column(String(20))  # referral | clearance
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_by_name: Mapped[str | None] = mapped_column(String(200))
+    resolved_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class QuestionnaireRow(Base):
+    __tablename__ = "questionnaires"
+    __table_args__ = (Index("ix_questionnaires_patient_date", "patient_id", "completed_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(10))  # hit6 | midas | pss10 | pgic
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    recall_period: Mapped[str] = mapped_column(String(40))
+    items: Mapped[list[Any] | None] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # MIDAS A and B
+    total: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(40))
+    total_entered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- acupuncture care ---------------------------------------------------------------------
+
+
+class AssessmentRow(Base):
+    """A TCM assessment: the signs recorded, the pattern scores and the practitioner's call."""
+
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    locations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    signs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    tongue: Mapped[str] = mapped_column(Text, default="")
+    pulse: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    confirmed_pattern: Mapped[str | None] = mapped_column(String(40))
+
+
+class PrescriptionRow(Base):
+    __tablename__ = "prescriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessments.id", ondelete="SET NULL")
+    )
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # prescription_as_dict
+    confirmed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PrescriptionTemplateRow(Base):
+    __tablename__ = "prescription_templates"
+    __table_args__ = (UniqueConstraint("clinic_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    points: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{code, side}]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CourseRow(Base):
+    """A treatment course (STRICTA 3a/3b: planned sessions, frequency)."""
+
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    planned_sessions: Mapped[int] = mapped_column(Integer)
+    sessions_per_week: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TreatmentSessionRow(Base):
+    """One acupuncture session. The full STRICTA record is kept in ``record``; the columns
+    the outcome analytics read (date, pain before/after) are kept beside it."""
+
+    __tablename__ = "treatment_sessions"
+    __table_args__ = (Index("ix_treatment_sessions_patient_start", "patient_id", "start_local"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
+    prescription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prescriptions.id", ondelete="SET NULL")
+    )
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    start_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    start_local: Mapped[dt.datetime] = mapped_column(DateTime)
+    pain_before: Mapped[int | None] = mapped_column(Integer)
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdverseEventRow(Base):
+    __tablename__ = "adverse_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(10))
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    action_taken: Mapped[str] = mapped_column(Text, default="")
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
