@@ -294,3 +294,74 @@ def main() -> None:  # pragma: no cover - console entry
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _document_red_flags(doc: Any) -> list[dict[str, Any]]:
+    """Screen a document: each attack's warning signs and aura, plus an optional intake block
+    ``"red_flags": {"answers": {...}, "first_headache_onset": "YYYY-MM-DD"}``."""
+    import datetime as dt
+
+    from acuhead.domain import redflags
+
+    findings: list[tuple[str, redflags.RedFlagFinding]] = []
+    diary = doc.diary
+    block = doc.extras.get("red_flags") or {}
+    if block:
+        onset = block.get("first_headache_onset")
+        try:
+            found = redflags.screen_intake(
+                block.get("answers", {}),
+                patient=diary.patient,
+                first_headache_onset=dt.date.fromisoformat(onset) if onset else None,
+                notes=block.get("notes", ""),
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                [type(e)(f"red_flags.{e.path}", e.message) for e in exc.errors]
+            ) from None
+        findings += [("intake", f) for f in found]
+    ordered = sorted(enumerate(diary.attacks), key=lambda p: p[1].start)
+    for n, (index, attack) in enumerate(ordered):
+        history = [a for _, a in ordered[:n]]
+        try:
+            found = redflags.screen_attack(attack, diary.patient, history=history)
+        except ValidationError as exc:
+            raise ValidationError(
+                [type(e)(f"attacks[{index}].{e.path}", e.message) for e in exc.errors]
+            ) from None
+        findings += [(f"attacks[{index}]", f) for f in found]
+    return [
+        {
+            "source": source,
+            "code": f.code,
+            "letter": f.flag.letter,
+            "label": f.flag.label,
+            "why": f.flag.why,
+            "evidence": list(f.evidence),
+            "action": "needs medical review",
+        }
+        for source, f in findings
+    ]
+
+
+@app.command()
+def classify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    policy: Annotated[str, typer.Option(help="diary-day unit policy")] = "vdArend2023",
+) -> None:
+    """Classify a diary document by ICHD-3 and screen it for red flags; prints JSON."""
+    from acuhead.domain.classify import classify_diary
+    from acuhead.domain.dayunits import policy_by_name
+    from acuhead.interop import document
+
+    try:
+        units = policy_by_name(policy)
+    except (KeyError, ValueError, ValidationError):
+        fail(ValidationError(f"unknown --policy {policy!r}"))
+    try:
+        doc = document.parse(document.load_text(file.read_text("utf-8"), source=str(file)))
+        result = classify_diary(doc.diary, policy=units)
+        result["red_flags"] = _document_red_flags(doc)
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(result)

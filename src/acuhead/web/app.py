@@ -19,7 +19,7 @@ from acuhead import __version__
 from acuhead.config import Settings, get_settings
 from acuhead.errors import Conflict, Forbidden, NotFound, SafetyBlock, ValidationError
 from acuhead.store.db import Database
-from acuhead.web.api import auth, diary
+from acuhead.web.api import auth, clinical, diary
 from acuhead.web.schemas import Health
 
 log = logging.getLogger("acuhead.web")
@@ -142,4 +142,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(diary.router, prefix="/api/v1")
+    app.include_router(clinical.router, prefix="/api/v1")
     return app

@@ -1,0 +1,187 @@
+"""The clinical engine over HTTP: ICHD-3 read-out, red-flag alerts, questionnaires."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from acuhead.services import clinical, safety
+from acuhead.store.models import QuestionnaireRow, RedFlagAlertRow
+from acuhead.web.deps import CurrentActor, WriteSession
+from acuhead.web.schemas import Strict
+
+router = APIRouter(tags=["clinical"])
+
+
+class IntakeScreenIn(Strict):
+    answers: dict[str, bool] = Field(
+        description="SNNOOP10 item codes or aliases (e.g. 'thunderclap', 'fever') -> yes/no"
+    )
+    first_headache_onset: dt.date | None = None
+    notes: str = Field(default="", max_length=4000)
+
+
+class ResolveIn(Strict):
+    kind: Literal["referral", "clearance"]
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class AlertOut(BaseModel):
+    id: int
+    source: str
+    attack_id: int | None
+    open: bool
+    opened_utc: dt.datetime
+    findings: list[dict[str, Any]]
+    resolution_kind: str | None
+    resolved_by_name: str | None
+    resolved_utc: dt.datetime | None
+    resolution_reason: str | None
+
+
+class QuestionnaireIn(Strict):
+    instrument: Literal["hit6", "midas", "pss10", "pgic"]
+    completed_on: dt.date
+    items: list[int | str] | None = Field(default=None, max_length=10)
+    total: int | None = None
+    a: int | None = None
+    b: int | None = None
+
+
+class QuestionnaireOut(BaseModel):
+    id: int
+    instrument: str
+    completed_on: dt.date
+    recall_period: str
+    items: list[int] | None
+    extra: dict[str, Any]
+    total: float
+    band: str
+    band_label: str
+    total_entered: bool
+
+
+def alert_out(r: RedFlagAlertRow) -> AlertOut:
+    return AlertOut(
+        id=r.id,
+        source=r.source,
+        attack_id=r.attack_id,
+        open=r.resolution_kind is None,
+        opened_utc=r.opened_utc,
+        findings=list(r.findings),
+        resolution_kind=r.resolution_kind,
+        resolved_by_name=r.resolved_by_name,
+        resolved_utc=r.resolved_utc,
+        resolution_reason=r.resolution_reason,
+    )
+
+
+def questionnaire_out(r: QuestionnaireRow) -> QuestionnaireOut:
+    return QuestionnaireOut(
+        id=r.id,
+        instrument=r.instrument,
+        completed_on=r.completed_on,
+        recall_period=r.recall_period,
+        items=r.items,
+        extra=dict(r.extra or {}),
+        total=r.total,
+        band=r.band,
+        band_label=clinical.band_label(r),
+        total_entered=r.total_entered,
+    )
+
+
+@router.get("/patients/{patient_id}/classification")
+def classification(
+    patient_id: int,
+    actor: CurrentActor,
+    session: WriteSession,
+    start: Annotated[dt.date | None, Query()] = None,
+    end: Annotated[dt.date | None, Query()] = None,
+    policy: Annotated[str, Query(max_length=40)] = "vdArend2023",
+) -> dict[str, Any]:
+    """Each attack's ICHD-3 code with the criteria met and not met, the patient-level
+    diagnoses with their evidence, the diary-day units and the red-flag alerts."""
+    return clinical.readout(
+        session, actor=actor, patient_id=patient_id, start=start, end=end, policy=policy
+    )
+
+
+@router.get("/patients/{patient_id}/red-flags", response_model=list[AlertOut])
+def list_alerts(
+    patient_id: int, actor: CurrentActor, session: WriteSession, only_open: bool = False
+) -> list[AlertOut]:
+    rows = safety.list_alerts(session, actor=actor, patient_id=patient_id, only_open=only_open)
+    return [alert_out(r) for r in rows]
+
+
+@router.post("/patients/{patient_id}/red-flags/intake", response_model=AlertOut | None)
+def intake_screen(
+    patient_id: int, body: IntakeScreenIn, actor: CurrentActor, session: WriteSession
+) -> AlertOut | None:
+    """Screen the 15 SNNOOP10 items; any 'yes' opens an alert that blocks treatment planning."""
+    row = safety.record_intake_screen(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        answers=body.answers,
+        first_headache_onset=body.first_headache_onset,
+        notes=body.notes,
+    )
+    return alert_out(row) if row else None
+
+
+@router.post("/patients/{patient_id}/red-flags/{alert_id}/resolve", response_model=AlertOut)
+def resolve(
+    patient_id: int, alert_id: int, body: ResolveIn, actor: CurrentActor, session: WriteSession
+) -> AlertOut:
+    """Record a referral or a documented clearance (who, when and why are kept)."""
+    row = safety.resolve_alert(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        alert_id=alert_id,
+        kind=body.kind,
+        reason=body.reason,
+    )
+    return alert_out(row)
+
+
+@router.get("/patients/{patient_id}/planning-check", status_code=204)
+def planning_check(patient_id: int, actor: CurrentActor, session: WriteSession) -> None:
+    """204 when treatment may be planned; 409 with the reasons while a red flag is open."""
+    safety.ensure_planning_allowed(session, actor=actor, patient_id=patient_id)
+
+
+@router.post(
+    "/patients/{patient_id}/questionnaires", response_model=QuestionnaireOut, status_code=201
+)
+def record_questionnaire(
+    patient_id: int, body: QuestionnaireIn, actor: CurrentActor, session: WriteSession
+) -> QuestionnaireOut:
+    answers = body.model_dump(exclude={"instrument", "completed_on"}, exclude_none=True)
+    row = clinical.record_questionnaire(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        instrument=body.instrument,
+        completed_on=body.completed_on,
+        answers=answers,
+    )
+    return questionnaire_out(row)
+
+
+@router.get("/patients/{patient_id}/questionnaires", response_model=list[QuestionnaireOut])
+def list_questionnaires(
+    patient_id: int,
+    actor: CurrentActor,
+    session: WriteSession,
+    instrument: Annotated[Literal["hit6", "midas", "pss10", "pgic"] | None, Query()] = None,
+) -> list[QuestionnaireOut]:
+    rows = clinical.list_questionnaires(
+        session, actor=actor, patient_id=patient_id, instrument=instrument
+    )
+    return [questionnaire_out(r) for r in rows]
