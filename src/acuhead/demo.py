@@ -17,23 +17,26 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from acuhead.services import accounts
 from acuhead.services.actors import Role
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
+    AdverseEventRow,
     AttackRow,
     AuraSymptomRow,
     Clinic,
+    CourseRow,
     DiaryDayRow,
     IntensityReadingRow,
     MedicationDoseRow,
     Patient,
     RegimenRow,
+    TreatmentSessionRow,
     User,
     utcnow,
 )
@@ -129,6 +132,17 @@ def _patient_rows(
         }
     )
     if course_start is not None:
+        _course_rows(
+            rng,
+            clinic_id=clinic_id,
+            pid=pid,
+            tz=tz,
+            start=course_start,
+            end=end,
+            practitioner_ids=practitioner_ids,
+            ids=ids,
+            out=out,
+        )
         out["regimens"].append(
             {
                 "clinic_id": clinic_id,
@@ -296,6 +310,143 @@ def _patient_rows(
             )
 
 
+CORE_POINTS = (
+    ("GB20", "both"),
+    ("GV20", "both"),
+    ("EX-HN5", "both"),
+    ("LI4", "both"),
+    ("LR3", "both"),
+)
+EXTRA_POINTS = (
+    ("TE5", "both"),
+    ("GB34", "both"),
+    ("GB40", "both"),
+    ("BL10", "both"),
+    ("ST36", "both"),
+    ("SP6", "both"),
+    ("GB8", "both"),
+)
+
+
+def _course_rows(
+    rng: random.Random,
+    *,
+    clinic_id: int,
+    pid: int,
+    tz: str,
+    start: dt.date,
+    end: dt.date,
+    practitioner_ids: list[int],
+    ids: dict[str, _Ids],
+    out: dict[str, list[dict[str, Any]]],
+) -> None:
+    """A 12-session course over 8 weeks (front-loaded: twice weekly for 4 weeks, then weekly),
+    recorded per STRICTA, with immediate relief and occasional mild adverse events."""
+    course_id = ids["courses"].take()
+    out["courses"].append(
+        {
+            "id": course_id,
+            "clinic_id": clinic_id,
+            "patient_id": pid,
+            "planned_sessions": 12,
+            "sessions_per_week": 1.5,
+            "start_date": start,
+            "notes": "",
+            "created_utc": utcnow(),
+        }
+    )
+    offsets = [0, 3, 7, 10, 14, 17, 21, 24, 28, 35, 42, 49]
+    practitioner = rng.choice(practitioner_ids)
+    extra = rng.sample(EXTRA_POINTS, 2)
+    for n, offset in enumerate(offsets):
+        day = start + dt.timedelta(days=offset)
+        if day > end:
+            break
+        if n > 0 and rng.random() < 0.05:
+            continue  # a missed appointment
+        sid = ids["sessions"].take()
+        begin = dt.datetime.combine(day, dt.time(rng.choice((9, 10, 11, 14, 15, 16)), 0))
+        before = rng.randint(0, 6)
+        after = max(0, before - rng.choice((0, 1, 1, 2, 2, 3)))
+        electro = rng.random() < 0.2
+        points = [{"code": c, "side": s} for c, s in (*CORE_POINTS, *extra)]
+        events = []
+        if rng.random() < 0.06:
+            kind = rng.choice(("haematoma", "bleeding", "pain", "dizziness"))
+            events.append(
+                {
+                    "type": kind,
+                    "severity": "mild",
+                    "serious": False,
+                    "hospitalised": False,
+                    "action_taken": "observed; resolved",
+                    "point": None,
+                    "note": "",
+                }
+            )
+            out["adverse"].append(
+                {
+                    "clinic_id": clinic_id,
+                    "patient_id": pid,
+                    "session_id": sid,
+                    "type": kind,
+                    "severity": "mild",
+                    "serious": False,
+                    "action_taken": "observed; resolved",
+                    "created_utc": utcnow(),
+                }
+            )
+        record = {
+            "start": begin.isoformat(timespec="seconds"),
+            "style": "tcm",
+            "rationale": "semi-standardised: trial core points plus pattern points",
+            "references": ["Xu 2020 BMJ 368:m697"],
+            "individualisation": "semi_standardised",
+            "variation_notes": "",
+            "points": points,
+            "needle_count": 2 * len(points),
+            "response_sought": ["deqi"],
+            "response_obtained": ["deqi"],
+            "stimulation": (
+                {
+                    "method": "electro",
+                    "frequency_hz": [2, 100],
+                    "intensity_ma": 1.0,
+                    "waveform": "dense-disperse",
+                }
+                if electro
+                else {"method": "manual"}
+            ),
+            "retention_min": 30,
+            "needle": None,
+            "co_interventions": [],
+            "practitioner": "",
+            "setting": "outpatient clinic",
+            "patient_information": "",
+            "pain_before": before,
+            "pain_after": after,
+            "adverse_events": events,
+            "notes": "",
+        }
+        out["sessions"].append(
+            {
+                "id": sid,
+                "clinic_id": clinic_id,
+                "patient_id": pid,
+                "course_id": course_id,
+                "prescription_id": None,
+                "practitioner_id": practitioner,
+                "start_utc": to_utc(begin, tz),
+                "start_local": begin,
+                "pain_before": before,
+                "pain_after": after,
+                "record": record,
+                "version": 1,
+                "created_utc": utcnow(),
+            }
+        )
+
+
 def ensure_demo_clinic(db: Database) -> tuple[int, list[int], dict[str, str]]:
     """The demo clinic and its staff logins (created once)."""
     with db.write() as session:
@@ -358,7 +509,14 @@ def generate(
         )
         max_pid = session.scalar(select(func.max(Patient.id))) or 0
         max_aid = session.scalar(select(func.max(AttackRow.id))) or 0
-    ids = {"patients": _Ids(max_pid), "attacks": _Ids(max_aid)}
+        max_cid = session.scalar(select(func.max(CourseRow.id))) or 0
+        max_sid = session.scalar(select(func.max(TreatmentSessionRow.id))) or 0
+    ids = {
+        "patients": _Ids(max_pid),
+        "attacks": _Ids(max_aid),
+        "courses": _Ids(max_cid),
+        "sessions": _Ids(max_sid),
+    }
     totals = {"days": 0, "attacks": 0}
     tables = (
         ("patients", Patient),
@@ -368,6 +526,9 @@ def generate(
         ("readings", IntensityReadingRow),
         ("aura", AuraSymptomRow),
         ("meds", MedicationDoseRow),
+        ("courses", CourseRow),
+        ("sessions", TreatmentSessionRow),
+        ("adverse", AdverseEventRow),
     )
     for lo in range(0, patients, chunk):
         out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in tables}
@@ -390,14 +551,14 @@ def generate(
             for name, model in tables:
                 rows = out[name]
                 for k in range(0, len(rows), 20_000):
-                    conn.execute(insert(model.__table__), rows[k : k + 20_000])
+                    conn.execute(insert(cast(Table, model.__table__)), rows[k : k + 20_000])
         totals["days"] += len(out["days"])
         totals["attacks"] += len(out["attacks"])
         if progress:
             progress(min(patients, lo + chunk) - lo)
     if not db.is_sqlite:
         with db.write() as session:
-            for table in ("patients", "attacks"):
+            for table in ("patients", "attacks", "courses", "treatment_sessions"):
                 session.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
