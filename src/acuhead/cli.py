@@ -365,3 +365,35 @@ def classify(
     except AcuheadError as exc:
         fail(exc)
     print_json(result)
+
+
+@app.command("backup")
+def backup_cmd(path: Annotated[Path, typer.Argument(help="backup file to write")]) -> None:
+    """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
+    from acuhead.store import backup
+
+    db = open_db()
+    try:
+        written = backup.backup(db, path)
+    except AcuheadError as exc:
+        fail(exc)
+    err.print(f"backup written to {written} ({written.stat().st_size} bytes)")
+
+
+@app.command("restore")
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="backup file")],
+    yes: Annotated[bool, typer.Option("--yes", help="confirm replacing all current data")] = False,
+) -> None:
+    """Replace the database's contents with a backup."""
+    from acuhead.store import backup
+
+    if not yes:
+        fail(ValidationError("restore replaces every row in the database; add --yes to confirm"))
+    db = open_db(migrate=False)
+    try:
+        backup.restore(db, path)
+    except AcuheadError as exc:
+        fail(exc)
+    upgrade(Database(get_settings().db_url))
+    err.print(f"restored from {path}")
