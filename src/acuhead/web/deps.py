@@ -47,8 +47,10 @@ def read_session(db: DbDep) -> Iterator[Session]:
         yield session
 
 
-WriteSession = Annotated[Session, Depends(write_session)]
-ReadSession = Annotated[Session, Depends(read_session)]
+# scope="function": the transaction commits *before* the response is sent, so a client never
+# sees a 2xx for a write that could still fail or be lost (the crash-safety test checks this).
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 
 
 def token_from(request: Request) -> tuple[str | None, bool]:
