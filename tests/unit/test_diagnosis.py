@@ -8,6 +8,7 @@ months; 4 consecutive qualifying months = definite, 1-3 still running = probable
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -639,3 +640,16 @@ def test_complete_months_skip_partial_ends() -> None:
 def test_diagnose_rejects_a_reversed_range() -> None:
     with pytest.raises(ValidationError):
         diagnose(Diary(patient=PATIENT), FOUR, JAN1)
+
+
+def test_every_evidence_dict_is_json_serialisable() -> None:
+    plan = monthly(
+        d1_8=with_meds(migraine, TRIPTAN),
+        d9_12=with_meds(tth, MedClass.NSAID),
+        d13_15=tth,
+        d20_24=cluster,
+        d25_26=lambda d: aura(d, headache=True),
+    )
+    found = diagnose(build(JAN1, month_end(5), plan), JAN1, month_end(5))
+    assert {d.code for d in found} >= {"1.3", "1.2.1.1", "3.5.1", "8.2.6"}
+    json.dumps([d.as_dict() for d in found])

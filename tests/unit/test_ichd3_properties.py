@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,11 +98,18 @@ def attacks(draw: st.DrawFn, *, with_aura: bool = True, with_meds: bool = True) 
 # --- adding a qualifying feature ---------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
+def _set(obj: T, name: str, value: object) -> T:
+    """dataclasses.replace with the field name in a variable."""
+    changes: dict[str, Any] = {name: value}
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
 def _aura_upgrade(field: str) -> Callable[[Attack], Attack]:
     def upgrade(attack: Attack) -> Attack:
-        return dataclasses.replace(
-            attack, aura=tuple(dataclasses.replace(s, **{field: True}) for s in attack.aura)
-        )
+        return dataclasses.replace(attack, aura=tuple(_set(s, field, True) for s in attack.aura))
 
     return upgrade
 
@@ -130,6 +137,7 @@ AURA_UPGRADES: dict[str, Callable[[Attack], Attack]] = {
 }
 
 
+@settings(deadline=None)  # timing varies on shared CI machines
 @given(attacks(), patients, st.sampled_from(sorted({**HEADACHE_UPGRADES, **AURA_UPGRADES})))
 def test_adding_a_feature_never_removes_migraine(
     attack: Attack, patient: PatientFacts, name: str
@@ -141,6 +149,7 @@ def test_adding_a_feature_never_removes_migraine(
         assert after.migraine_like, (name, before.reasons, after.reasons)
 
 
+@settings(deadline=None)  # timing varies on shared CI machines
 @given(attacks(), adults, st.sampled_from(sorted({**HEADACHE_UPGRADES, **AURA_UPGRADES})))
 def test_a_migraine_code_stays_a_migraine_code_in_adults(
     attack: Attack, patient: PatientFacts, name: str
@@ -162,12 +171,30 @@ def _fillers(attack: Attack, patient: PatientFacts) -> dict[str, st.SearchStrate
     out: dict[str, st.SearchStrategy[Any]] = {}
 
     def put(name: str, values: st.SearchStrategy[Any]) -> None:
-        out[name] = values.map(lambda v: dataclasses.replace(attack, **{name: v}))
+        out[name] = values.map(lambda v: _set(attack, name, v))
+
+    def dose_effect(i: int) -> Callable[[Effect], Attack]:
+        def fill(effect: Effect) -> Attack:
+            meds = tuple(
+                _set(d, "effect", effect) if j == i else d for j, d in enumerate(attack.medications)
+            )
+            return dataclasses.replace(attack, medications=meds)
+
+        return fill
+
+    def aura_field(i: int, name: str) -> Callable[[object], Attack]:
+        def fill(value: object) -> Attack:
+            aura = tuple(_set(s, name, value) if j == i else s for j, s in enumerate(attack.aura))
+            return dataclasses.replace(attack, aura=aura)
+
+        return fill
 
     if attack.duration_min is None:
         put("duration_min", st.integers(5, 5000))
+    # Documented convention: an attack is a headache unless its peak is recorded as 0, so a
+    # blank peak can only be filled with a headache intensity.
     if attack.peak_intensity is None:
-        put("peak_intensity", st.integers(0, 10))
+        put("peak_intensity", st.integers(1, 10))
     if attack.side is None:
         put("side", st.sampled_from(Side))
     if not attack.quality:
@@ -186,16 +213,7 @@ def _fillers(attack: Attack, patient: PatientFacts) -> dict[str, st.SearchStrate
         put("vomiting", st.booleans())
     for i, dose in enumerate(attack.medications):
         if dose.effect is None:
-            meds = list(attack.medications)
-            out[f"medications[{i}].effect"] = st.sampled_from(Effect).map(
-                lambda e, i=i, meds=meds: dataclasses.replace(
-                    attack,
-                    medications=tuple(
-                        dataclasses.replace(d, effect=e) if j == i else d
-                        for j, d in enumerate(meds)
-                    ),
-                )
-            )
+            out[f"medications[{i}].effect"] = st.sampled_from(Effect).map(dose_effect(i))
     for i, symptom in enumerate(attack.aura):
         for name in (
             "onset",
@@ -212,17 +230,12 @@ def _fillers(attack: Attack, patient: PatientFacts) -> dict[str, st.SearchStrate
                 values = st.sampled_from([START, START + dt.timedelta(minutes=40)])
             elif name == "duration_min":
                 values = st.integers(1, 5000)
+            elif name == "headache_within_60_min" and attack.peak == 0:
+                # Peak 0 records that no headache came, so the answer is already known.
+                values = st.just(False)
             else:
                 values = st.booleans()
-            out[f"aura[{i}].{name}"] = values.map(
-                lambda v, i=i, name=name: dataclasses.replace(
-                    attack,
-                    aura=tuple(
-                        dataclasses.replace(s, **{name: v}) if j == i else s
-                        for j, s in enumerate(attack.aura)
-                    ),
-                )
-            )
+            out[f"aura[{i}].{name}"] = values.map(aura_field(i, name))
     if patient.birth_date is None:
         out["birth_date"] = st.dates(dt.date(1950, 1, 1), dt.date(2020, 1, 1)).map(
             lambda b: PatientFacts(birth_date=b)
@@ -230,7 +243,7 @@ def _fillers(attack: Attack, patient: PatientFacts) -> dict[str, st.SearchStrate
     return out
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(attacks(), patients, st.data())
 def test_recording_an_unknown_never_changes_a_complete_answer(
     attack: Attack, patient: PatientFacts, data: st.DataObject
@@ -267,6 +280,7 @@ def diaries(draw: st.DrawFn) -> Diary:
     )
 
 
+@settings(deadline=None)  # timing varies on shared CI machines
 @given(diaries(), st.randoms(use_true_random=False))
 def test_day_units_do_not_depend_on_entry_order(diary: Diary, rnd: Any) -> None:
     attacks_shuffled = list(diary.attacks)
@@ -280,6 +294,7 @@ def test_day_units_do_not_depend_on_entry_order(diary: Diary, rnd: Any) -> None:
     assert day_units(diary, DAY, end, VD_AREND_2023) == day_units(shuffled, DAY, end)
 
 
+@settings(deadline=None)  # timing varies on shared CI machines
 @given(
     attacks(with_meds=False),
     st.integers(0, 23 * 60 + 59),

@@ -74,7 +74,9 @@ def classify_diary(
     days: list[dict[str, object]] = []
     if span is not None:
         start, end = span
-        diagnoses = [d.as_dict() for d in diagnose(diary, start, end, today=today, rules=rules)]
+        reuse = results if rules.day_policy.cutoffs == policy.cutoffs else None
+        found = diagnose(diary, start, end, today=today, rules=rules, classifications=reuse)
+        diagnoses = [d.as_dict() for d in found]
         days = [u.as_dict() for u in day_units(diary, start, end, policy, classifications=results)]
     return {
         "attacks": [_attack_dict(i, r) for i, r in sorted(results.items())],

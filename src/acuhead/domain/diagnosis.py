@@ -634,11 +634,14 @@ def diagnose(
     *,
     today: dt.date | None = None,
     rules: DiagnosisRules = ICHD3_RULES,
+    classifications: dict[int, AttackClassification] | None = None,
 ) -> list[Diagnosis]:
     """All ICHD-3 codes the diary supports between ``start`` and ``end`` (inclusive).
 
     Attacks are those starting (local date) inside the range; months are the complete calendar
     months inside it and not after ``today`` (see the module docstring for the window rule).
+    ``classifications`` (attack index -> result, made with ``rules.day_policy.cutoffs``) saves
+    classifying the attacks a second time.
     """
     if today is not None:
         end = min(end, today)
@@ -652,7 +655,8 @@ def diagnose(
         shifted = in_patient_zone(attack, diary.patient)
         if start <= shifted.start.date() <= end:
             local[index] = shifted
-            results[index] = classify_attack(
+            known = classifications.get(index) if classifications is not None else None
+            results[index] = known or classify_attack(
                 attack, diary.patient, cutoffs=rules.day_policy.cutoffs
             )
     ctx = _Ctx(

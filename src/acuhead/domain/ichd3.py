@@ -714,12 +714,13 @@ def classify_attack(
         _Candidate("1.1", "meets", meets_11, "1.1", "B-D"),
         _Candidate("3.1", "meets", meets_31, "3.1", "B-C"),
         _Candidate("2", "meets", meets_2, "2", "B-D"),
+        # 1.5.2 at attack level: aura present (1.2 B) but C not confirmed; A is the diary's.
         _Candidate(
             "1.5.2",
             "probable",
             _all([probable_aura, Finding(meets_12.value is not True)]),
             "1.2",
-            "B (aura) without C",
+            "B (aura present) but not confirmed C",
         ),
         _Candidate("1.5.1", "probable", probable_11, "1.1", "all but one of B-D"),
         _Candidate("2.4", "probable", probable_2, "2", "all but one of B-D"),

@@ -7,19 +7,27 @@ field and the reason), NotFound 404, Forbidden 403, Conflict/SafetyBlock 409.
 from __future__ import annotations
 
 import logging
+import re
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from acuhead import __version__
 from acuhead.config import Settings, get_settings
 from acuhead.errors import Conflict, Forbidden, NotFound, SafetyBlock, ValidationError
 from acuhead.store.db import Database
-from acuhead.web.api import auth, clinical, diary
+from acuhead.web import pages
+from acuhead.web.api import auth, care, clinical, diary
+from acuhead.web.api import interop as records_api
+from acuhead.web.api import outcomes as outcomes_api
 from acuhead.web.schemas import Health
 
 log = logging.getLogger("acuhead.web")
@@ -53,6 +61,21 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# Documented on every API route so clients (and the schema fuzzer) know what to expect.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the body could not be read (not UTF-8 JSON)"},
+    401: {"model": ErrorOut, "description": "not logged in, or the session expired"},
+    403: {"model": ErrorOut, "description": "role not allowed, or cross-site request"},
+    404: {"model": ErrorOut, "description": "no such record in your clinic"},
+    409: {"model": ErrorOut, "description": "version conflict, or blocked for safety"},
+    429: {"model": ErrorOut, "description": "too many failed logins"},
+}
+
+
 def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {
@@ -63,6 +86,23 @@ def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
         }
         for e in exc.errors
     ]
+
+
+@cache
+def _path_patterns(
+    app_id: int, paths: tuple[tuple[str, tuple[str, ...]], ...]
+) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    return [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), m) for p, m in paths]
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for a concrete path (for a 405's Allow header)."""
+    paths = tuple((p, tuple(ops)) for p, ops in app.openapi()["paths"].items())
+    allowed: set[str] = set()
+    for pattern, methods in _path_patterns(id(app), paths):
+        if pattern.match(path):
+            allowed |= {m.upper() for m in methods}
+    return sorted(allowed)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -99,6 +139,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             )
         return JSONResponse({"detail": details}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette lists only the first matching route's methods; list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
     @app.exception_handler(NotFound)
     async def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
@@ -129,18 +177,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             status="ok" if state == "ok" else "degraded", database=state, version=__version__
         )
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            "<title>acuhead</title></head><body><main><h1>acuhead</h1>"
-            "<p>Headache and migraine care for acupuncture practices.</p>"
-            "<p>The JSON API is at <a href='/docs'>/docs</a>; log in with "
-            "POST /api/v1/auth/login.</p></main></body></html>"
-        )
-
-    app.include_router(auth.router, prefix="/api/v1")
-    app.include_router(diary.router, prefix="/api/v1")
-    app.include_router(clinical.router, prefix="/api/v1")
+    app.include_router(auth.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(diary.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(clinical.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(care.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(records_api.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(outcomes_api.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(pages.router)  # HTML pages; "/" sends each role to its landing page
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

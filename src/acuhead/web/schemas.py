@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from acuhead.domain.diary import (
     AuraType,
@@ -20,6 +20,27 @@ from acuhead.domain.diary import (
 )
 from acuhead.services.actors import Role
 
+
+def _utc_iso(value: dt.datetime) -> str:
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# Stored UTC instants go out as RFC 3339 with "Z"; local wall-clock times (a patient's diary
+# times, no offset) are documented as such instead of claiming to be RFC 3339 date-times.
+UtcDateTime = Annotated[dt.datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
+LOCAL_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$"
+LocalDateTime = Annotated[
+    dt.datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_DATETIME_PATTERN,
+            "description": "the patient's local wall-clock time, ISO 8601 (an offset given on "
+            "input is converted to the patient's zone)",
+        }
+    ),
+]
 Score10 = Annotated[int, Field(ge=0, le=10)]
 Tag = Annotated[str, Field(min_length=1, max_length=60)]
 T = TypeVar("T")
@@ -52,7 +73,7 @@ class UserOut(BaseModel):
 
 class LoginOut(BaseModel):
     token: str
-    expires_utc: dt.datetime
+    expires_utc: UtcDateTime
     user: UserOut
 
 
@@ -127,19 +148,19 @@ class DayOut(BaseModel):
     menstruating: bool | None
     notes: str
     triggers: list[str]
-    recorded_utc: dt.datetime
+    recorded_utc: UtcDateTime
     version: int
 
 
 class ReadingIn(Strict):
-    at: dt.datetime
+    at: LocalDateTime
     intensity: Score10
 
 
 class AuraIn(Strict):
     type: AuraType
     symptom: str = Field(default="", max_length=500)
-    onset: dt.datetime | None = None
+    onset: LocalDateTime | None = None
     duration_min: int | None = Field(default=None, ge=0, le=4320)
     gradual_spread: bool | None = None
     unilateral: bool | None = None
@@ -150,14 +171,14 @@ class AuraIn(Strict):
 class MedicationIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     med_class: MedClass = Field(alias="class")
-    taken_at: dt.datetime | None = None
+    taken_at: LocalDateTime | None = None
     dose: str | None = Field(default=None, max_length=50)
     effect: Effect | None = None
 
 
 class AttackIn(Strict):
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: LocalDateTime | None = None
+    end: LocalDateTime | None = None
     date: dt.date | None = None
     duration_min: int | None = Field(default=None, ge=0, le=43200)
     peak_intensity: Score10 | None = None
@@ -202,7 +223,7 @@ class MedicationOut(BaseModel):
     attack_id: int
     name: str
     med_class: MedClass
-    taken_local: dt.datetime | None
+    taken_local: LocalDateTime | None
     taken_day: dt.date
     dose: str | None
     effect: Effect | None

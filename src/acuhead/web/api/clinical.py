@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from acuhead.services import clinical, safety
 from acuhead.store.models import QuestionnaireRow, RedFlagAlertRow
 from acuhead.web.deps import CurrentActor, WriteSession
-from acuhead.web.schemas import Strict
+from acuhead.web.schemas import Strict, UtcDateTime
 
 router = APIRouter(tags=["clinical"])
 
@@ -34,11 +34,11 @@ class AlertOut(BaseModel):
     source: str
     attack_id: int | None
     open: bool
-    opened_utc: dt.datetime
+    opened_utc: UtcDateTime
     findings: list[dict[str, Any]]
     resolution_kind: str | None
     resolved_by_name: str | None
-    resolved_utc: dt.datetime | None
+    resolved_utc: UtcDateTime | None
     resolution_reason: str | None
 
 
