@@ -59,3 +59,7 @@ fuzz: $(STAMP) postgres
 
 clean:
 	rm -rf $(VENV) var artifacts .pytest_cache .mypy_cache .ruff_cache
+
+# PNGs of every page at 360 px and 1280 px under artifacts/screenshots/ (Debian chromium).
+screenshots: $(STAMP) browser-deps
+	$(BIN)/python -m tests.browser.screenshots --out artifacts/screenshots

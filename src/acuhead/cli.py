@@ -238,29 +238,34 @@ def import_cmd(
     clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
     patient: Annotated[
         str | None,
-        typer.Option(help="patient id or external id (default: the document's external_id)"),
+        typer.Option(
+            help="patient id or external id (default: the document's external_id; "
+            "required for CSV)"
+        ),
     ] = None,
 ) -> None:
-    """Import a diary document (acuhead.diary/1). All or nothing."""
-    from acuhead.interop import document
-    from acuhead.services import diary
+    """Import a diary document (acuhead.diary/1), a FHIR R4 Bundle, or (with --patient) a
+    days or attacks CSV. All or nothing."""
+    from acuhead.services import interop
     from acuhead.services.actors import Actor, find_patient
 
     db = open_db()
     clinic_id = resolve_clinic(db, clinic)
     actor = Actor.system(clinic_id)
     try:
-        raw = document.load_text(file.read_text("utf-8"), source=str(file))
-        doc = document.parse(raw)
+        data = file.read_bytes()
         with db.write() as session:
             pid = find_patient(session, actor, patient).id if patient else None
-            row, counts = diary.import_document(session, actor=actor, doc=doc, patient_id=pid)
-            result = {"patient_id": row.id, "external_id": row.external_id, **counts}
+            fmt, row, counts = interop.import_text(
+                session, actor=actor, data=data, source=str(file), patient_id=pid
+            )
+            result = {"format": fmt, "patient_id": row.id, "external_id": row.external_id,
+                      **counts}  # fmt: skip
     except AcuheadError as exc:
         fail(exc)
     err.print(
-        f"imported {result['days']} days, {result['attacks']} attacks, "
-        f"{result['regimens']} regimens for patient {result['patient_id']}"
+        f"imported {result.get('days', 0)} days, {result.get('attacks', 0)} attacks, "
+        f"{result.get('regimens', 0)} regimens for patient {result['patient_id']}"
     )
     print_json(result)
 
@@ -268,24 +273,51 @@ def import_cmd(
 @app.command("export")
 def export_cmd(
     patient: Annotated[str, typer.Argument(help="patient id or external id")],
-    fmt: Annotated[str, typer.Option("--format", help="json")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", help="json (diary document), fhir (R4 Bundle) or csv")
+    ] = "json",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="directory to write into (required for csv: days.csv and attacks.csv)",
+        ),
+    ] = None,
     clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
 ) -> None:
-    """Export a patient's diary document to stdout."""
-    from acuhead.services import diary
+    """Export a patient's record: json or fhir to stdout (or a file in --out), csv as two
+    files in --out."""
+    from acuhead.services import interop
     from acuhead.services.actors import Actor, find_patient
 
-    if fmt != "json":
-        fail(ValidationError(f"--format must be json; got {fmt!r}"))
+    if fmt not in ("json", "fhir", "csv"):
+        fail(ValidationError(f"--format must be json, fhir or csv; got {fmt!r}"))
+    if fmt == "csv" and out_dir is None:
+        fail(ValidationError("--format csv writes days.csv and attacks.csv; give --out DIR"))
     db = open_db()
     actor = Actor.system(resolve_clinic(db, clinic))
+    files: dict[str, str] = {}
     try:
         with db.write() as session:
             pid = find_patient(session, actor, patient).id
-            doc = diary.export_document(session, actor=actor, patient_id=pid)
+            if fmt == "csv":
+                days, attacks = interop.export_csv(session, actor=actor, patient_id=pid)
+                files = {"days.csv": days, "attacks.csv": attacks}
+            else:
+                body, _media, name = interop.export_as(
+                    session, actor=actor, patient_id=pid, fmt=fmt
+                )
+                files = {name: body}
     except AcuheadError as exc:
         fail(exc)
-    print_json(doc)
+    if out_dir is None:
+        sys.stdout.write(next(iter(files.values())))
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (out_dir / name).write_text(body, "utf-8", newline="")
+        err.print(f"wrote {out_dir / name}")
 
 
 def main() -> None:  # pragma: no cover - console entry
@@ -397,3 +429,273 @@ def restore_cmd(
         fail(exc)
     upgrade(Database(get_settings().db_url))
     err.print(f"restored from {path}")
+
+
+# ---- acupuncture care (issue 4) ---------------------------------------------------------------
+
+
+def _caution_text(cautions: list[str]) -> str:
+    return ", ".join(cautions) if cautions else "-"
+
+
+@app.command("points")
+def points_cmd(
+    query: Annotated[
+        str, typer.Argument(help="code, legacy code or alias (lv3), name (Fengchi), region")
+    ] = "",
+    channel: Annotated[str | None, typer.Option(help="only this channel (GB, LR, EX ...)")] = None,
+    region: Annotated[str | None, typer.Option(help="only this region (head, neck ...)")] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.TABLE,
+) -> None:
+    """Search the acupuncture point catalogue (WHO codes, aliases, cautions)."""
+    from acuhead.services import care
+
+    try:
+        found = [
+            care.point_dict(p)
+            for p in care.search_points(query=query, channel=channel, region=region)
+        ]
+    except AcuheadError as exc:
+        fail(exc)
+    if fmt == OutFormat.JSON:
+        print_json(found)
+        return
+    if not found:
+        err.print("no matching points")
+        return
+    table = Table("code", "pinyin", "hanzi", "channel", "region", "cautions", "location")
+    for p in found:
+        table.add_row(
+            p["code"],
+            p["pinyin"],
+            p["hanzi"],
+            p["channel"],
+            p["region"],
+            _caution_text(p["cautions"]),
+            p["location"],
+        )
+    out.print(table)
+
+
+@app.command("prescribe")
+def prescribe_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    headache_kind: Annotated[
+        str | None,
+        typer.Option(help="migraine, tension-type or an ICHD-3 code (picks the trial protocol)"),
+    ] = None,
+) -> None:
+    """Propose a point prescription for a diary document; prints JSON.
+
+    Reads ``patient.safety`` and the ``assessment`` block. The document's attacks (warning signs,
+    aura) and an optional ``red_flags`` intake block are screened first (SNNOOP10, CLINICAL.md 2):
+    any finding stops the plan with the reason (exit code 6).
+    """
+    from acuhead.domain.tcm.prescribe import prescribe_from_document
+    from acuhead.interop import document
+
+    try:
+        raw = document.load_text(file.read_text("utf-8"), source=str(file))
+        doc = document.parse(raw)
+        reasons = [
+            f"{f['letter']}: {f['label']} ({'; '.join(f['evidence'])})"
+            for f in _document_red_flags(doc)
+        ]
+        result = prescribe_from_document(raw, headache_kind=headache_kind, open_red_flags=reasons)
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(result)
+
+
+# ---- interoperability and patients' rights (issue 7) ----------------------------------------
+
+
+@app.command("research-export")
+def research_export_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", file_okay=False, help="directory to write")],
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+) -> None:
+    """Write the clinic's de-identified research tables (Parquet) for consenting patients."""
+    from acuhead.services import research
+    from acuhead.services.actors import Actor
+
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            counts = research.research_export(
+                session, actor=actor, out_dir=out_dir, secret_key=get_settings().secret_key
+            )
+    except AcuheadError as exc:
+        fail(exc)
+    err.print(f"wrote {counts['patients']} consenting patient(s) to {out_dir}")
+    print_json(counts)
+
+
+@app.command("consent")
+def consent_cmd(
+    patient: Annotated[str, typer.Argument(help="patient id or external id")],
+    scope: Annotated[str, typer.Option(help="what the consent covers")] = "research",
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="record a withdrawal")] = False,
+    on: Annotated[
+        str | None, typer.Option(help="date given or withdrawn (YYYY-MM-DD; default today)")
+    ] = None,
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+) -> None:
+    """Record a patient's research consent, or its withdrawal."""
+    import datetime as dt
+
+    from acuhead.services import research
+    from acuhead.services.actors import Actor, find_patient
+
+    try:
+        when = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        fail(ValidationError(f"--on must be a date like 2026-02-02; got {on!r}"))
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            if withdraw:
+                rows = research.withdraw_consent(
+                    session, actor=actor, patient_id=pid, scope=scope, on=when
+                )
+            else:
+                rows = [
+                    research.record_consent(
+                        session, actor=actor, patient_id=pid, scope=scope, given_on=when
+                    )
+                ]
+            result = [
+                {"id": r.id, "patient_id": pid, "scope": r.scope,
+                 "given_on": r.given_on.isoformat(),
+                 "withdrawn_on": r.withdrawn_on.isoformat() if r.withdrawn_on else None}
+                for r in rows
+            ]  # fmt: skip
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(result)
+
+
+@app.command("erase")
+def erase_cmd(
+    patient: Annotated[str, typer.Argument(help="patient id or external id")],
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: this cannot be undone")] = False,
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+) -> None:
+    """Erase a patient and every row of their record (irreversible; needs --yes)."""
+    from acuhead.services import erasure
+    from acuhead.services.actors import Actor, find_patient
+
+    if not yes:
+        fail(ValidationError("erasing a patient cannot be undone; repeat with --yes"))
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            counts = erasure.erase_patient(session, actor=actor, patient_id=pid)
+    except AcuheadError as exc:
+        fail(exc)
+    err.print(f"erased patient {pid} ({sum(counts.values())} rows)")
+    print_json({"patient_id": pid, "rows": counts})
+
+
+# ---- outcomes (issue 5) ---------------------------------------------------------------------
+
+
+def _outcome_config(block: int, min_compliance: float, prorate: bool) -> Any:
+    from acuhead.domain.outcomes import OutcomeConfig
+
+    return OutcomeConfig(
+        primary_block=block, min_compliance=min_compliance, prorate_low_compliance=prorate
+    )
+
+
+@app.command("outcomes")
+def outcomes_cmd(
+    patient: Annotated[str, typer.Argument(help="patient id or external id")],
+    fmt: Annotated[str, typer.Option("--format", help="json")] = "json",
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+    block: Annotated[int, typer.Option(help="primary 28-day block (2 = weeks 9-12)")] = 2,
+    min_compliance: Annotated[float, typer.Option(help="diary compliance a window needs")] = 0.8,
+    prorate_low_compliance: Annotated[
+        bool, typer.Option(help="give rates for windows under the minimum compliance too")
+    ] = False,
+) -> None:
+    """A patient's trial-grade outcomes as JSON (keys: README "Outcomes JSON")."""
+    from acuhead.services import outcomes
+    from acuhead.services.actors import Actor, find_patient
+
+    if fmt != "json":
+        fail(ValidationError(f"--format must be json; got {fmt!r}"))
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        config = _outcome_config(block, min_compliance, prorate_low_compliance)
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            data = outcomes.patient_outcomes(session, actor=actor, patient_id=pid, config=config)
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(data)
+
+
+@app.command("report")
+def report_cmd(
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or html")] = "json",
+    practitioner: Annotated[
+        int | None, typer.Option(help="only this practitioner's patients (user id)")
+    ] = None,
+    block: Annotated[int, typer.Option(help="primary 28-day block (2 = weeks 9-12)")] = 2,
+    min_compliance: Annotated[float, typer.Option(help="diary compliance a window needs")] = 0.8,
+    prorate_low_compliance: Annotated[
+        bool, typer.Option(help="give rates for windows under the minimum compliance too")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write to this file, not stdout")
+    ] = None,
+) -> None:
+    """The practice report of a clinic (or one practitioner) as JSON or a self-contained page."""
+    from acuhead.analytics.report import REPORT_STEPS
+    from acuhead.reports.practice_html import render
+    from acuhead.services import outcomes
+    from acuhead.services.actors import Actor
+
+    if fmt not in ("json", "html"):
+        fail(ValidationError(f"--format must be json or html; got {fmt!r}"))
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        config = _outcome_config(block, min_compliance, prorate_low_compliance)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("practice report", total=len(REPORT_STEPS))
+
+            def step(name: str) -> None:
+                bar.update(task, advance=1, description=f"practice report: {name}")
+
+            with db.write() as session:
+                data = outcomes.practice_report(
+                    session,
+                    actor=actor,
+                    practitioner_id=practitioner,
+                    config=config,
+                    progress=step,
+                )
+    except AcuheadError as exc:
+        fail(exc)
+    text_out = render(data) if fmt == "html" else json.dumps(data, indent=2, default=str) + "\n"
+    if output is not None:
+        output.write_text(text_out, "utf-8")
+        err.print(f"report written to {output}")
+    else:
+        sys.stdout.write(text_out)

@@ -23,6 +23,7 @@ from sqlalchemy import Table, func, insert, select, text
 
 from acuhead.services import accounts
 from acuhead.services.actors import Role
+from acuhead.services.day_units import BulkDayUnits
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
@@ -228,7 +229,7 @@ def _patient_rows(
                     "triggers": triggers + (["menstruation"] if menstruating else []),
                     "warning_signs": [],
                     "treated": None,
-                    "recorded_utc": utcnow(),
+                    "recorded_utc": to_utc(end_local, tz),  # entered when it ended (late entries)
                     "version": 1,
                 }
             )
@@ -530,6 +531,7 @@ def generate(
         ("sessions", TreatmentSessionRow),
         ("adverse", AdverseEventRow),
     )
+    filler = BulkDayUnits(db, parallel=patients > chunk)  # day_units, counted by the domain
     for lo in range(0, patients, chunk):
         out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in tables}
         for i in range(lo, min(patients, lo + chunk)):
@@ -552,10 +554,12 @@ def generate(
                 rows = out[name]
                 for k in range(0, len(rows), 20_000):
                     conn.execute(insert(cast(Table, model.__table__)), rows[k : k + 20_000])
+        filler.add(out)
         totals["days"] += len(out["days"])
         totals["attacks"] += len(out["attacks"])
         if progress:
             progress(min(patients, lo + chunk) - lo)
+    filler.close()
     if not db.is_sqlite:
         with db.write() as session:
             for table in ("patients", "attacks", "courses", "treatment_sessions"):

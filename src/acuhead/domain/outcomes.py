@@ -265,6 +265,11 @@ class OutcomeConfig:
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def min_compliance_ppm(self) -> int:
+        """The minimum compliance in parts per million, for exact integer comparison."""
+        return round(self.min_compliance * 1_000_000)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "baseline_days": self.baseline_days,
@@ -340,19 +345,38 @@ def block_label(index: int, config: OutcomeConfig) -> str:
     return f"days {lo}-{hi}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Block:
-    """One window with its counts and what may be said about them."""
+    """One window with its counts and what may be said about them. Treat as immutable.
+
+    Not frozen on purpose: a registry report builds one per patient and window (about 140,000
+    for 10,000 patients over a year) and a frozen dataclass's ``__init__`` costs several times
+    more. Dates are derived from the anchor on demand.
+    """
 
     index: int
-    start: dt.date
-    end: dt.date
-    days: int
+    anchor: dt.date
     counts: BlockCounts
-    compliance: float
+    config: OutcomeConfig
+    days: int
     low_compliance: bool
     evaluable: bool  # a rate may be given: recorded days and compliance, or policy prorates
-    prorated_low_compliance: bool
+
+    @property
+    def start(self) -> dt.date:
+        return block_bounds(self.index, self.anchor, self.config)[0]
+
+    @property
+    def end(self) -> dt.date:
+        return block_bounds(self.index, self.anchor, self.config)[1]
+
+    @property
+    def compliance(self) -> float:
+        return self.counts.recorded_days / self.days
+
+    @property
+    def prorated_low_compliance(self) -> bool:
+        return self.low_compliance and self.evaluable
 
     def rate(self, count: float) -> float | None:
         """count per 28 recorded days, or None when the block is not evaluable."""
@@ -367,6 +391,17 @@ class Block:
 
     def rate_of(self, name: str) -> float | None:
         return self.rate(self.measure(name))
+
+    @property
+    def migraine_rate(self) -> float | None:
+        """Monthly migraine days (per 28), the primary endpoint; the hot path of the report."""
+        c = self.counts
+        return c.migraine_days * PER_DAYS / c.recorded_days if self.evaluable else None
+
+    @property
+    def headache_rate(self) -> float | None:
+        c = self.counts
+        return c.headache_days * PER_DAYS / c.recorded_days if self.evaluable else None
 
     @property
     def mean_peak_intensity(self) -> float | None:
@@ -384,13 +419,14 @@ class Block:
         c = self.counts
         return c.late_days / c.recorded_days if c.recorded_days else None
 
-    def as_dict(self, config: OutcomeConfig) -> dict[str, Any]:
+    def as_dict(self, config: OutcomeConfig | None = None) -> dict[str, Any]:
         c = self.counts
+        start, end = block_bounds(self.index, self.anchor, self.config)
         out: dict[str, Any] = {
             "index": self.index,
-            "label": block_label(self.index, config),
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "label": block_label(self.index, config or self.config),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
             "days": self.days,
             "recorded_days": c.recorded_days,
             "compliance": self.compliance,
@@ -416,23 +452,12 @@ def make_block(
     index: int, anchor: dt.date, counts: BlockCounts, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
 ) -> Block:
     """Judge one window: compliance = recorded days / window days (DESIGN.md glossary)."""
-    start, end = block_bounds(index, anchor, config)
-    days = (end - start).days + 1
-    compliance = counts.recorded_days / days
+    days = config.baseline_days if index == BASELINE else config.block_days
+    recorded = counts.recorded_days
     # Compare in integers so 0.8 x 28 = 22.4 needs 23 days, without float noise at the edge.
-    low = counts.recorded_days * 1_000_000 < round(config.min_compliance * 1_000_000) * days
-    evaluable = counts.recorded_days > 0 and (not low or config.prorate_low_compliance)
-    return Block(
-        index=index,
-        start=start,
-        end=end,
-        days=days,
-        counts=counts,
-        compliance=compliance,
-        low_compliance=low,
-        evaluable=evaluable,
-        prorated_low_compliance=low and evaluable,
-    )
+    low = recorded * 1_000_000 < config.min_compliance_ppm * days
+    evaluable = recorded > 0 and (not low or config.prorate_low_compliance)
+    return Block(index, anchor, counts, config, days, low, evaluable)
 
 
 CHANGE_KEYS: tuple[str, ...] = (

@@ -39,6 +39,7 @@ from acuhead.domain.diary import (
     Side,
 )
 from acuhead.errors import FieldError, ValidationError
+from acuhead.interop.care import care_errors
 
 FORMAT = "acuhead.diary/1"
 
@@ -186,6 +187,8 @@ def parse(doc: Any, *, today: dt.date | None = None) -> DiaryDocument:
             errors.append(FieldError(f"regimens[{i}].stop", "is before start"))
         regimens.append(Regimen(r["name"], RegimenKind(r["kind"]), start, stop, r.get("dose")))
 
+    # Sessions and course (issue 4): STRICTA checks, located as sessions[i].field.
+    errors.extend(care_errors(doc, timezone=tz.key, latest=latest))
     if errors:
         raise ValidationError(errors)
     extras = {

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.interop.document import DiaryDocument, to_document
-from acuhead.services import safety
+from acuhead.services import care_records, safety
+from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
 from acuhead.store.mapping import (
     attack_from_row,
@@ -195,6 +196,7 @@ def upsert_day(
         action = "update"
     session.flush()
     audit(session, actor, action, "diary_day", row.id, patient_id=patient.id)
+    units.refresh_around(session, patient_id=patient.id, day=day.date)
     return row
 
 
@@ -213,6 +215,7 @@ def delete_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date)
     row = get_day(session, actor=actor, patient_id=patient_id, day=day)
     session.delete(row)
     audit(session, actor, "delete", "diary_day", row.id, patient_id=patient_id)
+    units.refresh_around(session, patient_id=patient_id, day=day)
 
 
 def list_days(
@@ -250,6 +253,7 @@ def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: At
     session.add(row)
     session.flush()
     audit(session, actor, "create", "attack", row.id, patient_id=patient.id)
+    units.refresh_attack(session, row)
     safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
 
@@ -284,6 +288,7 @@ def update_attack(
     check_not_future(attack.start.date(), patient.timezone, "start")
     fill_attack_row(row, attack, tz=patient.timezone)
     row.version += 1
+    units.refresh_attack(session, row)
     audit(session, actor, "update", "attack", row.id, patient_id=patient_id)
     safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
@@ -292,6 +297,7 @@ def update_attack(
 def delete_attack(session: Session, *, actor: Actor, patient_id: int, attack_id: int) -> None:
     row = _attack_row(session, actor, patient_id, attack_id)
     session.delete(row)
+    units.refresh_attack(session, row)
     audit(session, actor, "delete", "attack", attack_id, patient_id=patient_id)
 
 
@@ -526,7 +532,11 @@ def import_document(
             )
         )
         counts["regimens"] += 1
+    # Sessions and course (issue 4); checked by document.parse, all-or-nothing by the caller.
+    care = care_records.import_care(session, actor=actor, patient=patient, extras=doc.extras)
+    counts.update(care)
     session.flush()
+    units.refresh_day_units(session, patient_id=patient.id)
     audit(session, actor, "import", "diary", patient_id=patient.id)
     return patient, counts
 
@@ -535,7 +545,10 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     patient = load_patient(session, actor, patient_id)
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     audit(session, actor, "export", "diary", patient_id=patient.id)
-    return to_document(external_id=patient.external_id, diary=diary, name=patient.display_name)
+    extras = care_records.export_care(session, patient=patient)  # sessions, course (issue 4)
+    return to_document(
+        external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
+    )
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:

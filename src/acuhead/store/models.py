@@ -376,3 +376,71 @@ class AdverseEventRow(Base):
     serious: Mapped[bool] = mapped_column(Boolean, default=False)
     action_taken: Mapped[str] = mapped_column(Text, default="")
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- outcomes (materialised diary-day units) ------------------------------------------------
+
+
+class DayUnitRow(Base):
+    """One recorded diary day of one patient, counted by the pure domain and kept for set-based
+    outcome queries (``acuhead.analytics``): the trial day units (CLINICAL.md 1.x, policy
+    ``vdArend2023``) plus what a 28-day block sums (attack starts, peak intensity, headache
+    minutes, late entries) and the observable mechanism measures (CLINICAL.md 8).
+
+    Derived data: rewritten by ``services.day_units`` after every diary change and in bulk by the
+    demo generator; never edited by hand. A day with no row is *missing*, not headache-free
+    (CLINICAL.md 0.4): only recorded days are stored, so ``recorded`` is true on every row today
+    and queries still test it. ``day_num`` is the day as whole days since 1970-01-01, so window
+    arithmetic is plain integer arithmetic on both engines. Clustered by patient on SQLite
+    (WITHOUT ROWID) so a cohort scan reads each patient's days together.
+    """
+
+    __tablename__ = "day_units"
+    __table_args__ = (
+        Index("ix_day_units_clinic_day_num", "clinic_id", "day_num"),
+        {"sqlite_with_rowid": False},
+    )
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    day_num: Mapped[int] = mapped_column(Integer)
+    recorded: Mapped[bool] = mapped_column(Boolean)
+    migraine: Mapped[bool] = mapped_column(Boolean)
+    headache: Mapped[bool] = mapped_column(Boolean)
+    moderate_severe: Mapped[bool] = mapped_column(Boolean)
+    acute_med: Mapped[bool] = mapped_column(Boolean)
+    migraine_specific_med: Mapped[bool] = mapped_column(Boolean)
+    triptan: Mapped[bool] = mapped_column(Boolean)
+    attacks_started: Mapped[int] = mapped_column(Integer)
+    peak_sum: Mapped[int] = mapped_column(Integer)
+    peak_n: Mapped[int] = mapped_column(Integer)
+    headache_minutes: Mapped[int] = mapped_column(Integer)
+    late: Mapped[bool] = mapped_column(Boolean)
+    stress: Mapped[int | None] = mapped_column(Integer)
+    sleep_hours: Mapped[float | None] = mapped_column(Float)
+    neck_tension: Mapped[int | None] = mapped_column(Integer)
+    menstruating: Mapped[bool | None] = mapped_column(Boolean)
+
+
+# ---- research (issue 7) -------------------------------------------------------------------
+
+
+class ResearchConsentRow(Base):
+    """A patient's consent to research use of their de-identified data, and its withdrawal.
+
+    ``scope`` lists what was consented to (comma-separated words, e.g. ``research``); a consent
+    counts from ``given_on`` until ``withdrawn_on`` (exclusive).
+    """
+
+    __tablename__ = "research_consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    given_on: Mapped[dt.date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(Text)
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,346 @@
+"""The outcome queries: anchors, 28-day window sums, questionnaires, sessions, adverse events.
+
+Every query takes a :class:`Scope` (a clinic, optionally one practitioner's patients or one
+patient) and returns plain values; no loop over patients or days runs in Python to produce a
+cohort figure. The window sums are one grouped scan of ``day_units`` joined to each patient's
+anchor (first treatment session):
+
+    block = -1                          for days in [anchor - baseline_days, anchor)
+    block = (day_num - anchor) / 28     for days from the anchor on (integer division)
+
+Tenancy: rows are reached only through the clinic's patients (``patients.clinic_id`` and
+``treatment_sessions.clinic_id`` are filtered), never by a bare ``day_units`` scan. The join
+deliberately carries no ``day_units.clinic_id = ?`` term: on SQLite that term would steer the
+planner to the (clinic_id, day_num) index and a row lookup per day instead of reading each
+patient's clustered rows in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from acuhead.analytics.sql import day_number
+from acuhead.domain.outcomes import (
+    DEFAULT_OUTCOME_CONFIG,
+    EPOCH,
+    BlockCounts,
+    OutcomeConfig,
+    PatientBlocks,
+    patient_blocks,
+)
+from acuhead.store.models import (
+    AdverseEventRow,
+    DayUnitRow,
+    Patient,
+    QuestionnaireRow,
+    TreatmentSessionRow,
+    User,
+)
+
+Progress = Callable[[str], None]
+
+
+def _t(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose outcomes: a clinic, narrowed to one practitioner's patients or one patient."""
+
+    clinic_id: int
+    practitioner_id: int | None = None
+    patient_id: int | None = None
+
+
+def _patient_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    p = _t(Patient)
+    terms: list[ColumnElement[bool]] = [p.c.clinic_id == scope.clinic_id]
+    if scope.practitioner_id is not None:
+        terms.append(p.c.practitioner_id == scope.practitioner_id)
+    if scope.patient_id is not None:
+        terms.append(p.c.id == scope.patient_id)
+    return terms
+
+
+def anchors_cte(scope: Scope) -> CTE:
+    """Treated patients in scope with their anchor: the first session's local date as a day
+    number, the number of sessions and the patient's practitioner."""
+    ts, p = _t(TreatmentSessionRow), _t(Patient)
+    first = (
+        select(
+            ts.c.patient_id,
+            p.c.practitioner_id,
+            func.min(ts.c.start_local).label("first_session"),
+            func.count().label("sessions"),
+        )
+        .select_from(ts.join(p, p.c.id == ts.c.patient_id))
+        .where(ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
+        .group_by(ts.c.patient_id, p.c.practitioner_id)
+        .subquery("first_sessions")
+    )
+    return select(
+        first.c.patient_id,
+        first.c.practitioner_id,
+        first.c.sessions,
+        day_number(first.c.first_session).label("anchor_num"),
+    ).cte("anchors")
+
+
+def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.sum(case((flag, 1), else_=0))
+
+
+def block_counts_select(
+    scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+) -> Select[Any]:
+    """One row per (patient, window) with the sums :class:`BlockCounts` holds, in its order."""
+    du = _t(DayUnitRow)
+    a = anchors_cte(scope)
+    rel = du.c.day_num - a.c.anchor_num
+    block = case((rel < 0, literal(-1)), else_=rel // config.block_days).label("block")
+    return (
+        select(
+            du.c.patient_id,
+            block,
+            _count(du.c.recorded),
+            _count(and_(du.c.recorded, du.c.late)),
+            _count(du.c.migraine),
+            _count(du.c.headache),
+            _count(du.c.moderate_severe),
+            _count(du.c.acute_med),
+            _count(du.c.migraine_specific_med),
+            _count(du.c.triptan),
+            func.sum(du.c.attacks_started),
+            func.sum(du.c.peak_sum),
+            func.sum(du.c.peak_n),
+            func.sum(du.c.headache_minutes),
+            func.coalesce(func.sum(du.c.stress), 0),
+            func.count(du.c.stress),
+            func.coalesce(func.sum(du.c.neck_tension), 0),
+            func.count(du.c.neck_tension),
+            func.coalesce(func.sum(du.c.sleep_hours), 0.0),
+            func.count(du.c.sleep_hours),
+        )
+        .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
+        .where(du.c.day_num >= a.c.anchor_num - config.baseline_days)
+        .group_by(du.c.patient_id, block)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    patient_id: int
+    practitioner_id: int | None
+    sessions: int
+    anchor: dt.date
+
+
+def anchors(session: Session, scope: Scope) -> list[Anchor]:
+    a = anchors_cte(scope)
+    rows = session.execute(
+        select(a.c.patient_id, a.c.practitioner_id, a.c.sessions, a.c.anchor_num).order_by(
+            a.c.patient_id
+        )
+    )
+    return [
+        Anchor(pid, prac, int(n), EPOCH + dt.timedelta(days=int(num))) for pid, prac, n, num in rows
+    ]
+
+
+def _counts(row: Sequence[Any]) -> BlockCounts:
+    """The sums of one SQL row (after patient id and block), in :class:`BlockCounts` order.
+    Every column is non-NULL (a group has at least one day; nullable sums are COALESCEd)."""
+    return BlockCounts._make(row[2:])
+
+
+def cohort_blocks(
+    session: Session,
+    scope: Scope,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+    *,
+    progress: Progress | None = None,
+) -> list[PatientBlocks]:
+    """Every treated patient in scope with their baseline and blocks, ordered by patient id.
+    The per-patient outcome is this with ``scope.patient_id`` set: one code path."""
+    treated = anchors(session, scope)
+    if progress:
+        progress("anchors")
+    sums: dict[int, dict[int, BlockCounts]] = defaultdict(dict)
+    for row in session.execute(block_counts_select(scope, config)).all():
+        sums[row[0]][row[1]] = _counts(row)
+    if progress:
+        progress("windows")
+    return [
+        patient_blocks(
+            a.patient_id,
+            a.anchor,
+            sums.get(a.patient_id, {}),
+            config,
+            practitioner_id=a.practitioner_id,
+            sessions=a.sessions,
+        )
+        for a in treated
+    ]
+
+
+# --------------------------------------------------------------------------- questionnaires
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionnaireEnds:
+    """First and latest score of one instrument for one patient."""
+
+    patient_id: int
+    instrument: str
+    n: int
+    first_on: dt.date
+    first_total: float
+    first_band: str
+    latest_on: dt.date
+    latest_total: float
+    latest_band: str
+
+
+def questionnaire_ends(session: Session, scope: Scope) -> list[QuestionnaireEnds]:
+    """First and latest questionnaire per patient and instrument (window functions)."""
+    q, p = _t(QuestionnaireRow), _t(Patient)
+    part = (q.c.patient_id, q.c.instrument)
+    ranked = (
+        select(
+            q.c.patient_id,
+            q.c.instrument,
+            q.c.completed_on,
+            q.c.total,
+            q.c.band,
+            func.row_number()
+            .over(partition_by=part, order_by=(q.c.completed_on, q.c.id))
+            .label("rn_first"),
+            func.row_number()
+            .over(partition_by=part, order_by=(q.c.completed_on.desc(), q.c.id.desc()))
+            .label("rn_last"),
+            func.count().over(partition_by=part).label("n"),
+        )
+        .select_from(q.join(p, p.c.id == q.c.patient_id))
+        .where(q.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
+        .subquery("ranked")
+    )
+    rows = session.execute(
+        select(ranked)
+        .where(or_(ranked.c.rn_first == 1, ranked.c.rn_last == 1))
+        .order_by(ranked.c.patient_id, ranked.c.instrument, ranked.c.rn_first)
+    )
+    firsts: dict[tuple[int, str], Any] = {}
+    lasts: dict[tuple[int, str], Any] = {}
+    for r in rows:
+        key = (r.patient_id, r.instrument)
+        if r.rn_first == 1:
+            firsts[key] = r
+        if r.rn_last == 1:
+            lasts[key] = r
+    out = []
+    for key, f in firsts.items():
+        last = lasts[key]
+        out.append(
+            QuestionnaireEnds(
+                key[0],
+                key[1],
+                int(f.n),
+                f.completed_on,
+                float(f.total),
+                f.band,
+                last.completed_on,
+                float(last.total),
+                last.band,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _session_scope(scope: Scope) -> tuple[Any, list[ColumnElement[bool]]]:
+    ts, p = _t(TreatmentSessionRow), _t(Patient)
+    return ts.join(p, p.c.id == ts.c.patient_id), [
+        ts.c.clinic_id == scope.clinic_id,
+        *_patient_filter(scope),
+    ]
+
+
+def session_relief_values(session: Session, scope: Scope) -> list[tuple[int, int]]:
+    """(patient id, pain before - pain after) of every session with both scores."""
+    ts = _t(TreatmentSessionRow)
+    joined, where = _session_scope(scope)
+    rows = session.execute(
+        select(ts.c.patient_id, ts.c.pain_before - ts.c.pain_after)
+        .select_from(joined)
+        .where(*where, ts.c.pain_before.is_not(None), ts.c.pain_after.is_not(None))
+        .order_by(ts.c.patient_id, ts.c.start_local)
+    )
+    return [(int(pid), int(diff)) for pid, diff in rows]
+
+
+def session_relief_by_patient(session: Session, scope: Scope) -> dict[int, tuple[int, float]]:
+    """Per patient: sessions with both scores and their summed relief (before - after)."""
+    ts = _t(TreatmentSessionRow)
+    joined, where = _session_scope(scope)
+    rows = session.execute(
+        select(ts.c.patient_id, func.count(), func.sum(ts.c.pain_before - ts.c.pain_after))
+        .select_from(joined)
+        .where(*where, ts.c.pain_before.is_not(None), ts.c.pain_after.is_not(None))
+        .group_by(ts.c.patient_id)
+    )
+    return {int(pid): (int(n), float(total or 0)) for pid, n, total in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyCounts:
+    sessions: int
+    events: int
+    serious: int
+    sessions_with_event: int
+
+
+def adverse_events(session: Session, scope: Scope) -> SafetyCounts:
+    """Sessions in scope and their adverse events (STRICTA 6; CLINICAL.md 6)."""
+    ae, p = _t(AdverseEventRow), _t(Patient)
+    joined, where = _session_scope(scope)
+    sessions = session.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    row = session.execute(
+        select(
+            func.count(),
+            _count(ae.c.serious),
+            func.count(distinct(ae.c.session_id)),
+        )
+        .select_from(ae.join(p, p.c.id == ae.c.patient_id))
+        .where(ae.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
+    ).one()
+    return SafetyCounts(int(sessions), int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
+def practitioner_names(session: Session, clinic_id: int) -> dict[int, str]:
+    u = _t(User)
+    rows = session.execute(
+        select(u.c.id, u.c.name).where(u.c.clinic_id == clinic_id, u.c.role == "practitioner")
+    )
+    return {int(i): str(n) for i, n in rows}

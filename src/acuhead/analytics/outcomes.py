@@ -1,0 +1,231 @@
+"""One patient's outcomes: the cohort queries filtered to that patient, shaped as JSON.
+
+The block figures come from :func:`acuhead.analytics.cohort.cohort_blocks` with a one-patient
+:class:`~acuhead.analytics.cohort.Scope`, the very query the practice report runs for a clinic,
+so a patient's page and the clinic report cannot disagree (tested on both engines). The JSON
+keys are documented in README.md, section "Outcomes JSON".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from acuhead.analytics.cohort import (
+    QuestionnaireEnds,
+    Scope,
+    adverse_events,
+    cohort_blocks,
+    questionnaire_ends,
+    session_relief_values,
+)
+from acuhead.domain.dayunits import VD_AREND_2023
+from acuhead.domain.mechanisms import (
+    ASSOCIATION_LABEL,
+    CLINICAL_CONTEXT,
+    MECHANISMS,
+    get_mechanism,
+)
+from acuhead.domain.outcomes import (
+    BASELINE,
+    DEFAULT_OUTCOME_CONFIG,
+    MECHANISM_MEASURES,
+    Block,
+    OutcomeConfig,
+    PatientBlocks,
+    block_label,
+    change_from_baseline,
+    mean_summary,
+    responder,
+)
+from acuhead.domain.questionnaires import Instrument
+
+# Which graded mechanism (CLINICAL.md 8) a diary measure speaks to; sleep has no entry there.
+MEASURE_MECHANISM: dict[str, str | None] = {
+    "stress": "stress",
+    "neck_tension": "muscle_tension",
+    "sleep_hours": None,
+}
+OBSERVABLE_KEYS = frozenset(k for k in MEASURE_MECHANISM.values() if k)
+
+SESSION_RELIEF_NOTE = (
+    "Immediate change in pain from before to after a session (0-10). It says how a session "
+    "felt, not whether headaches became less frequent; expectation and rest contribute."
+)
+PATIENT_MECHANISM_NOTE = (
+    "Stress, neck tension and sleep are shown beside headache days so trends can be seen "
+    "together. In one patient, measures moving together are not evidence that one causes the "
+    "other; the clinic report gives the association across patients, with its uncertainty."
+)
+QUESTIONNAIRE_NOTE = (
+    "First and latest score of each instrument; higher is worse for HIT-6, MIDAS and PSS-10. "
+    "PGIC asks about change since treatment began, so it has no baseline: the latest answer is "
+    "shown (CLINICAL.md 3, 4)."
+)
+
+
+def not_measurable_mechanisms() -> list[dict[str, Any]]:
+    """The proposed mechanisms no clinic can measure: their evidence grade, never a number
+    (CLINICAL.md 8)."""
+    return [
+        {
+            "key": m.key,
+            "claim": m.claim,
+            "grade": str(m.grade),
+            "grade_note": m.grade_note,
+            "citations": list(m.citations),
+        }
+        for m in MECHANISMS
+        if m.key not in OBSERVABLE_KEYS
+    ]
+
+
+def measure_mechanism(measure: str) -> dict[str, Any]:
+    key = MEASURE_MECHANISM[measure]
+    if key is None:
+        return {"mechanism": None, "grade": None}
+    m = get_mechanism(key)
+    return {"mechanism": m.key, "grade": str(m.grade)}
+
+
+def block_json(pb: PatientBlocks, block: Block, config: OutcomeConfig) -> dict[str, Any]:
+    out = block.as_dict(config)
+    if block.index != BASELINE:
+        out["change"] = change_from_baseline(pb.baseline, block)
+        out["responder"] = responder(pb.baseline, block, config.responder_thresholds)
+    return out
+
+
+def primary_change(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[str, Any]:
+    """Change from baseline at the primary block (default weeks 9-12), with why if unknown."""
+    index = config.primary_block
+    head: dict[str, Any] = {"block": index, "label": block_label(index, config)}
+    target = pb.block(index) if pb is not None else None
+    if pb is None or target is None:
+        why = "no treatment session yet" if pb is None else "no diary data in this block yet"
+        return {**head, **change_from_baseline(None, None), "evaluable": False, "reason": why}
+    reasons = []
+    if not pb.baseline.evaluable:
+        reasons.append("baseline not evaluable (diary compliance under the minimum)")
+    if not target.evaluable:
+        reasons.append("block not evaluable (diary compliance under the minimum)")
+    return {
+        **head,
+        **change_from_baseline(pb.baseline, target),
+        "evaluable": not reasons,
+        "reason": "; ".join(reasons),
+    }
+
+
+def questionnaire_json(ends: list[QuestionnaireEnds], anchor: dt.date | None) -> dict[str, Any]:
+    by_instrument = {e.instrument: e for e in ends}
+    out: dict[str, Any] = {"note": QUESTIONNAIRE_NOTE}
+    for inst in Instrument:
+        e = by_instrument.get(inst.value)
+        entry: dict[str, Any] = {"label": inst.label, "n": e.n if e else 0}
+        latest = (
+            {"date": e.latest_on.isoformat(), "total": e.latest_total, "band": e.latest_band}
+            if e
+            else None
+        )
+        if inst is Instrument.PGIC:
+            entry["latest"] = latest
+        else:
+            entry["first"] = (
+                {"date": e.first_on.isoformat(), "total": e.first_total, "band": e.first_band}
+                if e
+                else None
+            )
+            entry["latest"] = latest
+            entry["change"] = e.latest_total - e.first_total if e and e.n >= 2 else None
+            entry["first_before_treatment"] = (
+                e.first_on <= anchor if e is not None and anchor is not None else None
+            )
+        out[inst.value] = entry
+    return out
+
+
+def session_relief_json(values: list[int], level: float) -> dict[str, Any]:
+    summary = mean_summary([float(v) for v in values], level)
+    return {
+        "sessions_with_scores": summary["n"],
+        "mean_relief": summary["mean"],
+        "sd": summary["sd"],
+        "ci_low": summary["ci_low"],
+        "ci_high": summary["ci_high"],
+        "level": level,
+        "note": SESSION_RELIEF_NOTE,
+    }
+
+
+def patient_mechanisms(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[str, Any]:
+    observable = []
+    for name in MECHANISM_MEASURES:
+        entry: dict[str, Any] = {"measure": name, **measure_mechanism(name)}
+        if pb is None:
+            entry.update(baseline_mean=None, by_block=[], change_at_primary=None)
+        else:
+            target = pb.block(config.primary_block)
+            base = pb.baseline.mean_of(name)
+            now = target.mean_of(name) if target is not None else None
+            entry.update(
+                baseline_mean=base,
+                by_block=[
+                    {
+                        "index": b.index,
+                        "mean": b.mean_of(name),
+                        "days": getattr(b.counts, f"{name}_n"),
+                        "headache_days_per_28": b.rate_of("headache_days"),
+                    }
+                    for b in (pb.baseline, *pb.blocks)
+                ],
+                change_at_primary=None if base is None or now is None else now - base,
+            )
+        observable.append(entry)
+    return {
+        "label": ASSOCIATION_LABEL,
+        "context": CLINICAL_CONTEXT,
+        "note": PATIENT_MECHANISM_NOTE,
+        "observable": observable,
+        "not_measurable": not_measurable_mechanisms(),
+    }
+
+
+def patient_outcome(
+    session: Session,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+) -> dict[str, Any]:
+    """Everything but triggers (which need the diary itself; see services.outcomes)."""
+    scope = Scope(clinic_id, patient_id=patient_id)
+    found = cohort_blocks(session, scope, config)
+    pb = found[0] if found else None
+    safety = adverse_events(session, scope)
+    relief = [v for _, v in session_relief_values(session, scope)]
+    target = pb.block(config.primary_block) if pb is not None else None
+    return {
+        "patient_id": patient_id,
+        "policy": VD_AREND_2023.name,
+        "config": config.as_dict(),
+        "anchor": pb.anchor.isoformat() if pb is not None else None,
+        "sessions": {
+            "count": safety.sessions,
+            "adverse_events": safety.events,
+            "serious_adverse_events": safety.serious,
+        },
+        "baseline": pb.baseline.as_dict(config) if pb is not None else None,
+        "blocks": [block_json(pb, b, config) for b in pb.blocks] if pb is not None else [],
+        "change": primary_change(pb, config),
+        "responder": responder(
+            pb.baseline if pb is not None else None, target, config.responder_thresholds
+        ),
+        "questionnaires": questionnaire_json(
+            questionnaire_ends(session, scope), pb.anchor if pb is not None else None
+        ),
+        "session_relief": session_relief_json(relief, config.level),
+        "mechanisms": patient_mechanisms(pb, config),
+    }

@@ -1,0 +1,337 @@
+"""The practice report: a clinic's (or one practitioner's) treated patients, computed the way
+preventive-treatment trials compute their endpoints, beside published benchmarks.
+
+Figures (issue 5; CLINICAL.md 3 and 5):
+
+* patients treated (at least one session) and those with a complete baseline (compliance at
+  least the minimum, 80 % by default [R]);
+* mean change in monthly migraine days (per 28 days) at the primary block (weeks 9-12 by
+  default) with a t interval (stats.mean_ci), over patients whose baseline and block are both
+  evaluable (complete cases);
+* >= 30/50/75/100 % responders with Wilson intervals, complete cases, and again counting
+  patients without an evaluable block as non-responders (a conservative bound);
+* adverse events per session and the share of sessions with one (Wilson), serious events;
+* follow-up completeness: share of treated patients with an evaluable primary block;
+* session relief, questionnaire change, observable mechanisms (association only), trend by
+  block, a breakdown by practitioner, the benchmarks and why a clinic cohort is not a trial.
+
+All per-patient numbers come from :func:`acuhead.analytics.cohort.cohort_blocks`, the same code
+the per-patient outcome uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from acuhead.analytics.cohort import (
+    Progress,
+    Scope,
+    adverse_events,
+    cohort_blocks,
+    practitioner_names,
+    questionnaire_ends,
+    session_relief_by_patient,
+)
+from acuhead.analytics.outcomes import (
+    SESSION_RELIEF_NOTE,
+    measure_mechanism,
+    not_measurable_mechanisms,
+)
+from acuhead.domain.dayunits import VD_AREND_2023
+from acuhead.domain.mechanisms import ASSOCIATION_LABEL, CLINICAL_CONTEXT
+from acuhead.domain.mechanisms import observable_mechanism_change as association
+from acuhead.domain.outcomes import (
+    BENCHMARKS,
+    COHORT_CAVEATS,
+    DEFAULT_OUTCOME_CONFIG,
+    MECHANISM_MEASURES,
+    PER_DAYS,
+    OutcomeConfig,
+    PatientBlocks,
+    block_label,
+    mean_summary,
+    proportion_summary,
+    responder,
+)
+from acuhead.domain.questionnaires import Instrument
+
+# Progress steps, in order (the CLI sizes its bar with this).
+REPORT_STEPS: tuple[str, ...] = (
+    "anchors",
+    "windows",
+    "endpoints",
+    "sessions",
+    "questionnaires",
+    "mechanisms",
+)
+PGIC_IMPROVED = frozenset({"very_much_improved", "much_improved"})
+
+
+def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[str, Any]:
+    """Headline endpoints of a set of patients at ``config.primary_block``."""
+    index = config.primary_block
+    keys = [str(t) for t in config.responder_thresholds]
+    complete_baseline = 0
+    evaluable_block = 0
+    eligible = 0  # evaluable baseline with at least one migraine day
+    changes: list[float] = []
+    base_rates: list[float] = []
+    block_rates: list[float] = []
+    hits = dict.fromkeys(keys, 0)
+    known = dict.fromkeys(keys, 0)
+    for pb in cohort:
+        base = pb.baseline
+        if base.counts.recorded_days and not base.low_compliance:
+            complete_baseline += 1
+        target = pb.block(index)
+        if target is not None and target.evaluable:
+            evaluable_block += 1
+        b = base.migraine_rate
+        if b is not None and b > 0:
+            eligible += 1
+        t = target.migraine_rate if target is not None else None
+        if b is not None and t is not None:
+            changes.append(t - b)
+            base_rates.append(b)
+            block_rates.append(t)
+        for key, value in responder(base, target, config.responder_thresholds).items():
+            if value is not None:
+                known[key] += 1
+                hits[key] += int(value)
+    level = config.level
+    change = mean_summary(changes, level)
+    change["baseline_mean"] = mean_summary(base_rates, level)["mean"]
+    change["block_mean"] = mean_summary(block_rates, level)["mean"]
+    return {
+        "patients_treated": len(cohort),
+        "with_complete_baseline": complete_baseline,
+        "evaluable_at_block": len(changes),
+        "follow_up_completeness": proportion_summary(evaluable_block, len(cohort), level),
+        "migraine_days_change": change,
+        "responders": {
+            key: {
+                **proportion_summary(hits[key], known[key], level),
+                "missing_as_non_responder": proportion_summary(hits[key], eligible, level),
+            }
+            for key in keys
+        },
+    }
+
+
+def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[dict[str, Any]]:
+    """Per window index: evaluable patients and mean rates / measure means among them.
+
+    One pass over every window of every patient, arithmetic inlined (the hot loop of a
+    registry report): rates per 28 recorded days as :meth:`Block.rate` gives them.
+    """
+    rates = ("migraine_days", "headache_days", "acute_medication_days")
+    # per index: [patients, rate sums..., (measure mean sum, patients with the measure)...]
+    acc: dict[int, list[float]] = {}
+    width = 1 + len(rates) + 2 * len(MECHANISM_MEASURES)
+    for pb in cohort:
+        for block in (pb.baseline, *pb.blocks):
+            if not block.evaluable:
+                continue
+            c = block.counts
+            row = acc.get(block.index)
+            if row is None:
+                row = acc[block.index] = [0.0] * width
+            per = PER_DAYS / c.recorded_days
+            row[0] += 1
+            row[1] += c.migraine_days * per
+            row[2] += c.headache_days * per
+            row[3] += c.acute_medication_days * per
+            if c.stress_n:
+                row[4] += c.stress_sum / c.stress_n
+                row[5] += 1
+            if c.neck_tension_n:
+                row[6] += c.neck_tension_sum / c.neck_tension_n
+                row[7] += 1
+            if c.sleep_hours_n:
+                row[8] += c.sleep_hours_sum / c.sleep_hours_n
+                row[9] += 1
+    out = []
+    for index in sorted(acc):
+        row = acc[index]
+        n = int(row[0])
+        entry: dict[str, Any] = {
+            "index": index,
+            "label": block_label(index, config),
+            "evaluable_patients": n,
+        }
+        for k, name in enumerate(rates, start=1):
+            entry[f"{name}_per_28"] = row[k] / n
+        for k, name in enumerate(MECHANISM_MEASURES):
+            total, count = row[4 + 2 * k], row[5 + 2 * k]
+            entry[f"{name}_mean"] = total / count if count else None
+        out.append(entry)
+    return out
+
+
+def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[str, Any]:
+    """For stress, neck tension and sleep: does the change from baseline to the primary block
+    go with the change in headache days across patients (domain.mechanisms; association, not
+    cause)? The mechanisms no clinic can measure are listed with their grade only."""
+    observable = []
+    for name in MECHANISM_MEASURES:
+        before: list[tuple[float | None, float | None]] = []
+        after: list[tuple[float | None, float | None]] = []
+        for pb in cohort:
+            target = pb.block(config.primary_block)
+            before.append((pb.baseline.mean_of(name), pb.baseline.headache_rate))
+            after.append(
+                (target.mean_of(name), target.headache_rate) if target is not None else (None, None)
+            )
+        result = association(before, after, measure=name, level=config.level)
+        result.update(measure_mechanism(name))
+        observable.append(result)
+    return {
+        "label": ASSOCIATION_LABEL,
+        "context": CLINICAL_CONTEXT,
+        "block": config.primary_block,
+        "observable": observable,
+        "not_measurable": not_measurable_mechanisms(),
+    }
+
+
+def questionnaire_summary(
+    session: Session, scope: Scope, treated: set[int], level: float
+) -> dict[str, Any]:
+    changes: dict[str, list[float]] = defaultdict(list)
+    pgic: dict[str, int] = defaultdict(int)
+    for e in questionnaire_ends(session, scope):
+        if e.patient_id not in treated:
+            continue
+        if e.instrument == Instrument.PGIC.value:
+            pgic[e.latest_band] += 1
+        elif e.n >= 2:
+            changes[e.instrument].append(e.latest_total - e.first_total)
+    out: dict[str, Any] = {}
+    for inst in (Instrument.HIT6, Instrument.MIDAS, Instrument.PSS10):
+        out[inst.value] = {
+            "label": inst.label,
+            "change_first_to_latest": mean_summary(changes.get(inst.value, []), level),
+        }
+    answered = sum(pgic.values())
+    improved = sum(n for band, n in pgic.items() if band in PGIC_IMPROVED)
+    out[Instrument.PGIC.value] = {
+        "label": Instrument.PGIC.label,
+        "latest_by_answer": dict(sorted(pgic.items())),
+        "much_or_very_much_improved": proportion_summary(improved, answered, level),
+    }
+    return out
+
+
+def session_relief_summary(
+    by_patient: dict[int, tuple[int, float]], treated: set[int], level: float
+) -> dict[str, Any]:
+    """Mean over patients of each patient's mean relief (sessions cluster within patients, so
+    the patient is the unit for the interval), plus the pooled per-session mean."""
+    means = [total / n for pid, (n, total) in by_patient.items() if pid in treated and n]
+    sessions = sum(n for pid, (n, _) in by_patient.items() if pid in treated)
+    pooled = sum(t for pid, (_, t) in by_patient.items() if pid in treated)
+    return {
+        "patients": mean_summary(means, level),
+        "sessions_with_scores": sessions,
+        "pooled_mean_relief": pooled / sessions if sessions else None,
+        "note": SESSION_RELIEF_NOTE,
+    }
+
+
+def benchmarks_beside(headline: dict[str, Any], config: OutcomeConfig) -> list[dict[str, Any]]:
+    out = []
+    for b in BENCHMARKS:
+        entry = b.as_dict()
+        if b.measure == "responder_50":
+            rate = headline["responders"].get("50", {}).get("rate")
+            entry["clinic"] = None if rate is None else rate * 100
+            entry["clinic_unit"] = "% >= 50 % responders (complete cases)"
+        else:
+            entry["clinic"] = headline["migraine_days_change"]["mean"]
+            entry["clinic_unit"] = "mean change in migraine days per 28 days"
+        entry["clinic_block"] = block_label(config.primary_block, config)
+        out.append(entry)
+    return out
+
+
+def practice_report(
+    session: Session,
+    *,
+    clinic_id: int,
+    practitioner_id: int | None = None,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The report as JSON-ready data (see README "Outcomes JSON")."""
+
+    def step(name: str) -> None:
+        if progress:
+            progress(name)
+
+    scope = Scope(clinic_id, practitioner_id=practitioner_id)
+    cohort = cohort_blocks(session, scope, config, progress=progress)
+    treated = {pb.patient_id for pb in cohort}
+    headline = summarise(cohort, config)
+    by_practitioner = []
+    if practitioner_id is None:
+        names = practitioner_names(session, clinic_id)
+        groups: dict[int | None, list[PatientBlocks]] = defaultdict(list)
+        for pb in cohort:
+            groups[pb.practitioner_id].append(pb)
+        for prac, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+            s = summarise(members, config)
+            by_practitioner.append(
+                {
+                    "practitioner_id": prac,
+                    "name": names.get(prac, "") if prac is not None else "(none recorded)",
+                    "patients_treated": s["patients_treated"],
+                    "evaluable_at_block": s["evaluable_at_block"],
+                    "migraine_days_change": s["migraine_days_change"],
+                    "responders_50": s["responders"].get("50"),
+                    "follow_up_completeness": s["follow_up_completeness"],
+                }
+            )
+    step("endpoints")
+    safety = adverse_events(session, scope)
+    relief = session_relief_summary(
+        session_relief_by_patient(session, scope), treated, config.level
+    )
+    step("sessions")
+    questionnaires = questionnaire_summary(session, scope, treated, config.level)
+    step("questionnaires")
+    mechanisms = clinic_mechanisms(cohort, config)
+    trends = trend(cohort, config)
+    step("mechanisms")
+    return {
+        "clinic_id": clinic_id,
+        "practitioner_id": practitioner_id,
+        "generated_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "policy": VD_AREND_2023.name,
+        "config": config.as_dict(),
+        "block": {
+            "index": config.primary_block,
+            "label": block_label(config.primary_block, config),
+        },
+        **headline,
+        "adverse_events": {
+            "sessions": safety.sessions,
+            "events": safety.events,
+            "serious": safety.serious,
+            "events_per_session": safety.events / safety.sessions if safety.sessions else None,
+            "sessions_with_event": proportion_summary(
+                safety.sessions_with_event, safety.sessions, config.level
+            ),
+        },
+        "session_relief": relief,
+        "questionnaires": questionnaires,
+        "trend": trends,
+        "mechanisms": mechanisms,
+        "by_practitioner": by_practitioner,
+        "benchmarks": benchmarks_beside(headline, config),
+        "cohort_vs_trial": list(COHORT_CAVEATS),
+    }

@@ -1,0 +1,1 @@
+"""Reports rendered for people: the practice report page."""

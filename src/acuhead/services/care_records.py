@@ -1,0 +1,179 @@
+"""Treatment sessions, their adverse events and courses in the store.
+
+Shared by the care use cases (``services.care``) and the diary document's import and export
+(``services.diary``), so a session is written the same way whichever edge it came from. It does
+not import ``services.diary`` (which imports it).
+
+A session row keeps the whole STRICTA record (``session_as_dict``) in ``record`` and, beside it,
+the columns the outcome analytics read: start (UTC and the patient's local time), pain before and
+after. Each adverse event is also a row (type, severity, serious, action taken) so a clinic's
+serious events can be listed without reading every record (CLINICAL.md 6 extras, 7.3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from acuhead.domain.sessions import (
+    SessionRecord,
+    TreatmentCourse,
+    session_as_dict,
+    validate_session,
+)
+from acuhead.errors import FieldError, ValidationError
+from acuhead.interop.care import care_to_document, parse_care
+from acuhead.services.actors import Actor, Role, audit
+from acuhead.store.mapping import to_utc
+from acuhead.store.models import (
+    AdverseEventRow,
+    CourseRow,
+    Patient,
+    TreatmentSessionRow,
+)
+
+
+def session_record(row: TreatmentSessionRow) -> SessionRecord:
+    """The stored STRICTA record as a value (it was validated when written)."""
+    return validate_session(row.record)
+
+
+def course_value(row: CourseRow) -> TreatmentCourse:
+    return TreatmentCourse(
+        planned_sessions=row.planned_sessions,
+        sessions_per_week=row.sessions_per_week or 0.0,
+        start=row.start_date,
+    )
+
+
+def write_session_row(
+    session: Session,
+    *,
+    patient: Patient,
+    record: SessionRecord,
+    practitioner_id: int | None,
+    course_id: int | None = None,
+    prescription_id: int | None = None,
+    row: TreatmentSessionRow | None = None,
+) -> TreatmentSessionRow:
+    """Create (or overwrite) a session row and replace its adverse-event rows.
+
+    ``record.start`` must already be the patient's local wall-clock time (naive).
+    """
+    if record.start is None:  # pragma: no cover - callers check and locate the error
+        raise ValidationError(FieldError("start", "is required"))
+    if row is None:
+        row = TreatmentSessionRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
+        session.add(row)
+    else:
+        row.version += 1
+    row.course_id = course_id
+    row.prescription_id = prescription_id
+    row.practitioner_id = practitioner_id
+    row.start_local = record.start
+    row.start_utc = to_utc(record.start, patient.timezone)
+    row.pain_before = record.pain_before
+    row.pain_after = record.pain_after
+    row.record = session_as_dict(record)
+    session.flush()
+    session.execute(delete(AdverseEventRow).where(AdverseEventRow.session_id == row.id))
+    for event in record.adverse_events:
+        session.add(
+            AdverseEventRow(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                session_id=row.id,
+                type=event.type.value,
+                severity=event.severity.value,
+                serious=event.serious,
+                action_taken=event.action_taken,
+            )
+        )
+    session.flush()
+    return row
+
+
+def _latest_course(session: Session, patient_id: int) -> CourseRow | None:
+    return session.scalars(
+        select(CourseRow)
+        .where(CourseRow.patient_id == patient_id)
+        .order_by(CourseRow.start_date.desc(), CourseRow.id.desc())
+    ).first()
+
+
+def import_care(
+    session: Session, *, actor: Actor, patient: Patient, extras: Mapping[str, Any]
+) -> dict[str, int]:
+    """Merge a document's ``sessions`` and ``course`` into the patient's record.
+
+    A session replaces a stored one with the same local start (as attacks do); the course is
+    matched by its start date. Sessions on or after the document's course start are linked to it.
+    Raises ValidationError (nothing written by the caller's transaction) on any bad value.
+    """
+    tz = ZoneInfo(patient.timezone)
+    latest = dt.datetime.now(tz).date() + dt.timedelta(days=1)
+    blocks, errors = parse_care(extras, timezone=patient.timezone, latest=latest)
+    if errors:
+        raise ValidationError(errors)
+    counts = {"sessions": 0, "courses": 0}
+    course_row: CourseRow | None = None
+    if blocks.course is not None:
+        c = blocks.course
+        course_row = session.scalars(
+            select(CourseRow).where(
+                CourseRow.patient_id == patient.id, CourseRow.start_date == c.start
+            )
+        ).first()
+        if course_row is None:
+            course_row = CourseRow(clinic_id=patient.clinic_id, patient_id=patient.id)
+            session.add(course_row)
+        course_row.planned_sessions = c.planned_sessions
+        course_row.sessions_per_week = c.sessions_per_week
+        course_row.start_date = c.start
+        session.flush()
+        audit(session, actor, "import", "course", course_row.id, patient_id=patient.id)
+        counts["courses"] = 1
+    starts = [s.start for s in blocks.sessions if s.start is not None]
+    if starts:
+        session.execute(
+            delete(TreatmentSessionRow).where(
+                TreatmentSessionRow.patient_id == patient.id,
+                TreatmentSessionRow.start_local.in_(starts),
+            )
+        )
+    for record in blocks.sessions:
+        assert record.start is not None  # parse_care refuses a session without a start
+        linked = (
+            course_row.id
+            if course_row is not None and record.start.date() >= course_row.start_date
+            else None
+        )
+        write_session_row(
+            session,
+            patient=patient,
+            record=record,
+            practitioner_id=actor.user_id if actor.role == Role.PRACTITIONER else None,
+            course_id=linked,
+        )
+        counts["sessions"] += 1
+    if counts["sessions"]:
+        audit(session, actor, "import", "treatment_sessions", patient_id=patient.id)
+    return counts
+
+
+def export_care(session: Session, *, patient: Patient) -> dict[str, Any]:
+    """The ``sessions`` and ``course`` blocks for the patient's document (the latest course)."""
+    rows = session.scalars(
+        select(TreatmentSessionRow)
+        .where(TreatmentSessionRow.patient_id == patient.id)
+        .order_by(TreatmentSessionRow.start_local, TreatmentSessionRow.id)
+    )
+    records = [replace(session_record(r), start=r.start_local) for r in rows]
+    course = _latest_course(session, patient.id)
+    return care_to_document(records, course_value(course) if course is not None else None)

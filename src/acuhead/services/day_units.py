@@ -1,0 +1,340 @@
+"""Keep the materialised diary-day units (table ``day_units``) in step with the diary.
+
+The rows are derived data: the pure domain (:func:`acuhead.domain.outcomes.day_records`, which
+wraps :func:`acuhead.domain.dayunits.day_units`) counts each recorded day and the rows in the
+affected range are replaced. The diary services call :func:`refresh_around` (a day entry),
+:func:`refresh_attack` (an attack, old and new dates) or :func:`refresh_day_units` (a whole
+import) inside the same transaction as the change, so cohort queries never see a diary and its
+day units disagree. The demo generator fills the table in bulk with :class:`BulkDayUnits`,
+through the same domain function, so both paths give identical rows (tested).
+
+Nothing here is an access decision: callers have already checked the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
+from acuhead.domain.diary import Diary
+from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
+from acuhead.store.db import Database
+from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
+from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
+
+# Attacks that began up to this long before a window are read, since they may run into it.
+ATTACK_LOOKBACK = dt.timedelta(days=7)
+ONE_DAY = dt.timedelta(days=1)
+
+COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "day",
+    "clinic_id",
+    "day_num",
+    "recorded",
+    "migraine",
+    "headache",
+    "moderate_severe",
+    "acute_med",
+    "migraine_specific_med",
+    "triptan",
+    "attacks_started",
+    "peak_sum",
+    "peak_n",
+    "headache_minutes",
+    "late",
+    "stress",
+    "sleep_hours",
+    "neck_tension",
+    "menstruating",
+)
+
+DayUnitTuple = tuple[Any, ...]
+
+
+def _table() -> Table:
+    return cast(Table, DayUnitRow.__table__)
+
+
+def row_tuple(record: DayRecord, *, clinic_id: int, patient_id: int) -> DayUnitTuple:
+    """One ``day_units`` row in :data:`COLUMNS` order."""
+    u = record.units
+    return (
+        patient_id,
+        u.date,
+        clinic_id,
+        day_number(u.date),
+        u.recorded,
+        u.migraine_day,
+        u.headache_day,
+        u.moderate_severe_day,
+        u.acute_medication_day,
+        u.migraine_specific_medication_day,
+        u.triptan_day,
+        record.attacks_started,
+        record.peak_sum,
+        record.peak_n,
+        record.headache_minutes,
+        record.late,
+        record.stress,
+        record.sleep_hours,
+        record.neck_tension,
+        record.menstruating,
+    )
+
+
+def compute_rows(
+    diary: Diary,
+    *,
+    clinic_id: int,
+    patient_id: int,
+    attack_recorded_utc: Sequence[dt.datetime | None],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    policy: DayUnitsPolicy = VD_AREND_2023,
+) -> list[DayUnitTuple]:
+    """The rows for ``start..end`` (default: the whole diary) of one patient."""
+    if start is None or end is None:
+        extent = diary_extent(diary)
+        if extent is None:
+            return []
+        start = start or extent[0]
+        end = end or extent[1]
+    if end < start:
+        return []
+    records = day_records(diary, start, end, policy, attack_recorded_utc=attack_recorded_utc)
+    return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
+
+
+def _load(
+    session: Session, patient: Patient, start: dt.date | None, end: dt.date | None
+) -> tuple[Diary, list[dt.datetime | None]]:
+    days = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
+    attacks = select(AttackRow).where(AttackRow.patient_id == patient.id)
+    if start is not None:
+        days = days.where(DiaryDayRow.day >= start)
+        attacks = attacks.where(
+            AttackRow.start_local >= dt.datetime.combine(start - ATTACK_LOOKBACK, dt.time())
+        )
+    if end is not None:
+        days = days.where(DiaryDayRow.day <= end)
+        attacks = attacks.where(
+            AttackRow.start_local < dt.datetime.combine(end + ONE_DAY, dt.time())
+        )
+    attack_rows = list(session.scalars(attacks.order_by(AttackRow.start_local, AttackRow.id)))
+    diary = Diary(
+        patient=patient_facts(patient),
+        days=tuple(day_from_row(r) for r in session.scalars(days.order_by(DiaryDayRow.day))),
+        attacks=tuple(attack_from_row(r) for r in attack_rows),
+    )
+    return diary, [r.recorded_utc for r in attack_rows]
+
+
+def refresh_day_units(
+    session: Session,
+    *,
+    patient_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    policy: DayUnitsPolicy = VD_AREND_2023,
+) -> int:
+    """Recount ``start..end`` (inclusive; both None: the whole diary) and replace those rows.
+
+    Returns the number of recorded days written. Call inside the transaction that changed the
+    diary; pending ORM changes are flushed first.
+    """
+    session.flush()
+    patient = session.get(Patient, patient_id)
+    table = _table()
+    if patient is None:
+        return 0
+    whole = start is None or end is None
+    diary, recorded = _load(session, patient, None if whole else start, None if whole else end)
+    rows = compute_rows(
+        diary,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        attack_recorded_utc=recorded,
+        start=None if whole else start,
+        end=None if whole else end,
+        policy=policy,
+    )
+    stmt = delete(table).where(table.c.patient_id == patient.id)
+    if not whole:
+        stmt = stmt.where(table.c.day >= start, table.c.day <= end)
+    session.execute(stmt)
+    if rows:
+        session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+    return len(rows)
+
+
+def refresh_around(session: Session, *, patient_id: int, day: dt.date) -> int:
+    """After a day entry changed: recount that day and its neighbours."""
+    return refresh_day_units(session, patient_id=patient_id, start=day - ONE_DAY, end=day + ONE_DAY)
+
+
+def _attack_span(row: AttackRow) -> tuple[dt.date, dt.date]:
+    """Every date the attack touched before *or* after the pending change (ORM history)."""
+    state = inspect(row)
+
+    def values(name: str) -> list[Any]:
+        history = state.attrs[name].history
+        return [v for v in (getattr(row, name), *history.deleted) if v is not None]
+
+    starts: list[dt.datetime] = values("start_local")
+    ends: list[dt.datetime] = values("end_local") + list(starts)
+    ends += [s + dt.timedelta(minutes=m) for s in starts for m in values("duration_min")]
+    doses = [*row.medications, *state.attrs["medications"].history.deleted]
+    taken: list[dt.date] = [d.taken_day for d in doses if d.taken_day is not None]
+    lo = min([*(s.date() for s in starts), *taken])
+    hi = max([*(e.date() for e in ends), *taken])
+    return lo, hi
+
+
+def refresh_attack(session: Session, row: AttackRow) -> int:
+    """After an attack was created, changed or deleted (call before the session flushes the
+    change, so the old times are still known): recount every day it touched, +-1 day."""
+    lo, hi = _attack_span(row)
+    return refresh_day_units(
+        session, patient_id=row.patient_id, start=lo - ONE_DAY, end=hi + ONE_DAY
+    )
+
+
+# --------------------------------------------------------------------------- bulk (demo)
+
+
+def _ns(row: Mapping[str, Any], **extra: Any) -> Any:
+    return SimpleNamespace(**row, **extra)
+
+
+def rows_from_insert_dicts(
+    payload: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> list[DayUnitTuple]:
+    """Day-unit rows for patients given as the Core insert dicts the demo writes (keys
+    ``patients``, ``days``, ``attacks``, ``readings``, ``aura``, ``meds``), converted with the
+    same mapping functions as stored rows. Runs in a worker process: no database here."""
+    days: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    attacks: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    children: dict[str, dict[int, list[Any]]] = {
+        k: defaultdict(list) for k in ("readings", "aura", "meds")
+    }
+    for d in payload["days"]:
+        days[d["patient_id"]].append(d)
+    for a in payload["attacks"]:
+        attacks[a["patient_id"]].append(a)
+    for key, rows in children.items():
+        for c in payload[key]:
+            rows[c["attack_id"]].append(_ns(c))
+    out: list[DayUnitTuple] = []
+    for p in payload["patients"]:
+        pid = p["id"]
+        ordered = sorted(attacks.get(pid, []), key=lambda a: (a["start_local"], a["id"]))
+        diary = Diary(
+            patient=patient_facts(_ns(p)),
+            days=tuple(day_from_row(_ns(d)) for d in sorted(days.get(pid, []), key=_by_day)),
+            attacks=tuple(
+                attack_from_row(
+                    _ns(
+                        a,
+                        readings=sorted(children["readings"][a["id"]], key=_by_at),
+                        aura=children["aura"][a["id"]],
+                        medications=children["meds"][a["id"]],
+                    )
+                )
+                for a in ordered
+            ),
+        )
+        out += compute_rows(
+            diary,
+            clinic_id=p["clinic_id"],
+            patient_id=pid,
+            attack_recorded_utc=[a.get("recorded_utc") for a in ordered],
+        )
+    return out
+
+
+def _by_day(d: Mapping[str, Any]) -> dt.date:
+    day: dt.date = d["day"]
+    return day
+
+
+def _by_at(r: Any) -> dt.datetime:
+    at: dt.datetime = r.at_local
+    return at
+
+
+def insert_rows(db: Database, rows: Sequence[DayUnitTuple]) -> None:
+    """Bulk insert through the driver: executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    cols = ", ".join(COLUMNS)
+    with db.write() as session:
+        conn = session.connection()
+        if db.is_sqlite:
+            marks = ", ".join("?" * len(COLUMNS))
+            sql = f"INSERT INTO day_units ({cols}) VALUES ({marks})"  # noqa: S608 - constants
+            conn.exec_driver_sql(sql, [(r[0], r[1].isoformat(), *r[2:]) for r in rows])
+        else:
+            raw: Any = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(f"COPY day_units ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+
+
+_PAYLOAD_KEYS = ("patients", "days", "attacks", "readings", "aura", "meds")
+
+
+class BulkDayUnits:
+    """Fill ``day_units`` chunk by chunk for bulk-written diaries (the demo generator).
+
+    With ``parallel`` the counting (ICHD-3 classification of every attack: the costly part)
+    runs in one worker process while the caller builds and writes the next chunk, so two cores
+    overlap; the rows of chunk k are written when chunk k+1 is handed in, or at :meth:`close`.
+    """
+
+    def __init__(self, db: Database, *, parallel: bool = False) -> None:
+        self.db = db
+        self.written = 0
+        self._pool: ProcessPoolExecutor | None = None
+        if parallel and (os.cpu_count() or 1) > 1:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        self._pending: Future[list[DayUnitTuple]] | None = None
+
+    def add(self, out: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        payload = {k: list(out.get(k, ())) for k in _PAYLOAD_KEYS}
+        if self._pool is None:
+            self._write(rows_from_insert_dicts(payload))
+            return
+        future = self._pool.submit(rows_from_insert_dicts, payload)
+        self._drain()
+        self._pending = future
+
+    def _drain(self) -> None:
+        if self._pending is not None:
+            rows = self._pending.result()
+            self._pending = None
+            self._write(rows)
+
+    def _write(self, rows: list[DayUnitTuple]) -> None:
+        insert_rows(self.db, rows)
+        self.written += len(rows)
+
+    def close(self) -> None:
+        try:
+            self._drain()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None

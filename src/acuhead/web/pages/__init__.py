@@ -1,0 +1,19 @@
+"""Server-rendered HTML pages (Jinja2 + htmx), mounted beside the JSON API.
+
+``router`` gathers them all; ``acuhead.web.app.create_app`` includes it once.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from acuhead.web.pages import about, auth, clinic, diary
+from acuhead.web.pages.base import STATIC_DIR
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(diary.router)
+router.include_router(clinic.router)
+router.include_router(about.router)
+
+__all__ = ["STATIC_DIR", "router"]

@@ -1,0 +1,333 @@
+"""Practitioner pages: the clinic dashboard, the patient page, red-flag review and intake.
+
+The patient page puts what must be acted on first: open red-flag alerts (with the form that
+records a referral or a documented clearance), then diagnoses by ICHD-3 with their evidence
+and any medication-overuse warning, then the timeline of diary days, attacks (with the ICHD-3
+code and the reasons for it), medication and treatment sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from acuhead.domain import redflags
+from acuhead.domain.diary import DiaryDay, MedClass
+from acuhead.errors import Conflict, NotFound, ValidationError
+from acuhead.services import care, clinical, dashboard, safety
+from acuhead.services import diary as svc
+from acuhead.store.models import Patient
+from acuhead.web.deps import WriteSession
+from acuhead.web.pages.base import (
+    FormState,
+    PageUser,
+    SameOrigin,
+    StaffUser,
+    apply_field_errors,
+    not_found,
+    render,
+    see_other,
+)
+from acuhead.web.pages.diary import overview_context
+
+router = APIRouter()
+
+TIMELINE_DAYS = 60
+WINDOW_DAYS = 364
+RESOLUTION_KINDS = (
+    ("referral", "Referred for medical review"),
+    ("clearance", "Cleared: reviewed, does not stop acupuncture care"),
+)
+MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
+
+
+@router.get("/clinic")
+def clinic_dashboard(
+    request: Request, user: StaffUser, session: WriteSession, mine: str | None = None
+) -> Response:
+    board = dashboard.clinic_dashboard(session, actor=user.actor, mine_only=bool(mine))
+    return render(request, "clinic/dashboard.html", {"board": board, "mine": bool(mine)}, user=user)
+
+
+@dataclass
+class TimelineDay:
+    date: dt.date
+    entry: DiaryDay | None = None
+    attacks: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    recorded: bool = False
+
+
+def _overuse(diagnoses: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Drug class -> the 8.2.x diagnoses (definite or probable) that count it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in diagnoses:
+        if not str(d["code"]).startswith("8.2"):
+            continue
+        for cls in d.get("evidence", {}).get("drug_classes", []):
+            out.setdefault(cls, []).append(d)
+    return out
+
+
+def _findings(raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for f in raw:
+        item: dict[str, Any] = dict(f)
+        try:
+            flag = redflags.flag(str(f["code"]))
+            item.setdefault("label", flag.label)
+            item.setdefault("why", flag.why)
+            item.setdefault("letter", flag.letter)
+        except KeyError:
+            pass
+        out.append(item)
+    return out
+
+
+def patient_context(
+    session: Any,
+    user: PageUser,
+    patient: Patient,
+    *,
+    days: int = TIMELINE_DAYS,
+    resolve_forms: Mapping[int, FormState] | None = None,
+) -> dict[str, Any]:
+    actor = user.actor
+    today = svc.local_today(patient.timezone)
+    # The last year: enough for the ICHD-3 course rules (> 3 months) and the 12-block chart,
+    # and it keeps a many-year diary from making the page slow.
+    start = today - dt.timedelta(days=WINDOW_DAYS - 1)
+    read = clinical.readout(session, actor=actor, patient_id=patient.id, start=start, end=today)
+    diary = svc.load_diary(session, actor=actor, patient_id=patient.id, start=start, end=today)
+    # The read-out numbers attacks after keeping those that reach into the window (an attack
+    # counts on each day it touches); keep the same ones so the indexes line up.
+    diary = replace(diary, attacks=tuple(a for a in diary.attacks if a.local_dates()[-1] >= start))
+    classified = {int(a["index"]): a for a in read["attacks"]}
+    overuse = _overuse(list(read["diagnoses"]))
+    since = today - dt.timedelta(days=days - 1)
+    timeline: dict[dt.date, TimelineDay] = {}
+
+    def slot(day: dt.date) -> TimelineDay:
+        if day not in timeline:
+            timeline[day] = TimelineDay(day)
+        return timeline[day]
+
+    for entry in diary.days:
+        if entry.date >= since:
+            t = slot(entry.date)
+            t.entry = entry
+            t.recorded = True
+    for index, attack in enumerate(diary.attacks):
+        if attack.start.date() < since:
+            continue
+        c = classified.get(index, {})
+        meds = [
+            {
+                "dose": m,
+                "class_label": MED_LABELS.get(m.med_class.value, m.med_class.value),
+                "overuse": overuse.get(m.med_class.value, []),
+            }
+            for m in attack.medications
+        ]
+        slot(attack.start.date()).attacks.append({"attack": attack, "class": c, "meds": meds})
+    sessions_rows, _ = care.list_treatment_sessions(
+        session, actor=actor, patient_id=patient.id, limit=500
+    )
+    for s in sessions_rows:
+        if s.start_local.date() >= since:
+            record = dict(s.record or {})
+            slot(s.start_local.date()).sessions.append(
+                {
+                    "start": s.start_local,
+                    "points": [
+                        p.get("code", p) if isinstance(p, dict) else p
+                        for p in record.get("points", [])
+                    ],
+                    "pain_before": getattr(s, "pain_before", None),
+                    "pain_after": getattr(s, "pain_after", None),
+                }
+            )
+    alerts = []
+    for r in read["red_flags"]:
+        item = dict(r)
+        item["findings"] = _findings(list(r["findings"]))
+        item["opened"] = dt.datetime.fromisoformat(str(r["opened_utc"]))
+        alerts.append(item)
+        if item["opened"].date() >= since:
+            slot(item["opened"].date()).alerts.append(item)
+    open_alerts = [a for a in alerts if a["open"]]
+    closed_alerts = [a for a in alerts if not a["open"]]
+    window = [
+        u for u in read["days"] if str(u["date"]) >= (today - dt.timedelta(days=29)).isoformat()
+    ]
+    med_days = {
+        "acute": sum(1 for u in window if u.get("acute_medication_day")),
+        "triptan": sum(1 for u in window if u.get("triptan_day")),
+        "headache": sum(1 for u in window if u.get("headache_day")),
+        "migraine": sum(1 for u in window if u.get("migraine_day")),
+        "recorded": sum(1 for u in window if u.get("recorded")),
+    }
+    forms = dict(resolve_forms or {})
+    for a in open_alerts:
+        forms.setdefault(int(a["id"]), FormState(values={"kind": "", "reason": ""}))
+    ctx = overview_context(session, user, patient, today, units=list(read["days"]), diary=diary)
+    ctx.update(
+        {
+            "patient": patient,
+            "today": today,
+            "days": days,
+            "timeline": [timeline[d] for d in sorted(timeline, reverse=True)],
+            "diagnoses": list(read["diagnoses"]),
+            "overuse_codes": sorted({str(d["code"]) for ds in overuse.values() for d in ds}),
+            "open_alerts": open_alerts,
+            "closed_alerts": closed_alerts,
+            "resolve_forms": forms,
+            "resolution_kinds": RESOLUTION_KINDS,
+            "med_days": med_days,
+            "policy": read.get("policy", ""),
+            "window_start": start,
+        }
+    )
+    return ctx
+
+
+def _load(session: Any, user: PageUser, patient_id: int) -> Patient | None:
+    try:
+        return svc.get_patient(session, actor=user.actor, patient_id=patient_id)
+    except NotFound:
+        return None
+
+
+@router.get("/clinic/patients/{patient_id}")
+def patient_page(
+    request: Request,
+    patient_id: int,
+    user: StaffUser,
+    session: WriteSession,
+    days: int = TIMELINE_DAYS,
+    resolved: str | None = None,
+    screened: str | None = None,
+) -> Response:
+    patient = _load(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    ctx = patient_context(session, user, patient, days=max(7, min(days, WINDOW_DAYS)))
+    ctx["resolved"] = bool(resolved)
+    ctx["screened"] = screened or ""
+    return render(request, "clinic/patient.html", ctx, user=user)
+
+
+@router.post("/clinic/patients/{patient_id}/alerts/{alert_id}/resolve", dependencies=[SameOrigin])
+async def resolve_alert(
+    request: Request, patient_id: int, alert_id: int, user: StaffUser, session: WriteSession
+) -> Response:
+    patient = _load(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    form = FormState.from_form(await request.form())
+    kind = str(form.get("kind"))
+    reason = str(form.get("reason"))
+    if kind not in {k for k, _ in RESOLUTION_KINDS}:
+        form.add("kind", "Choose referral or clearance.")
+    if len(reason) < 5:
+        form.add("reason", "Write why (at least a few words): this is kept for the record.")
+    elif len(reason) > 4000:
+        form.add("reason", "The reason can be at most 4000 characters.")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                safety.resolve_alert(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient.id,
+                    alert_id=alert_id,
+                    kind=kind,
+                    reason=reason,
+                )
+        except NotFound:
+            return not_found(request, user, "red-flag alert")
+        except ValidationError as exc:
+            apply_field_errors(form, exc.errors, {"kind": "kind", "reason": "reason"})
+        except Conflict as exc:
+            form.add("_form", str(exc))
+    if form.ok:
+        return see_other(f"/clinic/patients/{patient.id}?resolved=1#alerts")
+    ctx = patient_context(session, user, patient, resolve_forms={alert_id: form})
+    return render(request, "clinic/patient.html", ctx, status_code=422, user=user)
+
+
+INTAKE_MULTI = frozenset({"flag"})
+
+
+def _intake_ctx(patient: Patient, form: FormState) -> dict[str, Any]:
+    return {"patient": patient, "form": form, "catalogue": redflags.CATALOGUE}
+
+
+@router.get("/clinic/patients/{patient_id}/intake")
+def intake_page(
+    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+) -> Response:
+    patient = _load(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    form = FormState(values={"flag": []})
+    return render(request, "clinic/intake.html", _intake_ctx(patient, form), user=user)
+
+
+@router.post("/clinic/patients/{patient_id}/intake", dependencies=[SameOrigin])
+async def intake_submit(
+    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+) -> Response:
+    patient = _load(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    form = FormState.from_form(await request.form(), multi=INTAKE_MULTI)
+    codes = {f.code for f in redflags.CATALOGUE}
+    ticked = set(form.values.get("flag", []))
+    if ticked - codes:
+        form.add("flag", "Unknown item in the list; reload the page and try again.")
+    if str(form.get("asked")) != "yes":
+        form.add("asked", "Confirm that you asked the patient every question.")
+    onset: dt.date | None = None
+    raw_onset = str(form.get("first_headache_onset"))
+    if raw_onset:
+        try:
+            onset = dt.date.fromisoformat(raw_onset)
+        except ValueError:
+            form.add("first_headache_onset", "Use a date such as 2019-04-30.")
+        else:
+            if onset > svc.local_today(patient.timezone):
+                form.add("first_headache_onset", "This date is in the future.")
+    notes = str(form.get("notes"))
+    if len(notes) > 4000:
+        form.add("notes", "Notes can be at most 4000 characters.")
+    alert = None
+    if form.ok:
+        try:
+            with session.begin_nested():
+                alert = safety.record_intake_screen(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient.id,
+                    answers={code: code in ticked for code in codes},
+                    first_headache_onset=onset,
+                    notes=notes,
+                )
+        except ValidationError as exc:
+            apply_field_errors(
+                form,
+                exc.errors,
+                {"first_headache_onset": "first_headache_onset", "answers*": "flag"},
+            )
+    if not form.ok:
+        return render(
+            request, "clinic/intake.html", _intake_ctx(patient, form), status_code=422, user=user
+        )
+    outcome = "alert" if alert is not None else "clear"
+    return see_other(f"/clinic/patients/{patient.id}?screened={outcome}#alerts")

@@ -1,0 +1,384 @@
+"""Patient pages: record today (or fix one of the last seven days), and see the overview.
+
+All reads and writes go through the services (``services.diary``, ``services.clinical``,
+``services.care``), which check that the diary is the logged-in patient's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from acuhead.domain.diary import Attack, Diary, RegimenKind
+from acuhead.errors import Conflict, NotFound, ValidationError
+from acuhead.interop.document import parse_attack
+from acuhead.services import care, clinical, safety
+from acuhead.services import diary as svc
+from acuhead.store.mapping import attack_from_row, day_from_row
+from acuhead.store.models import AttackRow, DiaryDayRow, Patient
+from acuhead.web import charts
+from acuhead.web.deps import WriteSession
+from acuhead.web.pages import diary_form as f
+from acuhead.web.pages.base import (
+    FormState,
+    PageUser,
+    PatientUser,
+    SameOrigin,
+    apply_field_errors,
+    not_found,
+    render,
+    see_other,
+)
+
+router = APIRouter()
+
+HEATMAP_MONTHS = 4
+CHART_BLOCKS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class StripDay:
+    date: dt.date
+    state: str  # headache | free | missing
+    selected: bool
+
+    @property
+    def label(self) -> str:
+        return {"headache": "headache", "free": "no headache", "missing": "not recorded"}[
+            self.state
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class AttackLine:
+    id: int
+    attack: Attack
+
+    @property
+    def summary(self) -> str:
+        a = self.attack
+        parts = [f"from {a.start:%H:%M}"]
+        if a.end is not None:
+            parts.append(
+                f"to {a.end:%H:%M}" + (" next day" if a.end.date() > a.start.date() else "")
+            )
+        if a.peak is not None:
+            parts.append(f"worst {a.peak}/10")
+        if a.locations:
+            parts.append(", ".join(x.value for x in a.locations))
+        if a.medications:
+            parts.append("took " + ", ".join(m.name for m in a.medications))
+        return " · ".join(parts)
+
+
+def _patient(session: Any, user: PageUser) -> Patient | None:
+    pid = user.actor.patient_id
+    if pid is None:
+        return None
+    try:
+        return svc.get_patient(session, actor=user.actor, patient_id=pid)
+    except NotFound:
+        return None
+
+
+def _parse_day(raw: str | None, today: dt.date) -> dt.date | None:
+    if not raw:
+        return today
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+    if not today - dt.timedelta(days=f.EDIT_DAYS - 1) <= day <= today:
+        return None
+    return day
+
+
+def _week(
+    session: Any, user: PageUser, patient: Patient, today: dt.date
+) -> tuple[dict[dt.date, DiaryDayRow], dict[dt.date, list[AttackRow]]]:
+    start = today - dt.timedelta(days=f.EDIT_DAYS)
+    day_rows, _ = svc.list_days(
+        session, actor=user.actor, patient_id=patient.id, start=start, end=today
+    )
+    attack_rows, _ = svc.list_attacks(
+        session, actor=user.actor, patient_id=patient.id, start=start, end=today
+    )
+    by_day: dict[dt.date, list[AttackRow]] = {}
+    for a in attack_rows:
+        by_day.setdefault(a.start_local.date(), []).append(a)
+    return {r.day: r for r in day_rows}, by_day
+
+
+def _strip(
+    days: dict[dt.date, DiaryDayRow],
+    attacks: dict[dt.date, list[AttackRow]],
+    today: dt.date,
+    selected: dt.date,
+) -> list[StripDay]:
+    out = []
+    for k in range(f.EDIT_DAYS - 1, -1, -1):
+        d = today - dt.timedelta(days=k)
+        row = days.get(d)
+        if attacks.get(d) or (row is not None and row.headache):
+            state = "headache"
+        elif row is not None:
+            state = "free"
+        else:
+            state = "missing"
+        out.append(StripDay(d, state, d == selected))
+    return out
+
+
+def _day_context(
+    user: PageUser,
+    patient: Patient,
+    day: dt.date,
+    today: dt.date,
+    days: dict[dt.date, DiaryDayRow],
+    attacks: dict[dt.date, list[AttackRow]],
+    form: FormState,
+    **extra: Any,
+) -> dict[str, Any]:
+    row = days.get(day)
+    return {
+        "patient": patient,
+        "day": day,
+        "today": today,
+        "is_today": day == today,
+        "yesterday": day - dt.timedelta(days=1),
+        "strip": _strip(days, attacks, today, day),
+        "attacks": [AttackLine(a.id, attack_from_row(a)) for a in attacks.get(day, [])],
+        "recorded": row is not None,
+        "version": row.version if row is not None else "",
+        "form": form,
+        "f": f,
+        **extra,
+    }
+
+
+@router.get("/diary")
+def diary_page(
+    request: Request,
+    user: PatientUser,
+    session: WriteSession,
+    date: str | None = None,
+    copy: str | None = None,
+    saved: str | None = None,
+    alert: str | None = None,
+) -> Response:
+    patient = _patient(session, user)
+    if patient is None:
+        return render(request, "diary/no_diary.html", user=user)
+    today = svc.local_today(patient.timezone)
+    day = _parse_day(date, today)
+    if day is None:
+        return not_found(request, user, "diary day (only the last seven days can be changed)")
+    days, attacks = _week(session, user, patient, today)
+    now = dt.datetime.now(ZoneInfo(patient.timezone)).replace(tzinfo=None)
+    values = f.default_values(day, today, now)
+    notice = ""
+    row = days.get(day)
+    if copy:
+        source = day - dt.timedelta(days=1)
+        src_row = days.get(source)
+        src_attacks = attacks.get(source, [])
+        if src_row is None and not src_attacks:
+            notice = f"Nothing was recorded on {source:%A %d %B} to copy."
+        else:
+            if src_row is not None:
+                values.update(f.day_values(day_from_row(src_row)))
+            if src_attacks:
+                values.update(f.attack_values(attack_from_row(src_attacks[0])))
+                values["headache"] = "yes"
+            notice = (
+                f"Filled in from {source:%A %d %B}. Check each answer, change what differs, "
+                "then save."
+            )
+    elif row is not None:
+        values.update(f.day_values(day_from_row(row)))
+    form = FormState(values=values)
+    ctx = _day_context(
+        user,
+        patient,
+        day,
+        today,
+        days,
+        attacks,
+        form,
+        notice=notice,
+        saved=bool(saved),
+        alert=bool(alert),
+        copied=bool(copy) and "Filled in" in notice,
+    )
+    return render(request, "diary/today.html", ctx, user=user)
+
+
+@router.post("/diary/{day}", dependencies=[SameOrigin])
+async def save_day(
+    request: Request, day: str, user: PatientUser, session: WriteSession
+) -> Response:
+    patient = _patient(session, user)
+    if patient is None:
+        return render(request, "diary/no_diary.html", user=user, status_code=404)
+    today = svc.local_today(patient.timezone)
+    when = _parse_day(day, today)
+    if when is None:
+        return not_found(request, user, "diary day (only the last seven days can be changed)")
+    days, attacks = _week(session, user, patient, today)
+    form = FormState.from_form(await request.form(), multi=f.MULTI)
+    existing = attacks.get(when, [])
+    want_attack = not existing or bool(form.get("add_attack"))
+    entry, attack_doc = f.parse_day(form, when, want_attack=want_attack)
+    if entry is not None and not entry.headache and existing:
+        form.add(
+            "headache",
+            "A headache is already recorded on this day. Delete it below first, or choose yes.",
+        )
+    attack: Attack | None = None
+    if form.ok and attack_doc is not None:
+        try:
+            attack = parse_attack(attack_doc, timezone=patient.timezone, today=today)
+        except ValidationError as exc:
+            apply_field_errors(form, exc.errors, f.ERROR_FIELDS)
+    version_raw = str(form.get("version"))
+    version = int(version_raw) if version_raw.isdigit() else None
+    opened = False
+    if form.ok and entry is not None:
+        try:
+            with session.begin_nested():
+                svc.upsert_day(
+                    session, actor=user.actor, patient_id=patient.id, day=entry, version=version
+                )
+                if attack is not None:
+                    row = svc.create_attack(
+                        session, actor=user.actor, patient_id=patient.id, attack=attack
+                    )
+                    opened = any(
+                        a.attack_id == row.id
+                        for a in safety.list_alerts(
+                            session, actor=user.actor, patient_id=patient.id, only_open=True
+                        )
+                    )
+        except ValidationError as exc:
+            apply_field_errors(form, exc.errors, f.ERROR_FIELDS)
+        except Conflict:
+            form.add(
+                "_form",
+                "This day was changed somewhere else while you were editing. Your answers are "
+                "still below: check them and save again.",
+            )
+            fresh = days.get(when)
+            form.values["version"] = str(fresh.version) if fresh else ""
+    if not form.ok or entry is None:
+        ctx = _day_context(user, patient, when, today, days, attacks, form, notice="")
+        ctx["version"] = form.get("version")
+        return render(request, "diary/today.html", ctx, status_code=422, user=user)
+    query = [] if when == today else [f"date={when.isoformat()}"]
+    query.append("saved=1")
+    if opened:
+        query.append("alert=1")
+    return see_other("/diary?" + "&".join(query))
+
+
+@router.post("/diary/{day}/attacks/{attack_id}/delete", dependencies=[SameOrigin])
+def delete_attack(
+    request: Request, day: str, attack_id: int, user: PatientUser, session: WriteSession
+) -> Response:
+    patient = _patient(session, user)
+    if patient is None:
+        return not_found(request, user)
+    try:
+        svc.delete_attack(session, actor=user.actor, patient_id=patient.id, attack_id=attack_id)
+    except NotFound:
+        return not_found(request, user, "headache record")
+    today = svc.local_today(patient.timezone)
+    when = _parse_day(day, today)
+    target = "/diary" if when in (None, today) else f"/diary?date={when}"
+    return see_other(target)
+
+
+def overview_context(
+    session: Any,
+    user: PageUser,
+    patient: Patient,
+    today: dt.date,
+    *,
+    units: list[dict[str, Any]] | None = None,
+    diary: Diary | None = None,
+) -> dict[str, Any]:
+    """Calendar heat map, 28-day migraine-days chart and the treatment shown on it.
+
+    A caller that already holds the read-out day units and the diary (the practitioner's
+    patient page) passes them in, so nothing is loaded or classified twice."""
+    actor = user.actor
+    if units is None:
+        chart_start = today - dt.timedelta(days=CHART_BLOCKS * 28 - 1)
+        read = clinical.readout(
+            session, actor=actor, patient_id=patient.id, start=chart_start, end=today
+        )
+        units = list(read["days"])
+    heat_start = (today.replace(day=1) - dt.timedelta(days=(HEATMAP_MONTHS - 1) * 28)).replace(
+        day=1
+    )
+    if diary is None:
+        diary = svc.load_diary(
+            session, actor=actor, patient_id=patient.id, start=heat_start, end=today
+        )
+    peaks: dict[dt.date, int | None] = {}
+    for a in diary.attacks:
+        if a.start.date() < heat_start - dt.timedelta(days=3):
+            continue
+        for d in a.local_dates():
+            if a.peak is not None:
+                peaks[d] = max(peaks.get(d) or 0, a.peak)
+    marks = charts.day_marks(units, peaks)
+    blocks = charts.blocks_from_units(units, end=today, count=CHART_BLOCKS)
+    while len(blocks) > 1 and blocks[0].recorded == 0:
+        blocks.pop(0)  # before the diary began: nothing to show
+    spans: list[charts.Span] = []
+    for r in diary.regimens:
+        spans.append(
+            charts.Span(
+                r.start,
+                r.stop or today,
+                r.name,
+                kind="drug" if r.kind == RegimenKind.DRUG else "non_drug",
+            )
+        )
+    sessions_rows, _ = care.list_treatment_sessions(
+        session, actor=actor, patient_id=patient.id, limit=500
+    )
+    session_days = sorted({s.start_local.date() for s in sessions_rows})
+    for course in care.list_courses(session, actor=actor, patient_id=patient.id):
+        mine = [d for d in session_days if d >= course.start_date]
+        end = mine[-1] if mine else course.start_date
+        spans.append(charts.Span(course.start_date, max(end, course.start_date), "acupuncture"))
+    if session_days and not any(s.kind == "course" for s in spans):
+        spans.append(charts.Span(session_days[0], session_days[-1], "acupuncture"))
+    recorded = sum(1 for u in units if u.get("recorded"))
+    return {
+        "months": charts.calendar_heatmap(marks, heat_start, today),
+        "chart": charts.migraine_days_chart(blocks, spans=spans, sessions=session_days),
+        "blocks": blocks,
+        "spans": spans,
+        "session_count": len(session_days),
+        "recorded_days": recorded,
+        "today": today,
+        "heat_start": heat_start,
+    }
+
+
+@router.get("/diary/overview")
+def overview(request: Request, user: PatientUser, session: WriteSession) -> Response:
+    patient = _patient(session, user)
+    if patient is None:
+        return render(request, "diary/no_diary.html", user=user)
+    today = svc.local_today(patient.timezone)
+    ctx = overview_context(session, user, patient, today)
+    ctx["patient"] = patient
+    return render(request, "diary/overview.html", ctx, user=user)

@@ -1,0 +1,142 @@
+"""Screenshots of every page at phone (360 px) and desktop (1280 px) width.
+
+    python -m tests.browser.screenshots [--out artifacts/screenshots]    (or: make screenshots)
+
+Builds a throw-away SQLite database with a small demo clinic (the demo logins), opens an intake
+red-flag alert for the demo patient so the practitioner pages show one, starts a live server
+and drives Debian's Chromium. Writes NAME-360.png and NAME-1280.png for each page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from acuhead import demo
+from acuhead.services import safety
+from acuhead.services.actors import Actor
+from acuhead.store.db import Database, upgrade
+from acuhead.store.models import Patient, User
+
+from .support import launch, live_server
+
+WIDTHS = (360, 1280)
+PATIENT = ("patient@demo.acuhead.test", "demo-patient-2026")
+PRACTITIONER = ("practitioner@demo.acuhead.test", "demo-practitioner-2026")
+
+
+def prepare(path: Path) -> tuple[str, int]:
+    url = f"sqlite:///{path}"
+    db = Database(url)
+    upgrade(db)
+    result = demo.generate(db, patients=8, days=240, seed=11)
+    with db.write() as s:
+        user = s.scalars(select(User).where(User.email == PATIENT[0])).one()
+        patient = s.scalars(select(Patient).where(Patient.user_id == user.id)).one()
+        safety.record_intake_screen(
+            s,
+            actor=Actor.system(result.clinic_id),
+            patient_id=patient.id,
+            answers={"pattern_change": True, "new_drug": True},
+            notes="Headaches changed in the last two months; started a new contraceptive.",
+        )
+        pid = patient.id
+    db.dispose()
+    return url, pid
+
+
+def log_in(page: Any, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def shoot(
+    browser: Any,
+    base: str,
+    out: Path,
+    login: tuple[str, str] | None,
+    pages: list[tuple[str, str, str | None]],
+) -> list[Path]:
+    written = []
+    for width in WIDTHS:
+        context = browser.new_context(base_url=base, viewport={"width": width, "height": 900})
+        page = context.new_page()
+        if login:
+            log_in(page, *login)
+        for name, url, action in pages:
+            page.goto(url)
+            if action == "yes":
+                page.get_by_label("Yes").check()
+                page.locator('[data-region="temporal"]').click()
+                page.locator('[data-region="frontal"]').click()
+            elif action == "error":
+                page.get_by_role("button", name="Log in").click()
+            page.wait_for_load_state("networkidle")
+            path = out / f"{name}-{width}.png"
+            page.screenshot(path=str(path), full_page=True)
+            written.append(path)
+        context.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", default="artifacts/screenshots", type=Path)
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, pid = prepare(Path(tmp) / "screens.sqlite3")
+        with live_server(url, log=Path(tmp) / "server.log") as server, sync_playwright() as p:
+            browser = launch(p)
+            written = shoot(
+                browser,
+                server.url,
+                out,
+                None,
+                [
+                    ("login", "/login", None),
+                    ("login-error", "/login", "error"),
+                    ("about", "/about/acupuncture-for-headache", None),
+                ],
+            )
+            written += shoot(
+                browser,
+                server.url,
+                out,
+                PATIENT,
+                [
+                    ("diary-today", "/diary", None),
+                    ("diary-attack-form", "/diary", "yes"),
+                    ("diary-overview", "/diary/overview", None),
+                ],
+            )
+            written += shoot(
+                browser,
+                server.url,
+                out,
+                PRACTITIONER,
+                [
+                    ("clinic-dashboard", "/clinic", None),
+                    ("clinic-patient", f"/clinic/patients/{pid}", None),
+                    ("clinic-intake", f"/clinic/patients/{pid}/intake", None),
+                ],
+            )
+            browser.close()
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
