@@ -72,6 +72,7 @@ from acuhead.services.care_records import (
     write_session_row,
 )
 from acuhead.services.diary import MAX_PAGE, check_not_future, load_diary
+from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import (
     AdverseEventRow,
@@ -541,6 +542,7 @@ def confirm_prescription(
     require_practitioner(actor)
     patient = load_patient(session, actor, patient_id)
     row = _prescription_row(session, patient, prescription_id)
+    lock_for_update(session, row)
     if row.version != version:
         raise Conflict(f"prescription changed since version {version} (now {row.version})")
     if not confirmed_codes:
@@ -737,6 +739,7 @@ def update_treatment_session(
     require_practitioner(actor)
     patient = load_patient(session, actor, patient_id)
     row = _treatment_row(session, patient, session_id)
+    lock_for_update(session, row)
     if row.version != version:
         raise Conflict(f"session changed since version {version} (now {row.version})")
     record = _session_record_in(patient, data)

@@ -20,6 +20,7 @@ from acuhead.interop.document import DiaryDocument, to_document
 from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import (
     attack_from_row,
     day_from_row,
@@ -121,6 +122,7 @@ def update_patient(
 ) -> Patient:
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
+    lock_for_update(session, patient)
     if patient.version != version:
         raise Conflict(f"patient changed since version {version} (now {patient.version})")
     if "timezone" in changes:
@@ -188,6 +190,7 @@ def upsert_day(
         session.add(row)
         action = "create"
     else:
+        lock_for_update(session, row)
         if version is not None and row.version != version:
             raise Conflict(f"this day changed since version {version} (now {row.version})")
         fill_day_row(row, day)
@@ -282,6 +285,7 @@ def update_attack(
     version: int,
 ) -> AttackRow:
     row = _attack_row(session, actor, patient_id, attack_id)
+    lock_for_update(session, row)
     if row.version != version:
         raise Conflict(f"attack changed since version {version} (now {row.version})")
     patient = load_patient(session, actor, patient_id)

@@ -16,6 +16,7 @@ from acuhead.domain import redflags
 from acuhead.domain.diary import Attack
 from acuhead.errors import Conflict, NotFound
 from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import attack_from_row, patient_facts
 from acuhead.store.models import AttackRow, Patient, RedFlagAlertRow, User, utcnow
 
@@ -163,6 +164,7 @@ def resolve_alert(
     row = session.get(RedFlagAlertRow, alert_id)
     if row is None or row.patient_id != patient.id:
         raise NotFound(f"alert {alert_id} not found")
+    lock_for_update(session, row)
     if row.resolution_kind is not None:
         raise Conflict("this red-flag alert is already resolved")
     user = session.get(User, actor.user_id) if actor.user_id else None

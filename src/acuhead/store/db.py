@@ -100,3 +100,10 @@ def upgrade(db: Database, revision: str = "head") -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def lock_for_update(session: Any, row: Any) -> None:
+    """Re-read ``row`` under a row lock (``SELECT … FOR UPDATE`` on PostgreSQL) so a version
+    check and the update that follows cannot interleave with another transaction's (no lost
+    update under READ COMMITTED). SQLite already admits one writer at a time."""
+    session.refresh(row, with_for_update=True)

@@ -6,6 +6,7 @@ field and the reason), NotFound 404, Forbidden 403, Conflict/SafetyBlock 409.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from functools import cache
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.write_gate = asyncio.Semaphore(1 if db.is_sqlite else 8)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ValidationError)
@@ -166,6 +168,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 ]
             },
             status_code=422,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_r: Request, _exc: IntegrityError) -> JSONResponse:
+        # Two writers raced to create the same record (e.g. the same diary day): the loser
+        # gets a conflict it can retry, never a 500.
+        return JSONResponse(
+            {"detail": "the record changed at the same time; read it and retry"}, status_code=409
         )
 
     @app.exception_handler(NotFound)

@@ -7,7 +7,8 @@ origin. Clients that send ``Authorization: Bearer`` carry no ambient credential 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -37,7 +38,22 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def write_session(db: DbDep) -> Iterator[Session]:
+async def write_gate(request: Request) -> AsyncIterator[None]:
+    """Admit a bounded number of transactions at once, waiting on the event loop.
+
+    A sync dependency's body and its exit run in separate threadpool tasks. Without this gate,
+    enough requests blocked on SQLite's single writer could fill every worker thread while the
+    request holding the write lock waits for a thread to commit: a deadlock. Waiting here holds
+    no thread. SQLite admits one writer; PostgreSQL as many as the connection pool allows.
+    """
+    gate: asyncio.Semaphore = request.app.state.write_gate
+    async with gate:
+        yield
+
+
+def write_session(
+    db: DbDep, _gate: Annotated[None, Depends(write_gate, scope="function")]
+) -> Iterator[Session]:
     with db.write() as session:
         yield session
 
