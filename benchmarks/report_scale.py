@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -174,15 +175,18 @@ def build(args: argparse.Namespace, url: str) -> None:
     marker_path(args).write_text(json.dumps(wanted_marker(args, url)))
 
 
-def best_of(fn: Any, repeat: int) -> tuple[float, list[float], Any]:
-    fn()  # warm-up (caches, prepared plans), untimed
-    times = []
+def best_of(fn: Any, repeat: int) -> tuple[float, list[tuple[float, float]], Any]:
+    """Best wall time of ``repeat`` runs after an untimed warm-up, with (wall, CPU) per run.
+    CPU is this process's time: on SQLite that includes the query itself; on PostgreSQL the
+    server's work is not in it."""
+    fn()  # warm-up (page cache, prepared plans), untimed
+    runs = []
     result = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), times, result
+        runs.append((time.perf_counter() - t0, time.process_time() - c0))
+    return min(w for w, _ in runs), runs, result
 
 
 def main() -> None:
@@ -256,8 +260,9 @@ def main() -> None:
 
     change = result["migraine_days_change"]
     print(f"diary rows {rows}, day_units rows {units}, patient x block rows {len(table)}")
-    print(f"baseline runs (s): {', '.join(f'{t:.3f}' for t in baseline_times)}")
-    print(f"report runs (s):   {', '.join(f'{t:.3f}' for t in report_times)}")
+    print(f"baseline runs, wall/CPU s: {', '.join(f'{w:.3f}/{c:.3f}' for w, c in baseline_times)}")
+    print(f"report runs, wall/CPU s:   {', '.join(f'{w:.3f}/{c:.3f}' for w, c in report_times)}")
+    print(f"machine load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"report: {result['patients_treated']} treated, mean change in MMD at "
         f"{result['block']['label']} {change['mean']:.2f} "

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -30,6 +30,7 @@ from acuhead.web import pages
 from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
+from acuhead.web.deps import patient_access
 from acuhead.web.schemas import Health
 
 log = logging.getLogger("acuhead.web")
@@ -105,6 +106,9 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
         if pattern.match(path):
             allowed |= {m.upper() for m in methods}
     return sorted(allowed)
+
+
+PATIENT_ACCESS = [Depends(patient_access)]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -213,12 +217,30 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             status="ok" if state == "ok" else "degraded", database=state, version=__version__
         )
 
-    app.include_router(auth.router, prefix="/api/v1", responses=COMMON_RESPONSES)
-    app.include_router(diary.router, prefix="/api/v1", responses=COMMON_RESPONSES)
-    app.include_router(clinical.router, prefix="/api/v1", responses=COMMON_RESPONSES)
-    app.include_router(care.router, prefix="/api/v1", responses=COMMON_RESPONSES)
-    app.include_router(records_api.router, prefix="/api/v1", responses=COMMON_RESPONSES)
-    app.include_router(outcomes_api.router, prefix="/api/v1", responses=COMMON_RESPONSES)
+    app.include_router(
+        auth.router, prefix="/api/v1", responses=COMMON_RESPONSES, dependencies=PATIENT_ACCESS
+    )
+    app.include_router(
+        diary.router, prefix="/api/v1", responses=COMMON_RESPONSES, dependencies=PATIENT_ACCESS
+    )
+    app.include_router(
+        clinical.router, prefix="/api/v1", responses=COMMON_RESPONSES, dependencies=PATIENT_ACCESS
+    )
+    app.include_router(
+        care.router, prefix="/api/v1", responses=COMMON_RESPONSES, dependencies=PATIENT_ACCESS
+    )
+    app.include_router(
+        records_api.router,
+        prefix="/api/v1",
+        responses=COMMON_RESPONSES,
+        dependencies=PATIENT_ACCESS,
+    )
+    app.include_router(
+        outcomes_api.router,
+        prefix="/api/v1",
+        responses=COMMON_RESPONSES,
+        dependencies=PATIENT_ACCESS,
+    )
     app.include_router(pages.router)  # HTML pages; "/" sends each role to its landing page
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

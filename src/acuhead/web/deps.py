@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.config import Settings
 from acuhead.services.accounts import actor_from_token
-from acuhead.services.actors import Actor
+from acuhead.services.actors import Actor, load_patient
 from acuhead.store.db import Database
 
 COOKIE = "acuhead_session"
@@ -110,3 +110,19 @@ def current_actor(request: Request, db: DbDep) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def patient_access(request: Request, db: DbDep) -> None:
+    """Every route under /patients/{patient_id} checks tenant and role here, before its body is
+    read, so another clinic's or another patient's record answers 404 whatever was sent. The
+    services check again (defence in depth)."""
+    raw = request.path_params.get("patient_id")
+    if raw is None:
+        return
+    actor = current_actor(request, db)
+    try:
+        patient_id = int(raw)
+    except ValueError:
+        raise HTTPException(404, f"patient {raw} not found") from None
+    with db.read() as session:
+        load_patient(session, actor, patient_id)
