@@ -28,17 +28,17 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    and_,
     case,
     distinct,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
 from sqlalchemy.orm import Session
 
-from acuhead.analytics.sql import day_number
+from acuhead.analytics.sql import count_true, day_number
 from acuhead.domain.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     EPOCH,
@@ -84,26 +84,24 @@ def _patient_filter(scope: Scope) -> list[ColumnElement[bool]]:
 
 def anchors_cte(scope: Scope) -> CTE:
     """Treated patients in scope with their anchor: the first session's local date as a day
-    number, the number of sessions and the patient's practitioner."""
+    number, the number of sessions and the patient's practitioner.
+
+    The day number is computed inside the grouped select, once per patient: were it outside,
+    SQLite would flatten the CTE into the window scan and convert a date for every diary day.
+    """
     ts, p = _t(TreatmentSessionRow), _t(Patient)
-    first = (
+    return (
         select(
             ts.c.patient_id,
             p.c.practitioner_id,
-            func.min(ts.c.start_local).label("first_session"),
             func.count().label("sessions"),
+            day_number(func.min(ts.c.start_local)).label("anchor_num"),
         )
         .select_from(ts.join(p, p.c.id == ts.c.patient_id))
         .where(ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
         .group_by(ts.c.patient_id, p.c.practitioner_id)
-        .subquery("first_sessions")
+        .cte("anchors")
     )
-    return select(
-        first.c.patient_id,
-        first.c.practitioner_id,
-        first.c.sessions,
-        day_number(first.c.first_session).label("anchor_num"),
-    ).cte("anchors")
 
 
 def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -113,7 +111,11 @@ def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
 def block_counts_select(
     scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
 ) -> Select[Any]:
-    """One row per (patient, window) with the sums :class:`BlockCounts` holds, in its order."""
+    """One row per (patient, window) with the sums :class:`BlockCounts` holds, in its order.
+
+    Grouped by the output name ``block`` (valid on both engines; ``day_units`` has no such
+    column) so the window expression is not evaluated a second time for the grouping.
+    """
     du = _t(DayUnitRow)
     a = anchors_cte(scope)
     rel = du.c.day_num - a.c.anchor_num
@@ -122,14 +124,14 @@ def block_counts_select(
         select(
             du.c.patient_id,
             block,
-            _count(du.c.recorded),
-            _count(and_(du.c.recorded, du.c.late)),
-            _count(du.c.migraine),
-            _count(du.c.headache),
-            _count(du.c.moderate_severe),
-            _count(du.c.acute_med),
-            _count(du.c.migraine_specific_med),
-            _count(du.c.triptan),
+            count_true(du.c.recorded),
+            count_true(du.c.late),  # only recorded days have rows, so late implies recorded
+            count_true(du.c.migraine),
+            count_true(du.c.headache),
+            count_true(du.c.moderate_severe),
+            count_true(du.c.acute_med),
+            count_true(du.c.migraine_specific_med),
+            count_true(du.c.triptan),
             func.sum(du.c.attacks_started),
             func.sum(du.c.peak_sum),
             func.sum(du.c.peak_n),
@@ -143,7 +145,7 @@ def block_counts_select(
         )
         .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
         .where(du.c.day_num >= a.c.anchor_num - config.baseline_days)
-        .group_by(du.c.patient_id, block)
+        .group_by(du.c.patient_id, literal_column("block"))
     )
 
 
