@@ -239,8 +239,7 @@ def import_cmd(
     patient: Annotated[
         str | None,
         typer.Option(
-            help="patient id or external id (default: the document's external_id; "
-            "required for CSV)"
+            help="patient id or external id (default: the document's external_id; required for CSV)"
         ),
     ] = None,
 ) -> None:
@@ -699,3 +698,25 @@ def report_cmd(
         err.print(f"report written to {output}")
     else:
         sys.stdout.write(text_out)
+
+
+@app.command("letter")
+def letter_cmd(
+    patient: Annotated[str, typer.Argument(help="patient id or external id")],
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write")],
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+) -> None:
+    """Write the one-page physician letter (PDF) for a patient."""
+    from acuhead.services.actors import Actor, find_patient
+    from acuhead.services.letters import physician_letter_pdf
+
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            pdf = physician_letter_pdf(session, actor=actor, patient_id=pid)
+    except AcuheadError as exc:
+        fail(exc)
+    out.write_bytes(pdf)
+    err.print(f"letter written to {out} ({len(pdf)} bytes)")

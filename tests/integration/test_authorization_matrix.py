@@ -89,6 +89,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients/{patient_id}/consents"): "staff",
     ("POST", "/api/v1/patients/{patient_id}/consents/withdraw"): "self",
     ("GET", "/api/v1/patients/{patient_id}/outcomes"): "self",
+    ("GET", "/api/v1/patients/{patient_id}/letter.pdf"): "self",
     ("GET", "/api/v1/reports/practice"): "clinic",
 }
 

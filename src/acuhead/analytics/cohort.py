@@ -18,8 +18,10 @@ patient's clustered rows in order.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -47,6 +49,7 @@ from acuhead.domain.outcomes import (
     PatientBlocks,
     patient_blocks,
 )
+from acuhead.store.db import concurrent_reader
 from acuhead.store.models import (
     AdverseEventRow,
     DayUnitRow,
@@ -82,7 +85,7 @@ def _patient_filter(scope: Scope) -> list[ColumnElement[bool]]:
     return terms
 
 
-def anchors_cte(scope: Scope) -> CTE:
+def anchors_cte(scope: Scope, patient_range: tuple[int, int] | None = None) -> CTE:
     """Treated patients in scope with their anchor: the first session's local date as a day
     number, the number of sessions and the patient's practitioner.
 
@@ -90,6 +93,9 @@ def anchors_cte(scope: Scope) -> CTE:
     SQLite would flatten the CTE into the window scan and convert a date for every diary day.
     """
     ts, p = _t(TreatmentSessionRow), _t(Patient)
+    where = [ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope)]
+    if patient_range is not None:
+        where.append(ts.c.patient_id.between(*patient_range))
     return (
         select(
             ts.c.patient_id,
@@ -98,7 +104,7 @@ def anchors_cte(scope: Scope) -> CTE:
             day_number(func.min(ts.c.start_local)).label("anchor_num"),
         )
         .select_from(ts.join(p, p.c.id == ts.c.patient_id))
-        .where(ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
+        .where(*where)
         .group_by(ts.c.patient_id, p.c.practitioner_id)
         .cte("anchors")
     )
@@ -109,7 +115,9 @@ def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def block_counts_select(
-    scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+    scope: Scope,
+    config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
+    patient_range: tuple[int, int] | None = None,
 ) -> Select[Any]:
     """One row per (patient, window) with the sums :class:`BlockCounts` holds, in its order.
 
@@ -117,7 +125,7 @@ def block_counts_select(
     column) so the window expression is not evaluated a second time for the grouping.
     """
     du = _t(DayUnitRow)
-    a = anchors_cte(scope)
+    a = anchors_cte(scope, patient_range)
     rel = du.c.day_num - a.c.anchor_num
     block = case((rel < 0, literal(-1)), else_=rel // config.block_days).label("block")
     return (
@@ -175,6 +183,44 @@ def _counts(row: Sequence[Any]) -> BlockCounts:
     return BlockCounts._make(row[2:])
 
 
+# A cohort at least this large is scanned in parallel parts on SQLite (see _window_rows).
+PARALLEL_MIN_PATIENTS = 2000
+
+
+def _window_rows(
+    session: Session, scope: Scope, config: OutcomeConfig, patient_ids: Sequence[int]
+) -> list[Any]:
+    """The rows of :func:`block_counts_select` for the scope.
+
+    On SQLite a large cohort is split into contiguous patient-id ranges, one per core, each
+    scanned on its own connection in a thread (SQLite runs a statement without holding the
+    GIL), so a two-core machine halves the scan; PostgreSQL parallelises the one statement
+    itself. The parts are disjoint and together the whole scope; each part reads its own
+    snapshot, so a diary edited during those few seconds may appear in one part's state.
+    """
+    bind = session.get_bind()
+    workers = min(2, os.cpu_count() or 1)
+    if (
+        bind.dialect.name != "sqlite"
+        or workers < 2
+        or len(patient_ids) < PARALLEL_MIN_PATIENTS
+        or (bind.engine.url.database or ":memory:") == ":memory:"
+    ):
+        return list(session.execute(block_counts_select(scope, config)).all())
+    size = -(-len(patient_ids) // workers)
+    ranges = [
+        (patient_ids[i], patient_ids[min(i + size, len(patient_ids)) - 1])
+        for i in range(0, len(patient_ids), size)
+    ]
+
+    def part(bounds: tuple[int, int]) -> list[Any]:
+        with concurrent_reader(bind) as conn:
+            return list(conn.execute(block_counts_select(scope, config, bounds)).all())
+
+    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        return [row for rows in pool.map(part, ranges) for row in rows]
+
+
 def cohort_blocks(
     session: Session,
     scope: Scope,
@@ -188,7 +234,7 @@ def cohort_blocks(
     if progress:
         progress("anchors")
     sums: dict[int, dict[int, BlockCounts]] = defaultdict(dict)
-    for row in session.execute(block_counts_select(scope, config)).all():
+    for row in _window_rows(session, scope, config, [a.patient_id for a in treated]):
         sums[row[0]][row[1]] = _counts(row)
     if progress:
         progress("windows")

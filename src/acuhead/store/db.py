@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,6 +61,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def concurrent_reader(bind: Engine | Connection) -> Connection:
+    """A fresh connection for a read that runs beside the caller's own transaction (one part of
+    a parallel scan). It begins a plain read even when ``bind`` is the writer engine, so on
+    SQLite it never waits for the write lock the caller may hold (WAL readers do not block)."""
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return engine.connect().execution_options(**{_WRITE_FLAG: False})
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from acuhead.services import clinical, safety
@@ -185,3 +185,22 @@ def list_questionnaires(
         session, actor=actor, patient_id=patient_id, instrument=instrument
     )
     return [questionnaire_out(r) for r in rows]
+
+
+@router.get(
+    "/patients/{patient_id}/letter.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the letter as PDF"}},
+)
+def physician_letter(patient_id: int, actor: CurrentActor, session: WriteSession) -> Response:
+    """A one-page PDF summary for the patient's physician (the patient may download theirs)."""
+    from acuhead.services.letters import physician_letter_pdf
+
+    pdf = physician_letter_pdf(session, actor=actor, patient_id=patient_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="headache-summary-{patient_id}.pdf"'
+        },
+    )

@@ -1,0 +1,53 @@
+"""The physician letter: gathers the read-out, outcomes and care records, renders a PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acuhead.reports.letter import letter_html, render_pdf
+from acuhead.services import clinical, outcomes
+from acuhead.services.actors import Actor, audit, load_patient
+from acuhead.services.diary import local_today
+from acuhead.store.models import AdverseEventRow, Clinic, TreatmentSessionRow
+
+
+def physician_letter_html(session: Session, *, actor: Actor, patient_id: int) -> str:
+    patient = load_patient(session, actor, patient_id)
+    clinic = session.get(Clinic, patient.clinic_id)
+    sessions = [
+        {**(r.record or {}), "start": r.start_local.isoformat()}
+        for r in session.scalars(
+            select(TreatmentSessionRow)
+            .where(TreatmentSessionRow.patient_id == patient.id)
+            .order_by(TreatmentSessionRow.start_local)
+        )
+    ]
+    events = [
+        {"type": e.type, "severity": e.severity, "serious": e.serious}
+        for e in session.scalars(
+            select(AdverseEventRow).where(AdverseEventRow.patient_id == patient.id)
+        )
+    ]
+    today: dt.date = local_today(patient.timezone)
+    html = letter_html(
+        patient={
+            "external_id": patient.external_id,
+            "display_name": patient.display_name,
+            "birth_date": patient.birth_date,
+        },
+        clinic=clinic.name if clinic else "",
+        outcomes=outcomes.patient_outcomes(session, actor=actor, patient_id=patient.id),
+        readout=clinical.readout(session, actor=actor, patient_id=patient.id),
+        sessions=sessions,
+        adverse_events=events,
+        today=today,
+    )
+    audit(session, actor, "letter", "physician_letter", patient_id=patient.id)
+    return html
+
+
+def physician_letter_pdf(session: Session, *, actor: Actor, patient_id: int) -> bytes:
+    return render_pdf(physician_letter_html(session, actor=actor, patient_id=patient_id))
