@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from acuhead import demo
+from acuhead.analytics import cohort as cohort_module
 from acuhead.analytics.cohort import Scope, cohort_blocks
 from acuhead.analytics.sql import day_number
 from acuhead.cli import app
@@ -423,6 +424,19 @@ def test_per_patient_path_equals_the_clinic_report_path(db: Database, cohort: Wo
     assert only_a["patients_treated"] == 1
     assert only_a["migraine_days_change"]["mean"] == out["change"]["migraine_days_per_28"]
     assert only_a["responders"]["50"]["count"] == 1
+
+
+def test_parallel_window_scan_equals_the_single_scan(
+    db: Database, cohort: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.read() as s:
+        single = cohort_blocks(s, Scope(cohort.clinic_x))
+    monkeypatch.setattr(cohort_module, "PARALLEL_MIN_PATIENTS", 1)
+    # Inside a write transaction, as the report service runs: the parts must not wait for it.
+    with db.write() as s:
+        parallel = cohort_blocks(s, Scope(cohort.clinic_x))
+    assert [pb.patient_id for pb in single] == [cohort.patient_a, cohort.patient_b]
+    assert parallel == single
 
 
 def test_practice_report_figures_match_an_independent_calculation(

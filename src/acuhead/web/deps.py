@@ -95,6 +95,9 @@ def check_same_origin(request: Request) -> None:
 
 
 def current_actor(request: Request, db: DbDep) -> Actor:
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:  # already resolved for this request (patient_access runs first)
+        return cached
     token, from_cookie = token_from(request)
     if not token:
         raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
