@@ -16,7 +16,8 @@ from acuhead.cli import app
 from .factories import World
 
 Login = Callable[[str], dict[str, str]]
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "diary-document.json"
+# A copy of ../shared/examples/diary-document.json, so the suite needs nothing outside the repo.
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "diary-document.json"
 
 
 def migraine(start: str, end: str, **extra: Any) -> dict[str, Any]:

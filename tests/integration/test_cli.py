@@ -18,7 +18,8 @@ from acuhead.config import get_settings
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "diary-document.json"
+# A copy of ../shared/examples/diary-document.json, so the suite needs nothing outside the repo.
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "diary-document.json"
 
 DOC: dict[str, Any] = {
     "format": "acuhead.diary/1",

@@ -18,7 +18,8 @@ from acuhead.config import get_settings
 from acuhead.store.db import Database
 from acuhead.store.models import AdverseEventRow, CourseRow, Patient, TreatmentSessionRow
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "diary-document.json"
+# A copy of ../shared/examples/diary-document.json, so the suite needs nothing outside the repo.
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "diary-document.json"
 
 
 @pytest.fixture
