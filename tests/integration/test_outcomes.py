@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -432,11 +433,21 @@ def test_parallel_window_scan_equals_the_single_scan(
     with db.read() as s:
         single = cohort_blocks(s, Scope(cohort.clinic_x))
     monkeypatch.setattr(cohort_module, "PARALLEL_MIN_PATIENTS", 1)
+    parts: list[Any] = []
+    reader = cohort_module.concurrent_reader
+
+    def counted(bind: Any) -> Any:
+        parts.append(bind)
+        return reader(bind)
+
+    monkeypatch.setattr(cohort_module, "concurrent_reader", counted)
     # Inside a write transaction, as the report service runs: the parts must not wait for it.
     with db.write() as s:
         parallel = cohort_blocks(s, Scope(cohort.clinic_x))
     assert [pb.patient_id for pb in single] == [cohort.patient_a, cohort.patient_b]
     assert parallel == single
+    # SQLite scans in two parts (one per core); PostgreSQL parallelises one statement itself.
+    assert len(parts) == (2 if db.is_sqlite and (os.cpu_count() or 1) > 1 else 0)
 
 
 def test_practice_report_figures_match_an_independent_calculation(

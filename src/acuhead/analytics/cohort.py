@@ -8,6 +8,11 @@ anchor (first treatment session):
     block = -1                          for days in [anchor - baseline_days, anchor)
     block = (day_num - anchor) / 28     for days from the anchor on (integer division)
 
+Booleans are counted with ``count_true`` (``SUM(x)`` on SQLite, ``COUNT(*) FILTER`` on
+PostgreSQL), and on SQLite a large cohort is scanned in two patient ranges on two connections
+(:func:`_window_rows`); see ``benchmarks/report_scale.py`` for what that costs at 10,000
+patients.
+
 Tenancy: rows are reached only through the clinic's patients (``patients.clinic_id`` and
 ``treatment_sessions.clinic_id`` are filtered), never by a bare ``day_units`` scan. The join
 deliberately carries no ``day_units.clinic_id = ?`` term: on SQLite that term would steer the

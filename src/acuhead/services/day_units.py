@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, inspect, select
+from sqlalchemy import Table, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
@@ -332,9 +332,15 @@ class BulkDayUnits:
         self.written += len(rows)
 
     def close(self) -> None:
+        """Write what is pending; on PostgreSQL refresh the planner statistics, which a bulk
+        load leaves stale (autovacuum may be slow, or off) and without which the outcome
+        queries get row estimates thousands of times too low."""
         try:
             self._drain()
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
+        if not self.db.is_sqlite and self.written:
+            with self.db.write() as session:
+                session.execute(text("ANALYZE"))
