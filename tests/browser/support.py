@@ -1,5 +1,6 @@
 """Shared by the browser tests and the screenshot script: Debian's Chromium, a prepared
-SQLite database and a live server. Never downloads a browser (no ``playwright install``)."""
+SQLite database and a live server. Never downloads a browser: Playwright drives
+/usr/bin/chromium from Debian's package."""
 
 from __future__ import annotations
 
