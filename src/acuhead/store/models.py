@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -60,6 +61,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))  # admin | practitioner | patient
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Diary and questionnaire reminders by e-mail, when the clinic has SMTP configured.
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -444,3 +447,55 @@ class ResearchConsentRow(Base):
     scope: Mapped[str] = mapped_column(Text)
     withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- web application: invitations, questionnaire schedule, reminders (issue 6) ------------
+
+
+class Invitation(Base):
+    """A one-time link that lets a user set their own password (invitation or reset).
+
+    Only the SHA-256 of the token is stored, as for sessions: a database copy cannot be
+    turned into working links.
+    """
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="invite")  # invite | reset
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class QuestionnaireSchedule(Base):
+    """How often a clinic asks its patients to fill in an instrument (e.g. HIT-6 every 28 days)."""
+
+    __tablename__ = "questionnaire_schedules"
+    __table_args__ = (UniqueConstraint("clinic_id", "instrument"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(10))  # hit6 | midas | pss10 | pgic
+    every_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReminderLog(Base):
+    """One row per reminder sent, so a reminder is never sent twice for the same reason.
+
+    ``reason`` names what was due without health data, e.g. ``diary:2026-11-27`` or
+    ``hit6:2026-11-30``.
+    """
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "reason"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # diary | questionnaire
+    reason: Mapped[str] = mapped_column(String(60))
+    sent_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
