@@ -245,7 +245,8 @@ def _patient_rows(
                 {
                     "clinic_id": clinic_id,
                     "attack_id": aid,
-                    "at_local": start_local + dt.timedelta(minutes=90),
+                    # The peak reading falls inside the attack, however short it is.
+                    "at_local": start_local + dt.timedelta(minutes=min(90, int(hours * 30))),
                     "intensity": peak,
                 }
             )

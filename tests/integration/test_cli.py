@@ -157,3 +157,34 @@ def test_demo_is_deterministic_for_a_seed(cli: CliRunner, db: Database, tmp_path
     # The patient login sees a diary.
     with db.read() as s:
         assert s.scalar(select(func.count()).where(Patient.user_id.is_not(None))) == 1
+
+
+def test_demo_patients_export_and_import_again_into_an_empty_database(
+    cli: CliRunner, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Demo diaries obey the document's own rules (e.g. readings inside their attack), so a
+    clinic trying acuhead out can move a demo patient through export and import."""
+    assert cli.invoke(app, ["demo", "--patients", "4", "--days", "90", "--seed", "3"]).exit_code == 0
+    with db.read() as s:
+        ids = list(s.scalars(select(Patient.external_id).order_by(Patient.id)))
+        attacks = _count(db, AttackRow)
+    assert attacks > 0
+    other = tmp_path / "other.sqlite3"
+    monkeypatch.setenv("ACUHEAD_DATABASE_URL", f"sqlite:///{other}")
+    get_settings.cache_clear()
+    upgrade(Database(f"sqlite:///{other}"))
+    assert cli.invoke(app, ["clinics", "create", "Other"]).exit_code == 0
+    for external_id in ids:
+        monkeypatch.setenv("ACUHEAD_DATABASE_URL", db.url)
+        get_settings.cache_clear()
+        r = cli.invoke(app, ["export", external_id, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        f = tmp_path / f"{external_id}.json"
+        f.write_text(r.stdout)
+        monkeypatch.setenv("ACUHEAD_DATABASE_URL", f"sqlite:///{other}")
+        get_settings.cache_clear()
+        r = cli.invoke(app, ["import", str(f)])
+        assert r.exit_code == 0, f"{external_id}: {r.output}"
+    copy_db = Database(f"sqlite:///{other}")
+    assert _count(copy_db, AttackRow) == attacks
+    copy_db.dispose()
