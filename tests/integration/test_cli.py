@@ -164,7 +164,8 @@ def test_demo_patients_export_and_import_again_into_an_empty_database(
 ) -> None:
     """Demo diaries obey the document's own rules (e.g. readings inside their attack), so a
     clinic trying acuhead out can move a demo patient through export and import."""
-    assert cli.invoke(app, ["demo", "--patients", "4", "--days", "90", "--seed", "3"]).exit_code == 0
+    r = cli.invoke(app, ["demo", "--patients", "4", "--days", "90", "--seed", "3"])
+    assert r.exit_code == 0, r.output
     with db.read() as s:
         ids = list(s.scalars(select(Patient.external_id).order_by(Patient.id)))
         attacks = _count(db, AttackRow)
