@@ -42,6 +42,8 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clinics_app, name="clinics")
 app.add_typer(users_app, name="users")
+reminders_app = typer.Typer(help="E-mail reminders (diary, questionnaires).", no_args_is_help=True)
+app.add_typer(reminders_app, name="reminders")
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -720,3 +722,27 @@ def letter_cmd(
         fail(exc)
     out.write_bytes(pdf)
     err.print(f"letter written to {out} ({len(pdf)} bytes)")
+
+
+@reminders_app.command("send")
+def reminders_send(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be sent; send and log nothing")
+    ] = False,
+) -> None:
+    """Send due diary and questionnaire reminders (run daily from cron); prints counts only."""
+    from acuhead.services.reminders import send_reminders
+
+    settings = get_settings()
+    result = send_reminders(open_db(), settings=settings, dry_run=dry_run)
+    if not result.enabled and not dry_run:
+        err.print("e-mail reminders are off (ACUHEAD_SMTP_HOST is empty); nothing was sent")
+        return
+    verb = "would send" if dry_run else "sent"
+    out.print(
+        f"{verb} {result.emails if dry_run else result.sent} e-mail(s): "
+        f"diary={result.diary} questionnaire={result.questionnaire} failed={result.failed}",
+        highlight=False,
+    )
+    if result.failed:
+        raise typer.Exit(1)

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the sentinel production refuses
@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     demo_accounts: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    # E-mail reminders (services/mail.py, services/reminders.py): an empty host turns them off.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    mail_from: str = "acuhead <noreply@localhost>"
+    base_url: str = "http://127.0.0.1:8000"  # where the links in e-mails point
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
