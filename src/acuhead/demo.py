@@ -21,8 +21,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
-from acuhead.services import accounts
-from acuhead.services.actors import Role
+from acuhead.services import accounts, schedules
+from acuhead.services.actors import Actor, Role
 from acuhead.services.day_units import BulkDayUnits
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
@@ -457,6 +457,7 @@ def ensure_demo_clinic(db: Database) -> tuple[int, list[int], dict[str, str]]:
         ).first()
         if clinic is None:
             clinic = accounts.create_clinic(session, name="Demo Acupuncture Clinic")
+            schedules.apply_default_schedule(session, actor=Actor.system(clinic.id))
         logins: dict[str, str] = {}
         for email, (role, password) in DEMO_PASSWORDS.items():
             user = session.scalars(select(User).where(User.email == email)).first()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from acuhead.cli import app
 from acuhead.config import get_settings
-from acuhead.services import research
+from acuhead.services import invitations, research
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 from acuhead.store.models import (
@@ -26,6 +26,7 @@ from acuhead.store.models import (
     Base,
     CourseRow,
     IntensityReadingRow,
+    Invitation,
     LoginAttempt,
     Patient,
     PrescriptionRow,
@@ -48,6 +49,11 @@ def _fill(db: Database, world: World, pid: int) -> None:
     actor = Actor.system(world.clinic_x)
     with db.write() as s:
         research.record_consent(s, actor=actor, patient_id=pid, given_on=dt.date(2025, 1, 1))
+        login_id = s.scalars(select(Patient.user_id).where(Patient.id == pid)).one()
+        if login_id is not None:  # a password-reset link not used yet
+            invitations.issue_link(
+                s, actor=actor, user_id=login_id, purpose=invitations.Purpose.RESET
+            )
         attack = s.scalars(select(AttackRow.id).where(AttackRow.patient_id == pid)).first()
         s.add(
             RedFlagAlertRow(
@@ -92,6 +98,7 @@ def test_admin_erases_a_patient_and_no_row_references_them_on_either_engine(
     assert before["treatment_sessions"] == 2 and before["questionnaires"] == 5
     assert before["audit_events"] > 0
     assert _count(db, AuthSession) >= 1 and _count(db, LoginAttempt) == 1
+    assert _count(db, Invitation) == 2  # one pending link per patient login
     readings, auras = _count(db, IntensityReadingRow), _count(db, AuraSymptomRow)
     patient_token = login(world.patient_a_email)
     with db.read() as s:
@@ -113,6 +120,8 @@ def test_admin_erases_a_patient_and_no_row_references_them_on_either_engine(
     with db.read() as s:
         assert s.get(User, user_a) is None
         assert s.scalar(select(func.count()).where(AuthSession.user_id == user_a)) == 0
+        assert s.scalar(select(func.count()).where(Invitation.user_id == user_a)) == 0
+    assert _count(db, Invitation) == 1  # patient B's link stays
     assert _count(db, LoginAttempt) == 0
     assert app_client.get("/api/v1/auth/me", headers=patient_token).status_code == 401
     # one audit row says who erased which id, and nothing else about the patient

@@ -1,0 +1,160 @@
+"""How often a clinic asks its patients to fill in each questionnaire.
+
+Follow-up questionnaires are completed by about 1 in 5 patients when nobody reminds them and by
+about 3 in 5 with automated reminders (USERS.md); the schedule is what the reminders and the
+patient's "questionnaire due" page read. The table has one row per (clinic, instrument):
+``every_days`` is the interval between two answers, ``active`` whether it is asked at all.
+Switching an instrument off keeps its interval, so switching it on again restores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from acuhead.domain.questionnaires import RECALL_PERIODS, Instrument
+from acuhead.errors import Conflict, FieldError, ValidationError
+from acuhead.services.actors import Actor, audit, require_admin, require_staff
+from acuhead.store.models import QuestionnaireSchedule
+
+MIN_EVERY_DAYS = 7
+MAX_EVERY_DAYS = 365
+# What a new clinic is offered: HIT-6 matches its 4-week recall, MIDAS its 3-month recall.
+DEFAULT_SCHEDULE: Mapping[Instrument, int] = {Instrument.HIT6: 28, Instrument.MIDAS: 84}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEntry:
+    """What the admin asks for one instrument. ``version`` is the one they read (None: new)."""
+
+    every_days: int | None
+    active: bool
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleItem:
+    instrument: str
+    label: str
+    recall_period: str
+    every_days: int | None  # None: never scheduled
+    active: bool
+    version: int | None
+
+
+def list_schedule(session: Session, *, actor: Actor) -> list[ScheduleItem]:
+    """Every known instrument, scheduled or not, in a fixed order."""
+    require_staff(actor)
+    rows = {
+        r.instrument: r
+        for r in session.scalars(
+            select(QuestionnaireSchedule).where(QuestionnaireSchedule.clinic_id == actor.clinic_id)
+        )
+    }
+    out = []
+    for inst in Instrument:
+        row = rows.get(inst.value)
+        out.append(
+            ScheduleItem(
+                inst.value,
+                inst.label,
+                RECALL_PERIODS[inst],
+                row.every_days if row else None,
+                bool(row.active) if row else False,
+                row.version if row else None,
+            )
+        )
+    return out
+
+
+def _validate(entries: Mapping[str, ScheduleEntry]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    known = {i.value for i in Instrument}
+    for key, entry in entries.items():
+        if key not in known:
+            errors.append(
+                FieldError(
+                    f"{key}.instrument",
+                    f"unknown questionnaire {key!r}; expected one of {', '.join(sorted(known))}",
+                )
+            )
+            continue
+        if entry.every_days is None:
+            if entry.active:
+                errors.append(FieldError(f"{key}.every_days", "enter how many days apart"))
+        elif not MIN_EVERY_DAYS <= entry.every_days <= MAX_EVERY_DAYS:
+            errors.append(
+                FieldError(
+                    f"{key}.every_days",
+                    f"must be between {MIN_EVERY_DAYS} and {MAX_EVERY_DAYS} days;"
+                    f" got {entry.every_days}",
+                )
+            )
+    return errors
+
+
+def set_schedule(
+    session: Session, *, actor: Actor, entries: Mapping[str, ScheduleEntry]
+) -> list[ScheduleItem]:
+    """Create or change the rows for the given instruments (others are left as they are).
+
+    All-or-nothing: every entry is validated first. A stale ``version`` (someone else saved in
+    between) raises Conflict rather than overwrite their change."""
+    require_admin(actor)
+    errors = _validate(entries)
+    if errors:
+        raise ValidationError(errors)
+    rows = {
+        r.instrument: r
+        for r in session.scalars(
+            select(QuestionnaireSchedule)
+            .where(QuestionnaireSchedule.clinic_id == actor.clinic_id)
+            .with_for_update()
+        )
+    }
+    for key, entry in entries.items():
+        row = rows.get(key)
+        if entry.version is not None and (row is None or row.version != entry.version):
+            raise Conflict("the schedule was changed by someone else meanwhile; reload the page")
+        if row is None:
+            if entry.every_days is None:
+                continue  # never scheduled and still off: nothing to store
+            row = QuestionnaireSchedule(
+                clinic_id=actor.clinic_id,
+                instrument=key,
+                every_days=entry.every_days,
+                active=entry.active,
+                version=1,
+            )
+            session.add(row)
+            session.flush()
+            audit(session, actor, "create", "questionnaire_schedule", row.id)
+            continue
+        every = entry.every_days if entry.every_days is not None else row.every_days
+        if (row.every_days, bool(row.active)) == (every, entry.active):
+            continue
+        row.every_days = every
+        row.active = entry.active
+        row.version += 1
+        audit(session, actor, "update", "questionnaire_schedule", row.id)
+    session.flush()
+    return list_schedule(session, actor=actor)
+
+
+def apply_default_schedule(session: Session, *, actor: Actor) -> int:
+    """Give a clinic without any schedule the defaults; returns how many rows were added."""
+    require_admin(actor)
+    has_any = session.scalars(
+        select(QuestionnaireSchedule.id).where(QuestionnaireSchedule.clinic_id == actor.clinic_id)
+    ).first()
+    if has_any is not None:
+        return 0
+    set_schedule(
+        session,
+        actor=actor,
+        entries={i.value: ScheduleEntry(d, True) for i, d in DEFAULT_SCHEDULE.items()},
+    )
+    return len(DEFAULT_SCHEDULE)

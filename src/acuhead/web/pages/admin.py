@@ -1,0 +1,762 @@
+"""Clinic admin pages: accounts, patient invitations, the questionnaire schedule, the practice
+report, and the public page where an invited person sets their password.
+
+Who sees what: every ``/admin`` page is for the clinic's admins, except the practice report,
+which practitioners read too. A patient is sent to their diary (as on every staff page); a
+practitioner gets a plain "admins only" page rather than a silent redirect, so they know
+whom to ask. Another clinic's account or invitation answers the 404 page.
+
+A link to set a password is shown once, in the answer to the form that made it (never put in
+a redirect URL, never logged: the server runs without an access log). The ``/invite`` pages
+send no Referer, so the token in their URL does not travel on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from acuhead.analytics.cohort import practitioner_names
+from acuhead.domain.outcomes import OutcomeConfig
+from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
+from acuhead.reports.practice_html import _ci, _num, _pct
+from acuhead.services import accounts, invitations, schedules
+from acuhead.services import outcomes as outcomes_svc
+from acuhead.services.actors import Role
+from acuhead.services.invitations import IssuedLink, LinkUnusable, Purpose
+from acuhead.web.charts import GRID, INK, MILD, MODERATE, SEVERE, _fmt
+from acuhead.web.deps import COOKIE, ReadSession, SettingsDep, WriteSession
+from acuhead.web.pages.base import (
+    FormState,
+    OptionalUser,
+    PageUser,
+    SameOrigin,
+    StaffUser,
+    not_found,
+    render,
+    require_staff_user,
+    see_other,
+    templates,
+)
+
+
+class AdminOnly(Exception):
+    """A practitioner opened an admin page: answered with the "admins only" page."""
+
+    def __init__(self, user: PageUser) -> None:
+        super().__init__("admins only")
+        self.user = user
+
+
+class _AdminRoute(APIRoute):
+    """Turns AdminOnly (raised while resolving the page's dependencies) into an HTML 403."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AdminOnly as exc:
+                return render(request, "admin/forbidden.html", status_code=403, user=exc.user)
+
+        return guarded
+
+
+router = APIRouter(route_class=_AdminRoute)
+
+
+def require_admin_user(user: Annotated[PageUser, Depends(require_staff_user)]) -> PageUser:
+    if user.actor.role != Role.ADMIN:
+        raise AdminOnly(user)
+    return user
+
+
+AdminUser = Annotated[PageUser, Depends(require_admin_user)]
+
+# The report's number formats (shared with the HTML report of the CLI; they escape text).
+templates.env.filters["report_num"] = lambda v, digits=2: Markup(_num(v, digits))  # noqa: S704
+templates.env.filters["report_pct"] = lambda v: Markup(_pct(v))  # noqa: S704
+templates.env.filters["report_ci"] = lambda e, percent=False: Markup(  # noqa: S704
+    _ci(e, percent=percent)
+)
+
+SHOW = {
+    "staff": (Role.ADMIN, Role.PRACTITIONER),
+    "patients": (Role.PATIENT,),
+    "all": None,
+}
+ROLE_LABELS = {"admin": "Admin", "practitioner": "Practitioner", "patient": "Patient"}
+BLOCKS = tuple(range(13))
+USERS_LIMIT = 500
+
+
+def _capital(message: str) -> str:
+    """A service message ('must be between ...') as a sentence for the page."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def _field_errors(form: FormState, errors: list[FieldError], mapping: Mapping[str, str]) -> None:
+    """Service errors next to their field, as sentences (unknown paths go to the top)."""
+    for e in errors:
+        name = mapping.get(e.path)
+        form.add(name or "_form", _capital(e.message if name else str(e)))
+
+
+def _link_url(request: Request, link: IssuedLink) -> str:
+    return str(request.base_url).rstrip("/") + link.path()
+
+
+def _link_page(
+    request: Request, user: PageUser, link: IssuedLink, *, name: str, email: str, back: str
+) -> Response:
+    ctx = {
+        "url": _link_url(request, link),
+        "purpose": link.purpose.value,
+        "name": name,
+        "email": email,
+        "expires_utc": link.expires_utc,
+        "days": invitations.LINK_DAYS,
+        "back": back,
+    }
+    return render(request, "admin/link.html", ctx, user=user)
+
+
+# ---- overview ------------------------------------------------------------------------------
+
+
+@router.get("/admin")
+def overview(request: Request, user: AdminUser, session: ReadSession) -> Response:
+    staff, _ = invitations.list_users(session, actor=user.actor, roles=SHOW["staff"])
+    _, patient_logins = invitations.list_users(
+        session, actor=user.actor, roles=SHOW["patients"], limit=0
+    )
+    pending = invitations.pending_links(session, actor=user.actor)
+    ctx = {
+        "staff": staff,
+        "staff_active": sum(1 for s in staff if s.active),
+        "patient_logins": patient_logins,
+        "patients": invitations.patient_records(session, actor=user.actor),
+        "pending": pending,
+        "schedule": schedules.list_schedule(session, actor=user.actor),
+    }
+    return render(request, "admin/overview.html", ctx, user=user)
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+
+def _users_page(
+    request: Request,
+    user: PageUser,
+    session: Session,
+    *,
+    show: str = "staff",
+    form: FormState | None = None,
+    row_error: tuple[int, str] | None = None,
+    done: str = "",
+    status_code: int = 200,
+) -> Response:
+    show = show if show in SHOW else "staff"
+    rows, total = invitations.list_users(
+        session, actor=user.actor, roles=SHOW[show], limit=USERS_LIMIT
+    )
+    ctx = {
+        "rows": rows,
+        "total": total,
+        "show": show,
+        "form": form or FormState(values={"role": "practitioner"}),
+        "row_error": row_error,
+        "done": done,
+        "role_labels": ROLE_LABELS,
+        "limit": USERS_LIMIT,
+        "link_days": invitations.LINK_DAYS,
+    }
+    return render(request, "admin/users.html", ctx, status_code=status_code, user=user)
+
+
+@router.get("/admin/users")
+def users_page(
+    request: Request,
+    user: AdminUser,
+    session: ReadSession,
+    show: str = "staff",
+    done: str | None = None,
+) -> Response:
+    done = done if done in ("deactivated", "reactivated") else ""
+    return _users_page(request, user, session, show=show, done=done)
+
+
+@router.post("/admin/users", dependencies=[SameOrigin])
+async def create_staff(request: Request, user: AdminUser, session: WriteSession) -> Response:
+    form = FormState.from_form(await request.form())
+    name, email, role = str(form.get("name")), str(form.get("email")), str(form.get("role"))
+    if not name:
+        form.add("name", "Enter the person's name.")
+    if not email:
+        form.add("email", "Enter the e-mail address they will log in with.")
+    if role not in (Role.PRACTITIONER.value, Role.ADMIN.value):
+        form.add("role", "Choose practitioner or admin.")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                created, link = invitations.create_staff(
+                    session, actor=user.actor, email=email, name=name, role=Role(role)
+                )
+        except ValidationError as exc:
+            _field_errors(form, exc.errors, {"email": "email", "name": "name", "role": "role"})
+        else:
+            return _link_page(
+                request, user, link, name=created.name, email=created.email, back="/admin/users"
+            )
+    return _users_page(request, user, session, form=form, status_code=422)
+
+
+def _user_action(
+    request: Request,
+    user: PageUser,
+    session: Session,
+    user_id: int,
+    action: Callable[[], Response],
+    show: str,
+) -> Response:
+    try:
+        with session.begin_nested():
+            return action()
+    except NotFound:
+        return not_found(request, user, "account")
+    except ValidationError as exc:
+        return _users_page(
+            request,
+            user,
+            session,
+            show=show,
+            row_error=(user_id, " ".join(_capital(e.message) for e in exc.errors)),
+            status_code=422,
+        )
+
+
+async def _show_of(request: Request) -> str:
+    show = (await request.form()).get("show")
+    return show if isinstance(show, str) and show in SHOW else "staff"
+
+
+@router.post("/admin/users/{user_id}/deactivate", dependencies=[SameOrigin])
+async def deactivate(
+    request: Request, user_id: int, user: AdminUser, session: WriteSession
+) -> Response:
+    show = await _show_of(request)
+
+    def act() -> Response:
+        invitations.set_active(session, actor=user.actor, user_id=user_id, active=False)
+        return see_other(f"/admin/users?show={show}&done=deactivated#user-{user_id}")
+
+    return _user_action(request, user, session, user_id, act, show)
+
+
+@router.post("/admin/users/{user_id}/reactivate", dependencies=[SameOrigin])
+async def reactivate(
+    request: Request, user_id: int, user: AdminUser, session: WriteSession
+) -> Response:
+    show = await _show_of(request)
+
+    def act() -> Response:
+        invitations.set_active(session, actor=user.actor, user_id=user_id, active=True)
+        return see_other(f"/admin/users?show={show}&done=reactivated#user-{user_id}")
+
+    return _user_action(request, user, session, user_id, act, show)
+
+
+@router.post("/admin/users/{user_id}/link", dependencies=[SameOrigin])
+async def issue_user_link(
+    request: Request, user_id: int, user: AdminUser, session: WriteSession
+) -> Response:
+    """A reset link for an account with a password; a fresh invitation for one without."""
+    show = await _show_of(request)
+
+    def act() -> Response:
+        target = invitations.account(session, actor=user.actor, user_id=user_id)
+        purpose = Purpose.RESET if target.password_hash else Purpose.INVITE
+        link = invitations.issue_link(session, actor=user.actor, user_id=target.id, purpose=purpose)
+        back = "/admin/invitations" if target.role == Role.PATIENT else f"/admin/users?show={show}"
+        return _link_page(request, user, link, name=target.name, email=target.email, back=back)
+
+    return _user_action(request, user, session, user_id, act, show)
+
+
+# ---- patient invitations -------------------------------------------------------------------
+
+
+def _invitations_page(
+    request: Request,
+    user: PageUser,
+    session: Session,
+    *,
+    new_form: FormState | None = None,
+    existing_form: FormState | None = None,
+    done: str = "",
+    status_code: int = 200,
+) -> Response:
+    actor = user.actor
+    ctx = {
+        "new_form": new_form
+        or FormState(values={"timezone": invitations.usual_timezone(session, actor=actor)}),
+        "existing_form": existing_form or FormState(),
+        "practitioners": sorted(
+            practitioner_names(session, actor.clinic_id).items(), key=lambda kv: kv[1].lower()
+        ),
+        "pending": invitations.pending_links(session, actor=actor, roles=(Role.PATIENT,)),
+        "done": done,
+        "zones": invitations.common_timezones(session, actor=actor),
+        "link_days": invitations.LINK_DAYS,
+    }
+    return render(request, "admin/invitations.html", ctx, status_code=status_code, user=user)
+
+
+@router.get("/admin/invitations")
+def invitations_page(
+    request: Request,
+    user: AdminUser,
+    session: ReadSession,
+    patient: str | None = None,
+    done: str | None = None,
+) -> Response:
+    existing = FormState(values={"patient": (patient or "")[:100]})
+    return _invitations_page(
+        request,
+        user,
+        session,
+        existing_form=existing,
+        done="revoked" if done == "revoked" else "",
+    )
+
+
+@router.post("/admin/invitations/new-patient", dependencies=[SameOrigin])
+async def invite_new_patient(request: Request, user: AdminUser, session: WriteSession) -> Response:
+    form = FormState.from_form(await request.form())
+    if not form.get("external_id"):
+        form.add("external_id", "Enter the patient number in your practice records.")
+    if not form.get("email"):
+        form.add("email", "Enter the e-mail address the patient will log in with.")
+    if not form.get("timezone"):
+        form.add("timezone", "Enter the patient's time zone, e.g. Europe/Berlin.")
+    practitioner_id: int | None = None
+    raw_prac = str(form.get("practitioner_id"))
+    if raw_prac:
+        if raw_prac.isdigit():
+            practitioner_id = int(raw_prac)
+        else:
+            form.add("practitioner_id", "Choose a practitioner from the list.")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                patient, link = invitations.invite_new_patient(
+                    session,
+                    actor=user.actor,
+                    external_id=str(form.get("external_id")),
+                    email=str(form.get("email")),
+                    display_name=str(form.get("display_name")),
+                    timezone=str(form.get("timezone")),
+                    practitioner_id=practitioner_id,
+                )
+        except ValidationError as exc:
+            _field_errors(
+                form,
+                exc.errors,
+                {
+                    "external_id": "external_id",
+                    "email": "email",
+                    "display_name": "display_name",
+                    "timezone": "timezone",
+                    "practitioner_id": "practitioner_id",
+                },
+            )
+        else:
+            return _link_page(
+                request,
+                user,
+                link,
+                name=patient.display_name or patient.external_id,
+                email=str(form.get("email")).lower(),
+                back="/admin/invitations",
+            )
+    return _invitations_page(request, user, session, new_form=form, status_code=422)
+
+
+@router.post("/admin/invitations/existing-patient", dependencies=[SameOrigin])
+async def invite_existing_patient(
+    request: Request, user: AdminUser, session: WriteSession
+) -> Response:
+    form = FormState.from_form(await request.form())
+    if not form.get("patient"):
+        form.add("patient", "Enter the patient's external id or acuhead number.")
+    if not form.get("patient_email"):
+        form.add("patient_email", "Enter the e-mail address the patient will log in with.")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                patient, link = invitations.invite_existing_patient(
+                    session,
+                    actor=user.actor,
+                    patient_ref=str(form.get("patient")),
+                    email=str(form.get("patient_email")),
+                )
+        except ValidationError as exc:
+            _field_errors(form, exc.errors, {"patient": "patient", "email": "patient_email"})
+        else:
+            return _link_page(
+                request,
+                user,
+                link,
+                name=patient.display_name or patient.external_id,
+                email=str(form.get("patient_email")).lower(),
+                back="/admin/invitations",
+            )
+    return _invitations_page(request, user, session, existing_form=form, status_code=422)
+
+
+@router.post("/admin/invitations/{invitation_id}/revoke", dependencies=[SameOrigin])
+def revoke_invitation(
+    request: Request, invitation_id: int, user: AdminUser, session: WriteSession
+) -> Response:
+    try:
+        invitations.revoke_link(session, actor=user.actor, invitation_id=invitation_id)
+    except NotFound:
+        return not_found(request, user, "invitation")
+    return see_other("/admin/invitations?done=revoked#pending")
+
+
+# ---- questionnaire schedule ----------------------------------------------------------------
+
+
+def _schedule_form(items: Sequence[schedules.ScheduleItem]) -> FormState:
+    values: dict[str, Any] = {}
+    for item in items:
+        values[f"{item.instrument}-every_days"] = "" if item.every_days is None else item.every_days
+        values[f"{item.instrument}-active"] = "yes" if item.active else ""
+        values[f"{item.instrument}-version"] = "" if item.version is None else item.version
+    return FormState(values=values)
+
+
+def _schedule_page(
+    request: Request,
+    user: PageUser,
+    items: Sequence[schedules.ScheduleItem],
+    form: FormState,
+    *,
+    saved: bool = False,
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "items": items,
+        "form": form,
+        "saved": saved,
+        "min_days": schedules.MIN_EVERY_DAYS,
+        "max_days": schedules.MAX_EVERY_DAYS,
+    }
+    return render(request, "admin/schedule.html", ctx, status_code=status_code, user=user)
+
+
+@router.get("/admin/schedule")
+def schedule_page(
+    request: Request, user: AdminUser, session: ReadSession, saved: str | None = None
+) -> Response:
+    items = schedules.list_schedule(session, actor=user.actor)
+    return _schedule_page(request, user, items, _schedule_form(items), saved=bool(saved))
+
+
+def _whole(raw: str) -> int | None:
+    text = raw.strip()
+    if text.isdigit() and len(text) <= 6:
+        return int(text)
+    return None
+
+
+@router.post("/admin/schedule", dependencies=[SameOrigin])
+async def schedule_submit(request: Request, user: AdminUser, session: WriteSession) -> Response:
+    form = FormState.from_form(await request.form())
+    items = schedules.list_schedule(session, actor=user.actor)
+    entries: dict[str, schedules.ScheduleEntry] = {}
+    for item in items:
+        key = item.instrument
+        raw_every = str(form.get(f"{key}-every_days"))
+        every = _whole(raw_every) if raw_every else None
+        if raw_every and every is None:
+            form.add(f"{key}-every_days", "Enter a whole number of days, e.g. 28.")
+        raw_version = str(form.get(f"{key}-version"))
+        entries[key] = schedules.ScheduleEntry(
+            every_days=every,
+            active=form.get(f"{key}-active") == "yes",
+            version=_whole(raw_version) if raw_version else None,
+        )
+    if form.ok:
+        try:
+            with session.begin_nested():
+                schedules.set_schedule(session, actor=user.actor, entries=entries)
+        except ValidationError as exc:
+            _field_errors(
+                form,
+                exc.errors,
+                {f"{i.instrument}.every_days": f"{i.instrument}-every_days" for i in items},
+            )
+        except Conflict as exc:
+            form.add("_form", _capital(str(exc)))
+        else:
+            return see_other("/admin/schedule?saved=1")
+    return _schedule_page(request, user, items, form, status_code=422)
+
+
+# ---- practice report -----------------------------------------------------------------------
+
+
+def trend_chart(trend: Sequence[Mapping[str, Any]]) -> Markup:
+    """Mean headache and migraine days per 28 days for each window, among the patients whose
+    window was evaluable (the same figures are in the table beside it)."""
+    shown = [t for t in trend if t.get("evaluable_patients")]
+    if not shown:
+        return Markup("")
+    width, height = 640, 240
+    left, right, top, bottom = 34, 10, 16, 54
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [float(t.get("headache_days_per_28") or 0) for t in shown]
+    values += [float(t.get("migraine_days_per_28") or 0) for t in shown]
+    ymax = max([*values, 8.0])
+    ymax = float(int(ymax) + (-int(ymax) % 4) + (4 if ymax > int(ymax) else 0))
+    ymax = max(ymax, 4.0)
+    slot = plot_w / len(shown)
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - v / ymax)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="trend-title trend-desc" class="trend-chart">'
+        '<title id="trend-title">Headache and migraine days per 28 days, by window</title>'
+        '<desc id="trend-desc">Means among the patients whose window was evaluable; '
+        "the table below gives the same figures.</desc>"
+    ]
+    step = max(int(ymax) // 4, 1)
+    for v in range(0, int(ymax) + 1, step):
+        gy = y_of(v)
+        parts.append(
+            f'<line x1="{left}" y1="{_fmt(gy)}" x2="{width - right}" y2="{_fmt(gy)}" '
+            f'stroke="{GRID}" stroke-width="1"/><text x="{left - 5}" y="{_fmt(gy + 3)}" '
+            f'text-anchor="end" font-size="10" fill="{INK}">{v}</text>'
+        )
+    for i, t in enumerate(shown):
+        x0 = left + i * slot
+        hd = float(t.get("headache_days_per_28") or 0)
+        mg = float(t.get("migraine_days_per_28") or 0)
+        hd_w, mg_w = slot * 0.7, slot * 0.4
+        label = "baseline" if t.get("index") == -1 else str(t.get("label", ""))
+        desc = (
+            f"{label}: {hd:.1f} headache days and {mg:.1f} migraine days per 28 days, "
+            f"{t.get('evaluable_patients')} patients"
+        )
+        parts.append(
+            f'<g class="trend-window" data-index="{escape(str(t.get("index")))}">'
+            f"<title>{escape(desc)}</title>"
+            f'<rect x="{_fmt(x0 + (slot - hd_w) / 2)}" y="{_fmt(y_of(hd))}" '
+            f'width="{_fmt(hd_w)}" height="{_fmt(plot_h * hd / ymax)}" fill="{MILD}" '
+            f'stroke="{MODERATE}" stroke-width="1"/>'
+            f'<rect x="{_fmt(x0 + (slot - mg_w) / 2)}" y="{_fmt(y_of(mg))}" '
+            f'width="{_fmt(mg_w)}" height="{_fmt(plot_h * mg / ymax)}" fill="{SEVERE}"/>'
+            f'<text x="{_fmt(x0 + slot / 2)}" y="{_fmt(y_of(mg) - 4)}" text-anchor="middle" '
+            f'font-size="10" font-weight="600" fill="{INK}">{mg:.1f}</text>'
+            f'<text x="{_fmt(x0 + slot / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
+            f'font-size="9" fill="{INK}">{escape(label.replace("weeks ", "wk "))}</text></g>'
+        )
+    axis_y = top + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="{INK}"/>'
+    )
+    lx, ly = left, height - 14
+    for fill, text in ((MILD, "headache days"), (SEVERE, "migraine days")):
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{fill}"/>'
+            f'<text x="{lx + 14}" y="{ly}" font-size="10" fill="{INK}">{text}</text>'
+        )
+        lx += 110
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def _weeks(block: int) -> str:
+    return f"weeks {block * 4 + 1}-{block * 4 + 4}"
+
+
+@router.get("/admin/report")
+def report_page(
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    practitioner_id: str | None = None,
+    block: str | None = None,
+) -> Response:
+    names = practitioner_names(session, user.actor.clinic_id)
+    form = FormState(values={"practitioner_id": practitioner_id or "", "block": block or "2"})
+    prac: int | None = None
+    if practitioner_id:
+        if practitioner_id.isdigit() and int(practitioner_id) in names:
+            prac = int(practitioner_id)
+        else:
+            form.add("practitioner_id", "Choose a practitioner of this clinic from the list.")
+    chosen_block = 2
+    if block:
+        if block.isdigit() and int(block) in BLOCKS:
+            chosen_block = int(block)
+        else:
+            form.add("block", f"Choose a window from {_weeks(BLOCKS[0])} to {_weeks(BLOCKS[-1])}.")
+    ctx: dict[str, Any] = {
+        "form": form,
+        "practitioners": sorted(names.items(), key=lambda kv: kv[1].lower()),
+        "blocks": [(b, _weeks(b)) for b in BLOCKS],
+        "report": None,
+    }
+    if not form.ok:
+        return render(request, "admin/report.html", ctx, status_code=422, user=user)
+    try:
+        with session.begin_nested():
+            report = outcomes_svc.practice_report(
+                session,
+                actor=user.actor,
+                practitioner_id=prac,
+                config=OutcomeConfig(primary_block=chosen_block),
+            )
+    except ValidationError as exc:
+        _field_errors(form, exc.errors, {"practitioner_id": "practitioner_id"})
+        return render(request, "admin/report.html", ctx, status_code=422, user=user)
+    query = f"block={chosen_block}" + (f"&practitioner_id={prac}" if prac is not None else "")
+    ctx.update(
+        {
+            "report": report,
+            "chart": trend_chart(report["trend"]),
+            "practitioner_name": names.get(prac) if prac is not None else None,
+            "json_url": "/api/v1/reports/practice?" + query,
+        }
+    )
+    return render(request, "admin/report.html", ctx, user=user)
+
+
+# ---- the public page of a link -------------------------------------------------------------
+
+NO_REFERRER = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _private(response: Response) -> Response:
+    response.headers.update(NO_REFERRER)
+    return response
+
+
+def _unusable(request: Request, user: PageUser | None, exc: LinkUnusable) -> Response:
+    status = 404 if exc.reason == "unknown" else 410
+    ctx = {"reason": exc.reason, "message": str(exc)}
+    return _private(
+        render(request, "admin/invite_unusable.html", ctx, status_code=status, user=user)
+    )
+
+
+def _invite_form(
+    request: Request,
+    user: PageUser | None,
+    found: invitations.OpenLink,
+    form: FormState,
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "form": form,
+        "purpose": found.invitation.purpose,
+        "email": found.user.email,
+        "clinic_name": found.clinic_name,
+        "expires_utc": found.invitation.expires_utc,
+        "min_length": accounts.MIN_PASSWORD,
+    }
+    return _private(render(request, "admin/invite.html", ctx, status_code=status_code, user=user))
+
+
+@router.get("/invite/{token}")
+def invite_page(request: Request, token: str, user: OptionalUser, session: ReadSession) -> Response:
+    try:
+        found = invitations.open_link(session, token=token)
+    except LinkUnusable as exc:
+        return _unusable(request, user, exc)
+    return _invite_form(request, user, found, FormState())
+
+
+@router.post("/invite/{token}", dependencies=[SameOrigin])
+async def invite_submit(
+    request: Request,
+    token: str,
+    user: OptionalUser,
+    session: WriteSession,
+    settings: SettingsDep,
+) -> Response:
+    raw = await request.form()
+    password, confirm = raw.get("password"), raw.get("confirm")
+    password = password if isinstance(password, str) else ""
+    confirm = confirm if isinstance(confirm, str) else ""
+    form = FormState()  # passwords are never echoed back into the page
+    if not password:
+        form.add("password", "Choose a password.")
+    elif not confirm:
+        form.add("confirm", "Type the password again to confirm it.")
+    try:
+        found = invitations.open_link(session, token=token)
+        if form.ok:
+            with session.begin_nested():
+                account = invitations.redeem_link(
+                    session, token=token, password=password, confirm=confirm
+                )
+    except LinkUnusable as exc:
+        return _unusable(request, user, exc)
+    except ValidationError as exc:
+        subjects = {"password": "The password", "confirm": "The confirmation"}
+        for e in exc.errors:
+            subject = subjects.get(e.path)
+            text = f"{subject} {e.message}" if subject else e.message
+            form.add(e.path if subject else "_form", _capital(text))
+    if not form.ok:
+        return _invite_form(request, user, found, form, status_code=422)
+    old = request.cookies.get(COOKIE)
+    if old:
+        accounts.logout(session, token=old)
+    result: accounts.LoginResult | None = None
+    try:
+        with session.begin_nested():
+            result = accounts.login(
+                session,
+                email=account.email,
+                password=password,
+                session_hours=settings.session_hours,
+                max_failures=settings.login_max_failures,
+                window_seconds=settings.login_window_seconds,
+            )
+    except (accounts.LoginRefused, accounts.LoginThrottled):
+        result = None
+    page_user = None
+    if result is not None:
+        page_user = PageUser(actor=result.actor, name=account.name, email=account.email)
+    ctx = {"logged_in": result is not None, "home": page_user.home if page_user else "/login"}
+    response = _private(render(request, "admin/invite_done.html", ctx, user=page_user))
+    if result is not None:
+        response.set_cookie(
+            COOKIE,
+            result.token,
+            httponly=True,
+            samesite="lax",
+            secure=settings.is_production,
+            max_age=settings.session_hours * 3600,
+            path="/",
+        )
+    elif old:
+        response.delete_cookie(COOKIE, path="/")
+    return response
