@@ -28,6 +28,7 @@ from .support import launch, live_server
 WIDTHS = (360, 1280)
 PATIENT = ("patient@demo.acuhead.test", "demo-patient-2026")
 PRACTITIONER = ("practitioner@demo.acuhead.test", "demo-practitioner-2026")
+ADMIN = ("admin@demo.acuhead.test", "demo-admin-2026")
 
 
 def prepare(path: Path) -> tuple[str, int]:
@@ -119,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
                     ("diary-today", "/diary", None),
                     ("diary-attack-form", "/diary", "yes"),
                     ("diary-overview", "/diary/overview", None),
+                    ("diary-questionnaires", "/diary/questionnaires", None),
+                    ("diary-hit6", "/diary/questionnaires/hit6", None),
+                    ("diary-midas", "/diary/questionnaires/midas", None),
+                    ("diary-settings", "/diary/settings", None),
                 ],
             )
             written += shoot(
@@ -130,6 +135,22 @@ def main(argv: list[str] | None = None) -> int:
                     ("clinic-dashboard", "/clinic", None),
                     ("clinic-patient", f"/clinic/patients/{pid}", None),
                     ("clinic-intake", f"/clinic/patients/{pid}/intake", None),
+                    ("care-assessment", f"/clinic/patients/{pid}/assessment", None),
+                    ("care-prescription", f"/clinic/patients/{pid}/prescription", None),
+                    ("care-session", f"/clinic/patients/{pid}/sessions/new", None),
+                ],
+            )
+            written += shoot(
+                browser,
+                server.url,
+                out,
+                ADMIN,
+                [
+                    ("admin-overview", "/admin", None),
+                    ("admin-users", "/admin/users", None),
+                    ("admin-invitations", "/admin/invitations", None),
+                    ("admin-schedule", "/admin/schedule", None),
+                    ("admin-report", "/admin/report", None),
                 ],
             )
             browser.close()
