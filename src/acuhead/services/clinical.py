@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from acuhead.domain import questionnaires
 from acuhead.domain.classify import classify_diary
 from acuhead.domain.dayunits import policy_by_name
+from acuhead.domain.diary import Diary
 from acuhead.errors import FieldError, ValidationError
 from acuhead.services import safety
 from acuhead.services.actors import Actor, audit, load_patient
-from acuhead.services.diary import check_not_future, load_diary, local_today
+from acuhead.services.diary import check_not_future, load_diary, local_today, slice_diary
 from acuhead.store.models import QuestionnaireRow
 
 
@@ -29,8 +30,13 @@ def readout(
     start: dt.date | None = None,
     end: dt.date | None = None,
     policy: str = "vdArend2023",
+    diary: Diary | None = None,
 ) -> dict[str, Any]:
-    """Attacks with their ICHD-3 codes and reasons, diagnoses, day units and red-flag alerts."""
+    """Attacks with their ICHD-3 codes and reasons, diagnoses, day units and red-flag alerts.
+
+    ``diary``: this patient's diary as :func:`load_diary` gave it to the same actor, when the
+    caller holds it already (a page that also needs the whole diary); it is cut to the window
+    here, so the rows are read once."""
     patient = load_patient(session, actor, patient_id)
     if start and end and end < start:
         raise ValidationError(FieldError("end", "is before start"))
@@ -38,7 +44,10 @@ def readout(
         units = policy_by_name(policy)
     except (KeyError, ValueError, ValidationError):
         raise ValidationError(FieldError("policy", f"unknown day-unit policy {policy!r}")) from None
-    diary = load_diary(session, actor=actor, patient_id=patient.id, start=start, end=end)
+    if diary is None:
+        diary = load_diary(session, actor=actor, patient_id=patient.id, start=start, end=end)
+    else:
+        diary = slice_diary(diary, start, end)
     if start is not None:
         # load_diary also returns attacks that began a few days earlier; keep those that run
         # into the window (an attack counts on each day it touches), then trim the day list.

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
@@ -22,6 +23,12 @@ from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
 from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import (
+    ATTACK_COLUMNS,
+    AURA_COLUMNS,
+    DAY_COLUMNS,
+    MEDICATION_COLUMNS,
+    READING_COLUMNS,
+    attack_from_parts,
     attack_from_row,
     day_from_row,
     fill_attack_row,
@@ -31,7 +38,9 @@ from acuhead.store.mapping import (
 )
 from acuhead.store.models import (
     AttackRow,
+    AuraSymptomRow,
     DiaryDayRow,
+    IntensityReadingRow,
     MedicationDoseRow,
     Patient,
     RegimenRow,
@@ -181,9 +190,7 @@ def upsert_day(
     """Create or replace the entry for one local date; ``version`` guards concurrent edits."""
     patient = load_patient(session, actor, patient_id)
     check_not_future(day.date, patient.timezone, "date")
-    row = session.scalars(
-        select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id, DiaryDayRow.day == day.date)
-    ).first()
+    row = session.scalars(_DAY_ROW, {"pid": patient.id, "day": day.date}).first()
     if row is None:
         row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
         fill_day_row(row, day)
@@ -199,15 +206,19 @@ def upsert_day(
         action = "update"
     session.flush()
     audit(session, actor, action, "diary_day", row.id, patient_id=patient.id)
-    units.refresh_around(session, patient_id=patient.id, day=day.date)
+    units.refresh_around(session, patient_id=patient.id, day=day.date, entry=row)
     return row
+
+
+# One diary day by patient and date; built once so its compiled SQL is reused (hot path).
+_DAY_ROW = select(DiaryDayRow).where(
+    DiaryDayRow.patient_id == bindparam("pid"), DiaryDayRow.day == bindparam("day")
+)
 
 
 def get_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) -> DiaryDayRow:
     patient = load_patient(session, actor, patient_id)
-    row = session.scalars(
-        select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id, DiaryDayRow.day == day)
-    ).first()
+    row = session.scalars(_DAY_ROW, {"pid": patient.id, "day": day}).first()
     if row is None:
         raise NotFound(f"no diary entry for {day}")
     audit(session, actor, "read", "diary_day", row.id, patient_id=patient.id)
@@ -232,17 +243,33 @@ def list_days(
     offset: int = 0,
 ) -> tuple[list[DiaryDayRow], int]:
     patient = load_patient(session, actor, patient_id)
-    stmt = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
-    if start:
-        stmt = stmt.where(DiaryDayRow.day >= start)
-    if end:
-        stmt = stmt.where(DiaryDayRow.day <= end)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(stmt.order_by(DiaryDayRow.day).limit(min(limit, MAX_PAGE)).offset(offset))
-    )
+    window = {
+        "pid": patient.id,
+        "lo": start or dt.date.min,
+        "hi": end or dt.date.max,
+    }
+    page = {**window, "limit": min(limit, MAX_PAGE), "offset": offset}
+    rows = list(session.scalars(_PAGE_OF_DAYS, page))  # autoflushes pending changes first
+    total = session.connection().scalar(_COUNT_DAYS, window) or 0
     audit(session, actor, "read", "diary_days", patient_id=patient.id)
     return rows, total
+
+
+# The diary list is the most frequent read: both statements are built once (bound values
+# only), so SQLAlchemy reuses their compiled SQL without rebuilding a cache key each time.
+_IN_WINDOW = (
+    DiaryDayRow.patient_id == bindparam("pid"),
+    DiaryDayRow.day >= bindparam("lo"),
+    DiaryDayRow.day <= bindparam("hi"),
+)
+_COUNT_DAYS = select(func.count(DiaryDayRow.id)).where(*_IN_WINDOW)
+_PAGE_OF_DAYS = (
+    select(DiaryDayRow)
+    .where(*_IN_WINDOW)
+    .order_by(DiaryDayRow.day)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
 
 
 # ---- attacks ------------------------------------------------------------------------------
@@ -420,30 +447,76 @@ def load_diary(
 ) -> Diary:
     """The patient's diary as the clinical engine reads it."""
     patient = load_patient(session, actor, patient_id)
-    days = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
-    attacks = select(AttackRow).where(AttackRow.patient_id == patient.id)
+    # Plain rows of the columns the domain reads, one query per table (children joined to
+    # their attacks), not ORM objects: a three-year diary is thousands of rows, and building
+    # and tracking an ORM object for each was most of a patient page's time
+    # (benchmarks/page_render.py).
+    day_filter = [DiaryDayRow.patient_id == patient.id]
+    attack_filter = [AttackRow.patient_id == patient.id]
     if start:
-        days = days.where(DiaryDayRow.day >= start)
+        day_filter.append(DiaryDayRow.day >= start)
         # An attack that began the day before may run into the window.
-        attacks = attacks.where(
+        attack_filter.append(
             AttackRow.start_local >= dt.datetime.combine(start - dt.timedelta(days=3), dt.time())
         )
     if end:
-        days = days.where(DiaryDayRow.day <= end)
-        attacks = attacks.where(
+        day_filter.append(DiaryDayRow.day <= end)
+        attack_filter.append(
             AttackRow.start_local < dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
         )
+    days = session.execute(select(*DAY_COLUMNS).where(*day_filter).order_by(DiaryDayRow.day)).all()
+    attacks = session.execute(
+        select(*ATTACK_COLUMNS).where(*attack_filter).order_by(AttackRow.start_local, AttackRow.id)
+    ).all()
+    children: list[dict[int, list[Row[Any]]]] = []
+    for columns, model, order in (
+        (READING_COLUMNS, IntensityReadingRow, IntensityReadingRow.at_local),
+        (AURA_COLUMNS, AuraSymptomRow, AuraSymptomRow.id),
+        (MEDICATION_COLUMNS, MedicationDoseRow, MedicationDoseRow.id),
+    ):
+        by_attack: dict[int, list[Row[Any]]] = {}
+        if attacks:
+            stmt = (
+                select(*columns)
+                .join(AttackRow, AttackRow.id == model.attack_id)
+                .where(*attack_filter)
+                .order_by(model.attack_id, order, model.id)
+            )
+            for row in session.execute(stmt):
+                by_attack.setdefault(row.attack_id, []).append(row)
+        children.append(by_attack)
+    readings, aura, meds = children
+    none: list[Row[Any]] = []
     regimens = select(RegimenRow).where(RegimenRow.patient_id == patient.id)
     audit(session, actor, "read", "diary", patient_id=patient.id)
     return Diary(
         patient=patient_facts(patient),
-        days=tuple(day_from_row(r) for r in session.scalars(days.order_by(DiaryDayRow.day))),
+        days=tuple(day_from_row(r) for r in days),
         attacks=tuple(
-            attack_from_row(r)
-            for r in session.scalars(attacks.order_by(AttackRow.start_local, AttackRow.id))
+            attack_from_parts(
+                r, readings.get(r.id, none), aura.get(r.id, none), meds.get(r.id, none)
+            )
+            for r in attacks
         ),
         regimens=tuple(regimen_from_row(r) for r in session.scalars(regimens)),
     )
+
+
+def slice_diary(diary: Diary, start: dt.date | None, end: dt.date | None) -> Diary:
+    """The part of an already loaded diary that :func:`load_diary` returns for ``start`` ..
+    ``end`` (the same rules), so a page that needs the whole diary and a window of it reads
+    the rows once."""
+    days = diary.days
+    attacks = diary.attacks
+    if start:
+        first = dt.datetime.combine(start - dt.timedelta(days=3), dt.time())
+        days = tuple(d for d in days if d.date >= start)
+        attacks = tuple(a for a in attacks if a.start >= first)
+    if end:
+        stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        days = tuple(d for d in days if d.date <= end)
+        attacks = tuple(a for a in attacks if a.start < stop)
+    return replace(diary, days=days, attacks=attacks)
 
 
 def import_document(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from acuhead.analytics.cohort import Progress
 from acuhead.analytics.outcomes import patient_outcome
 from acuhead.analytics.report import practice_report as build_report
+from acuhead.domain.diary import Diary
 from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG, OutcomeConfig
 from acuhead.domain.triggers import (
     DEFAULT_TRIGGER_CONFIG,
@@ -28,11 +29,18 @@ from acuhead.store.models import User
 
 
 def triggers_json(
-    session: Session, *, actor: Actor, patient_id: int, config: TriggerConfig
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    config: TriggerConfig,
+    diary: Diary | None = None,
 ) -> dict[str, Any]:
     """Per-patient trigger analysis over the whole diary (domain.triggers): the odds of an
-    attack starting on the day or the next after a factor, only with enough days."""
-    diary = load_diary(session, actor=actor, patient_id=patient_id)
+    attack starting on the day or the next after a factor, only with enough days. ``diary``:
+    the whole diary when the caller has loaded it already."""
+    if diary is None:
+        diary = load_diary(session, actor=actor, patient_id=patient_id)
     return {
         "window_days": config.window_days,
         "minimum": {
@@ -53,15 +61,17 @@ def patient_outcomes(
     patient_id: int,
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     trigger_config: TriggerConfig = DEFAULT_TRIGGER_CONFIG,
+    diary: Diary | None = None,
 ) -> dict[str, Any]:
-    """The outcomes JSON of README "Outcomes JSON" for one patient."""
+    """The outcomes JSON of README "Outcomes JSON" for one patient. ``diary``: the patient's
+    whole diary (``load_diary`` without dates) when the caller holds it already."""
     patient = load_patient(session, actor, patient_id)
     out: dict[str, Any] = {"external_id": patient.external_id}
     out.update(
         patient_outcome(session, clinic_id=patient.clinic_id, patient_id=patient.id, config=config)
     )
     out["triggers"] = triggers_json(
-        session, actor=actor, patient_id=patient.id, config=trigger_config
+        session, actor=actor, patient_id=patient.id, config=trigger_config, diary=diary
     )
     audit(session, actor, "read", "outcomes", patient_id=patient.id)
     return out

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row
 
 from acuhead.domain.diary import (
     Attack,
@@ -49,7 +53,68 @@ def patient_facts(p: Patient) -> PatientFacts:
     )
 
 
-def day_from_row(r: DiaryDayRow) -> DiaryDay:
+# The columns the functions below read, for bulk reads that fetch plain rows: only these are
+# fetched, so each row costs no more parsing than the domain value needs (no UTC copies,
+# versions or tenant keys). A field added to a mapping function must be added here too.
+DAY_COLUMNS = (
+    DiaryDayRow.day,
+    DiaryDayRow.headache,
+    DiaryDayRow.stress,
+    DiaryDayRow.sleep_hours,
+    DiaryDayRow.neck_tension,
+    DiaryDayRow.menstruating,
+    DiaryDayRow.notes,
+    DiaryDayRow.triggers,
+    DiaryDayRow.recorded_utc,
+)
+ATTACK_COLUMNS = (
+    AttackRow.id,
+    AttackRow.start_local,
+    AttackRow.end_local,
+    AttackRow.duration_min,
+    AttackRow.peak_intensity,
+    AttackRow.side,
+    AttackRow.locations,
+    AttackRow.quality,
+    AttackRow.aggravated_by_activity,
+    AttackRow.nausea,
+    AttackRow.vomiting,
+    AttackRow.photophobia,
+    AttackRow.phonophobia,
+    AttackRow.osmophobia,
+    AttackRow.cranial_autonomic,
+    AttackRow.restlessness,
+    AttackRow.triggers,
+    AttackRow.treated,
+    AttackRow.warning_signs,
+)
+READING_COLUMNS = (
+    IntensityReadingRow.attack_id,
+    IntensityReadingRow.at_local,
+    IntensityReadingRow.intensity,
+)
+AURA_COLUMNS = (
+    AuraSymptomRow.attack_id,
+    AuraSymptomRow.type,
+    AuraSymptomRow.symptom,
+    AuraSymptomRow.onset_local,
+    AuraSymptomRow.duration_min,
+    AuraSymptomRow.gradual_spread,
+    AuraSymptomRow.unilateral,
+    AuraSymptomRow.positive,
+    AuraSymptomRow.headache_within_60_min,
+)
+MEDICATION_COLUMNS = (
+    MedicationDoseRow.attack_id,
+    MedicationDoseRow.name,
+    MedicationDoseRow.med_class,
+    MedicationDoseRow.taken_local,
+    MedicationDoseRow.dose,
+    MedicationDoseRow.effect,
+)
+
+
+def day_from_row(r: DiaryDayRow | Row[Any]) -> DiaryDay:
     return DiaryDay(
         date=r.day,
         headache=r.headache,
@@ -75,12 +140,23 @@ def fill_day_row(r: DiaryDayRow, d: DiaryDay) -> None:
 
 
 def attack_from_row(r: AttackRow) -> Attack:
+    return attack_from_parts(r, r.readings, r.aura, r.medications)
+
+
+def attack_from_parts(
+    r: AttackRow | Row[Any],
+    readings: Iterable[IntensityReadingRow | Row[Any]],
+    aura: Iterable[AuraSymptomRow | Row[Any]],
+    medications: Iterable[MedicationDoseRow | Row[Any]],
+) -> Attack:
+    """An attack from its row and its child rows, ORM objects or plain result rows alike (a
+    bulk read fetches plain rows: no ORM objects to build and track)."""
     return Attack(
         start=r.start_local,
         end=r.end_local,
         duration_min=r.duration_min,
         peak_intensity=r.peak_intensity,
-        readings=tuple(IntensityReading(x.at_local, x.intensity) for x in r.readings),
+        readings=tuple(IntensityReading(x.at_local, x.intensity) for x in readings),
         side=Side(r.side) if r.side else None,
         locations=tuple(Location(x) for x in r.locations or ()),
         quality=tuple(Quality(x) for x in r.quality or ()),
@@ -101,7 +177,7 @@ def attack_from_row(r: AttackRow) -> Attack:
                 positive=s.positive,
                 headache_within_60_min=s.headache_within_60_min,
             )
-            for s in r.aura
+            for s in aura
         ),
         cranial_autonomic=tuple(r.cranial_autonomic or ()),
         restlessness=r.restlessness,
@@ -114,7 +190,7 @@ def attack_from_row(r: AttackRow) -> Attack:
                 dose=m.dose,
                 effect=Effect(m.effect) if m.effect else None,
             )
-            for m in r.medications
+            for m in medications
         ),
         treated=r.treated,
         warning_signs=tuple(r.warning_signs or ()),

@@ -300,7 +300,8 @@ def migraine_days_chart(
         f'<line x1="0" y1="0" x2="0" y2="6" stroke="{MISSING_STROKE}" stroke-width="2"/>'
         "</pattern></defs>"
     ]
-    # Treatment spans behind everything else.
+    # Treatment spans behind everything else; their edges and labels over the bars.
+    overlay: list[str] = []
     lane = 0
     course_lane = 0
     for span in spans:
@@ -323,9 +324,22 @@ def migraine_days_chart(
             f'<g class="chart-course" data-start="{s.isoformat()}" data-end="{e.isoformat()}">'
             f"<title>{escape(span.label)}: {s} to {e}</title>"
             f'<rect x="{_fmt(x0)}" y="{top}" width="{_fmt(max(x1 - x0, 2))}" height="{plot_h}" '
-            f'fill="{COURSE}"/>'
-            f'<text x="{_fmt(x0 + 3)}" y="{top + 12 + 12 * course_lane}" font-size="10" '
-            f'fill="{COURSE_INK}">{escape(span.label)}</text></g>'
+            f'fill="{COURSE}"/></g>'
+        )
+        # Its edges and name go on top of the bars (drawn last), or tall bars would hide
+        # where the course began and ended: a dashed line at each edge inside the chart.
+        edges = [x for x, inside in ((x0, span.start >= first), (x1, span.end <= last)) if inside]
+        overlay.append(
+            f'<g class="chart-course-mark" data-start="{s.isoformat()}" '
+            f'data-end="{e.isoformat()}">'
+            + "".join(
+                f'<line x1="{_fmt(x)}" y1="{top}" x2="{_fmt(x)}" y2="{top + plot_h}" '
+                f'stroke="{COURSE_INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+                for x in edges
+            )
+            + f'<text x="{_fmt(x0 + 4)}" y="{top + 12 + 12 * course_lane}" font-size="10" '
+            f'font-weight="600" fill="{COURSE_INK}" stroke="#ffffff" stroke-width="3" '
+            f'paint-order="stroke">{escape(span.label)}</text></g>'
         )
         course_lane += 1
     # Grid and y axis.
@@ -377,6 +391,7 @@ def migraine_days_chart(
             )
             + f"<desc>{escape(note)}</desc></g>"
         )
+    parts.extend(overlay)
     # Session ticks along the time axis.
     axis_y = top + plot_h
     ticks = [d for d in sessions if first <= d <= last]

@@ -7,6 +7,7 @@ All reads and writes go through the services (``services.diary``, ``services.cli
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +20,9 @@ from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.interop.document import parse_attack
 from acuhead.services import care, clinical, safety
 from acuhead.services import diary as svc
+from acuhead.services import questionnaire_due as due
 from acuhead.store.mapping import attack_from_row, day_from_row
-from acuhead.store.models import AttackRow, DiaryDayRow, Patient
+from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow
 from acuhead.web import charts
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages import diary_form as f
@@ -215,6 +217,7 @@ def diary_page(
         alert=bool(alert),
         copied=bool(copy) and "Filled in" in notice,
     )
+    ctx["due_questionnaires"] = due.for_patient(session, actor=user.actor, patient_id=patient.id)
     return render(request, "diary/today.html", ctx, user=user)
 
 
@@ -310,16 +313,22 @@ def overview_context(
     *,
     units: list[dict[str, Any]] | None = None,
     diary: Diary | None = None,
+    sessions: Sequence[TreatmentSessionRow] | None = None,
 ) -> dict[str, Any]:
     """Calendar heat map, 28-day migraine-days chart and the treatment shown on it.
 
-    A caller that already holds the read-out day units and the diary (the practitioner's
-    patient page) passes them in, so nothing is loaded or classified twice."""
+    A caller that already holds the read-out day units, the diary and the treatment sessions
+    (the practitioner's patient page) passes them in, so nothing is loaded or classified
+    twice. Otherwise the chart's year of diary is read once and serves the heat map too."""
     actor = user.actor
     if units is None:
         chart_start = today - dt.timedelta(days=CHART_BLOCKS * 28 - 1)
+        if diary is None:
+            diary = svc.load_diary(
+                session, actor=actor, patient_id=patient.id, start=chart_start, end=today
+            )
         read = clinical.readout(
-            session, actor=actor, patient_id=patient.id, start=chart_start, end=today
+            session, actor=actor, patient_id=patient.id, start=chart_start, end=today, diary=diary
         )
         units = list(read["days"])
     heat_start = (today.replace(day=1) - dt.timedelta(days=(HEATMAP_MONTHS - 1) * 28)).replace(
@@ -350,12 +359,16 @@ def overview_context(
                 kind="drug" if r.kind == RegimenKind.DRUG else "non_drug",
             )
         )
-    sessions_rows, _ = care.list_treatment_sessions(
-        session, actor=actor, patient_id=patient.id, limit=500
-    )
-    session_days = sorted({s.start_local.date() for s in sessions_rows})
-    for course in care.list_courses(session, actor=actor, patient_id=patient.id):
-        mine = [d for d in session_days if d >= course.start_date]
+    if sessions is None:
+        sessions, _ = care.list_treatment_sessions(
+            session, actor=actor, patient_id=patient.id, limit=500
+        )
+    session_days = sorted({s.start_local.date() for s in sessions})
+    courses = care.list_courses(session, actor=actor, patient_id=patient.id)
+    for k, course in enumerate(courses):
+        # A course runs from its start to its last session before the next course starts.
+        nxt = courses[k + 1].start_date if k + 1 < len(courses) else None
+        mine = [d for d in session_days if d >= course.start_date and (nxt is None or d < nxt)]
         end = mine[-1] if mine else course.start_date
         spans.append(charts.Span(course.start_date, max(end, course.start_date), "acupuncture"))
     if session_days and not any(s.kind == "course" for s in spans):
@@ -367,6 +380,8 @@ def overview_context(
         "blocks": blocks,
         "spans": spans,
         "session_count": len(session_days),
+        "first_session": session_days[0] if session_days else None,
+        "last_session": session_days[-1] if session_days else None,
         "recorded_days": recorded,
         "today": today,
         "heat_start": heat_start,
