@@ -18,6 +18,7 @@ from .support import World, launch, live_server, prepare_world
 class Live:
     url: str
     world: World
+    db_url: str  # the server's SQLite file, for tests that add records of their own
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     base = tmp_path_factory.mktemp("browser")
     db_url, world = prepare_world(base / "live.sqlite3", template=sqlite_template)
     with live_server(db_url, log=base / "server.log") as server:
-        yield Live(server.url, world)
+        yield Live(server.url, world, db_url)
 
 
 @pytest.fixture(scope="session")

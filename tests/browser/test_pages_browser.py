@@ -116,7 +116,7 @@ def test_form_error_keeps_what_was_typed(page: Any, live: Live) -> None:
     expect(page.locator(".attack-list")).to_have_count(0)
 
 
-def test_practitioner_clears_a_red_flag_alert_with_a_reason(page: Any, live: Live) -> None:
+def test_red_flag_alert_blocks_the_prescription_until_cleared(page: Any, live: Live) -> None:
     from playwright.sync_api import expect
 
     log_in(page, "prac@x.test")
@@ -130,6 +130,14 @@ def test_practitioner_clears_a_red_flag_alert_with_a_reason(page: Any, live: Liv
     expect(card).to_have_count(1)
     expect(card).to_contain_text("Sudden or abrupt onset")
     expect(page.locator("#alerts")).to_contain_text("Treatment planning is blocked")
+
+    # The prescription builder is blocked while the alert is open, and leads back to it.
+    page.get_by_role("link", name="Prescription").click()
+    expect(page.locator("#blocked")).to_contain_text("Planning is blocked")
+    expect(page.get_by_role("button", name="Propose and save the plan")).to_have_count(0)
+    page.locator("#blocked").get_by_role("link", name="red-flag alerts on the patient page").click()
+    expect(page).to_have_url(re.compile(rf"/clinic/patients/{live.world.patient_b}#alerts"))
+    card = page.locator(".alert-card")
 
     # A reason that is too short is refused, and the choice and text stay.
     card.get_by_label(re.compile("Cleared")).check()
@@ -149,6 +157,11 @@ def test_practitioner_clears_a_red_flag_alert_with_a_reason(page: Any, live: Liv
     expect(page.locator("#alerts")).to_contain_text("No open alerts")
     page.locator("#alerts summary").click()
     expect(page.locator(".closed-alerts")).to_contain_text("GP letter on file")
+    # With the decision recorded, planning is open again.
+    page.get_by_role("link", name="Prescription").click()
+    expect(page.locator("#blocked")).to_have_count(0)
+    expect(page.get_by_role("button", name="Propose and save the plan")).to_be_visible()
+    page.go_back()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.locator("#alerts")).not_to_contain_text("B-1")

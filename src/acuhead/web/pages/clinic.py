@@ -2,8 +2,10 @@
 
 The patient page puts what must be acted on first: open red-flag alerts (with the form that
 records a referral or a documented clearance), then diagnoses by ICHD-3 with their evidence
-and any medication-overuse warning, then the timeline of diary days, attacks (with the ICHD-3
-code and the reasons for it), medication and treatment sessions.
+and any medication-overuse warning, the calendar and migraine-days chart, the outcome panel
+(``services.outcomes.patient_outcomes``, the figures of ``acuhead outcomes``, worded by
+``web.outcome_panel``), then the timeline of diary days, attacks (with the ICHD-3 code and the
+reasons for it), medication and treatment sessions.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from acuhead.domain import redflags
 from acuhead.domain.diary import DiaryDay, MedClass
 from acuhead.errors import Conflict, NotFound, ValidationError
-from acuhead.services import care, clinical, dashboard, safety
+from acuhead.services import care, clinical, dashboard, questionnaire_due, safety
 from acuhead.services import diary as svc
+from acuhead.services.outcomes import patient_outcomes
 from acuhead.store.models import Patient
+from acuhead.web import outcome_panel
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
@@ -43,6 +47,7 @@ RESOLUTION_KINDS = (
     ("referral", "Referred for medical review"),
     ("clearance", "Cleared: reviewed, does not stop acupuncture care"),
 )
+ADVERSE_EVENT_DAYS = 30  # the dashboard lists adverse events of sessions in the last month
 MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
 
 
@@ -51,7 +56,23 @@ def clinic_dashboard(
     request: Request, user: StaffUser, session: WriteSession, mine: str | None = None
 ) -> Response:
     board = dashboard.clinic_dashboard(session, actor=user.actor, mine_only=bool(mine))
-    return render(request, "clinic/dashboard.html", {"board": board, "mine": bool(mine)}, user=user)
+    due = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
+    since = dt.date.today() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
+    events, _ = care.list_adverse_events(session, actor=user.actor, since=since, limit=20)
+    if mine:  # the same scope as the patient lists
+        mine_ids = {p.patient_id for p in board.patients}
+        events = [e for e in events if e["patient_id"] in mine_ids]
+    labels = {p.patient_id: p.label for p in board.patients}
+    for e in events:
+        e["patient_label"] = labels.get(e["patient_id"], f"patient {e['patient_id']}")
+    ctx = {
+        "board": board,
+        "mine": bool(mine),
+        "due": due,
+        "adverse_events": events,
+        "adverse_event_days": ADVERSE_EVENT_DAYS,
+    }
+    return render(request, "clinic/dashboard.html", ctx, user=user)
 
 
 @dataclass
@@ -103,8 +124,13 @@ def patient_context(
     # The last year: enough for the ICHD-3 course rules (> 3 months) and the 12-block chart,
     # and it keeps a many-year diary from making the page slow.
     start = today - dt.timedelta(days=WINDOW_DAYS - 1)
-    read = clinical.readout(session, actor=actor, patient_id=patient.id, start=start, end=today)
-    diary = svc.load_diary(session, actor=actor, patient_id=patient.id, start=start, end=today)
+    # The whole diary is read once: the trigger analysis needs all of it, and the read-out,
+    # timeline and charts cut their window from it (reading it was most of the page's time).
+    whole = svc.load_diary(session, actor=actor, patient_id=patient.id)
+    read = clinical.readout(
+        session, actor=actor, patient_id=patient.id, start=start, end=today, diary=whole
+    )
+    diary = svc.slice_diary(whole, start, today)
     # The read-out numbers attacks after keeping those that reach into the window (an attack
     # counts on each day it touches); keep the same ones so the indexes line up.
     diary = replace(diary, attacks=tuple(a for a in diary.attacks if a.local_dates()[-1] >= start))
@@ -176,7 +202,12 @@ def patient_context(
     forms = dict(resolve_forms or {})
     for a in open_alerts:
         forms.setdefault(int(a["id"]), FormState(values={"kind": "", "reason": ""}))
-    ctx = overview_context(session, user, patient, today, units=list(read["days"]), diary=diary)
+    ctx = overview_context(
+        session, user, patient, today, units=list(read["days"]), diary=diary, sessions=sessions_rows
+    )
+    outcomes = patient_outcomes(session, actor=actor, patient_id=patient.id, diary=whole)
+    session_days = sorted({s.start_local.date() for s in sessions_rows})
+    last28 = (today - dt.timedelta(days=27)).isoformat()
     ctx.update(
         {
             "patient": patient,
@@ -192,12 +223,18 @@ def patient_context(
             "med_days": med_days,
             "policy": read.get("policy", ""),
             "window_start": start,
+            "outcomes": outcome_panel.build_panel(outcomes, session_days=session_days, today=today),
+            "recent_recorded": sum(
+                1 for u in read["days"] if u.get("recorded") and str(u["date"]) >= last28
+            ),
         }
     )
     return ctx
 
 
-def _load(session: Any, user: PageUser, patient_id: int) -> Patient | None:
+def patient_or_none(session: Any, user: PageUser, patient_id: int) -> Patient | None:
+    """The patient, or None for one the user may not see (the page then answers 404, the same
+    for another clinic's patient as for an id that does not exist)."""
     try:
         return svc.get_patient(session, actor=user.actor, patient_id=patient_id)
     except NotFound:
@@ -213,13 +250,15 @@ def patient_page(
     days: int = TIMELINE_DAYS,
     resolved: str | None = None,
     screened: str | None = None,
+    session_saved: str | None = Query(None, alias="session"),
 ) -> Response:
-    patient = _load(session, user, patient_id)
+    patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
     ctx = patient_context(session, user, patient, days=max(7, min(days, WINDOW_DAYS)))
     ctx["resolved"] = bool(resolved)
     ctx["screened"] = screened or ""
+    ctx["session_saved"] = session_saved == "saved"
     return render(request, "clinic/patient.html", ctx, user=user)
 
 
@@ -227,7 +266,7 @@ def patient_page(
 async def resolve_alert(
     request: Request, patient_id: int, alert_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    patient = _load(session, user, patient_id)
+    patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
     form = FormState.from_form(await request.form())
@@ -273,7 +312,7 @@ def _intake_ctx(patient: Patient, form: FormState) -> dict[str, Any]:
 def intake_page(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    patient = _load(session, user, patient_id)
+    patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
     form = FormState(values={"flag": []})
@@ -284,7 +323,7 @@ def intake_page(
 async def intake_submit(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    patient = _load(session, user, patient_id)
+    patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
     form = FormState.from_form(await request.form(), multi=INTAKE_MULTI)
