@@ -39,8 +39,8 @@ def test_dashboard_lists_due_questionnaires_and_recent_adverse_events(
     due = _section(html, "due")
     # HIT-6 is first due when care starts (the session 3 days ago); patient B has no session,
     # so for B care started at registration today.
-    assert f"/clinic/patients/{world.patient_a}" in due and "HIT6 3 days overdue" in due
-    assert f"/clinic/patients/{world.patient_b}" in due and "HIT6 due today" in due
+    assert f"/clinic/patients/{world.patient_a}" in due and "HIT-6 3 days overdue" in due
+    assert f"/clinic/patients/{world.patient_b}" in due and "HIT-6 due today" in due
     events = _section(html, "adverse-events")
     assert "haematoma, mild" in events and f"/clinic/patients/{world.patient_a}" in events
 
