@@ -8,10 +8,13 @@ anchor (first treatment session):
     block = -1                          for days in [anchor - baseline_days, anchor)
     block = (day_num - anchor) / 28     for days from the anchor on (integer division)
 
-Booleans are counted with ``count_true`` (``SUM(x)`` on SQLite, ``COUNT(*) FILTER`` on
-PostgreSQL), and on SQLite a large cohort is scanned in two patient ranges on two connections
-(:func:`_window_rows`); see ``benchmarks/report_scale.py`` for what that costs at 10,000
-patients.
+When every window is at most 127 days (the defaults are 28), the scan sums the three packed
+columns of ``day_units`` and takes each count out of its bit field (:func:`_packed_sums`):
+reading and summing eighteen columns per diary day was most of the scan's cost. Longer
+windows sum the plain columns, booleans with ``count_true`` (``SUM(x)`` on SQLite,
+``COUNT(*) FILTER`` on PostgreSQL). On SQLite a large cohort is scanned in two patient ranges
+on two connections (:func:`_window_rows`); see ``benchmarks/report_scale.py`` for what that
+costs at 10,000 patients.
 
 Tenancy: rows are reached only through the clinic's patients (``patients.clinic_id`` and
 ``treatment_sessions.clinic_id`` are filtered), never by a bare ``day_units`` scan. The join
@@ -27,11 +30,12 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
     ColumnElement,
     Select,
     Table,
@@ -46,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from acuhead.analytics.sql import count_true, day_number
+from acuhead.analytics.sql import count_true, day_number, packed_sum
 from acuhead.domain.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     EPOCH,
@@ -57,6 +61,8 @@ from acuhead.domain.outcomes import (
 )
 from acuhead.store.db import concurrent_reader
 from acuhead.store.models import (
+    PACKED_FIELDS,
+    PACKED_WINDOW_DAYS,
     AdverseEventRow,
     DayUnitRow,
     Patient,
@@ -91,27 +97,35 @@ def _patient_filter(scope: Scope) -> list[ColumnElement[bool]]:
     return terms
 
 
-def anchors_cte(scope: Scope, patient_range: tuple[int, int] | None = None) -> CTE:
+def anchors_cte(
+    scope: Scope, patient_range: tuple[int, int] | None = None, *, scan: bool = False
+) -> CTE:
     """Treated patients in scope with their anchor: the first session's local date as a day
     number, the number of sessions and the patient's practitioner.
 
     The day number is computed inside the grouped select, once per patient: were it outside,
     SQLite would flatten the CTE into the window scan and convert a date for every diary day.
+    ``scan``: only the patient id and the anchor, grouped by the patient id alone, for the
+    window scan. PostgreSQL then knows the id is unique in the CTE and hashes these 10,000
+    rows to join the diary days to; grouped by (patient, practitioner) it hashed the 3.4 M
+    diary days instead, which took a second longer.
     """
     ts, p = _t(TreatmentSessionRow), _t(Patient)
     where = [ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope)]
     if patient_range is not None:
         where.append(ts.c.patient_id.between(*patient_range))
+    anchor = day_number(func.min(ts.c.start_local)).label("anchor_num")
+    if scan:
+        columns: list[ColumnElement[Any]] = [ts.c.patient_id, anchor]
+        groups: list[ColumnElement[Any]] = [ts.c.patient_id]
+    else:
+        columns = [ts.c.patient_id, p.c.practitioner_id, func.count().label("sessions"), anchor]
+        groups = [ts.c.patient_id, p.c.practitioner_id]
     return (
-        select(
-            ts.c.patient_id,
-            p.c.practitioner_id,
-            func.count().label("sessions"),
-            day_number(func.min(ts.c.start_local)).label("anchor_num"),
-        )
+        select(*columns)
         .select_from(ts.join(p, p.c.id == ts.c.patient_id))
         .where(*where)
-        .group_by(ts.c.patient_id, p.c.practitioner_id)
+        .group_by(*groups)
         .cte("anchors")
     )
 
@@ -120,47 +134,125 @@ def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.sum(case((flag, 1), else_=0))
 
 
+def packed_windows(config: OutcomeConfig) -> bool:
+    """Whether every window of ``config`` fits the packed counters (at most 127 days)."""
+    return max(config.baseline_days, config.block_days) <= PACKED_WINDOW_DAYS
+
+
 def block_counts_select(
     scope: Scope,
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     patient_range: tuple[int, int] | None = None,
+    *,
+    packed: bool | None = None,
 ) -> Select[Any]:
     """One row per (patient, window) with the sums :class:`BlockCounts` holds, in its order.
 
-    Grouped by the output name ``block`` (valid on both engines; ``day_units`` has no such
-    column) so the window expression is not evaluated a second time for the grouping.
+    ``packed`` (default: whenever the windows fit, :func:`packed_windows`) sums the three
+    packed columns of ``day_units`` and takes each count out of its bit field, instead of
+    reading and summing fifteen columns. The rows are the same either way, except that a
+    packed window holding a day outside the packed ranges has NULL attack and score sums
+    (:func:`_packed_sums`; :func:`_window_rows` fills them in). Grouped by the output name
+    ``block`` (valid on both engines; ``day_units`` has no such column) so the window
+    expression is not evaluated a second time for the grouping.
     """
+    if packed is None:
+        packed = packed_windows(config)
+    elif packed and not packed_windows(config):
+        raise ValueError(f"windows longer than {PACKED_WINDOW_DAYS} days overflow the packing")
     du = _t(DayUnitRow)
-    a = anchors_cte(scope, patient_range)
+    a = anchors_cte(scope, patient_range, scan=True)
     rel = du.c.day_num - a.c.anchor_num
     block = case((rel < 0, literal(-1)), else_=rel // config.block_days).label("block")
+    sums = _packed_sums(du) if packed else _plain_sums(du)
     return (
-        select(
-            du.c.patient_id,
-            block,
-            count_true(du.c.recorded),
-            count_true(du.c.late),  # only recorded days have rows, so late implies recorded
-            count_true(du.c.migraine),
-            count_true(du.c.headache),
-            count_true(du.c.moderate_severe),
-            count_true(du.c.acute_med),
-            count_true(du.c.migraine_specific_med),
-            count_true(du.c.triptan),
-            func.sum(du.c.attacks_started),
-            func.sum(du.c.peak_sum),
-            func.sum(du.c.peak_n),
-            func.sum(du.c.headache_minutes),
-            func.coalesce(func.sum(du.c.stress), 0),
-            func.count(du.c.stress),
-            func.coalesce(func.sum(du.c.neck_tension), 0),
-            func.count(du.c.neck_tension),
-            func.coalesce(func.sum(du.c.sleep_hours), 0.0),
-            func.count(du.c.sleep_hours),
-        )
+        select(du.c.patient_id, block, *sums)
         .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
         .where(du.c.day_num >= a.c.anchor_num - config.baseline_days)
         .group_by(du.c.patient_id, literal_column("block"))
     )
+
+
+def _plain_sums(du: Table) -> list[ColumnElement[Any]]:
+    return [
+        count_true(du.c.recorded),
+        count_true(du.c.late),  # only recorded days have rows, so late implies recorded
+        count_true(du.c.migraine),
+        count_true(du.c.headache),
+        count_true(du.c.moderate_severe),
+        count_true(du.c.acute_med),
+        count_true(du.c.migraine_specific_med),
+        count_true(du.c.triptan),
+        func.sum(du.c.attacks_started),
+        func.sum(du.c.peak_sum),
+        func.sum(du.c.peak_n),
+        func.sum(du.c.headache_minutes),
+        func.coalesce(func.sum(du.c.stress), 0),
+        func.count(du.c.stress),
+        func.coalesce(func.sum(du.c.neck_tension), 0),
+        func.count(du.c.neck_tension),
+        func.coalesce(func.sum(du.c.sleep_hours), 0.0),
+        func.count(du.c.sleep_hours),
+    ]
+
+
+def _int(value: int) -> ColumnElement[int]:
+    return literal_column(str(value), BigInteger)
+
+
+def _packed_sums(du: Table) -> list[ColumnElement[Any]]:
+    """The sums of :func:`_plain_sums` from the packed columns (layout: ``DayUnitRow``).
+
+    ``packed_sum(col) / 2**shift % 2**width`` takes a field out (integer division of a
+    non-negative BIGINT on both engines); one sum per column serves all its fields, so a row
+    costs five aggregate steps instead of eighteen, and on SQLite, which groups through a
+    sorter, five values per row in the sorter instead of fifteen.
+
+    A window holding a day the packing could not hold (``unpacked_days``: none in a diary
+    that passed validation) gets NULL for the attack and score sums: :func:`_window_rows`
+    recounts that patient from the plain columns. Adding those days here instead, with
+    ``SUM(x) FILTER (WHERE unpacked)`` per column, cost every row seven more values and made
+    the SQLite scan a third slower.
+    """
+    totals = {c: packed_sum(du.c[c]) for c in ("flags", "attack_pack", "mech_pack")}
+
+    def field(name: str) -> ColumnElement[Any]:
+        f = PACKED_FIELDS[name]
+        value: ColumnElement[Any] = totals[f.column]
+        if f.shift:
+            value = value // _int(1 << f.shift)
+        return value % _int(1 << f.width)
+
+    all_packed = field("unpacked_days") == 0
+
+    def checked(name: str) -> ColumnElement[Any]:
+        return case((all_packed, field(name)))
+
+    return [
+        field("recorded"),
+        field("late"),
+        field("migraine"),
+        field("headache"),
+        field("moderate_severe"),
+        field("acute_med"),
+        field("migraine_specific_med"),
+        field("triptan"),
+        checked("attacks_started"),
+        checked("peak_sum"),
+        checked("peak_n"),
+        func.sum(du.c.headache_minutes),
+        checked("stress_sum"),
+        checked("stress_n"),
+        checked("neck_tension_sum"),
+        checked("neck_tension_n"),
+        func.coalesce(func.sum(du.c.sleep_hours), 0.0),
+        field("sleep_hours_n"),
+    ]
+
+
+# Position in a window row of a sum that is NULL when the packed sums could not hold the
+# window (see _packed_sums): patient id, block, then BlockCounts' ``attacks``.
+_RECOUNT_MARK = 2 + BlockCounts._fields.index("attacks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +291,22 @@ PG_WORK_MEM = "256MB"
 def _window_rows(
     session: Session, scope: Scope, config: OutcomeConfig, patient_ids: Sequence[int]
 ) -> list[Any]:
-    """The rows of :func:`block_counts_select` for the scope.
+    """The rows of :func:`block_counts_select` for the scope, every sum filled in.
 
     On SQLite a large cohort is split into contiguous patient-id ranges, one per core, each
     scanned on its own connection in a thread (SQLite runs a statement without holding the
     GIL), so a two-core machine halves the scan; PostgreSQL parallelises the one statement
     itself. The parts are disjoint and together the whole scope; each part reads its own
     snapshot, so a diary edited during those few seconds may appear in one part's state.
+    A patient whose packed sums could not hold a window is counted again from the plain
+    columns (:func:`_recount`).
     """
+    return _recount(session, scope, config, _scan(session, scope, config, patient_ids))
+
+
+def _scan(
+    session: Session, scope: Scope, config: OutcomeConfig, patient_ids: Sequence[int]
+) -> list[Any]:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
@@ -230,6 +330,19 @@ def _window_rows(
 
     with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
         return [row for rows in pool.map(part, ranges) for row in rows]
+
+
+def _recount(session: Session, scope: Scope, config: OutcomeConfig, rows: list[Any]) -> list[Any]:
+    """Replace the rows of each patient with a window the packed sums could not hold (NULL
+    sums, see :func:`_packed_sums`) by that patient's rows from the plain columns."""
+    again = {row[0] for row in rows if row[_RECOUNT_MARK] is None}
+    if not again:
+        return rows
+    kept = [row for row in rows if row[0] not in again]
+    for patient_id in sorted(again):
+        one = replace(scope, patient_id=patient_id)
+        kept.extend(session.execute(block_counts_select(one, config, packed=False)).all())
+    return kept
 
 
 def cohort_blocks(

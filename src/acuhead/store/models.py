@@ -9,11 +9,13 @@ calendar days and set-based analytics must not re-derive time zones row by row.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -383,6 +385,87 @@ class AdverseEventRow(Base):
 
 # ---- outcomes (materialised diary-day units) ------------------------------------------------
 
+# Packed counters of ``day_units`` (see DayUnitRow): fields of 7 bits hold a count of up to 127
+# days, so a window of at most PACKED_WINDOW_DAYS days sums a packed column without a carry.
+PACKED_WINDOW_DAYS = 127
+# Per-day ranges a packed field holds (widths below: 127 days of the maximum fit). A day outside
+# them (more attacks starting on one day than anyone records, a score outside 0-10 written past
+# validation) is counted in ``unpacked_days`` and summed from its own columns instead.
+PACKED_ATTACKS_MAX = 4096
+PACKED_PEAK_SUM_MAX = 10 * PACKED_ATTACKS_MAX
+PACKED_SCORE_MAX = 10
+
+
+class PackedField(NamedTuple):
+    """Where one per-window count lives: bits ``shift`` .. ``shift + width - 1`` of ``column``."""
+
+    column: str
+    shift: int
+    width: int
+
+
+PACKED_FIELDS: dict[str, PackedField] = {
+    "recorded": PackedField("flags", 0, 7),
+    "late": PackedField("flags", 7, 7),
+    "migraine": PackedField("flags", 14, 7),
+    "headache": PackedField("flags", 21, 7),
+    "moderate_severe": PackedField("flags", 28, 7),
+    "acute_med": PackedField("flags", 35, 7),
+    "migraine_specific_med": PackedField("flags", 42, 7),
+    "triptan": PackedField("flags", 49, 7),
+    "attacks_started": PackedField("attack_pack", 0, 19),  # 127 x 4096 < 2**19
+    "peak_n": PackedField("attack_pack", 19, 19),
+    "peak_sum": PackedField("attack_pack", 38, 23),  # 127 x 40960 < 2**23
+    "stress_sum": PackedField("mech_pack", 0, 11),  # 127 x 10 < 2**11
+    "stress_n": PackedField("mech_pack", 11, 7),
+    "neck_tension_sum": PackedField("mech_pack", 18, 11),
+    "neck_tension_n": PackedField("mech_pack", 29, 7),
+    "sleep_hours_n": PackedField("mech_pack", 36, 7),
+    "unpacked_days": PackedField("mech_pack", 43, 7),
+}
+
+
+def _bit(name: str) -> int:
+    return 1 << PACKED_FIELDS[name].shift
+
+
+def _packable() -> str:
+    """The day's values lie in the ranges the packed fields hold (NULL scores do)."""
+    return (
+        f"attacks_started BETWEEN 0 AND {PACKED_ATTACKS_MAX}"
+        f" AND peak_n BETWEEN 0 AND {PACKED_ATTACKS_MAX}"
+        f" AND peak_sum BETWEEN 0 AND {PACKED_PEAK_SUM_MAX}"
+        f" AND COALESCE(stress, 0) BETWEEN 0 AND {PACKED_SCORE_MAX}"
+        f" AND COALESCE(neck_tension, 0) BETWEEN 0 AND {PACKED_SCORE_MAX}"
+    )
+
+
+def packed_column_sql() -> dict[str, str]:
+    """The generated columns' expressions: the same SQL text on SQLite and PostgreSQL
+    (``CASE WHEN flag``, ``COALESCE``; CAST to BIGINT before a product could pass 2**31)."""
+    flags = " + ".join(
+        f"CASE WHEN {c} THEN {_bit(c)} ELSE 0 END"
+        for c, f in PACKED_FIELDS.items()
+        if f.column == "flags"
+    )
+    attacks = (
+        f"CASE WHEN {_packable()} THEN attacks_started"
+        f" + CAST(peak_n AS BIGINT) * {_bit('peak_n')}"
+        f" + CAST(peak_sum AS BIGINT) * {_bit('peak_sum')} ELSE 0 END"
+    )
+    mech = (
+        f"CASE WHEN {_packable()} THEN COALESCE(stress, 0)"
+        f" + CASE WHEN stress IS NULL THEN 0 ELSE {_bit('stress_n')} END"
+        f" + CAST(COALESCE(neck_tension, 0) AS BIGINT) * {_bit('neck_tension_sum')}"
+        f" + CASE WHEN neck_tension IS NULL THEN 0 ELSE {_bit('neck_tension_n')} END"
+        f" ELSE {_bit('unpacked_days')} END"
+        f" + CASE WHEN sleep_hours IS NULL THEN 0 ELSE {_bit('sleep_hours_n')} END"
+    )
+    return {"flags": flags, "attack_pack": attacks, "mech_pack": mech}
+
+
+PACKED_COLUMN_SQL = packed_column_sql()
+
 
 class DayUnitRow(Base):
     """One recorded diary day of one patient, counted by the pure domain and kept for set-based
@@ -396,6 +479,26 @@ class DayUnitRow(Base):
     and queries still test it. ``day_num`` is the day as whole days since 1970-01-01, so window
     arithmetic is plain integer arithmetic on both engines. Clustered by patient on SQLite
     (WITHOUT ROWID) so a cohort scan reads each patient's days together.
+
+    Packed counters. A registry scan spends most of its time reading columns and stepping one
+    aggregate per column, so the day's counts are also kept packed into three stored generated
+    columns (the database computes them; writers never name them): ``SUM(flags)`` over a window
+    gives all eight day counts at once. Each field is wide enough for 127 days of its per-day
+    maximum, so a window of up to :data:`PACKED_WINDOW_DAYS` days sums without a carry into the
+    next field; longer windows read the plain columns. Fields (bit offset, width):
+
+    * ``flags``: recorded 0, late 7, migraine 14, headache 21, moderate_severe 28,
+      acute_med 35, migraine_specific_med 42, triptan 49 (7 bits each: 0 or 1 per day);
+    * ``attack_pack``: attacks_started 0 (19 bits), peak_n 19 (19), peak_sum 38 (23): up to
+      4096 attack starts a day with peak intensities 0-10 (cluster headache has up to 8 a
+      day, CLINICAL.md: 4096 is far past any diary);
+    * ``mech_pack``: stress sum 0 (11 bits), stress count 11 (7), neck tension sum 18 (11),
+      neck tension count 29 (7), sleep-hours count 36 (7), unpacked days 43 (7).
+
+    A day whose values lie outside those ranges packs zeros for its attack and score fields
+    and counts in *unpacked days*; the window query then recounts that patient from the plain
+    columns, so an impossible value costs speed, never a wrong sum. ``headache_minutes`` and
+    ``sleep_hours`` are summed from their own columns.
     """
 
     __tablename__ = "day_units"
@@ -425,6 +528,15 @@ class DayUnitRow(Base):
     sleep_hours: Mapped[float | None] = mapped_column(Float)
     neck_tension: Mapped[int | None] = mapped_column(Integer)
     menstruating: Mapped[bool | None] = mapped_column(Boolean)
+    flags: Mapped[int] = mapped_column(
+        BigInteger, Computed(PACKED_COLUMN_SQL["flags"], persisted=True)
+    )
+    attack_pack: Mapped[int] = mapped_column(
+        BigInteger, Computed(PACKED_COLUMN_SQL["attack_pack"], persisted=True)
+    )
+    mech_pack: Mapped[int] = mapped_column(
+        BigInteger, Computed(PACKED_COLUMN_SQL["mech_pack"], persisted=True)
+    )
 
 
 # ---- research (issue 7) -------------------------------------------------------------------
