@@ -1,9 +1,22 @@
 """Load: diary writes and reads from 100 concurrent clients against a real server process.
 
-Each simulated client logs its patient's day (PUT /days/{date}) and reads the diary list
-(GET /days) in turn, pausing ``--think`` seconds between requests as a person would. The same
-clients then hit ``/livez`` (a handler that touches nothing) for the same duration: that rate is
-the framework baseline of this app on this machine, measured in the same run.
+Each simulated client, on its own keep-alive connection, logs its patient's day
+(PUT /days/{date}) and reads the diary list (GET /days?limit=30) in turn, pausing ``--think``
+seconds after each answer as a person would. The same clients then hit ``/livez`` (a handler
+that touches nothing) for the same duration: that rate is the framework baseline of this app on
+this machine, measured in the same run, with the same server process.
+
+It is a closed loop: 100 clients x 1 / (think + latency) is at most 200 requests/s with the
+default 0.5 s, so ``framework_rps`` near 200 means the framework keeps up, and ``ratio`` is
+about (think + livez latency) / (think + diary latency). The latency percentiles carry the
+verdict. Every request of the window counts, the first ones (cold server) included.
+
+Latency on a small shared machine follows what else runs on it, so the lines before the last
+also give the machine's load average and the CPU milliseconds per request of the server (its
+process tree, from /proc) and of this generator, which do not. The generator speaks HTTP/1.1
+itself (``Connection``): httpx cost it 2-3 ms CPU per request, taken from the server's cores.
+``--trace FILE`` writes every request (start, kind, ms, ok) for a look at when the slow ones
+happened.
 
 Last line: rps=<n> p50_ms=<n> p99_ms=<n> errors=<n> framework_rps=<n> ratio=<rps/framework_rps>
 Targets (issue 7): p99 < 100 ms, zero errors, ratio >= 0.3, on SQLite and PostgreSQL.
@@ -14,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -36,7 +52,9 @@ from acuhead.store.db import Database, upgrade  # noqa: E402
 PASSWORD = "load-test-password"  # noqa: S105 - a throwaway local account
 
 
-def prepare(url: str, clients: int) -> int:
+def prepare(url: str, clients: int) -> tuple[int, str]:
+    """A clinic, a practitioner (its e-mail returned) and ``clients`` patients with
+    consecutive ids (the first returned)."""
     db = Database(url)
     upgrade(db)
     with db.write() as s:
@@ -56,9 +74,33 @@ def prepare(url: str, clients: int) -> int:
             p = diary.create_patient(s, actor=actor, external_id=f"load-{n}")
             first = first or p.id
     db.dispose()
-    prepare.email = email  # type: ignore[attr-defined]
     assert first is not None
-    return first
+    return first, email
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (uvicorn workers), from /proc.
+
+    Wall-clock latency on a shared 2-core machine is noisy; CPU per request is not."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    wanted = {pid}
+    changed = True
+    while changed:
+        more = {p for p, parent in parents.items() if parent in wanted} - wanted
+        changed = bool(more)
+        wanted |= more
+    return sum(cpu.get(p, 0.0) for p in wanted)
 
 
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -80,51 +122,113 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not start; see " + str(log))
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection, written by hand for the load generator.
+
+    The generator shares the server's 2 cores: httpx costs it 2-3 ms CPU per request, which at
+    ~190 requests/s is half a core taken from the server under test. This speaks the same
+    requests on the wire (method, path, headers, JSON body) for ~0.2 ms. Responses from
+    uvicorn carry Content-Length; chunked bodies are read too."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.head = "".join(
+            f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}.items()
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: object = None) -> int:
+        """The response's status; the body is read and dropped. Raises OSError (a timeout
+        after 30 s included) or ValueError on failure, after closing the connection."""
+        try:
+            async with asyncio.timeout(30):
+                return await self._exchange(method, path, body)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            await self.close()
+            raise
+
+    async def _exchange(self, method: str, path: str, body: object) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        data = b"" if body is None else json.dumps(body).encode()
+        extra = f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n" if data else ""
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + data)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {
+            k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)
+        }
+        if "content-length" in fields:
+            await self.reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding") == "chunked":
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        if fields.get("connection") == "close":
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 async def run_clients(
-    base: str,
+    port: int,
     headers: dict[str, str],
     first_patient: int,
     clients: int,
     seconds: float,
     think: float,
     trivial: bool,
-) -> tuple[list[float], int]:
-    latencies: list[float] = []
+    trace: TextIO | None = None,
+) -> tuple[dict[str, list[float]], int]:
+    latencies: dict[str, list[float]] = {"put": [], "get": [], "livez": []}
     errors = 0
     stop_at = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30
-    ) as client:
+    began = time.perf_counter()
 
-        async def one(n: int) -> None:
-            nonlocal errors
-            pid = first_patient + n
-            k = 0
-            await asyncio.sleep(think * n / clients)  # spread the start
-            while time.monotonic() < stop_at:
-                t0 = time.perf_counter()
-                try:
-                    if trivial:
-                        r = await client.get("/livez")
-                    elif k % 2 == 0:
-                        day = dt.date(2026, 1, 1) - dt.timedelta(days=(k // 2) % 300)
-                        r = await client.put(
-                            f"/api/v1/patients/{pid}/days/{day}",
-                            json={"headache": k % 3 == 0, "stress": k % 11},
-                        )
-                    else:
-                        r = await client.get(f"/api/v1/patients/{pid}/days", params={"limit": 30})
-                    ok = r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - t0)
-                errors += 0 if ok else 1
-                k += 1
-                if think:
-                    await asyncio.sleep(think)
+    async def one(n: int) -> None:
+        # Each simulated person has their own connection, as separate devices would.
+        nonlocal errors
+        pid = first_patient + n
+        k = 0
+        conn = Connection("127.0.0.1", port, headers)
+        await asyncio.sleep(think * n / clients)  # spread the start
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            kind = "livez" if trivial else ("put", "get")[k % 2]
+            try:
+                if trivial:
+                    status = await conn.request("GET", "/livez")
+                elif kind == "put":
+                    day = dt.date(2026, 1, 1) - dt.timedelta(days=(k // 2) % 300)
+                    status = await conn.request(
+                        "PUT",
+                        f"/api/v1/patients/{pid}/days/{day}",
+                        {"headache": k % 3 == 0, "stress": k % 11},
+                    )
+                else:
+                    status = await conn.request("GET", f"/api/v1/patients/{pid}/days?limit=30")
+                ok = status == 200
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                ok = False
+            latencies[kind].append(time.perf_counter() - t0)
+            errors += 0 if ok else 1
+            if trace is not None:
+                trace.write(f"{t0 - began:.4f},{kind},{latencies[kind][-1] * 1000:.2f},{int(ok)}\n")
+            k += 1
+            if think:
+                await asyncio.sleep(think)
+        await conn.close()
 
-        await asyncio.gather(*(one(n) for n in range(clients)))
+    await asyncio.gather(*(one(n) for n in range(clients)))
     return latencies, errors
 
 
@@ -134,6 +238,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--think", type=float, default=0.5, help="pause between a client's requests")
+    ap.add_argument("--trace", type=Path, help="write every request (start s, kind, ms, ok) here")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/acuhead_load")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="acuhead-load-"))
@@ -147,31 +252,70 @@ def main() -> None:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             c.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
-    first = prepare(url, args.clients)
+    first, email = prepare(url, args.clients)
     port = 18000 + os.getpid() % 1000
     proc = start_server(url, port, work / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        token = httpx.post(
-            f"{base}/api/v1/auth/login", json={"email": prepare.email, "password": PASSWORD}
-        ).json()["token"]  # type: ignore[attr-defined]
+        login = {"email": email, "password": PASSWORD}
+        token = httpx.post(f"{base}/api/v1/auth/login", json=login).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
-        lat, errors = asyncio.run(
-            run_clients(base, headers, first, args.clients, args.seconds, args.think, trivial=False)
-        )
-        flat, _ = asyncio.run(
-            run_clients(base, headers, first, args.clients, args.seconds, args.think, trivial=True)
-        )
+        cpu: dict[str, tuple[float, float]] = {}
+
+        def phase(trivial: bool) -> tuple[dict[str, list[float]], int]:
+            server0, client0 = tree_cpu_seconds(proc.pid), time.process_time()
+            trace = args.trace.open("a") if args.trace else None
+            try:
+                out = asyncio.run(
+                    run_clients(
+                        port,
+                        headers,
+                        first,
+                        args.clients,
+                        args.seconds,
+                        args.think,
+                        trivial=trivial,
+                        trace=trace,
+                    )
+                )
+            finally:
+                if trace is not None:
+                    trace.close()
+            cpu["livez" if trivial else "diary"] = (
+                tree_cpu_seconds(proc.pid) - server0,
+                time.process_time() - client0,
+            )
+            return out
+
+        load0 = os.getloadavg()[0]
+        by_kind, errors = phase(trivial=False)
+        livez, _ = phase(trivial=True)
+        load1 = os.getloadavg()[0]
     finally:
         proc.terminate()
         proc.wait(10)
+    lat = by_kind["put"] + by_kind["get"]
+    flat = livez["livez"]
     rps = len(lat) / args.seconds
     framework_rps = len(flat) / args.seconds
     q = statistics.quantiles(lat, n=100)
     print(
         f"engine={args.engine} clients={args.clients} seconds={args.seconds:g} "
-        f"think={args.think:g} requests={len(lat)}"
+        f"think={args.think:g} requests={len(lat)} "
+        f"machine_load_1min={load0:.1f}..{load1:.1f} cores={os.cpu_count()}"
     )
+    for kind, values in (*by_kind.items(), ("livez", flat)):
+        if len(values) >= 2:
+            kq = statistics.quantiles(values, n=100)
+            print(f"{kind}: n={len(values)} p50_ms={kq[49] * 1000:.1f} p99_ms={kq[98] * 1000:.1f}")
+    for name, count in (("diary", len(lat)), ("livez", len(flat))):
+        server_s, client_s = cpu[name]
+        print(
+            f"{name}: server_cpu_ms_per_request={server_s * 1000 / max(count, 1):.2f} "
+            f"client_cpu_ms_per_request={client_s * 1000 / max(count, 1):.2f} "
+            f"server_cpu_share={server_s / args.seconds:.2f} "
+            f"client_cpu_share={client_s / args.seconds:.2f}"
+        )
     print(
         f"rps={rps:.1f} p50_ms={q[49] * 1000:.1f} p99_ms={q[98] * 1000:.1f} errors={errors} "
         f"framework_rps={framework_rps:.1f} ratio={rps / framework_rps:.2f}"

@@ -155,6 +155,7 @@ def test_reads_and_changes_of_a_patient_record_are_audited_without_health_data(
         headers=h,
     )
     app_client.get(f"/api/v1/patients/{world.patient_a}/days", headers=h)
+    db.deferred.flush()  # read audits are written in batches, a moment later (store/db.py)
     with db.read() as s:
         events = list(s.scalars(select(AuditEvent).where(AuditEvent.patient_id == world.patient_a)))
     by_user = {(e.action, e.entity) for e in events if e.user_id is not None}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from acuhead.errors import AcuheadError, Conflict, FieldError, NotFound, ValidationError
@@ -162,12 +162,17 @@ def login(
     return LoginResult(token=token, user=user, actor=actor, expires_utc=expires)
 
 
+# Every API request runs this: built once, so SQLAlchemy reuses its compiled SQL without
+# recomputing the statement's cache key (benchmarks/load.py).
+_SESSION_AND_USER = (
+    select(AuthSession, User)
+    .join(User, User.id == AuthSession.user_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 def actor_from_token(session: Session, token: str) -> tuple[Actor, User] | None:
-    row = session.execute(
-        select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == _sha(token))
-    ).first()
+    row = session.execute(_SESSION_AND_USER, {"token_hash": _sha(token)}).first()
     if row is None:
         return None
     auth, user = row

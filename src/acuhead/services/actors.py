@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from acuhead.errors import Forbidden, NotFound
-from acuhead.store.models import AuditEvent, Patient
+from acuhead.store.db import DEFERRED_INSERTS, DeferredInserts
+from acuhead.store.models import AuditEvent, Clinic, Patient, User, utcnow
+
+AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 
 
 class Role(StrEnum):
@@ -49,14 +54,40 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("this needs an admin account")
 
 
+def _may_see(actor: Actor, patient_id: int, clinic_id: int | None) -> bool:
+    """Staff see their clinic's patients; a patient only themselves."""
+    if clinic_id is None or clinic_id != actor.clinic_id:
+        return False
+    return actor.role != Role.PATIENT or actor.patient_id == patient_id
+
+
 def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     """The patient if the actor may see them, else NotFound."""
-    patient = session.get(Patient, patient_id)
-    if patient is None or patient.clinic_id != actor.clinic_id:
-        raise NotFound(f"patient {patient_id} not found")
-    if actor.role == Role.PATIENT and actor.patient_id != patient.id:
+    # As Session.get: a patient this session already holds costs no query (a request checks
+    # access, then its service loads the patient again).
+    patient = session.identity_map.get(identity_key(Patient, patient_id))
+    state = inspect(patient) if isinstance(patient, Patient) else None
+    if state is None or state.expired or state.deleted or state.was_deleted:
+        patient = session.scalars(_PATIENT, {"pid": patient_id}).first()
+    if patient is None or not _may_see(actor, patient.id, patient.clinic_id):
         raise NotFound(f"patient {patient_id} not found")
     return patient
+
+
+# Built once (bound id only): ``Session.get`` builds its statement and computes its cache key
+# anew on every call, and every request under /patients/{id} loads the patient.
+_PATIENT = select(Patient).where(Patient.id == bindparam("pid"))
+_PATIENT_CLINIC = select(cast(Table, Patient.__table__).c.clinic_id).where(
+    cast(Table, Patient.__table__).c.id == bindparam("pid")
+)
+
+
+def check_patient(session: Session, actor: Actor, patient_id: int) -> None:
+    """:func:`load_patient`'s decision without loading the patient (every request under
+    /patients/{id} makes it before its body is read): NotFound unless the actor may see them."""
+    clinic_id = session.connection().scalar(_PATIENT_CLINIC, {"pid": patient_id})
+    if not _may_see(actor, patient_id, clinic_id):
+        raise NotFound(f"patient {patient_id} not found")
 
 
 def find_patient(session: Session, actor: Actor, ref: str) -> Patient:
@@ -82,14 +113,45 @@ def audit(
     *,
     patient_id: int | None = None,
 ) -> None:
-    """Record who touched which record; ids and verbs only, never health data."""
-    session.add(
-        AuditEvent(
-            clinic_id=actor.clinic_id,
-            user_id=actor.user_id,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            patient_id=patient_id,
-        )
-    )
+    """Record who touched which record; ids and verbs only, never health data.
+
+    In a write transaction the row is part of it: the change and its audit commit together or
+    not at all. A read-only session (``Database.read``) never commits, so its audit row is
+    handed to the database's :class:`~acuhead.store.db.DeferredInserts` and written within a
+    fraction of a second, batched with others (see there for what a crash can lose).
+    """
+    row: dict[str, Any] = {
+        "clinic_id": actor.clinic_id,
+        "user_id": actor.user_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "patient_id": patient_id,
+        "at_utc": utcnow(),
+    }
+    deferred: DeferredInserts | None = session.info.get(DEFERRED_INSERTS)
+    if deferred is not None:
+        deferred.add(AUDIT_TABLE, row)
+    else:
+        # A plain INSERT in the caller's transaction, now: the ORM's unit of work for one
+        # object costs several times more, on every change.
+        session.connection().execute(_INSERT_AUDIT, row)
+
+
+_INSERT_AUDIT = insert(AUDIT_TABLE)
+
+
+def _unlink_vanished(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A deferred audit row may be written after its patient was erased (or its user or clinic
+    deleted): drop the link, as erasure does for the rows it finds, rather than fail the batch."""
+    for key, model in (("patient_id", Patient), ("user_id", User), ("clinic_id", Clinic)):
+        ids = {r[key] for r in rows if r[key] is not None}
+        if not ids:
+            continue
+        found = set(session.scalars(select(model.id).where(model.id.in_(ids))))
+        for r in rows:
+            if r[key] is not None and r[key] not in found:
+                r[key] = None
+
+
+DeferredInserts.register(AUDIT_TABLE.name, _unlink_vanished)

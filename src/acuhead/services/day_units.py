@@ -22,11 +22,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, inspect, select, text
+from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
-from acuhead.domain.diary import Diary
+from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -116,25 +116,56 @@ def compute_rows(
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 
 
+# Built once with bind parameters: SQLAlchemy then reuses the compiled SQL (its cache key is
+# memoised on the statement object) instead of rebuilding it on every diary write.
+_DAY_TABLE = cast(Table, DiaryDayRow.__table__)
+_DAYS = (
+    select(*_DAY_TABLE.c)
+    .where(
+        _DAY_TABLE.c.patient_id == bindparam("pid"),
+        _DAY_TABLE.c.day >= bindparam("lo"),
+        _DAY_TABLE.c.day <= bindparam("hi"),
+    )
+    .order_by(_DAY_TABLE.c.day)
+)
+_ATTACK_TABLE = cast(Table, AttackRow.__table__)
+_ATTACK_IDS = select(_ATTACK_TABLE.c.id).where(
+    _ATTACK_TABLE.c.patient_id == bindparam("pid"),
+    _ATTACK_TABLE.c.start_local >= bindparam("lo"),
+    _ATTACK_TABLE.c.start_local < bindparam("hi"),
+)
+_ATTACKS = (
+    select(AttackRow)
+    .where(AttackRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(AttackRow.start_local, AttackRow.id)
+)
+
+
 def _load(
-    session: Session, patient: Patient, start: dt.date | None, end: dt.date | None
+    session: Session,
+    patient: Patient,
+    start: dt.date | None,
+    end: dt.date | None,
+    days: tuple[DiaryDay, ...] | None = None,
 ) -> tuple[Diary, list[dt.datetime | None]]:
-    days = select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id)
-    attacks = select(AttackRow).where(AttackRow.patient_id == patient.id)
-    if start is not None:
-        days = days.where(DiaryDayRow.day >= start)
-        attacks = attacks.where(
-            AttackRow.start_local >= dt.datetime.combine(start - ATTACK_LOOKBACK, dt.time())
-        )
-    if end is not None:
-        days = days.where(DiaryDayRow.day <= end)
-        attacks = attacks.where(
-            AttackRow.start_local < dt.datetime.combine(end + ONE_DAY, dt.time())
-        )
-    attack_rows = list(session.scalars(attacks.order_by(AttackRow.start_local, AttackRow.id)))
+    lo = dt.date.min if start is None else start
+    hi = dt.date.max if end is None else end
+    attacks_from = (
+        dt.datetime.min if start is None else dt.datetime.combine(lo - ATTACK_LOOKBACK, dt.time())
+    )
+    attacks_to = dt.datetime.max if end is None else dt.datetime.combine(hi + ONE_DAY, dt.time())
+    # Most day entries have no attack near them: ask for ids first, since setting up the ORM
+    # load of attacks with their readings, aura and doses costs more than the query.
+    # Plain Core statements on the session's connection (no ORM): the caller has flushed.
+    conn = session.connection()
+    ids = list(conn.scalars(_ATTACK_IDS, {"pid": patient.id, "lo": attacks_from, "hi": attacks_to}))
+    attack_rows = list(session.scalars(_ATTACKS, {"ids": ids})) if ids else []
+    if days is None:
+        rows = conn.execute(_DAYS, {"pid": patient.id, "lo": lo, "hi": hi})
+        days = tuple(day_from_row(r) for r in rows)
     diary = Diary(
         patient=patient_facts(patient),
-        days=tuple(day_from_row(r) for r in session.scalars(days.order_by(DiaryDayRow.day))),
+        days=days,
         attacks=tuple(attack_from_row(r) for r in attack_rows),
     )
     return diary, [r.recorded_utc for r in attack_rows]
@@ -147,11 +178,13 @@ def refresh_day_units(
     start: dt.date | None = None,
     end: dt.date | None = None,
     policy: DayUnitsPolicy = VD_AREND_2023,
+    days: tuple[DiaryDay, ...] | None = None,
 ) -> int:
     """Recount ``start..end`` (inclusive; both None: the whole diary) and replace those rows.
 
     Returns the number of recorded days written. Call inside the transaction that changed the
-    diary; pending ORM changes are flushed first.
+    diary; pending ORM changes are flushed first. ``days``: the day entries of the range, when
+    the caller holds them (else they are read).
     """
     session.flush()
     patient = session.get(Patient, patient_id)
@@ -159,7 +192,9 @@ def refresh_day_units(
     if patient is None:
         return 0
     whole = start is None or end is None
-    diary, recorded = _load(session, patient, None if whole else start, None if whole else end)
+    diary, recorded = _load(
+        session, patient, None if whole else start, None if whole else end, days
+    )
     rows = compute_rows(
         diary,
         clinic_id=patient.clinic_id,
@@ -169,6 +204,9 @@ def refresh_day_units(
         end=None if whole else end,
         policy=policy,
     )
+    if not whole and start == end:
+        _replace_one_day(session, patient.id, start, rows)
+        return len(rows)
     stmt = delete(table).where(table.c.patient_id == patient.id)
     if not whole:
         stmt = stmt.where(table.c.day >= start, table.c.day <= end)
@@ -178,9 +216,47 @@ def refresh_day_units(
     return len(rows)
 
 
-def refresh_around(session: Session, *, patient_id: int, day: dt.date) -> int:
-    """After a day entry changed: recount that day and its neighbours."""
-    return refresh_day_units(session, patient_id=patient_id, start=day - ONE_DAY, end=day + ONE_DAY)
+def _replace_one_day(
+    session: Session, patient_id: int, day: dt.date | None, rows: list[DayUnitTuple]
+) -> None:
+    """One statement: an upsert when the day is recorded, else a delete."""
+    if not rows:
+        session.connection().execute(_DELETE_DAY, {"pid": patient_id, "day": day})
+        return
+    (row,) = rows
+    session.connection().execute(_UPSERT_DAY, dict(zip(COLUMNS, row, strict=True)))
+
+
+_DELETE_DAY = delete(_table()).where(
+    _table().c.patient_id == bindparam("pid"), _table().c.day == bindparam("day")
+)
+# The same SQL on SQLite (>= 3.24) and PostgreSQL. Written as text because SQLAlchemy's
+# dialect-specific ``on_conflict_do_update`` cannot be cached and was recompiled every time;
+# the typed bind parameters keep the column types' conversions.
+_UPSERT_DAY = text(
+    f"INSERT INTO day_units ({', '.join(COLUMNS)}) "  # noqa: S608 - constants only
+    f"VALUES ({', '.join(':' + c for c in COLUMNS)}) "
+    "ON CONFLICT (patient_id, day) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("patient_id", "day"))
+).bindparams(*(bindparam(c, type_=_table().c[c].type) for c in COLUMNS))
+
+
+def refresh_around(
+    session: Session, *, patient_id: int, day: dt.date, entry: DiaryDayRow | None = None
+) -> int:
+    """After a day entry changed: recount that date, in one statement.
+
+    A date's unit depends only on its own entry and on the attacks and doses that touch it
+    (``domain.dayunits``: every value is an "any of" over that date), so a day entry cannot
+    change its neighbours; attacks, which span dates, go through :func:`refresh_attack`.
+    ``entry``: the date's entry as just written, which then need not be read back.
+    """
+    if entry is not None:
+        session.flush()  # defaults such as recorded_utc are set on the row by the flush
+        return refresh_day_units(
+            session, patient_id=patient_id, start=day, end=day, days=(day_from_row(entry),)
+        )
+    return refresh_day_units(session, patient_id=patient_id, start=day, end=day)
 
 
 def _attack_span(row: AttackRow) -> tuple[dt.date, dt.date]:

@@ -249,14 +249,19 @@ def list_days(
         "hi": end or dt.date.max,
     }
     page = {**window, "limit": min(limit, MAX_PAGE), "offset": offset}
-    rows = list(session.scalars(_PAGE_OF_DAYS, page))  # autoflushes pending changes first
-    total = session.connection().scalar(_COUNT_DAYS, window) or 0
+    found = session.execute(_PAGE_OF_DAYS, page).all()  # autoflushes pending changes first
+    rows = [r[0] for r in found]
+    if found:
+        total = int(found[0][1])
+    else:  # past the end (or nothing): only a count says how many there are
+        total = (session.connection().scalar(_COUNT_DAYS, window) or 0) if offset else 0
     audit(session, actor, "read", "diary_days", patient_id=patient.id)
     return rows, total
 
 
 # The diary list is the most frequent read: both statements are built once (bound values
-# only), so SQLAlchemy reuses their compiled SQL without rebuilding a cache key each time.
+# only), so SQLAlchemy reuses their compiled SQL without rebuilding a cache key each time, and
+# the page carries the total (a window count, taken before LIMIT): one query, one round trip.
 _IN_WINDOW = (
     DiaryDayRow.patient_id == bindparam("pid"),
     DiaryDayRow.day >= bindparam("lo"),
@@ -264,7 +269,7 @@ _IN_WINDOW = (
 )
 _COUNT_DAYS = select(func.count(DiaryDayRow.id)).where(*_IN_WINDOW)
 _PAGE_OF_DAYS = (
-    select(DiaryDayRow)
+    select(DiaryDayRow, func.count().over().label("total"))
     .where(*_IN_WINDOW)
     .order_by(DiaryDayRow.day)
     .limit(bindparam("limit"))

@@ -4,22 +4,40 @@ SQLite gets WAL, foreign keys and a busy timeout on every connection, and writes
 one writer at a time: a process-wide lock plus ``BEGIN IMMEDIATE`` so a write transaction
 takes the database write lock up front instead of failing with "database is locked" when it
 upgrades from a read. Reads run concurrently from the pool.
+
+A read-only transaction may still have one row to write: the audit row saying who read what.
+Taking the single SQLite writer for it would serialise every read behind every write, so such
+rows go to :class:`DeferredInserts` and are written shortly after, many per transaction.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger("acuhead.store")
+
 _WRITE_FLAG = "acuhead_write"
+# Key in ``Session.info`` of a read-only session: the :class:`DeferredInserts` its few
+# bookkeeping rows (read audits) go to, since the session itself never commits.
+DEFERRED_INSERTS = "acuhead.deferred_inserts"
+
+BatchHook = Callable[[Session, list[dict[str, Any]]], None]
+
+# Pages of write-ahead log after which a commit checkpoints by itself (SQLite's default is
+# 1000): only when the background Checkpointer has fallen this far behind.
+SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Database:
@@ -28,25 +46,51 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.is_memory = False
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             path = make_url(url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            self.is_memory = not path or path == ":memory:"
+            if path and not self.is_memory:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # One pooled connection per worker thread that may read at once (anyio's
+                # 40): past the pool, SQLAlchemy opens and closes a connection (and runs its
+                # pragmas) per checkout, which under load cost more than the query.
+                kwargs.update(pool_size=40, max_overflow=20)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE_FLAG: True})
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL runs READ COMMITTED, where each statement of a transaction takes its own
+        # snapshot anyway: a read gains nothing from BEGIN and ROLLBACK but two round trips.
+        self._autocommit_reader = (
+            self._reader
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_lock = threading.Lock()
+        self.deferred = DeferredInserts(self)
+        self.checkpointer = Checkpointer(self)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._reader() as session:
+    def read(self, *, autocommit: bool = False) -> Iterator[Session]:
+        """A read-only session; rows it must still record (read audits) are deferred.
+
+        ``autocommit``: on PostgreSQL, no transaction around the statements (no BEGIN and
+        ROLLBACK round trips; each statement sees its own snapshot, as under READ COMMITTED
+        anyway). Only for code that never writes through the session, since a write would
+        commit at once. SQLite keeps its transaction (one snapshot for all statements).
+        """
+        with (self._autocommit_reader if autocommit else self._reader)() as session:
+            session.info[DEFERRED_INSERTS] = self.deferred
             yield session
 
     @contextmanager
@@ -55,12 +99,211 @@ class Database:
         if self.is_sqlite:
             with self._write_lock, self._writer() as session, session.begin():
                 yield session
+            self.checkpointer.poke()
         else:
             with self._writer() as session, session.begin():
                 yield session
 
     def dispose(self) -> None:
+        """Write the deferred rows, then close every pooled connection."""
+        self.deferred.stop()
+        self.checkpointer.stop()
         self.engine.dispose()
+
+
+class DeferredInserts:
+    """Rows written a moment after the read-only transaction that produced them, in batches.
+
+    Read audits come here. Written at once, each read would need the database's single write
+    lock (SQLite) and a commit of its own, so reads would queue behind writes. A background
+    thread instead inserts what has gathered, at most ``delay`` seconds after the first row,
+    in one write transaction (hundreds of rows per commit under load).
+
+    Durability trade-off, accepted for read audits only: a row is lost if the process dies
+    (SIGKILL, power loss) within ``delay`` of the read, or if its write keeps failing until the
+    process exits. A clean stop (``stop()``: server shutdown, ``Database.dispose``, interpreter
+    exit) writes everything pending. Rows of a write transaction (a change and its audit) never
+    come here: they commit with the change, before the client is answered. The queue is
+    bounded: past ``limit`` pending rows the caller writes them itself rather than drop any.
+    """
+
+    hooks: ClassVar[dict[str, BatchHook]] = {}
+    _instances: ClassVar[weakref.WeakSet[DeferredInserts]] = weakref.WeakSet()
+
+    def __init__(
+        self, db: Database, *, delay: float = 0.2, batch: int = 500, limit: int = 20_000
+    ) -> None:
+        self._db = weakref.ref(db)
+        self.delay, self.batch, self.limit = delay, batch, limit
+        self._rows: list[tuple[Table, dict[str, Any]]] = []
+        self._cond = threading.Condition()
+        self._flushing = threading.Lock()  # one flush at a time keeps rows in order
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.idle = 10.0  # seconds without rows before the thread ends
+        DeferredInserts._instances.add(self)
+
+    @classmethod
+    def register(cls, table: str, hook: BatchHook) -> None:
+        """Run ``hook(session, rows)`` on each batch for ``table`` inside the transaction that
+        inserts it (e.g. to unlink rows from records erased since they were queued)."""
+        cls.hooks[table] = hook
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._rows)
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        with self._cond:
+            self._rows.append((table, row))
+            pending = len(self._rows)
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="acuhead-deferred-inserts", daemon=True
+                )
+                self._thread.start()
+            elif pending >= self.batch:
+                self._cond.notify_all()
+        if pending >= self.limit:  # the writer is stuck or far behind: push back
+            self.flush()
+
+    def flush(self) -> int:
+        """Write every row queued so far, now, in one transaction; returns how many."""
+        db = self._db()
+        with self._flushing:
+            with self._cond:
+                rows, self._rows = self._rows, []
+            if not rows or db is None:
+                return 0
+            try:
+                with db.write() as session:
+                    by_table: dict[Table, list[dict[str, Any]]] = {}
+                    for table, row in rows:
+                        by_table.setdefault(table, []).append(row)
+                    for table, batch in by_table.items():
+                        hook = self.hooks.get(table.name)
+                        if hook is not None:
+                            hook(session, batch)
+                        session.execute(insert(table), batch)
+            except BaseException:
+                with self._cond:  # keep them, in order, for the next attempt
+                    self._rows[:0] = rows
+                raise
+            return len(rows)
+
+    def stop(self) -> None:
+        """Write what is pending and end the background thread (a later add starts one)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+        self.flush()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._rows and not self._stopping:
+                    self._cond.wait(timeout=self.idle)
+                if self._stopping or not self._rows:  # stopped, or idle: a later add restarts
+                    self._thread = None
+                    return
+                self._cond.wait_for(
+                    lambda: self._stopping or len(self._rows) >= self.batch, timeout=self.delay
+                )
+            try:
+                self.flush()
+            except Exception:
+                log.exception("deferred inserts failed; retrying in 1 s")
+                with self._cond:
+                    self._cond.wait_for(lambda: self._stopping, timeout=1.0)
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log into the database file from a background thread.
+
+    SQLite's automatic checkpoint runs inside the commit that fills the log past a threshold,
+    while that writer holds the write lock, and ends with fsync: on a busy disk one commit
+    took 200-600 ms and every writer queued behind it (benchmarks/load.py). Here a PASSIVE
+    checkpoint, which neither waits for nor blocks readers and writers, runs about once a
+    ``interval`` after writes; the in-commit checkpoint stays only as a safety net for when
+    this one falls behind (``SQLITE_AUTOCHECKPOINT_PAGES``).
+
+    Durability is unchanged by this (see ``_configure_sqlite``): a commit returns once its log
+    frames are written, so an acknowledged write survives the process being killed; with
+    ``synchronous=NORMAL`` the log is fsynced at checkpoints, so an operating-system crash or
+    power loss can lose the writes since the last one (about ``interval``).
+    """
+
+    def __init__(self, db: Database, *, interval: float = 1.0) -> None:
+        self._db = weakref.ref(db)
+        self.interval = interval
+        self._cond = threading.Condition()
+        self._dirty = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        """A write committed: checkpoint within ``interval``."""
+        db = self._db()
+        if db is None or not db.is_sqlite or db.is_memory:
+            return
+        with self._cond:
+            self._dirty = True
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="acuhead-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def checkpoint(self) -> None:
+        db = self._db()
+        if db is None:
+            return
+        raw = db.engine.raw_connection()  # autocommit (see _on_connect): no open transaction
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cur.close()
+        finally:
+            raw.close()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        idle = 0
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping, timeout=self.interval)
+                dirty, self._dirty = self._dirty, False
+                idle = 0 if dirty else idle + 1
+                if self._stopping or idle > 30:  # a later write starts a new thread
+                    self._thread = None
+                    return
+            if dirty:
+                try:
+                    self.checkpoint()
+                except Exception:
+                    log.exception("background checkpoint failed")
+
+
+@atexit.register
+def _flush_all_at_exit() -> None:
+    for deferred in list(DeferredInserts._instances):
+        try:
+            deferred.stop()
+        except Exception:
+            log.exception("deferred inserts lost at exit")
 
 
 def concurrent_reader(bind: Engine | Connection) -> Connection:
@@ -79,8 +322,15 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
+        # Durable against a crash of this process (every acknowledged write survives
+        # SIGKILL: the crash-safety test); an OS crash or power loss may lose the commits
+        # since the last checkpoint (see Checkpointer), which fsyncs the log.
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run in the background (Checkpointer); the in-commit one only when the
+        # log has grown this far regardless, and the log file is cut back after a reset.
+        cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+        cur.execute("PRAGMA journal_size_limit=67108864")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -3,33 +3,45 @@
 CSRF is checked from the browser's own ``Sec-Fetch-Site`` / ``Origin`` headers (as datasette
 does) rather than with token plumbing: a cookie-authenticated write must come from this
 origin. Clients that send ``Authorization: Bearer`` carry no ambient credential and skip it.
+
+Threads: FastAPI runs every sync dependency, a sync generator dependency's exit, a sync
+endpoint and the validation of its return value each as a separate worker-thread task, and
+each hop waits for the event loop and the GIL. The diary routes (most of the traffic) are
+therefore async, need no thread before their body, and run their whole transaction, the
+session lookup and patient check included, in one hop (:func:`access_in_transaction`,
+:func:`run_write`, :func:`run_read`); the other routes keep ``WriteSession``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from acuhead.config import Settings
+from acuhead.errors import NotFound
 from acuhead.services.accounts import actor_from_token
-from acuhead.services.actors import Actor, load_patient
+from acuhead.services.actors import Actor, check_patient, load_patient
 from acuhead.store.db import Database
 
 COOKIE = "acuhead_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+T = TypeVar("T")
 
-def get_db(request: Request) -> Database:
+
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -94,7 +106,8 @@ def check_same_origin(request: Request) -> None:
     raise HTTPException(403, "request refused: missing or foreign Origin (CSRF protection)")
 
 
-def current_actor(request: Request, db: DbDep) -> Actor:
+def resolve_actor(request: Request, db: Database, session: Session | None = None) -> Actor:
+    """The logged-in user behind this request (401 without a live session); blocking."""
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:  # already resolved for this request (patient_access runs first)
         return cached
@@ -103,7 +116,10 @@ def current_actor(request: Request, db: DbDep) -> Actor:
         raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
     if from_cookie:
         check_same_origin(request)
-    with db.read() as session:
+    if session is None:
+        with db.read(autocommit=True) as own:
+            found = actor_from_token(own, token)
+    else:
         found = actor_from_token(session, token)
     if found is None:
         raise HTTPException(401, "session expired or revoked; log in again")
@@ -112,20 +128,162 @@ def current_actor(request: Request, db: DbDep) -> Actor:
     return actor
 
 
+async def current_actor(request: Request, db: DbDep) -> Actor:
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    limiter = worker_threads(request, "read")
+    return await anyio.to_thread.run_sync(resolve_actor, request, db, limiter=limiter)
+
+
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def patient_access(request: Request, db: DbDep) -> None:
-    """Every route under /patients/{patient_id} checks tenant and role here, before its body is
-    read, so another clinic's or another patient's record answers 404 whatever was sent. The
-    services check again (defence in depth)."""
-    raw = request.path_params.get("patient_id")
-    if raw is None:
-        return
-    actor = current_actor(request, db)
+def _patient_id(raw: str) -> int:
     try:
-        patient_id = int(raw)
+        return int(raw)
     except ValueError:
         raise HTTPException(404, f"patient {raw} not found") from None
-    with db.read() as session:
-        load_patient(session, actor, patient_id)
+
+
+def _check_patient(request: Request, db: Database, raw: str) -> None:
+    """The user and the patient they name (reads only)."""
+    with db.read(autocommit=True) as session:
+        actor = resolve_actor(request, db, session)
+        check_patient(session, actor, _patient_id(raw))
+
+
+ACCESS_IN_TRANSACTION = "__acuhead_access_in_transaction__"
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def access_in_transaction(endpoint: F) -> F:
+    """Mark a route whose user and patient are checked inside its own transaction.
+
+    Such a route runs its work through :func:`run_read` / :func:`run_write`, which look up the
+    session token and check the patient in the same transaction (and worker thread) as the
+    work, instead of :func:`patient_access` spending a transaction and a thread hop of its own
+    first. What stays in front: a request without credentials answers 401 (and a cookie
+    without the right origin 403) before anything is read. That a record of another clinic
+    answers 404 "whatever was sent" still holds: when the parameters or the body are
+    invalid, the 422 handler (``web/app.py``) makes the deferred check first
+    (:func:`deferred_access_error`).
+    """
+    setattr(endpoint, ACCESS_IN_TRANSACTION, True)
+    return endpoint
+
+
+def require_credentials(request: Request) -> None:
+    """The part of authentication that needs no database: 401 without a token, CSRF for a
+    cookie."""
+    token, from_cookie = token_from(request)
+    if not token:
+        raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
+    if from_cookie:
+        check_same_origin(request)
+
+
+async def patient_access(request: Request, db: DbDep) -> None:
+    """Every route under /patients/{patient_id} checks tenant and role here, before its body is
+    read, so another clinic's or another patient's record answers 404 whatever was sent. The
+    services check again (defence in depth). Routes marked :func:`access_in_transaction`
+    have it checked inside their transaction instead."""
+    raw = request.path_params.get("patient_id")
+    if getattr(request.scope.get("endpoint"), ACCESS_IN_TRANSACTION, False):
+        require_credentials(request)
+        request.state.access_deferred = True
+        request.state.patient_ref = raw
+        return
+    if raw is None:
+        return
+    limiter = worker_threads(request, "read")
+    await anyio.to_thread.run_sync(_check_patient, request, db, raw, limiter=limiter)
+
+
+def _deferred_access(session: Session, request: Request, db: Database) -> Actor:
+    """The acting user of a route marked :func:`access_in_transaction`, with its patient
+    checked (401 / 404 as ``patient_access`` would have answered)."""
+    actor = resolve_actor(request, db, session)
+    raw: str | None = getattr(request.state, "patient_ref", None)
+    if raw is not None:
+        # Loaded into the session: the service's own load_patient then costs no query.
+        load_patient(session, actor, _patient_id(raw))
+    return actor
+
+
+def deferred_access_error(request: Request) -> HTTPException | None:
+    """For the error handlers: the 401 or 404 that a deferred access check gives this request,
+    if any (blocking; one read transaction). None when access is fine or was checked."""
+    if not getattr(request.state, "access_deferred", False):
+        return None
+    db: Database = request.app.state.db
+    try:
+        with db.read(autocommit=True) as session:
+            _deferred_access(session, request, db)
+    except HTTPException as exc:
+        return exc
+    except NotFound as exc:
+        return HTTPException(404, str(exc))
+    return None
+
+
+# Worker threads per kind of work on the hot routes, apart from the shared pool (40).
+# Small on purpose: every worker that wants the GIL at once slows all the others and the
+# event loop (a convoy); on SQLite four readers and two writers keep 2 cores busy, while
+# forty threads made each request cost ~40 % more CPU and tripled the p99 (benchmarks/load.py).
+# On PostgreSQL a thread mostly waits for the server (about ten round trips a write), so
+# more of them; fewer writers there queued the writes.
+# Separate from the shared pool for a second reason: a thread waiting for the SQLite write
+# lock holds its worker; were those shared workers, enough waiting writers could take them
+# all while a ``WriteSession`` request that holds the lock waits for a worker to commit, a
+# deadlock. Reads never wait for the write lock. Beyond a limiter, work waits on the event
+# loop, holding no thread.
+THREADS = {"read": (4, 4), "write": (2, 6)}  # (SQLite, PostgreSQL)
+
+
+def worker_threads(request: Request, kind: str) -> CapacityLimiter:
+    """The limiter for ``kind`` ("read", "write") on this event loop."""
+    loop = asyncio.get_running_loop()
+    state = request.app.state
+    limiters: dict[str, tuple[asyncio.AbstractEventLoop, CapacityLimiter]] | None = getattr(
+        state, "worker_threads", None
+    )
+    if limiters is None:
+        limiters = state.worker_threads = {}
+    found = limiters.get(kind)
+    if found is None or found[0] is not loop:  # a limiter belongs to one event loop
+        db: Database = state.db
+        sqlite, postgresql = THREADS[kind]
+        found = limiters[kind] = (loop, CapacityLimiter(sqlite if db.is_sqlite else postgresql))
+    return found[1]
+
+
+async def run_write(request: Request, work: Callable[[Session, Actor], T]) -> T:
+    """``work(session, actor)`` in one write transaction on one worker thread, for a route
+    marked :func:`access_in_transaction` (the user and patient are checked first, in the same
+    transaction). It commits before this returns, so a client is never answered for a write
+    that could still be lost.
+
+    The database write lock is held only while the transaction runs, never across an
+    event-loop round trip, so how busy the loop is does not lengthen the queue of writers.
+    """
+    db: Database = request.app.state.db
+
+    def transaction() -> T:
+        with db.write() as session:
+            return work(session, _deferred_access(session, request, db))
+
+    return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "write"))
+
+
+async def run_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
+    """``work(session, actor)`` in one read-only session on one worker thread (see
+    :func:`run_write`); ``work`` must not write. It takes no write lock: the audit rows it
+    records are deferred (``Database.read``)."""
+    db: Database = request.app.state.db
+
+    def transaction() -> T:
+        with db.read(autocommit=True) as session:
+            return work(session, _deferred_access(session, request, db))
+
+    return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "read"))

@@ -1,19 +1,24 @@
-"""Patients and their diary: days, attacks, medications, regimens."""
+"""Patients and their diary: days, attacks, medications, regimens.
+
+Each route runs its whole transaction in one worker-thread hop (``run_read``/``run_write``):
+the diary routes carry most of the traffic (benchmarks/load.py). Reads take no write lock.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import DiaryDay, Regimen, SafetyProfile
 from acuhead.interop.document import attack_to_dict, parse_attack
 from acuhead.services import diary as svc
-from acuhead.services.actors import load_patient
+from acuhead.services.actors import Actor, load_patient
 from acuhead.store.mapping import attack_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RegimenRow
-from acuhead.web.deps import CurrentActor, WriteSession
+from acuhead.web.deps import access_in_transaction, run_read, run_write
 from acuhead.web.schemas import (
     AttackIn,
     AttackOut,
@@ -66,80 +71,100 @@ def attack_out(r: AttackRow) -> AttackOut:
 
 
 @router.get("/patients", response_model=Page[PatientOut])
-def list_patients(
-    actor: CurrentActor,
-    session: WriteSession,
+@access_in_transaction
+async def list_patients(
+    request: Request,
     limit: Limit = 50,
     offset: Offset = 0,
     q: str = Query("", max_length=100),
 ) -> Page[PatientOut]:
-    rows, total = svc.list_patients(session, actor=actor, limit=limit, offset=offset, query=q)
-    return Page(items=[patient_out(p) for p in rows], total=total, limit=limit, offset=offset)
+    def work(session: Session, actor: Actor) -> Page[PatientOut]:
+        rows, total = svc.list_patients(session, actor=actor, limit=limit, offset=offset, query=q)
+        return Page(items=[patient_out(p) for p in rows], total=total, limit=limit, offset=offset)
+
+    return await run_read(request, work)
 
 
 @router.post("/patients", response_model=PatientOut, status_code=201)
-def create_patient(body: PatientIn, actor: CurrentActor, session: WriteSession) -> PatientOut:
-    p = svc.create_patient(
-        session,
-        actor=actor,
-        external_id=body.external_id,
-        display_name=body.display_name,
-        birth_date=body.birth_date,
-        sex=body.sex,
-        timezone=body.timezone,
-        practitioner_id=body.practitioner_id,
-        safety=SafetyProfile(**body.safety.model_dump()),
-    )
-    return patient_out(p)
+@access_in_transaction
+async def create_patient(request: Request, body: PatientIn) -> PatientOut:
+    def work(session: Session, actor: Actor) -> PatientOut:
+        p = svc.create_patient(
+            session,
+            actor=actor,
+            external_id=body.external_id,
+            display_name=body.display_name,
+            birth_date=body.birth_date,
+            sex=body.sex,
+            timezone=body.timezone,
+            practitioner_id=body.practitioner_id,
+            safety=SafetyProfile(**body.safety.model_dump()),
+        )
+        return patient_out(p)
+
+    return await run_write(request, work)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut)
-def get_patient(patient_id: int, actor: CurrentActor, session: WriteSession) -> PatientOut:
-    return patient_out(svc.get_patient(session, actor=actor, patient_id=patient_id))
+@access_in_transaction
+async def get_patient(request: Request, patient_id: int) -> PatientOut:
+    def work(session: Session, actor: Actor) -> PatientOut:
+        return patient_out(svc.get_patient(session, actor=actor, patient_id=patient_id))
+
+    return await run_read(request, work)
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientOut)
-def patch_patient(
-    patient_id: int, body: PatientPatch, actor: CurrentActor, session: WriteSession
-) -> PatientOut:
+@access_in_transaction
+async def patch_patient(request: Request, patient_id: int, body: PatientPatch) -> PatientOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    p = svc.update_patient(
-        session, actor=actor, patient_id=patient_id, version=body.version, changes=changes
-    )
-    return patient_out(p)
+
+    def work(session: Session, actor: Actor) -> PatientOut:
+        p = svc.update_patient(
+            session, actor=actor, patient_id=patient_id, version=body.version, changes=changes
+        )
+        return patient_out(p)
+
+    return await run_write(request, work)
 
 
 @router.get("/patients/{patient_id}/days", response_model=Page[DayOut])
-def list_days(
+@access_in_transaction
+async def list_days(
+    request: Request,
     patient_id: int,
-    actor: CurrentActor,
-    session: WriteSession,
     start: Start = None,
     end: End = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[DayOut]:
-    rows, total = svc.list_days(
-        session,
-        actor=actor,
-        patient_id=patient_id,
-        start=start,
-        end=end,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(items=[day_out(r) for r in rows], total=total, limit=limit, offset=offset)
+    def work(session: Session, actor: Actor) -> Page[DayOut]:
+        rows, total = svc.list_days(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            start=start,
+            end=end,
+            limit=limit,
+            offset=offset,
+        )
+        return Page(items=[day_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    return await run_read(request, work)
 
 
 @router.get("/patients/{patient_id}/days/{day}", response_model=DayOut)
-def get_day(patient_id: int, day: dt.date, actor: CurrentActor, session: WriteSession) -> DayOut:
-    return day_out(svc.get_day(session, actor=actor, patient_id=patient_id, day=day))
+@access_in_transaction
+async def get_day(request: Request, patient_id: int, day: dt.date) -> DayOut:
+    def work(session: Session, actor: Actor) -> DayOut:
+        return day_out(svc.get_day(session, actor=actor, patient_id=patient_id, day=day))
+
+    return await run_read(request, work)
 
 
 @router.put("/patients/{patient_id}/days/{day}", response_model=DayOut)
-def put_day(
-    patient_id: int, day: dt.date, body: DayIn, actor: CurrentActor, session: WriteSession
-) -> DayOut:
+@access_in_transaction
+async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) -> DayOut:
     """Record or correct one day. Send ``version`` when correcting, to detect a clash."""
     entry = DiaryDay(
         date=day,
@@ -151,106 +176,128 @@ def put_day(
         notes=body.notes,
         triggers=tuple(body.triggers),
     )
-    row = svc.upsert_day(
-        session, actor=actor, patient_id=patient_id, day=entry, version=body.version
-    )
-    return day_out(row)
+
+    def work(session: Session, actor: Actor) -> DayOut:
+        row = svc.upsert_day(
+            session, actor=actor, patient_id=patient_id, day=entry, version=body.version
+        )
+        return day_out(row)
+
+    return await run_write(request, work)
 
 
 @router.delete("/patients/{patient_id}/days/{day}", status_code=204)
-def delete_day(
-    patient_id: int, day: dt.date, actor: CurrentActor, session: WriteSession
-) -> Response:
-    svc.delete_day(session, actor=actor, patient_id=patient_id, day=day)
+@access_in_transaction
+async def delete_day(request: Request, patient_id: int, day: dt.date) -> Response:
+    def work(session: Session, actor: Actor) -> None:
+        svc.delete_day(session, actor=actor, patient_id=patient_id, day=day)
+
+    await run_write(request, work)
     return Response(status_code=204)
 
 
 @router.get("/patients/{patient_id}/attacks", response_model=Page[AttackOut])
-def list_attacks(
+@access_in_transaction
+async def list_attacks(
+    request: Request,
     patient_id: int,
-    actor: CurrentActor,
-    session: WriteSession,
     start: Start = None,
     end: End = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AttackOut]:
-    rows, total = svc.list_attacks(
-        session,
-        actor=actor,
-        patient_id=patient_id,
-        start=start,
-        end=end,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(items=[attack_out(r) for r in rows], total=total, limit=limit, offset=offset)
+    def work(session: Session, actor: Actor) -> Page[AttackOut]:
+        rows, total = svc.list_attacks(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            start=start,
+            end=end,
+            limit=limit,
+            offset=offset,
+        )
+        return Page(items=[attack_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    return await run_read(request, work)
 
 
 @router.post("/patients/{patient_id}/attacks", response_model=AttackOut, status_code=201)
-def create_attack(
-    patient_id: int, body: AttackIn, actor: CurrentActor, session: WriteSession
-) -> AttackOut:
-    patient = load_patient(session, actor, patient_id)
-    attack = parse_attack(body.as_document(), timezone=patient.timezone)
-    return attack_out(svc.create_attack(session, actor=actor, patient_id=patient_id, attack=attack))
+@access_in_transaction
+async def create_attack(request: Request, patient_id: int, body: AttackIn) -> AttackOut:
+    def work(session: Session, actor: Actor) -> AttackOut:
+        patient = load_patient(session, actor, patient_id)
+        attack = parse_attack(body.as_document(), timezone=patient.timezone)
+        row = svc.create_attack(session, actor=actor, patient_id=patient_id, attack=attack)
+        return attack_out(row)
+
+    return await run_write(request, work)
 
 
 @router.get("/patients/{patient_id}/attacks/{attack_id}", response_model=AttackOut)
-def get_attack(
-    patient_id: int, attack_id: int, actor: CurrentActor, session: WriteSession
-) -> AttackOut:
-    return attack_out(
-        svc.get_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
-    )
+@access_in_transaction
+async def get_attack(request: Request, patient_id: int, attack_id: int) -> AttackOut:
+    def work(session: Session, actor: Actor) -> AttackOut:
+        row = svc.get_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
+        return attack_out(row)
+
+    return await run_read(request, work)
 
 
 @router.put("/patients/{patient_id}/attacks/{attack_id}", response_model=AttackOut)
-def put_attack(
-    patient_id: int, attack_id: int, body: AttackUpdate, actor: CurrentActor, session: WriteSession
+@access_in_transaction
+async def put_attack(
+    request: Request, patient_id: int, attack_id: int, body: AttackUpdate
 ) -> AttackOut:
-    patient = load_patient(session, actor, patient_id)
-    attack = parse_attack(body.as_document(), timezone=patient.timezone)
-    row = svc.update_attack(
-        session,
-        actor=actor,
-        patient_id=patient_id,
-        attack_id=attack_id,
-        attack=attack,
-        version=body.version,
-    )
-    return attack_out(row)
+    def work(session: Session, actor: Actor) -> AttackOut:
+        patient = load_patient(session, actor, patient_id)
+        attack = parse_attack(body.as_document(), timezone=patient.timezone)
+        row = svc.update_attack(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            attack_id=attack_id,
+            attack=attack,
+            version=body.version,
+        )
+        return attack_out(row)
+
+    return await run_write(request, work)
 
 
 @router.delete("/patients/{patient_id}/attacks/{attack_id}", status_code=204)
-def delete_attack(
-    patient_id: int, attack_id: int, actor: CurrentActor, session: WriteSession
-) -> Response:
-    svc.delete_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
+@access_in_transaction
+async def delete_attack(request: Request, patient_id: int, attack_id: int) -> Response:
+    def work(session: Session, actor: Actor) -> None:
+        svc.delete_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
+
+    await run_write(request, work)
     return Response(status_code=204)
 
 
 @router.get("/patients/{patient_id}/medications", response_model=Page[MedicationOut])
-def list_medications(
+@access_in_transaction
+async def list_medications(
+    request: Request,
     patient_id: int,
-    actor: CurrentActor,
-    session: WriteSession,
     start: Start = None,
     end: End = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[MedicationOut]:
-    rows, total = svc.list_medications(
-        session,
-        actor=actor,
-        patient_id=patient_id,
-        start=start,
-        end=end,
-        limit=limit,
-        offset=offset,
-    )
-    items = [MedicationOut.model_validate(r, from_attributes=True) for r in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    def work(session: Session, actor: Actor) -> Page[MedicationOut]:
+        rows, total = svc.list_medications(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            start=start,
+            end=end,
+            limit=limit,
+            offset=offset,
+        )
+        items = [MedicationOut.model_validate(r, from_attributes=True) for r in rows]
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    return await run_read(request, work)
 
 
 def regimen_out(r: RegimenRow) -> RegimenOut:
@@ -265,21 +312,32 @@ def regimen_out(r: RegimenRow) -> RegimenOut:
 
 
 @router.get("/patients/{patient_id}/regimens", response_model=list[RegimenOut])
-def list_regimens(patient_id: int, actor: CurrentActor, session: WriteSession) -> list[RegimenOut]:
-    return [regimen_out(r) for r in svc.list_regimens(session, actor=actor, patient_id=patient_id)]
+@access_in_transaction
+async def list_regimens(request: Request, patient_id: int) -> list[RegimenOut]:
+    def work(session: Session, actor: Actor) -> list[RegimenOut]:
+        rows = svc.list_regimens(session, actor=actor, patient_id=patient_id)
+        return [regimen_out(r) for r in rows]
+
+    return await run_read(request, work)
 
 
 @router.post("/patients/{patient_id}/regimens", response_model=RegimenOut, status_code=201)
-def create_regimen(
-    patient_id: int, body: RegimenIn, actor: CurrentActor, session: WriteSession
-) -> RegimenOut:
+@access_in_transaction
+async def create_regimen(request: Request, patient_id: int, body: RegimenIn) -> RegimenOut:
     reg = Regimen(body.name, body.kind, body.start, body.stop, body.dose)
-    return regimen_out(svc.create_regimen(session, actor=actor, patient_id=patient_id, regimen=reg))
+
+    def work(session: Session, actor: Actor) -> RegimenOut:
+        row = svc.create_regimen(session, actor=actor, patient_id=patient_id, regimen=reg)
+        return regimen_out(row)
+
+    return await run_write(request, work)
 
 
 @router.delete("/patients/{patient_id}/regimens/{regimen_id}", status_code=204)
-def delete_regimen(
-    patient_id: int, regimen_id: int, actor: CurrentActor, session: WriteSession
-) -> Response:
-    svc.delete_regimen(session, actor=actor, patient_id=patient_id, regimen_id=regimen_id)
+@access_in_transaction
+async def delete_regimen(request: Request, patient_id: int, regimen_id: int) -> Response:
+    def work(session: Session, actor: Actor) -> None:
+        svc.delete_regimen(session, actor=actor, patient_id=patient_id, regimen_id=regimen_id)
+
+    await run_write(request, work)
     return Response(status_code=204)
