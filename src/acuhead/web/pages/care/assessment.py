@@ -30,8 +30,7 @@ from acuhead.web.pages.base import (
     render,
     see_other,
 )
-from acuhead.web.pages.care.common import LOCATION_CHOICES, int_or_none, refusal
-from acuhead.web.pages.clinic import patient_or_none
+from acuhead.web.pages.care.common import LOCATION_CHOICES, care_patient, int_or_none
 from acuhead.web.pages.diary_form import LOCATIONS
 
 router = APIRouter()
@@ -146,11 +145,9 @@ def assessment_page(
     saved: str = "",
     confirmed: str = "",
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     notice = "Assessment saved." if saved else ("Pattern decision saved." if confirmed else "")
     return _assessment_page(
         request, user, session, patient, shown_id=int_or_none(id), notice=notice
@@ -182,11 +179,9 @@ def _read_assessment_form(form: FormState) -> tuple[list[str], list[str], str, s
 async def assessment_submit(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     form = FormState.from_form(await request.form(), multi=ASSESS_MULTI)
     locs, signs, tongue, pulse = _read_assessment_form(form)
     row = None
@@ -221,11 +216,9 @@ async def assessment_submit(
 async def assessment_confirm(
     request: Request, patient_id: int, assessment_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     form = FormState.from_form(await request.form())
     choice = str(form.get("confirmed_pattern"))
     if choice and choice not in {p.value for p in Pattern}:

@@ -23,7 +23,8 @@ from acuhead.domain.tcm.channels import CHANNEL_LABELS, DISTAL_RULES, LOCATION_R
 from acuhead.services import safety
 from acuhead.services.actors import Role
 from acuhead.store.models import Patient
-from acuhead.web.pages.base import PageUser, render
+from acuhead.web.pages.base import PageUser, not_found, render
+from acuhead.web.pages.clinic import patient_or_none
 from acuhead.web.pages.diary_form import LOCATIONS
 
 
@@ -38,6 +39,17 @@ def refusal(request: Request, user: PageUser, patient_id: int) -> Response | Non
         status_code=403,
         user=user,
     )
+
+
+def care_patient(
+    request: Request, user: PageUser, session: Session, patient_id: int
+) -> Patient | Response:
+    """The patient of a care page, or the page to answer instead: 403 for a non-practitioner,
+    404 for a patient this user may not see (as for an id that does not exist)."""
+    if (refused := refusal(request, user, patient_id)) is not None:
+        return refused
+    patient = patient_or_none(session, user, patient_id)
+    return patient if patient is not None else not_found(request, user, "patient")
 
 
 def open_block(session: Session, patient: Patient) -> list[str]:

@@ -29,19 +29,17 @@ from acuhead.web.pages.base import (
     SameOrigin,
     StaffUser,
     apply_field_errors,
-    not_found,
     render,
     see_other,
 )
 from acuhead.web.pages.care.body_map import caution_label, map_context
 from acuhead.web.pages.care.common import (
     LOCATION_CHOICES,
+    care_patient,
     int_or_none,
     open_block,
-    refusal,
     safety_flags,
 )
-from acuhead.web.pages.clinic import patient_or_none
 
 router = APIRouter()
 
@@ -164,11 +162,9 @@ def prescription_page(
     saved: str = "",
     confirmed: str = "",
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     notice = "Prescription saved." if saved else ("Safety findings confirmed." if confirmed else "")
     return _prescription_page(
         request,
@@ -269,11 +265,9 @@ def _confirm(session: Session, user: PageUser, patient: Patient, form: FormState
 async def prescription_submit(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     form = FormState.from_form(await request.form(), multi=BUILD_MULTI)
     base = f"/clinic/patients/{patient.id}/prescription"
     if form.get("intent") == "confirm":

@@ -27,12 +27,11 @@ from acuhead.web.pages.base import (
     PageUser,
     SameOrigin,
     StaffUser,
-    not_found,
     render,
     see_other,
 )
 from acuhead.web.pages.care.body_map import map_context
-from acuhead.web.pages.care.common import open_block, refusal, safety_flags
+from acuhead.web.pages.care.common import care_patient, open_block, safety_flags
 from acuhead.web.pages.care.session_form import (
     AE_ROWS,
     AE_TYPES,
@@ -48,7 +47,6 @@ from acuhead.web.pages.care.session_form import (
     read_session,
     session_values,
 )
-from acuhead.web.pages.clinic import patient_or_none
 
 router = APIRouter()
 
@@ -138,11 +136,9 @@ def session_page(
     user: StaffUser,
     session: WriteSession,
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     params = request.query_params
     plans = care.list_prescriptions(session, actor=user.actor, patient_id=patient.id)
     values, got, notice = _prefill(session, user, patient, params.get("from", "")[:40], plans)
@@ -183,11 +179,9 @@ def session_page(
 async def session_submit(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
-    if (refused := refusal(request, user, patient_id)) is not None:
-        return refused
-    patient = patient_or_none(session, user, patient_id)
-    if patient is None:
-        return not_found(request, user, "patient")
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
     form = FormState.from_form(await request.form(), multi=SESSION_MULTI)
     given = read_session(form)
     if form.ok:
