@@ -250,30 +250,31 @@ async def _show_of(request: Request) -> str:
     return show if isinstance(show, str) and show in SHOW else "staff"
 
 
+async def _set_active(
+    request: Request, user_id: int, user: PageUser, session: Session, *, active: bool
+) -> Response:
+    show = await _show_of(request)
+    done = "reactivated" if active else "deactivated"
+
+    def act() -> Response:
+        invitations.set_active(session, actor=user.actor, user_id=user_id, active=active)
+        return see_other(f"/admin/users?show={show}&done={done}#user-{user_id}")
+
+    return _user_action(request, user, session, user_id, act, show)
+
+
 @router.post("/admin/users/{user_id}/deactivate", dependencies=[SameOrigin])
 async def deactivate(
     request: Request, user_id: int, user: AdminUser, session: WriteSession
 ) -> Response:
-    show = await _show_of(request)
-
-    def act() -> Response:
-        invitations.set_active(session, actor=user.actor, user_id=user_id, active=False)
-        return see_other(f"/admin/users?show={show}&done=deactivated#user-{user_id}")
-
-    return _user_action(request, user, session, user_id, act, show)
+    return await _set_active(request, user_id, user, session, active=False)
 
 
 @router.post("/admin/users/{user_id}/reactivate", dependencies=[SameOrigin])
 async def reactivate(
     request: Request, user_id: int, user: AdminUser, session: WriteSession
 ) -> Response:
-    show = await _show_of(request)
-
-    def act() -> Response:
-        invitations.set_active(session, actor=user.actor, user_id=user_id, active=True)
-        return see_other(f"/admin/users?show={show}&done=reactivated#user-{user_id}")
-
-    return _user_action(request, user, session, user_id, act, show)
+    return await _set_active(request, user_id, user, session, active=True)
 
 
 @router.post("/admin/users/{user_id}/link", dependencies=[SameOrigin])
