@@ -1,6 +1,7 @@
 """Load: diary writes and reads from 100 concurrent clients against a real server process.
 
-Each simulated client, on its own keep-alive connection, logs its patient's day
+Each simulated client, on its own keep-alive connection and logged in as its own patient
+(``--as practitioner``: one practitioner's session for all), logs its patient's day
 (PUT /days/{date}) and reads the diary list (GET /days?limit=30) in turn, pausing ``--think``
 seconds after each answer as a person would. The same clients then hit ``/livez`` (a handler
 that touches nothing) for the same duration: that rate is the framework baseline of this app on
@@ -52,14 +53,16 @@ from acuhead.store.db import Database, upgrade  # noqa: E402
 PASSWORD = "load-test-password"  # noqa: S105 - a throwaway local account
 
 
-def prepare(url: str, clients: int) -> tuple[int, str]:
-    """A clinic, a practitioner (its e-mail returned) and ``clients`` patients with
-    consecutive ids (the first returned)."""
+def prepare(url: str, clients: int, *, patient_logins: bool) -> tuple[int, str, list[str]]:
+    """A clinic, a practitioner and ``clients`` patients with consecutive ids: returns the first
+    id, the practitioner's e-mail and, with ``patient_logins``, each patient's own e-mail."""
     db = Database(url)
     upgrade(db)
+    stamp = time.time_ns()
+    emails: list[str] = []
     with db.write() as s:
-        clinic = accounts.create_clinic(s, name=f"Load clinic {time.time_ns()}")
-        email = f"load-{time.time_ns()}@bench.test"
+        clinic = accounts.create_clinic(s, name=f"Load clinic {stamp}")
+        email = f"load-{stamp}@bench.test"
         accounts.create_user(
             s,
             clinic_id=clinic.id,
@@ -71,11 +74,22 @@ def prepare(url: str, clients: int) -> tuple[int, str]:
         actor = Actor.system(clinic.id)
         first = None
         for n in range(clients):
-            p = diary.create_patient(s, actor=actor, external_id=f"load-{n}")
+            user_id = None
+            if patient_logins:
+                emails.append(f"load-{stamp}-{n}@bench.test")
+                user_id = accounts.create_user(
+                    s,
+                    clinic_id=clinic.id,
+                    email=emails[-1],
+                    name=f"Patient {n}",
+                    role=Role.PATIENT,
+                    password=PASSWORD,
+                ).id
+            p = diary.create_patient(s, actor=actor, external_id=f"load-{n}", user_id=user_id)
             first = first or p.id
     db.dispose()
     assert first is not None
-    return first, email
+    return first, email, emails
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -181,7 +195,7 @@ class Connection:
 
 async def run_clients(
     port: int,
-    headers: dict[str, str],
+    headers: list[dict[str, str]],
     first_patient: int,
     clients: int,
     seconds: float,
@@ -199,7 +213,7 @@ async def run_clients(
         nonlocal errors
         pid = first_patient + n
         k = 0
-        conn = Connection("127.0.0.1", port, headers)
+        conn = Connection("127.0.0.1", port, headers[n])
         await asyncio.sleep(think * n / clients)  # spread the start
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
@@ -238,6 +252,14 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--think", type=float, default=0.5, help="pause between a client's requests")
+    ap.add_argument(
+        "--as",
+        dest="who",
+        choices=["patient", "practitioner"],
+        default="patient",
+        help="each client logs in as its own patient (the diary's real traffic), or all "
+        "clients share one practitioner's session",
+    )
     ap.add_argument("--trace", type=Path, help="write every request (start s, kind, ms, ok) here")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/acuhead_load")
     args = ap.parse_args()
@@ -252,14 +274,18 @@ def main() -> None:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             c.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
-    first, email = prepare(url, args.clients)
+    first, email, patient_emails = prepare(url, args.clients, patient_logins=args.who == "patient")
     port = 18000 + os.getpid() % 1000
     proc = start_server(url, port, work / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        login = {"email": email, "password": PASSWORD}
-        token = httpx.post(f"{base}/api/v1/auth/login", json=login).json()["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+
+        def bearer(who: str) -> dict[str, str]:
+            login = {"email": who, "password": PASSWORD}
+            token = httpx.post(f"{base}/api/v1/auth/login", json=login).json()["token"]
+            return {"Authorization": f"Bearer {token}"}
+
+        headers = [bearer(e) for e in patient_emails] or [bearer(email)] * args.clients
         cpu: dict[str, tuple[float, float]] = {}
 
         def phase(trivial: bool) -> tuple[dict[str, list[float]], int]:
@@ -301,7 +327,7 @@ def main() -> None:
     q = statistics.quantiles(lat, n=100)
     print(
         f"engine={args.engine} clients={args.clients} seconds={args.seconds:g} "
-        f"think={args.think:g} requests={len(lat)} "
+        f"think={args.think:g} as={args.who} requests={len(lat)} "
         f"machine_load_1min={load0:.1f}..{load1:.1f} cores={os.cpu_count()}"
     )
     for kind, values in (*by_kind.items(), ("livez", flat)):

@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from acuhead.errors import AcuheadError, Conflict, FieldError, NotFound, ValidationError
@@ -162,23 +163,61 @@ def login(
     return LoginResult(token=token, user=user, actor=actor, expires_utc=expires)
 
 
-# Every API request runs this: built once, so SQLAlchemy reuses its compiled SQL without
-# recomputing the statement's cache key (benchmarks/load.py).
-_SESSION_AND_USER = (
-    select(AuthSession, User)
-    .join(User, User.id == AuthSession.user_id)
-    .where(AuthSession.token_hash == bindparam("token_hash"))
+@dataclass(frozen=True, slots=True)
+class SessionHolder:
+    """Who holds a live session token: the actor, and the name and e-mail pages greet."""
+
+    actor: Actor
+    name: str
+    email: str
+
+
+_AUTH = cast(Table, AuthSession.__table__)
+_USERS = cast(Table, User.__table__)
+_PATIENTS = cast(Table, Patient.__table__)
+
+# Every request runs this, so it is one statement of plain columns, built once (SQLAlchemy
+# reuses its compiled SQL): the session, its user, and for a patient account the patient
+# record it belongs to (as ``actor_for``: the lowest id), in one round trip. Loading the two
+# rows as ORM objects and the patient id by a second query cost a quarter of a diary
+# request's CPU (benchmarks/load.py).
+_OWN_PATIENT = (
+    select(_PATIENTS.c.id)
+    .where(_PATIENTS.c.user_id == _USERS.c.id)
+    .order_by(_PATIENTS.c.id)
+    .limit(1)
+    .correlate(_USERS)
+    .scalar_subquery()
+)
+_SESSION_HOLDER = (
+    select(
+        _AUTH.c.revoked_utc,
+        _AUTH.c.expires_utc,
+        _USERS.c.id,
+        _USERS.c.clinic_id,
+        _USERS.c.role,
+        _USERS.c.active,
+        _USERS.c.name,
+        _USERS.c.email,
+        _OWN_PATIENT,
+    )
+    .select_from(_AUTH.join(_USERS, _USERS.c.id == _AUTH.c.user_id))
+    .where(_AUTH.c.token_hash == bindparam("token_hash"))
 )
 
 
-def actor_from_token(session: Session, token: str) -> tuple[Actor, User] | None:
-    row = session.execute(_SESSION_AND_USER, {"token_hash": _sha(token)}).first()
+def actor_from_token(session: Session, token: str) -> SessionHolder | None:
+    """The holder of a live session token; None when it is unknown, revoked or expired, or its
+    user was deactivated."""
+    row = session.connection().execute(_SESSION_HOLDER, {"token_hash": _sha(token)}).first()
     if row is None:
         return None
-    auth, user = row
-    if auth.revoked_utc is not None or auth.expires_utc <= utcnow() or not user.active:
+    revoked, expires, user_id, clinic_id, role_name, active, name, email, own_patient = row
+    if revoked is not None or expires <= utcnow() or not active:
         return None
-    return actor_for(session, user), user
+    role = Role(role_name)
+    patient_id = own_patient if role == Role.PATIENT else None
+    return SessionHolder(Actor(user_id, clinic_id, role, patient_id), name, email)
 
 
 def logout(session: Session, *, token: str) -> None:

@@ -190,14 +190,15 @@ def upsert_day(
     """Create or replace the entry for one local date; ``version`` guards concurrent edits."""
     patient = load_patient(session, actor, patient_id)
     check_not_future(day.date, patient.timezone, "date")
-    row = session.scalars(_DAY_ROW, {"pid": patient.id, "day": day.date}).first()
+    # Read under a row lock (PostgreSQL), so the version check and the update below cannot
+    # interleave with another transaction's; SQLite admits one writer at a time anyway.
+    row = session.scalars(_DAY_ROW_LOCKED, {"pid": patient.id, "day": day.date}).first()
     if row is None:
         row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
         fill_day_row(row, day)
         session.add(row)
         action = "create"
     else:
-        lock_for_update(session, row)
         if version is not None and row.version != version:
             raise Conflict(f"this day changed since version {version} (now {row.version})")
         fill_day_row(row, day)
@@ -214,6 +215,9 @@ def upsert_day(
 _DAY_ROW = select(DiaryDayRow).where(
     DiaryDayRow.patient_id == bindparam("pid"), DiaryDayRow.day == bindparam("day")
 )
+
+
+_DAY_ROW_LOCKED = _DAY_ROW.with_for_update().execution_options(populate_existing=True)
 
 
 def get_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) -> DiaryDayRow:

@@ -100,7 +100,10 @@ class Patient(Base):
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10), default="unknown")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Indexed: every request of a patient account finds its patient record by this column.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     safety: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -123,9 +123,8 @@ def resolve_actor(request: Request, db: Database, session: Session | None = None
         found = actor_from_token(session, token)
     if found is None:
         raise HTTPException(401, "session expired or revoked; log in again")
-    actor, _user = found
-    request.state.actor = actor
-    return actor
+    request.state.actor = found.actor
+    return found.actor
 
 
 async def current_actor(request: Request, db: DbDep) -> Actor:

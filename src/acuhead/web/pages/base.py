@@ -85,9 +85,8 @@ def optional_user(request: Request, db: DbDep) -> PageUser | None:
         found = actor_from_token(session, token)
         if found is None:
             return None
-        actor, user = found
-        page_user = PageUser(actor=actor, name=user.name, email=user.email)
-    request.state.actor = actor
+        page_user = PageUser(actor=found.actor, name=found.name, email=found.email)
+    request.state.actor = found.actor
     return page_user
 
 
