@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
 
 from acuhead.config import Settings
 from acuhead.domain.diary import DiaryDay
@@ -24,10 +25,10 @@ from acuhead.services import diary, erasure
 from acuhead.services.actors import Actor, Role
 from acuhead.services.day_units import COLUMNS, refresh_day_units
 from acuhead.store.db import Database
-from acuhead.store.models import AuditEvent, DayUnitRow, DiaryDayRow, User
+from acuhead.store.models import AuditEvent, Base, DayUnitRow, DiaryDayRow, User
 from acuhead.web.app import create_app
 
-from .factories import PASSWORD, World
+from .factories import PASSWORD, World, make_world
 
 Login = Callable[[str], dict[str, str]]
 
@@ -260,3 +261,104 @@ def test_the_day_list_counts_every_day_in_the_window_whatever_the_page(
     assert page(limit=2, offset=5) == ([], 3)  # past the end: the total still counts
     assert page(start="2026-01-06") == (["2026-01-06", "2026-01-07"], 2)
     assert page(end="2026-01-04") == ([], 0)
+
+
+class _Statements:
+    """The statements an engine sends (each one a round trip to PostgreSQL), transaction
+    control apart: SQLite's BEGIN goes through the cursor, PostgreSQL's does not."""
+
+    def __init__(self, db: Database) -> None:
+        self.sent: list[str] = []
+        self._engine = db.engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        if verb != "BEGIN":
+            self.sent.append(verb)
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+def test_a_patients_diary_requests_stay_within_their_statement_budget(
+    db: Database, app_client: TestClient, world: World, login: Login
+) -> None:
+    """Under load a request waits mostly for its round trips (benchmarks/load.py): the session
+    holder and the patient come in one statement, the day is read under its lock, and nothing
+    pings the connection first. More statements here means a slower diary for everyone."""
+    headers = login(world.patient_a_email)
+    base = f"/api/v1/patients/{world.patient_a}/days"
+    assert app_client.put(f"{base}/2026-01-05", json={"headache": True}, headers=headers).is_success
+    db.deferred.flush()
+    counter = _Statements(db)
+    try:
+        r = app_client.put(f"{base}/2026-01-05", json={"headache": False}, headers=headers)
+        assert r.status_code == 200
+        write = list(counter.sent)
+        counter.sent.clear()
+        r = app_client.get(f"{base}?limit=30", headers=headers)
+        assert r.status_code == 200 and r.json()["total"] == 1
+        read = list(counter.sent)
+    finally:
+        counter.close()
+    # holder+patient, day under lock, update, audit, the day's attacks, day unit
+    assert write == ["SELECT", "SELECT", "UPDATE", "INSERT", "SELECT", "INSERT"], write
+    assert read == ["SELECT", "SELECT"], read  # holder+patient, the page of days
+
+
+def test_a_patient_reading_another_patients_diary_is_refused_by_the_one_statement(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    """The patient loaded beside the session holder is still checked: patient A's login gets
+    404 for B's record, a practitioner of another clinic 404, an unknown id 404."""
+    a = login(world.patient_a_email)
+    for patient_id, headers in (
+        (world.patient_b, a),
+        (world.patient_a, login(world.prac_y)),
+        (10**6, login(world.prac_x)),
+    ):
+        r = app_client.get(f"/api/v1/patients/{patient_id}/days", headers=headers)
+        assert r.status_code == 404, (patient_id, r.text)
+    assert app_client.get(f"/api/v1/patients/{world.patient_a}/days", headers=a).status_code == 200
+
+
+def test_a_connection_the_database_dropped_costs_one_503_then_the_pool_reconnects(
+    pg_url: str,
+) -> None:
+    """No ping before each checkout (a round trip on every request): when PostgreSQL drops the
+    server's connections (a restart), the next request answers 503 with Retry-After, and the
+    one after it succeeds on a fresh connection, with nothing written twice."""
+    db = Database(pg_url)
+    with db.engine.begin() as conn:  # start clean, as the db fixture does
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    world = make_world(db)
+    settings = Settings(env="test", login_max_failures=5, login_window_seconds=300)
+    try:
+        with TestClient(create_app(settings, db), base_url="http://testserver") as client:
+            r = client.post(
+                "/api/v1/auth/login", json={"email": world.patient_a_email, "password": PASSWORD}
+            )
+            client.cookies.clear()
+            headers = {"Authorization": f"Bearer {r.json()['token']}"}
+            url = f"/api/v1/patients/{world.patient_a}/days/2026-01-05"
+            assert client.put(url, json={"headache": True}, headers=headers).status_code == 200
+            killer = create_engine(pg_url, poolclass=NullPool)  # not one of the app's
+            with killer.connect() as c:
+                c.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            killer.dispose()
+            lost = client.put(url, json={"headache": False}, headers=headers)
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["retry-after"] == "1"
+            assert "try again" in lost.json()["detail"]
+            again = client.put(url, json={"headache": False}, headers=headers)
+            assert again.status_code == 200, again.text
+            assert again.json()["version"] == 2  # the lost attempt changed nothing
+    finally:
+        db.dispose()

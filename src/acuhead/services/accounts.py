@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -206,12 +207,38 @@ _SESSION_HOLDER = (
 )
 
 
+# The same, with the patient a request names loaded beside it (or None if there is no such
+# id): a route under /patients/{id} needs both, and one round trip fewer per request is what
+# the diary routes gain most from under load. The row is only loaded here; whether this user
+# may see it is decided by ``load_patient`` afterwards, as for any other patient.
+_SESSION_HOLDER_AND_PATIENT = (
+    select(Patient, *_SESSION_HOLDER.selected_columns)
+    .select_from(_AUTH.join(_USERS, _USERS.c.id == _AUTH.c.user_id))
+    .outerjoin(Patient, Patient.id == bindparam("pid"))
+    .where(_AUTH.c.token_hash == bindparam("token_hash"))
+)
+
+
 def actor_from_token(session: Session, token: str) -> SessionHolder | None:
     """The holder of a live session token; None when it is unknown, revoked or expired, or its
     user was deactivated."""
     row = session.connection().execute(_SESSION_HOLDER, {"token_hash": _sha(token)}).first()
+    return None if row is None else _holder(row)
+
+
+def holder_and_patient(
+    session: Session, token: str, patient_id: int
+) -> tuple[SessionHolder | None, Patient | None]:
+    """:func:`actor_from_token` and the patient with ``patient_id`` (unchecked: pass it to
+    ``load_patient``), in one statement."""
+    params = {"token_hash": _sha(token), "pid": patient_id}
+    row = session.execute(_SESSION_HOLDER_AND_PATIENT, params).first()
     if row is None:
-        return None
+        return None, None
+    return _holder(row[1:]), row[0]
+
+
+def _holder(row: Sequence[Any]) -> SessionHolder | None:
     revoked, expires, user_id, clinic_id, role_name, active, name, email, own_patient = row
     if revoked is not None or expires <= utcnow() or not active:
         return None

@@ -69,15 +69,22 @@ def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     state = inspect(patient) if isinstance(patient, Patient) else None
     if state is None or state.expired or state.deleted or state.was_deleted:
         patient = session.scalars(_PATIENT, {"pid": patient_id}).first()
-        # The identity map holds objects weakly: a caller that only checked access drops its
-        # reference, and the patient would be gone before the service asks again.
-        session.info.setdefault(_HELD_PATIENTS, []).append(patient)
+        hold(session, patient)
     if patient is None or not _may_see(actor, patient.id, patient.clinic_id):
         raise NotFound(f"patient {patient_id} not found")
     return patient
 
 
 _HELD_PATIENTS = "acuhead.held_patients"
+
+
+def hold(session: Session, patient: Patient | None) -> None:
+    """Keep ``patient`` for the session's life. The identity map holds objects weakly: a caller
+    that only checked access drops its reference, and the patient would be gone (and queried
+    again) before the service asks for it."""
+    if patient is not None:
+        session.info.setdefault(_HELD_PATIENTS, []).append(patient)
+
 
 # Built once (bound id only): ``Session.get`` builds its statement and computes its cache key
 # anew on every call, and every request under /patients/{id} loads the patient.

@@ -59,7 +59,13 @@ class Database:
                 # pragmas) per checkout, which under load cost more than the query.
                 kwargs.update(pool_size=40, max_overflow=20)
         else:
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # No ping before each checkout: it was one more round trip on every request, and a
+            # round trip is what a request waits for most under load (benchmarks/load.py).
+            # A connection the server dropped (a restart) fails its first statement instead;
+            # SQLAlchemy then discards every pooled connection made before that moment, and
+            # the request answers 503 "try again" (web/app.py), so a restart costs each
+            # server process one refused request, not one per pooled connection.
+            kwargs.update(pool_size=20, max_overflow=20)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import configure_mappers
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -100,6 +100,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such record in your clinic"},
     409: {"model": ErrorOut, "description": "version conflict, or blocked for safety"},
     429: {"model": ErrorOut, "description": "too many failed logins"},
+    503: {"model": ErrorOut, "description": "the database connection was lost; try again"},
 }
 
 
@@ -228,6 +229,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # gets a conflict it can retry, never a 500.
         return JSONResponse(
             {"detail": "the record changed at the same time; read it and retry"}, status_code=409
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if not exc.connection_invalidated:
+            raise exc  # a real fault: the server error handler logs it and answers 500
+        # The database server dropped the connection (it restarted, or a proxy cut it): the
+        # transaction did not complete here and the pool has reconnected, so a retry works.
+        log.warning("database connection lost; the pool reconnects")
+        return JSONResponse(
+            {"detail": "the database connection was lost; please try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(NotFound)

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from acuhead.config import Settings
 from acuhead.errors import NotFound
-from acuhead.services.accounts import actor_from_token
-from acuhead.services.actors import Actor, check_patient, load_patient
+from acuhead.services.accounts import actor_from_token, holder_and_patient
+from acuhead.services.actors import Actor, check_patient, hold, load_patient
 from acuhead.store.db import Database
 
 COOKIE = "acuhead_session"
@@ -202,12 +202,22 @@ async def patient_access(request: Request, db: DbDep) -> None:
 def _deferred_access(session: Session, request: Request, db: Database) -> Actor:
     """The acting user of a route marked :func:`access_in_transaction`, with its patient
     checked (401 / 404 as ``patient_access`` would have answered)."""
-    actor = resolve_actor(request, db, session)
     raw: str | None = getattr(request.state, "patient_ref", None)
-    if raw is not None:
-        # Loaded into the session: the service's own load_patient then costs no query.
-        load_patient(session, actor, _patient_id(raw))
-    return actor
+    token, _from_cookie = token_from(request)  # credentials and origin: require_credentials
+    if raw is None or token is None or getattr(request.state, "actor", None) is not None:
+        actor = resolve_actor(request, db, session)
+        if raw is not None:
+            load_patient(session, actor, _patient_id(raw))
+        return actor
+    # The session holder and the patient in one statement; the patient stays in the session,
+    # so the service's own load_patient costs no query.
+    holder, patient = holder_and_patient(session, token, _patient_id(raw))
+    if holder is None:
+        raise HTTPException(401, "session expired or revoked; log in again")
+    hold(session, patient)
+    request.state.actor = holder.actor
+    load_patient(session, holder.actor, _patient_id(raw))
+    return holder.actor
 
 
 def deferred_access_error(request: Request) -> HTTPException | None:
