@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from acuhead import demo
+from acuhead.services.actors import Actor
+from acuhead.services.letters import physician_letter_html
 from acuhead.store.db import Database
 from acuhead.store.models import Patient
 
@@ -70,3 +73,25 @@ def test_letter_of_another_clinics_patient_is_not_found(
     )
     h = {"Authorization": f"Bearer {r.json()['token']}"}
     assert app_client.get(f"/api/v1/patients/{pid}/letter.pdf", headers=h).status_code == 404
+
+
+def test_letter_reads_the_diary_once(db: Database) -> None:
+    """The outcomes (trigger analysis) and the read-out both need the whole diary: the letter
+    hands them one copy instead of each reading every row again."""
+    result = demo.generate(db, patients=1, days=150, seed=5, end=dt.date(2026, 5, 31))
+    with db.read() as s:
+        pid = s.scalars(select(Patient.id)).one()
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM diary_days" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.write() as s:
+            html = physician_letter_html(s, actor=Actor.system(result.clinic_id), patient_id=pid)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "Monthly migraine days" in html  # the letter was built from that one read
+    assert len(reads) == 1, reads

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from acuhead import demo
+from acuhead.cli import app
+from acuhead.config import get_settings
 from acuhead.domain.diary import DiaryDay
 from acuhead.services import clinical, diary, outcomes
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 from acuhead.store.models import Patient, User
-from acuhead.web.outcome_panel import num, signed
+from acuhead.web.outcome_panel import build_panel, num, signed
 
 from .factories import World
 from .test_pages import check_markup, page_login
@@ -222,3 +227,75 @@ def test_charts_mark_the_course_for_practitioner_and_patient(
         assert f"first {anchor:%d %b %Y}" in text(chart), who
     # The patient's overview shows the chart, not the clinician's outcome panel.
     assert 'id="outcomes"' not in page
+
+
+@pytest.fixture
+def long_course(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A demo patient 260 days into the diary: a baseline and seven 28-day blocks, enough for a
+    within-patient association (five blocks needed). The CLI reads this test's database."""
+    demo.generate(db, patients=1, days=260, seed=5, end=dt.date(2026, 5, 31))
+    with db.read() as s:
+        user = s.scalars(select(User.id).where(User.email == PATIENT)).one()
+        pid = s.scalars(select(Patient.id).where(Patient.user_id == user)).one()
+    monkeypatch.setenv("ACUHEAD_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    yield pid
+    get_settings.cache_clear()
+
+
+def test_outcomes_json_carries_the_association_the_panel_shows(
+    app_client: TestClient, long_course: int
+) -> None:
+    pid = long_course
+    r = app_client.post(
+        "/api/v1/auth/login",
+        json={"email": PRACTITIONER, "password": demo.DEMO_PASSWORDS[PRACTITIONER][1]},
+    )
+    h = {"Authorization": f"Bearer {r.json()['token']}"}
+    app_client.cookies.clear()
+    api = app_client.get(f"/api/v1/patients/{pid}/outcomes", headers=h)
+    assert api.status_code == 200, api.text
+    out = api.json()
+    cli = CliRunner().invoke(app, ["outcomes", str(pid), "--format", "json"])
+    assert cli.exit_code == 0, cli.output
+    from_cli = json.loads(cli.stdout)
+
+    login_demo(app_client, PRACTITIONER)
+    page = app_client.get(f"/clinic/patients/{pid}")
+    assert page.status_code == 200
+    panel = section(page.text, 'id="outcomes"')
+    lines = {line.measure: line for line in build_panel(out).mechanisms}
+    computed = 0
+    for m, m_cli in zip(
+        out["mechanisms"]["observable"], from_cli["mechanisms"]["observable"], strict=True
+    ):
+        assoc = m["association"]
+        assert m_cli["association"] == assoc, m["measure"]  # the CLI and the API agree
+        assert assoc["method"] == "spearman" and assoc["level"] == 0.95
+        # The summary is of the series the JSON gives beside it: one count per usable block.
+        usable = [
+            b
+            for b in m["by_block"]
+            if b["index"] >= 0 and b["mean"] is not None and b["headache_days_per_28"] is not None
+        ]
+        assert assoc["n_blocks"] == len(usable)
+        article = text(row(panel, f'data-measure="{m["measure"]}"'))
+        if assoc["rho"] is None:
+            assert "Spearman" not in article and not lines[m["measure"]].association_found
+            continue
+        computed += 1
+        assert assoc["ci_low"] < assoc["rho"] < assoc["ci_high"]
+        shown = (
+            f"Spearman \u03c1 {num(assoc['rho'], 2)}, "
+            f"95 % CI {num(assoc['ci_low'], 2)} to {num(assoc['ci_high'], 2)}"
+        )
+        assert shown in article, (m["measure"], article)
+        assert f"Across {assoc['n_blocks']} blocks" in article
+        assert lines[m["measure"]].association_found
+        words = {
+            "same direction": "same direction as headache days",
+            "opposite direction": "opposite direction to headache days",
+            "no clear association": "no clear association with headache days",
+        }
+        assert words[assoc["verdict"]] in article
+    assert computed, "the 260-day demo patient has an association to show"

@@ -26,6 +26,7 @@ from acuhead.domain.mechanisms import (
     ASSOCIATION_LABEL,
     CLINICAL_CONTEXT,
     MECHANISMS,
+    block_association,
     get_mechanism,
 )
 from acuhead.domain.outcomes import (
@@ -183,6 +184,10 @@ def patient_mechanisms(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[
                 ],
                 change_at_primary=None if base is None or now is None else now - base,
             )
+        # Summarised from the very by_block figures above (domain.mechanisms), so a reader of
+        # the JSON and the outcome panel see one coefficient.
+        association = block_association(entry["by_block"], level=config.level)
+        entry["association"] = association.as_dict()
         observable.append(entry)
     return {
         "label": ASSOCIATION_LABEL,

@@ -15,6 +15,12 @@ Two things live here:
    "association, not cause": a correlation of change scores cannot show mediation (no control
    group, shared regression to the mean, and both can follow a third factor such as the
    non-specific effects of being cared for).
+
+3. :func:`within_patient_association` - the same question inside one patient's diary: across
+   the 28-day blocks after the first session, does a measure's change from baseline go with the
+   change in headache days? Spearman's rho with its interval, worded by the caller as an
+   association. It is computed here, once, so the outcomes JSON (API, CLI) and the
+   practitioner's outcome panel give the same figure.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -34,13 +40,18 @@ __all__ = [
     "ASSOCIATION_LABEL",
     "CLINICAL_CONTEXT",
     "MECHANISMS",
+    "MIN_ASSOCIATION_BLOCKS",
     "MIN_PATIENTS",
+    "BlockAssociation",
+    "BlockVerdict",
     "EvidenceGrade",
     "Mechanism",
     "ObservableMeasure",
+    "block_association",
     "get_mechanism",
     "observable_mechanism_change",
     "window_mean_measure",
+    "within_patient_association",
 ]
 
 
@@ -381,3 +392,112 @@ def observable_mechanism_change(
     else:
         out["verdict"] = "no clear association"
     return out
+
+
+# --------------------------------------------------------------------------- within one patient
+
+# Fewest post-baseline blocks with both figures before an association is given: with fewer, a
+# 95 % interval for a rank correlation spans almost all of -1..1 and says nothing.
+MIN_ASSOCIATION_BLOCKS = 5
+
+
+class BlockVerdict(StrEnum):
+    """What :func:`within_patient_association` could say. The first three give no coefficient;
+    the last three read the interval, not the point estimate."""
+
+    NO_BASELINE = "no baseline"  # the baseline lacks the measure or a headache-day rate
+    TOO_FEW_BLOCKS = "too few blocks"
+    NO_VARIATION = "no variation"  # one of the two changes is the same in every block
+    SAME_DIRECTION = "same direction"  # the whole interval is above 0
+    OPPOSITE_DIRECTION = "opposite direction"  # the whole interval is below 0
+    NO_CLEAR_ASSOCIATION = "no clear association"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockAssociation:
+    """Spearman's rho of (change in a measure, change in headache days per 28) over one
+    patient's blocks. ``rho``/``ci_low``/``ci_high`` are None when no coefficient was computed;
+    ``n_blocks`` counts the post-baseline blocks that had both figures."""
+
+    verdict: BlockVerdict
+    n_blocks: int
+    level: float
+    min_blocks: int
+    rho: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": "spearman",
+            "n_blocks": self.n_blocks,
+            "min_blocks": self.min_blocks,
+            "rho": self.rho,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "level": self.level,
+            "verdict": str(self.verdict),
+        }
+
+
+def within_patient_association(
+    baseline: Pair,
+    blocks: Sequence[Pair],
+    *,
+    level: float = 0.95,
+    min_blocks: int = MIN_ASSOCIATION_BLOCKS,
+) -> BlockAssociation:
+    """How one patient's change in a diary measure went with their change in headache days.
+
+    ``baseline`` and each of ``blocks`` are ``(measure mean, headache days per 28)`` of a
+    window (None when the window has no such figure, e.g. a low-compliance block has no rate);
+    blocks missing either figure are left out. Both changes are block minus baseline, and their
+    rank correlation gets the Fisher-z interval with the Fieller-Hartley-Pearson variance
+    (:func:`acuhead.domain.stats.spearman`). Rank, not Pearson: with five to a dozen block
+    means, one unusual block would otherwise carry the coefficient.
+
+    The blocks of one diary are neither independent nor controlled, so the interval is
+    approximate and a coefficient is an association only: the measure may follow the headaches,
+    or both may follow expectation, season or other treatment.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must be strictly between 0 and 1")
+    if min_blocks < 4:
+        raise ValueError("min_blocks must be at least 4 (the interval needs n - 3 > 0)")
+    complete = [(m, h) for m, h in blocks if m is not None and h is not None]
+    n = len(complete)
+    m0, h0 = baseline
+    if m0 is None or h0 is None:
+        return BlockAssociation(BlockVerdict.NO_BASELINE, n, level, min_blocks)
+    if n < min_blocks:
+        return BlockAssociation(BlockVerdict.TOO_FEW_BLOCKS, n, level, min_blocks)
+    dx = [float(m) - float(m0) for m, _ in complete]
+    dy = [float(h) - float(h0) for _, h in complete]
+    if len(set(dx)) < 2 or len(set(dy)) < 2:
+        return BlockAssociation(BlockVerdict.NO_VARIATION, n, level, min_blocks)
+    rho = spearman(dx, dy, level=level)
+    if rho.low > 0:
+        verdict = BlockVerdict.SAME_DIRECTION
+    elif rho.high < 0:
+        verdict = BlockVerdict.OPPOSITE_DIRECTION
+    else:
+        verdict = BlockVerdict.NO_CLEAR_ASSOCIATION
+    return BlockAssociation(verdict, n, level, min_blocks, rho.r, rho.low, rho.high)
+
+
+def block_association(
+    by_block: Sequence[Mapping[str, Any]],
+    *,
+    level: float = 0.95,
+    min_blocks: int = MIN_ASSOCIATION_BLOCKS,
+) -> BlockAssociation:
+    """:func:`within_patient_association` of the ``by_block`` rows the outcomes JSON gives for
+    a measure (``index`` -1 the baseline, ``mean``, ``headache_days_per_28``), so the JSON's
+    summary and the outcome panel read the very same figures."""
+    base = next((b for b in by_block if int(b["index"]) < 0), None)
+    return within_patient_association(
+        (base.get("mean"), base.get("headache_days_per_28")) if base else (None, None),
+        [(b.get("mean"), b.get("headache_days_per_28")) for b in by_block if int(b["index"]) >= 0],
+        level=level,
+        min_blocks=min_blocks,
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from acuhead.reports.letter import letter_html, render_pdf
 from acuhead.services import clinical, outcomes
 from acuhead.services.actors import Actor, audit, load_patient
-from acuhead.services.diary import local_today
+from acuhead.services.diary import load_diary, local_today
 from acuhead.store.models import AdverseEventRow, Clinic, TreatmentSessionRow
 
 
@@ -32,6 +32,9 @@ def physician_letter_html(session: Session, *, actor: Actor, patient_id: int) ->
         )
     ]
     today: dt.date = local_today(patient.timezone)
+    # The whole diary, read once: the trigger analysis of the outcomes and the read-out both
+    # need all of it, and each would otherwise read every row again.
+    diary = load_diary(session, actor=actor, patient_id=patient.id)
     html = letter_html(
         patient={
             "external_id": patient.external_id,
@@ -39,8 +42,10 @@ def physician_letter_html(session: Session, *, actor: Actor, patient_id: int) ->
             "birth_date": patient.birth_date,
         },
         clinic=clinic.name if clinic else "",
-        outcomes=outcomes.patient_outcomes(session, actor=actor, patient_id=patient.id),
-        readout=clinical.readout(session, actor=actor, patient_id=patient.id),
+        outcomes=outcomes.patient_outcomes(
+            session, actor=actor, patient_id=patient.id, diary=diary
+        ),
+        readout=clinical.readout(session, actor=actor, patient_id=patient.id, diary=diary),
         sessions=sessions,
         adverse_events=events,
         today=today,

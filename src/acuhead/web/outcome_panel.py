@@ -2,10 +2,10 @@
 
 Input is the outcomes JSON of :func:`acuhead.services.outcomes.patient_outcomes`, the same
 figures as ``acuhead outcomes`` and the practice report, so the page cannot disagree with
-either. This module only words and formats them. The one figure it adds is the within-patient
-association between a diary measure and headache days across 28-day blocks
-(:func:`block_association`): the JSON gives both series block by block but no summary, and a
-bare pair of trends invites reading one as the cause of the other.
+either. This module only words and formats them, the within-patient association of a diary
+measure with headache days included (:func:`association_text`): that figure is computed in
+:mod:`acuhead.domain.mechanisms` and carried by the JSON, because a bare pair of trends invites
+reading one as the cause of the other, and the page and the JSON must not disagree about it.
 
 Pure: no I/O, no clock. Numbers keep one decimal (rates per 28 days are means of whole days:
 more digits would claim a precision the diary does not have).
@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from acuhead.domain.mechanisms import get_mechanism
-from acuhead.domain.stats import spearman
+# Re-exported: the fewest blocks an association needs is the domain's, named here as before.
+from acuhead.domain.mechanisms import MIN_ASSOCIATION_BLOCKS as MIN_ASSOCIATION_BLOCKS
+from acuhead.domain.mechanisms import BlockVerdict, get_mechanism
+from acuhead.domain.mechanisms import block_association as compute_association
 from acuhead.domain.triggers import NOTE_ASSOCIATION, NOTE_DEPENDENCE, NOTE_MULTIPLE
 
 GENERAL_TRIGGER_NOTES = (NOTE_DEPENDENCE, NOTE_ASSOCIATION, NOTE_MULTIPLE)
@@ -41,9 +43,6 @@ MECHANISM_MEASURES: dict[str, str] = {
     "sleep_hours": "Sleep (hours a night)",
 }
 INSTRUMENTS = ("hit6", "midas", "pss10")
-# Fewest post-baseline blocks with both figures before an association is given: with fewer,
-# a 95 % interval for a rank correlation spans almost all of -1..1 and says nothing.
-MIN_ASSOCIATION_BLOCKS = 5
 
 NO_COURSE = (
     "No treatment session is recorded yet, so there is nothing to compare. Outcomes are "
@@ -355,44 +354,44 @@ def _relief(r: Mapping[str, Any]) -> str:
     return f"{num(r.get('mean_relief'))} points lower after than before{tail}, {n} session{plural}"
 
 
+def association_text(assoc: Mapping[str, Any]) -> tuple[str, bool]:
+    """The sentence for one measure's within-patient association as the outcomes JSON gives
+    it (``mechanisms.observable[].association``, computed by
+    :func:`acuhead.domain.mechanisms.within_patient_association`), and whether a coefficient
+    was computed. Only words: the figures are the JSON's own."""
+    verdict = BlockVerdict(str(assoc["verdict"]))
+    n = int(assoc["n_blocks"])
+    if verdict is BlockVerdict.NO_BASELINE:
+        return ("No association can be given: the baseline has no usable figure.", False)
+    if verdict is BlockVerdict.TOO_FEW_BLOCKS:
+        return (
+            f"Not enough data for an association: {n} block{'s' if n != 1 else ''} with both "
+            f"figures (need {int(assoc['min_blocks'])}).",
+            False,
+        )
+    if verdict is BlockVerdict.NO_VARIATION:
+        return ("Not enough data for an association: one of the two did not vary.", False)
+    how = {
+        BlockVerdict.SAME_DIRECTION: "tended to change in the same direction as headache days",
+        BlockVerdict.OPPOSITE_DIRECTION: (
+            "tended to change in the opposite direction to headache days"
+        ),
+    }.get(verdict, "showed no clear association with headache days")
+    ci = interval(assoc["ci_low"], assoc["ci_high"], float(assoc["level"]))
+    return (
+        f"Across {n} blocks its change from baseline {how} "
+        f"(Spearman \u03c1 {num(assoc['rho'], 2)}, {ci}): an association, not a cause.",
+        True,
+    )
+
+
 def block_association(
     by_block: Sequence[Mapping[str, Any]], *, level: float = 0.95
 ) -> tuple[str, bool]:
     """How a measure's change from baseline went with the change in headache days per 28,
-    across this patient's blocks: Spearman's rank correlation with its interval, worded as an
-    association. Returns the sentence and whether a coefficient was computed."""
-    base = next((b for b in by_block if int(b["index"]) < 0), None)
-    if base is None or base.get("mean") is None or base.get("headache_days_per_28") is None:
-        return ("No association can be given: the baseline has no usable figure.", False)
-    dx: list[float] = []
-    dy: list[float] = []
-    for b in by_block:
-        if int(b["index"]) < 0 or b.get("mean") is None or b.get("headache_days_per_28") is None:
-            continue
-        dx.append(float(b["mean"]) - float(base["mean"]))
-        dy.append(float(b["headache_days_per_28"]) - float(base["headache_days_per_28"]))
-    n = len(dx)
-    if n < MIN_ASSOCIATION_BLOCKS:
-        return (
-            f"Not enough data for an association: {n} block{'s' if n != 1 else ''} with both "
-            f"figures (need {MIN_ASSOCIATION_BLOCKS}).",
-            False,
-        )
-    if len(set(dx)) < 2 or len(set(dy)) < 2:
-        return ("Not enough data for an association: one of the two did not vary.", False)
-    rho = spearman(dx, dy, level=level)
-    ci = interval(rho.low, rho.high, level)
-    if rho.low > 0:
-        how = "tended to change in the same direction as headache days"
-    elif rho.high < 0:
-        how = "tended to change in the opposite direction to headache days"
-    else:
-        how = "showed no clear association with headache days"
-    return (
-        f"Across {n} blocks its change from baseline {how} "
-        f"(Spearman \u03c1 {num(rho.r, 2)}, {ci}): an association, not a cause.",
-        True,
-    )
+    across this patient's blocks, worded; for a ``by_block`` list without the JSON's
+    ``association`` beside it. Same computation as the outcomes JSON."""
+    return association_text(compute_association(by_block, level=level).as_dict())
 
 
 def _mechanisms(
@@ -408,7 +407,10 @@ def _mechanisms(
         hd_now = target.get("headache_days_per_28")
         hd_change = None if hd_base is None or hd_now is None else hd_now - hd_base
         key = entry.get("mechanism")
-        sentence, found = block_association(by_block, level=level)
+        assoc = entry.get("association")
+        sentence, found = (
+            association_text(assoc) if assoc else block_association(by_block, level=level)
+        )
         lines.append(
             MechanismLine(
                 measure=measure,
