@@ -523,14 +523,18 @@ def test_schedule_form_validates_next_to_the_field_and_saves(
     }
     r = c.post("/admin/schedule", data=form, headers=SAME)
     assert r.status_code == 422
+    # every field's mistake in the one answer, whatever kind it is
     assert _field_error(r.text, "midas-every_days") == "Enter a whole number of days, e.g. 28."
-    r = c.post("/admin/schedule", data=dict(form, **{"midas-every_days": "84"}), headers=SAME)
-    assert r.status_code == 422
     assert _field_error(r.text, "hit6-every_days") == "Must be between 7 and 365 days; got 3."
     assert _field_error(r.text, "pss10-every_days") == "Enter how many days apart."
     assert _field_error(r.text, "pgic-every_days") == "Must be between 7 and 365 days; got 400."
-    assert 'value="3"' in r.text and 'value="84"' in r.text
+    assert 'value="3"' in r.text and 'value="twelve"' in r.text and 'value="400"' in r.text
     check_markup(r.text)
+    r = c.post("/admin/schedule", data=dict(form, **{"midas-every_days": "84"}), headers=SAME)
+    assert r.status_code == 422
+    assert _field_error(r.text, "midas-every_days") == ""
+    assert _field_error(r.text, "hit6-every_days") == "Must be between 7 and 365 days; got 3."
+    assert 'value="3"' in r.text and 'value="84"' in r.text
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(QuestionnaireSchedule)) == 0
 
@@ -565,6 +569,80 @@ def test_schedule_form_validates_next_to_the_field_and_saves(
         }
     assert rows == {"hit6": (28, True, 1), "midas": (84, False, 2)}
     assert "every 28 days" in c.get("/admin").text
+
+
+def _schedule_rows(db: Database) -> dict[str, tuple[int, bool, int]]:
+    with db.read() as s:
+        return {
+            q.instrument: (q.every_days, bool(q.active), q.version)
+            for q in s.scalars(select(QuestionnaireSchedule))
+        }
+
+
+def _schedule_audits(db: Database) -> int:
+    with db.read() as s:
+        stmt = select(func.count()).where(AuditEvent.entity == "questionnaire_schedule")
+        return int(s.scalar(stmt) or 0)
+
+
+def test_schedule_form_reports_a_word_and_a_range_at_once_and_changes_nothing(
+    app_client: TestClient, world: World, db: Database
+) -> None:
+    with db.write() as s:
+        schedules.apply_default_schedule(s, actor=_admin(db, world.clinic_x))
+    before, audits = _schedule_rows(db), _schedule_audits(db)
+    assert before == {"hit6": (28, True, 1), "midas": (84, True, 1)}
+    c = app_client
+    page_login(c, world.admin_x)
+    form = {
+        "hit6-every_days": "four weeks",  # cannot be read as a number
+        "hit6-active": "yes",
+        "hit6-version": "1",
+        "midas-every_days": "500",  # a number, out of range
+        "midas-active": "yes",
+        "midas-version": "1",
+    }
+    r = c.post("/admin/schedule", data=form, headers=SAME)
+    assert r.status_code == 422
+    assert _field_error(r.text, "hit6-every_days") == "Enter a whole number of days, e.g. 28."
+    assert _field_error(r.text, "midas-every_days") == "Must be between 7 and 365 days; got 500."
+    # both listed at the top, each tied to its own field, with what was typed kept
+    assert r.text.count('<li><a href="#hit6-every_days">') == 1
+    assert r.text.count('<li><a href="#midas-every_days">') == 1
+    assert 'value="four weeks"' in r.text and 'value="500"' in r.text
+    assert 'aria-describedby="hit6-every_days-hint hit6-every_days-error"' in r.text
+    check_markup(r.text)
+    assert _schedule_rows(db) == before
+    assert _schedule_audits(db) == audits
+
+
+def test_schedule_service_reports_every_entry_at_once(db: Database, world: World) -> None:
+    admin = _admin(db, world.clinic_x)
+    with db.write() as s:
+        with pytest.raises(ValidationError) as info:
+            schedules.set_schedule(
+                s,
+                actor=admin,
+                entries={
+                    "hit6": ScheduleEntry("28 days", True),
+                    "midas": ScheduleEntry("0", True),
+                    "pss10": ScheduleEntry(" ", True),
+                    "pgic": ScheduleEntry("2.5", False),
+                },
+            )
+        assert [(e.path, e.message) for e in info.value.errors] == [
+            ("hit6.every_days", "enter a whole number of days, e.g. 28"),
+            ("midas.every_days", "must be between 7 and 365 days; got 0"),
+            ("pss10.every_days", "enter how many days apart"),
+            ("pgic.every_days", "enter a whole number of days, e.g. 28"),
+        ]
+        # text that reads as a number is taken as one; blank and off stores nothing
+        schedules.set_schedule(
+            s,
+            actor=admin,
+            entries={"hit6": ScheduleEntry(" 14 ", True), "pgic": ScheduleEntry("", False)},
+        )
+    assert _schedule_rows(db) == {"hit6": (14, True, 1)}
 
 
 def test_schedule_service_rules(db: Database, world: World) -> None:

@@ -9,6 +9,14 @@ an audit row. A new link for a user retires that user's earlier unused ones, and
 deactivating the account, so at most one link per person works at any time.
 
 A link that cannot be used says why (unknown, already used, expired) and never whose it was.
+
+When the clinic has mail configured, the admin may also have the link e-mailed to the account's
+address (:func:`send_link`). Callers send it only once the transaction that made the link has
+committed (an e-mail must never announce a link that was rolled back), and the message says no
+more than a reminder does (``services/reminders.py``): that an account at the clinic is waiting
+for a password, the link and until when it works. No name, role, clinic name or anything
+about the person's health: an address may be read by others, and "your account at the
+headache clinic" is itself health information.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from acuhead.services.actors import (
     require_admin,
     require_staff,
 )
+from acuhead.services.mail import Mail, Mailer
 from acuhead.store.models import Clinic, Invitation, Patient, User, utcnow
 
 LINK_DAYS = 7  # how long a link works; long enough for a patient to open it after the visit
@@ -181,6 +190,40 @@ def issue_link(
     session.flush()
     audit(session, actor, "invite" if purpose == Purpose.INVITE else "reset_link", "user", user.id)
     return IssuedLink(token, row.id, user.id, purpose, expires)
+
+
+def link_mail(link: IssuedLink, *, to: str, base_url: str) -> Mail:
+    """The e-mail carrying a link: fixed words, the link and its expiry, nothing personal."""
+    url = base_url.rstrip("/") + link.path()
+    until = f"{link.expires_utc:%d %b %Y %H:%M} UTC"
+    if link.purpose == Purpose.RESET:
+        subject = "A link to choose a new password"
+        opening = "A new password was asked for your account at the clinic."
+    else:
+        subject = "Your new account: choose a password"
+        opening = "An account has been set up for you at the clinic."
+    body = [
+        "Hello,",
+        "",
+        opening,
+        "Choose your password with this link:",
+        url,
+        "",
+        f"The link works once, until {until}.",
+        "If it has expired, ask the clinic for a new one.",
+        "",
+        "If you did not expect this message, you can ignore it.",
+        "This message was sent automatically; replies are not read.",
+    ]
+    return Mail(to=to, subject=subject, body="\n".join(body) + "\n")
+
+
+def send_link(mailer: Mailer, link: IssuedLink, *, to: str, base_url: str) -> bool:
+    """E-mail a link already committed; whether the server accepted it. Blocking (SMTP): a
+    refusal or an unreachable server answers False (counted by the mailer, never logged with
+    the address), so the caller still shows the link to pass on by hand."""
+    result = mailer.send([link_mail(link, to=to, base_url=base_url)])
+    return result.sent == 1 and not result.failed
 
 
 def open_link(

@@ -1,9 +1,10 @@
 """Sending plain-text e-mail through the clinic's SMTP server (standard library only).
 
-Why so small: the only mail acuhead sends is a reminder with a link, so there is no template
-engine, no HTML part and no attachment. A batch goes over one connection; a message the
-server refuses is counted and reported to the caller by its position, never logged with its
-address, so the caller can give the reminder back for the next run.
+Why so small: the only mail acuhead sends is a few fixed lines with a link (a reminder, or an
+account's invitation link), so there is no template engine, no HTML part and no attachment.
+A batch goes over one connection; a message the server refuses is counted and reported to the
+caller by its position, never logged with its address, so the caller can give the reminder
+back for the next run (or tell the admin the invitation was not sent).
 
 Configuration (``config.Settings``): ``smtp_host`` (empty: mail is off), ``smtp_port``,
 ``smtp_user`` / ``smtp_password`` (login only when a user is set), ``smtp_starttls`` and

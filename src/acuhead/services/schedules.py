@@ -9,6 +9,7 @@ Switching an instrument off keeps its interval, so switching it on again restore
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -28,9 +29,12 @@ DEFAULT_SCHEDULE: Mapping[Instrument, int] = {Instrument.HIT6: 28, Instrument.MI
 
 @dataclass(frozen=True, slots=True)
 class ScheduleEntry:
-    """What the admin asks for one instrument. ``version`` is the one they read (None: new)."""
+    """What the admin asks for one instrument. ``version`` is the one they read (None: new).
 
-    every_days: int | None
+    ``every_days`` may be the text a form sent (blank: not given): it is read here, with the
+    other checks, so a submission with several mistakes hears of all of them at once."""
+
+    every_days: int | str | None
     active: bool
     version: int | None = None
 
@@ -70,8 +74,28 @@ def list_schedule(session: Session, *, actor: Actor) -> list[ScheduleItem]:
     return out
 
 
-def _validate(entries: Mapping[str, ScheduleEntry]) -> list[FieldError]:
+_WHOLE = re.compile(r"[+-]?[0-9]{1,6}")  # longer numbers are out of range anyway
+
+
+def _days(key: str, value: int | str | None) -> int | FieldError | None:
+    """The interval as a number (None: not given), or why it cannot be one."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    if not _WHOLE.fullmatch(text):
+        return FieldError(f"{key}.every_days", "enter a whole number of days, e.g. 28")
+    return int(text)
+
+
+def _validate(
+    entries: Mapping[str, ScheduleEntry],
+) -> tuple[list[FieldError], dict[str, int | None]]:
+    """Every entry's problems (none skipped because another field failed first), and the
+    intervals read from them."""
     errors: list[FieldError] = []
+    days: dict[str, int | None] = {}
     known = {i.value for i in Instrument}
     for key, entry in entries.items():
         if key not in known:
@@ -82,18 +106,22 @@ def _validate(entries: Mapping[str, ScheduleEntry]) -> list[FieldError]:
                 )
             )
             continue
-        if entry.every_days is None:
+        every = _days(key, entry.every_days)
+        if isinstance(every, FieldError):
+            errors.append(every)
+            continue
+        days[key] = every
+        if every is None:
             if entry.active:
                 errors.append(FieldError(f"{key}.every_days", "enter how many days apart"))
-        elif not MIN_EVERY_DAYS <= entry.every_days <= MAX_EVERY_DAYS:
+        elif not MIN_EVERY_DAYS <= every <= MAX_EVERY_DAYS:
             errors.append(
                 FieldError(
                     f"{key}.every_days",
-                    f"must be between {MIN_EVERY_DAYS} and {MAX_EVERY_DAYS} days;"
-                    f" got {entry.every_days}",
+                    f"must be between {MIN_EVERY_DAYS} and {MAX_EVERY_DAYS} days; got {every}",
                 )
             )
-    return errors
+    return errors, days
 
 
 def set_schedule(
@@ -104,7 +132,7 @@ def set_schedule(
     All-or-nothing: every entry is validated first. A stale ``version`` (someone else saved in
     between) raises Conflict rather than overwrite their change."""
     require_admin(actor)
-    errors = _validate(entries)
+    errors, days = _validate(entries)
     if errors:
         raise ValidationError(errors)
     rows = {
@@ -116,16 +144,16 @@ def set_schedule(
         )
     }
     for key, entry in entries.items():
-        row = rows.get(key)
+        row, every_days = rows.get(key), days[key]
         if entry.version is not None and (row is None or row.version != entry.version):
             raise Conflict("the schedule was changed by someone else meanwhile; reload the page")
         if row is None:
-            if entry.every_days is None:
+            if every_days is None:
                 continue  # never scheduled and still off: nothing to store
             row = QuestionnaireSchedule(
                 clinic_id=actor.clinic_id,
                 instrument=key,
-                every_days=entry.every_days,
+                every_days=every_days,
                 active=entry.active,
                 version=1,
             )
@@ -133,7 +161,7 @@ def set_schedule(
             session.flush()
             audit(session, actor, "create", "questionnaire_schedule", row.id)
             continue
-        every = entry.every_days if entry.every_days is not None else row.every_days
+        every = every_days if every_days is not None else row.every_days
         if (row.every_days, bool(row.active)) == (every, entry.active):
             continue
         row.every_days = every

@@ -9,13 +9,21 @@ whom to ask. Another clinic's account or invitation answers the 404 page.
 A link to set a password is shown once, in the answer to the form that made it (never put in
 a redirect URL, never logged: the server runs without an access log). The ``/invite`` pages
 send no Referer, so the token in their URL does not travel on.
+
+With mail configured (``ACUHEAD_SMTP_HOST``) the forms that create an account also offer to
+e-mail the link to its address. Those forms run their transaction themselves
+(:func:`_in_transaction`) so that the e-mail is sent after the commit and outside the database
+write lock, and its outcome is still in the answer: the link is shown either way, with a
+notice when the e-mail could not be sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -23,6 +31,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.cohort import practitioner_names
+from acuhead.config import Settings
 from acuhead.domain.outcomes import OutcomeConfig
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.reports.practice_html import _ci, _num, _pct
@@ -30,8 +39,17 @@ from acuhead.services import accounts, invitations, schedules
 from acuhead.services import outcomes as outcomes_svc
 from acuhead.services.actors import Role
 from acuhead.services.invitations import IssuedLink, LinkUnusable, Purpose
+from acuhead.services.mail import SmtpMailer, mailer_from_settings
+from acuhead.store.db import Database
 from acuhead.web.charts import GRID, INK, MILD, MODERATE, SEVERE, _fmt
-from acuhead.web.deps import COOKIE, ReadSession, SettingsDep, WriteSession
+from acuhead.web.deps import (
+    COOKIE,
+    DbDep,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    worker_threads,
+)
 from acuhead.web.pages.base import (
     FormState,
     OptionalUser,
@@ -117,8 +135,16 @@ def _link_url(request: Request, link: IssuedLink) -> str:
 
 
 def _link_page(
-    request: Request, user: PageUser, link: IssuedLink, *, name: str, email: str, back: str
+    request: Request,
+    user: PageUser,
+    link: IssuedLink,
+    *,
+    name: str,
+    email: str,
+    back: str,
+    mailed: bool | None = None,
 ) -> Response:
+    """``mailed``: None when no e-mail was asked for, else whether the server accepted it."""
     ctx = {
         "url": _link_url(request, link),
         "purpose": link.purpose.value,
@@ -127,8 +153,63 @@ def _link_page(
         "expires_utc": link.expires_utc,
         "days": invitations.LINK_DAYS,
         "back": back,
+        "mailed": mailed,
     }
     return render(request, "admin/link.html", ctx, user=user)
+
+
+T = TypeVar("T")
+SEND_EMAIL = "yes"  # the value of a ticked "also e-mail the link" box
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _mailer(request: Request) -> SmtpMailer | None:
+    """The clinic's mailer; None when mail is not configured (the e-mail box is not offered)."""
+    return mailer_from_settings(_settings(request))
+
+
+async def _in_transaction(request: Request, db: Database, work: Callable[[Session], T]) -> T:
+    """``work`` in one write transaction on a worker thread, committed when this returns.
+
+    For the forms that may e-mail a link: with ``WriteSession`` the commit comes only after
+    the handler has built its answer, so the e-mail would go out before the link exists for
+    sure, and while the database write lock is held (up to the SMTP timeout on SQLite)."""
+
+    def transaction() -> T:
+        with db.write() as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "write"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """A link committed by a form, and whom it is for."""
+
+    link: IssuedLink
+    name: str
+    email: str
+
+
+async def _made_page(
+    request: Request, user: PageUser, made: _Made, *, send: bool, back: str
+) -> Response:
+    """The link page for a link just committed, after e-mailing it when the admin asked."""
+    mailer = _mailer(request) if send else None
+    mailed: bool | None = None
+    if mailer is not None:
+        mailed = await anyio.to_thread.run_sync(
+            lambda: invitations.send_link(
+                mailer, made.link, to=made.email, base_url=_settings(request).base_url
+            )
+        )
+    return _link_page(
+        request, user, made.link, name=made.name, email=made.email, back=back, mailed=mailed
+    )
 
 
 # ---- overview ------------------------------------------------------------------------------
@@ -174,7 +255,8 @@ def _users_page(
         "rows": rows,
         "total": total,
         "show": show,
-        "form": form or FormState(values={"role": "practitioner"}),
+        "form": form or FormState(values={"role": "practitioner", "send_email": SEND_EMAIL}),
+        "mail_on": _mailer(request) is not None,
         "row_error": row_error,
         "done": done,
         "role_labels": ROLE_LABELS,
@@ -197,7 +279,7 @@ def users_page(
 
 
 @router.post("/admin/users", dependencies=[SameOrigin])
-async def create_staff(request: Request, user: AdminUser, session: WriteSession) -> Response:
+async def create_staff(request: Request, user: AdminUser, db: DbDep) -> Response:
     form = FormState.from_form(await request.form())
     name, email, role = str(form.get("name")), str(form.get("email")), str(form.get("role"))
     if not name:
@@ -206,19 +288,25 @@ async def create_staff(request: Request, user: AdminUser, session: WriteSession)
         form.add("email", "Enter the e-mail address they will log in with.")
     if role not in (Role.PRACTITIONER.value, Role.ADMIN.value):
         form.add("role", "Choose practitioner or admin.")
-    if form.ok:
-        try:
-            with session.begin_nested():
-                created, link = invitations.create_staff(
-                    session, actor=user.actor, email=email, name=name, role=Role(role)
-                )
-        except ValidationError as exc:
-            _field_errors(form, exc.errors, {"email": "email", "name": "name", "role": "role"})
-        else:
-            return _link_page(
-                request, user, link, name=created.name, email=created.email, back="/admin/users"
-            )
-    return _users_page(request, user, session, form=form, status_code=422)
+
+    def work(session: Session) -> _Made | Response:
+        if form.ok:
+            try:
+                with session.begin_nested():
+                    created, link = invitations.create_staff(
+                        session, actor=user.actor, email=email, name=name, role=Role(role)
+                    )
+            except ValidationError as exc:
+                _field_errors(form, exc.errors, {"email": "email", "name": "name", "role": "role"})
+            else:
+                return _Made(link, created.name, created.email)
+        return _users_page(request, user, session, form=form, status_code=422)
+
+    made = await _in_transaction(request, db, work)
+    if isinstance(made, Response):
+        return made
+    send = form.get("send_email") == SEND_EMAIL
+    return await _made_page(request, user, made, send=send, back="/admin/users")
 
 
 def _user_action(
@@ -310,8 +398,14 @@ def _invitations_page(
     actor = user.actor
     ctx = {
         "new_form": new_form
-        or FormState(values={"timezone": invitations.usual_timezone(session, actor=actor)}),
-        "existing_form": existing_form or FormState(),
+        or FormState(
+            values={
+                "timezone": invitations.usual_timezone(session, actor=actor),
+                "send_email": SEND_EMAIL,
+            }
+        ),
+        "existing_form": existing_form or FormState(values={"patient_send_email": SEND_EMAIL}),
+        "mail_on": _mailer(request) is not None,
         "practitioners": sorted(
             practitioner_names(session, actor.clinic_id).items(), key=lambda kv: kv[1].lower()
         ),
@@ -331,7 +425,9 @@ def invitations_page(
     patient: str | None = None,
     done: str | None = None,
 ) -> Response:
-    existing = FormState(values={"patient": (patient or "")[:100]})
+    existing = FormState(
+        values={"patient": (patient or "")[:100], "patient_send_email": SEND_EMAIL}
+    )
     return _invitations_page(
         request,
         user,
@@ -342,7 +438,7 @@ def invitations_page(
 
 
 @router.post("/admin/invitations/new-patient", dependencies=[SameOrigin])
-async def invite_new_patient(request: Request, user: AdminUser, session: WriteSession) -> Response:
+async def invite_new_patient(request: Request, user: AdminUser, db: DbDep) -> Response:
     form = FormState.from_form(await request.form())
     if not form.get("external_id"):
         form.add("external_id", "Enter the patient number in your practice records.")
@@ -357,72 +453,74 @@ async def invite_new_patient(request: Request, user: AdminUser, session: WriteSe
             practitioner_id = int(raw_prac)
         else:
             form.add("practitioner_id", "Choose a practitioner from the list.")
-    if form.ok:
-        try:
-            with session.begin_nested():
-                patient, link = invitations.invite_new_patient(
-                    session,
-                    actor=user.actor,
-                    external_id=str(form.get("external_id")),
-                    email=str(form.get("email")),
-                    display_name=str(form.get("display_name")),
-                    timezone=str(form.get("timezone")),
-                    practitioner_id=practitioner_id,
+
+    def work(session: Session) -> _Made | Response:
+        if form.ok:
+            try:
+                with session.begin_nested():
+                    patient, link = invitations.invite_new_patient(
+                        session,
+                        actor=user.actor,
+                        external_id=str(form.get("external_id")),
+                        email=str(form.get("email")),
+                        display_name=str(form.get("display_name")),
+                        timezone=str(form.get("timezone")),
+                        practitioner_id=practitioner_id,
+                    )
+            except ValidationError as exc:
+                _field_errors(
+                    form,
+                    exc.errors,
+                    {
+                        "external_id": "external_id",
+                        "email": "email",
+                        "display_name": "display_name",
+                        "timezone": "timezone",
+                        "practitioner_id": "practitioner_id",
+                    },
                 )
-        except ValidationError as exc:
-            _field_errors(
-                form,
-                exc.errors,
-                {
-                    "external_id": "external_id",
-                    "email": "email",
-                    "display_name": "display_name",
-                    "timezone": "timezone",
-                    "practitioner_id": "practitioner_id",
-                },
-            )
-        else:
-            return _link_page(
-                request,
-                user,
-                link,
-                name=patient.display_name or patient.external_id,
-                email=str(form.get("email")).lower(),
-                back="/admin/invitations",
-            )
-    return _invitations_page(request, user, session, new_form=form, status_code=422)
+            else:
+                login = invitations.account(session, actor=user.actor, user_id=link.user_id)
+                return _Made(link, patient.display_name or patient.external_id, login.email)
+        return _invitations_page(request, user, session, new_form=form, status_code=422)
+
+    made = await _in_transaction(request, db, work)
+    if isinstance(made, Response):
+        return made
+    send = form.get("send_email") == SEND_EMAIL
+    return await _made_page(request, user, made, send=send, back="/admin/invitations")
 
 
 @router.post("/admin/invitations/existing-patient", dependencies=[SameOrigin])
-async def invite_existing_patient(
-    request: Request, user: AdminUser, session: WriteSession
-) -> Response:
+async def invite_existing_patient(request: Request, user: AdminUser, db: DbDep) -> Response:
     form = FormState.from_form(await request.form())
     if not form.get("patient"):
         form.add("patient", "Enter the patient's external id or acuhead number.")
     if not form.get("patient_email"):
         form.add("patient_email", "Enter the e-mail address the patient will log in with.")
-    if form.ok:
-        try:
-            with session.begin_nested():
-                patient, link = invitations.invite_existing_patient(
-                    session,
-                    actor=user.actor,
-                    patient_ref=str(form.get("patient")),
-                    email=str(form.get("patient_email")),
-                )
-        except ValidationError as exc:
-            _field_errors(form, exc.errors, {"patient": "patient", "email": "patient_email"})
-        else:
-            return _link_page(
-                request,
-                user,
-                link,
-                name=patient.display_name or patient.external_id,
-                email=str(form.get("patient_email")).lower(),
-                back="/admin/invitations",
-            )
-    return _invitations_page(request, user, session, existing_form=form, status_code=422)
+
+    def work(session: Session) -> _Made | Response:
+        if form.ok:
+            try:
+                with session.begin_nested():
+                    patient, link = invitations.invite_existing_patient(
+                        session,
+                        actor=user.actor,
+                        patient_ref=str(form.get("patient")),
+                        email=str(form.get("patient_email")),
+                    )
+            except ValidationError as exc:
+                _field_errors(form, exc.errors, {"patient": "patient", "email": "patient_email"})
+            else:
+                login = invitations.account(session, actor=user.actor, user_id=link.user_id)
+                return _Made(link, patient.display_name or patient.external_id, login.email)
+        return _invitations_page(request, user, session, existing_form=form, status_code=422)
+
+    made = await _in_transaction(request, db, work)
+    if isinstance(made, Response):
+        return made
+    send = form.get("patient_send_email") == SEND_EMAIL
+    return await _made_page(request, user, made, send=send, back="/admin/invitations")
 
 
 @router.post("/admin/invitations/{invitation_id}/revoke", dependencies=[SameOrigin])
@@ -489,30 +587,27 @@ async def schedule_submit(request: Request, user: AdminUser, session: WriteSessi
     entries: dict[str, schedules.ScheduleEntry] = {}
     for item in items:
         key = item.instrument
-        raw_every = str(form.get(f"{key}-every_days"))
-        every = _whole(raw_every) if raw_every else None
-        if raw_every and every is None:
-            form.add(f"{key}-every_days", "Enter a whole number of days, e.g. 28.")
         raw_version = str(form.get(f"{key}-version"))
         entries[key] = schedules.ScheduleEntry(
-            every_days=every,
+            # As typed: the service reads it with its other checks, so every field's mistake
+            # is reported in this one answer (a word in one field, a range in another).
+            every_days=str(form.get(f"{key}-every_days")),
             active=form.get(f"{key}-active") == "yes",
             version=_whole(raw_version) if raw_version else None,
         )
-    if form.ok:
-        try:
-            with session.begin_nested():
-                schedules.set_schedule(session, actor=user.actor, entries=entries)
-        except ValidationError as exc:
-            _field_errors(
-                form,
-                exc.errors,
-                {f"{i.instrument}.every_days": f"{i.instrument}-every_days" for i in items},
-            )
-        except Conflict as exc:
-            form.add("_form", _capital(str(exc)))
-        else:
-            return see_other("/admin/schedule?saved=1")
+    try:
+        with session.begin_nested():
+            schedules.set_schedule(session, actor=user.actor, entries=entries)
+    except ValidationError as exc:
+        _field_errors(
+            form,
+            exc.errors,
+            {f"{i.instrument}.every_days": f"{i.instrument}-every_days" for i in items},
+        )
+    except Conflict as exc:
+        form.add("_form", _capital(str(exc)))
+    else:
+        return see_other("/admin/schedule?saved=1")
     return _schedule_page(request, user, items, form, status_code=422)
 
 
