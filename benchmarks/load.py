@@ -92,22 +92,39 @@ def prepare(url: str, clients: int, *, patient_logins: bool) -> tuple[int, str, 
     return first, email, emails
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its live descendants (uvicorn workers), from /proc.
-
-    Wall-clock latency on a shared 2-core machine is noisy; CPU per request is not."""
+def _processes() -> tuple[dict[int, int], dict[int, float], dict[int, str]]:
+    """Parent, user + system CPU seconds and command name of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
+    names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            head, _, tail = (entry / "stat").read_text().rpartition(")")
         except OSError:
             continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        fields = tail.split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+        names[pid] = head.partition("(")[2]
+    return parents, cpu, names
+
+
+def database_cpu_seconds() -> float:
+    """CPU of the PostgreSQL server's processes on this machine (its backends do the work of
+    the requests on the other side of each round trip); 0 for SQLite, which runs in-process."""
+    _parents, cpu, names = _processes()
+    return sum(cpu[p] for p, name in names.items() if name == "postgres")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (uvicorn workers), from /proc.
+
+    Wall-clock latency on a shared 2-core machine is noisy; CPU per request is not."""
+    parents, cpu, _names = _processes()
     wanted = {pid}
     changed = True
     while changed:
@@ -117,10 +134,11 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(cpu.get(p, 0.0) for p in wanted)
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ACUHEAD_DATABASE_URL": url, "ACUHEAD_ENV": "test"}
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "acuhead.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "acuhead.cli", *serve],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -251,6 +269,7 @@ def main() -> None:
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (acuhead serve)")
     ap.add_argument("--think", type=float, default=0.5, help="pause between a client's requests")
     ap.add_argument(
         "--as",
@@ -276,7 +295,7 @@ def main() -> None:
         admin.dispose()
     first, email, patient_emails = prepare(url, args.clients, patient_logins=args.who == "patient")
     port = 18000 + os.getpid() % 1000
-    proc = start_server(url, port, work / "server.log")
+    proc = start_server(url, port, work / "server.log", args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
 
@@ -286,10 +305,11 @@ def main() -> None:
             return {"Authorization": f"Bearer {token}"}
 
         headers = [bearer(e) for e in patient_emails] or [bearer(email)] * args.clients
-        cpu: dict[str, tuple[float, float]] = {}
+        cpu: dict[str, tuple[float, float, float]] = {}
 
         def phase(trivial: bool) -> tuple[dict[str, list[float]], int]:
             server0, client0 = tree_cpu_seconds(proc.pid), time.process_time()
+            database0 = database_cpu_seconds()
             trace = args.trace.open("a") if args.trace else None
             try:
                 out = asyncio.run(
@@ -310,6 +330,7 @@ def main() -> None:
             cpu["livez" if trivial else "diary"] = (
                 tree_cpu_seconds(proc.pid) - server0,
                 time.process_time() - client0,
+                database_cpu_seconds() - database0,
             )
             return out
 
@@ -327,7 +348,7 @@ def main() -> None:
     q = statistics.quantiles(lat, n=100)
     print(
         f"engine={args.engine} clients={args.clients} seconds={args.seconds:g} "
-        f"think={args.think:g} as={args.who} requests={len(lat)} "
+        f"think={args.think:g} as={args.who} workers={args.workers} requests={len(lat)} "
         f"machine_load_1min={load0:.1f}..{load1:.1f} cores={os.cpu_count()}"
     )
     for kind, values in (*by_kind.items(), ("livez", flat)):
@@ -335,11 +356,14 @@ def main() -> None:
             kq = statistics.quantiles(values, n=100)
             print(f"{kind}: n={len(values)} p50_ms={kq[49] * 1000:.1f} p99_ms={kq[98] * 1000:.1f}")
     for name, count in (("diary", len(lat)), ("livez", len(flat))):
-        server_s, client_s = cpu[name]
+        server_s, client_s, database_s = cpu[name]
+        per = 1000 / max(count, 1)
         print(
-            f"{name}: server_cpu_ms_per_request={server_s * 1000 / max(count, 1):.2f} "
-            f"client_cpu_ms_per_request={client_s * 1000 / max(count, 1):.2f} "
+            f"{name}: server_cpu_ms_per_request={server_s * per:.2f} "
+            f"database_cpu_ms_per_request={database_s * per:.2f} "
+            f"client_cpu_ms_per_request={client_s * per:.2f} "
             f"server_cpu_share={server_s / args.seconds:.2f} "
+            f"database_cpu_share={database_s / args.seconds:.2f} "
             f"client_cpu_share={client_s / args.seconds:.2f}"
         )
     print(

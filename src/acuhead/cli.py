@@ -101,6 +101,10 @@ def resolve_clinic(db: Database, clinic: int | None) -> int:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="server processes (default ACUHEAD_WORKERS, 1)"),
+    ] = None,
 ) -> None:
     """Serve the web app and API (upgrades the database first)."""
     import uvicorn
@@ -109,13 +113,21 @@ def serve(
 
     settings = get_settings()
     db = open_db()
-    uvicorn.run(
-        create_app(settings, db),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        access_log=False,
-    )
+    processes = workers or settings.workers
+    common: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "info",
+        "access_log": False,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings, db), **common)
+        return
+    # Each process builds its own app and database pool from the same ACUHEAD_* settings;
+    # the schema was brought up to date above, once. Sessions, login throttling and audit
+    # live in the database, so any process may answer any request.
+    db.dispose()
+    uvicorn.run("acuhead.web.app:create_app", factory=True, workers=processes, **common)
 
 
 @db_app.command("upgrade")

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the sentinel production refuses
@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     demo_accounts: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes for `acuhead serve`. One suits SQLite (a single writer anyway); on
+    # PostgreSQL, one per core lets requests use every core (README "Deploying on PostgreSQL").
+    workers: int = Field(default=1, ge=1, le=64)
     # E-mail reminders (services/mail.py, services/reminders.py): an empty host turns them off.
     smtp_host: str = ""
     smtp_port: int = 587

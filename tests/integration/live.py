@@ -21,8 +21,16 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, *, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        workers: int = 1,
+    ):
         self.database_url = database_url
+        self.workers = workers
         self.port = port or free_port()
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
@@ -44,6 +52,8 @@ class LiveServer:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                "--workers",
+                str(self.workers),
             ],
             env=env,
             stdout=out,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,44 @@ def test_fifty_concurrent_writers_lose_nothing(db: Database, tmp_path: Path) -> 
     # Every successful edit bumped the version exactly once: no update was lost.
     assert shared["version"] == successes
     assert listing["total"] == 200
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
+    db: Database, tmp_path: Path
+) -> None:
+    """`acuhead serve --workers 2` (one process per core on PostgreSQL): two processes serve,
+    one login is honoured on every connection whichever process takes it (sessions live in
+    the database), every write lands once, and stopping the server ends every process."""
+    world = make_world(db)
+    server = LiveServer(db.url, log=tmp_path / "server.log", workers=2).start()
+    try:
+        assert server.proc is not None
+        workers = _children(server.proc.pid)
+        assert len(workers) >= 2, workers  # uvicorn may add a helper process besides them
+        headers = _token(server.url, world.patient_a_email)
+        base = f"{server.url}/api/v1/patients/{world.patient_a}/days"
+        for n in range(40):  # a new connection each time: the kernel spreads them
+            with httpx.Client(headers=headers) as client:
+                r = client.put(f"{base}/2025-03-{1 + n % 28:02d}", json={"headache": n % 2 == 0})
+                assert r.status_code == 200, r.text
+        listed = httpx.get(f"{base}?limit=100", headers=headers).json()
+        assert listed["total"] == 28
+    finally:
+        server.stop()
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker leaves last
+    while {p for p in workers if Path(f"/proc/{p}").exists()} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not {p for p in workers if Path(f"/proc/{p}").exists()}
