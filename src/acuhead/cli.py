@@ -121,13 +121,13 @@ def serve(
         "access_log": False,
     }
     if processes == 1:
-        uvicorn.run(create_app(settings, db), **common)
+        uvicorn.run(create_app(settings, db, warm_up=True), **common)
         return
     # Each process builds its own app and database pool from the same ACUHEAD_* settings;
     # the schema was brought up to date above, once. Sessions, login throttling and audit
     # live in the database, so any process may answer any request.
     db.dispose()
-    uvicorn.run("acuhead.web.app:create_app", factory=True, workers=processes, **common)
+    uvicorn.run("acuhead.web.app:serve_app", factory=True, workers=processes, **common)
 
 
 @db_app.command("upgrade")

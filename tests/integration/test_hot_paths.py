@@ -362,3 +362,24 @@ def test_a_connection_the_database_dropped_costs_one_503_then_the_pool_reconnect
             assert again.json()["version"] == 2  # the lost attempt changed nothing
     finally:
         db.dispose()
+
+
+def test_the_served_app_warms_up_before_its_first_request_and_writes_nothing(
+    db: Database, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`acuhead serve` builds the app with warm_up: the pooled connections the hot routes use
+    are open, and the warm-up requests (a token no session has) reached the session lookup and
+    were refused, leaving no row behind (web/warm_up.py)."""
+    from acuhead.web.deps import THREADS
+
+    db.deferred.flush()
+    before = len(_audits(db))
+    column = 0 if db.is_sqlite else 1
+    wanted = sum(sizes[column] for sizes in THREADS.values())
+    settings = Settings(env="test", login_max_failures=5, login_window_seconds=300)
+    with caplog.at_level("WARNING", logger="acuhead.web"):
+        with TestClient(create_app(settings, db, warm_up=True), base_url="http://testserver"):
+            assert db.engine.pool.checkedin() >= wanted  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if "warm-up" in r.getMessage()]
+    db.deferred.flush()
+    assert len(_audits(db)) == before

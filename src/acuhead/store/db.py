@@ -65,7 +65,7 @@ class Database:
             # SQLAlchemy then discards every pooled connection made before that moment, and
             # the request answers 503 "try again" (web/app.py), so a restart costs each
             # server process one refused request, not one per pooled connection.
-            kwargs.update(pool_size=20, max_overflow=20)
+            kwargs.update(pool_size=20, max_overflow=20, connect_args={"prepare_threshold": 0})
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -109,6 +109,22 @@ class Database:
         else:
             with self._writer() as session, session.begin():
                 yield session
+
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` pooled connections now, at start-up, rather than during the
+        first requests: a new PostgreSQL connection costs a server process and several round
+        trips, and the first burst of requests paid 100-170 ms each for it
+        (benchmarks/load.py). They stay in the pool (``pool_size`` is larger)."""
+        held = []
+        try:
+            for _ in range(connections):
+                conn = self.engine.connect()
+                held.append(conn)
+                conn.exec_driver_sql("SELECT 1").close()
+                conn.rollback()
+        finally:
+            for conn in held:
+                conn.close()
 
     def dispose(self) -> None:
         """Write the deferred rows, then close every pooled connection."""

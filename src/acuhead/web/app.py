@@ -34,6 +34,7 @@ from acuhead.config import Settings, get_settings
 from acuhead.errors import Conflict, Forbidden, NotFound, SafetyBlock, ValidationError
 from acuhead.store.db import Database
 from acuhead.web import pages
+from acuhead.web import warm_up as warming
 from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
@@ -137,7 +138,11 @@ PATIENT_ACCESS = [Depends(patient_access)]
 _FROZEN = threading.Event()
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, warm_up: bool = False
+) -> FastAPI:
+    """The web app and API. ``warm_up``: before serving, do the work the first requests
+    would otherwise wait for (``web/warm_up.py``; ``acuhead serve`` sets it)."""
     settings = settings or get_settings()
     db = db or Database(settings.db_url)
 
@@ -153,6 +158,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             _FROZEN.set()
             gc.collect()
             gc.freeze()
+        if warm_up:
+            await run_in_threadpool(warming.open_connections, db)
+            await warming.send_requests(_app)
         yield
         # Read audits waiting to be written in a batch (store/db.py DeferredInserts).
         await run_in_threadpool(db.deferred.stop)
@@ -306,3 +314,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(pages.router)  # HTML pages; "/" sends each role to its landing page
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app as ``acuhead serve`` runs it, warmed up; the factory each server process
+    calls when there are several (``--workers``)."""
+    return create_app(warm_up=True)
