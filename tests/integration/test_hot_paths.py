@@ -377,9 +377,9 @@ def test_the_served_app_warms_up_before_its_first_request_and_writes_nothing(
     column = 0 if db.is_sqlite else 1
     wanted = sum(sizes[column] for sizes in THREADS.values())
     settings = Settings(env="test", login_max_failures=5, login_window_seconds=300)
-    with caplog.at_level("WARNING", logger="acuhead.web"):
-        with TestClient(create_app(settings, db, warm_up=True), base_url="http://testserver"):
-            assert db.engine.pool.checkedin() >= wanted  # type: ignore[attr-defined]
+    app = create_app(settings, db, warm_up=True)
+    with caplog.at_level("WARNING", logger="acuhead.web"), TestClient(app):
+        assert db.engine.pool.checkedin() >= wanted  # type: ignore[attr-defined]
     assert not [r for r in caplog.records if "warm-up" in r.getMessage()]
     db.deferred.flush()
     assert len(_audits(db)) == before
