@@ -21,7 +21,9 @@ itself (``Connection``): httpx cost it 2-3 ms CPU per request, taken from the se
 happened.
 
 Last line: rps=<n> p50_ms=<n> p99_ms=<n> errors=<n> framework_rps=<n> ratio=<rps/framework_rps>
-Targets (issue 7): p99 < 100 ms, zero errors, ratio >= 0.3, on SQLite and PostgreSQL.
+Targets (issue 7): p99 < 100 ms, zero errors, ratio >= 0.3, on SQLite and PostgreSQL. The
+server runs as the README's deployment advice has it (``--workers``): one process on SQLite, one
+per core on PostgreSQL.
 Only 127.0.0.1 is ever contacted; every loop is bounded by --seconds.
 """
 
@@ -275,7 +277,12 @@ def main() -> None:
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--workers", type=int, default=1, help="server processes (acuhead serve)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        help="server processes (acuhead serve --workers); default as the README advises: "
+        "1 on SQLite, one per core on PostgreSQL",
+    )
     ap.add_argument("--think", type=float, default=0.5, help="pause between a client's requests")
     ap.add_argument(
         "--as",
@@ -288,6 +295,8 @@ def main() -> None:
     ap.add_argument("--trace", type=Path, help="write every request (start s, kind, ms, ok) here")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/acuhead_load")
     args = ap.parse_args()
+    if args.workers is None:
+        args.workers = 1 if args.engine == "sqlite" else os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="acuhead-load-"))
     if args.engine == "sqlite":
         url = f"sqlite:///{work / 'load.sqlite3'}"

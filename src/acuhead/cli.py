@@ -23,12 +23,13 @@ from acuhead.config import get_settings
 from acuhead.errors import (
     AcuheadError,
     Conflict,
+    FieldError,
     Forbidden,
     NotFound,
     SafetyBlock,
     ValidationError,
 )
-from acuhead.store.db import Database, upgrade
+from acuhead.store.db import POOL_OVERFLOW, POOL_SIZE, Database, upgrade
 from acuhead.store.models import Clinic
 
 app = typer.Typer(
@@ -97,6 +98,27 @@ def resolve_clinic(db: Database, clinic: int | None) -> int:
     fail(ValidationError(f"there are {len(ids)} clinics; name one with --clinic ID"))
 
 
+def check_connection_budget(db: Database, processes: int) -> None:
+    """Refuse several server processes where they cannot work: SQLite has one writer whatever
+    the number of processes (they would queue on its lock), and PostgreSQL refuses
+    connections past ``max_connections`` (each process may open ``POOL_SIZE + POOL_OVERFLOW``)."""
+    if db.is_sqlite:
+        fail(ValidationError(FieldError("workers", "several server processes need PostgreSQL")))
+    with db.engine.connect() as conn:
+        allowed = int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+    needed = processes * (POOL_SIZE + POOL_OVERFLOW) + 10  # 10 for CLI jobs and backups
+    if needed > allowed:
+        fail(
+            ValidationError(
+                FieldError(
+                    "workers",
+                    f"{processes} processes may open {needed - 10} connections (+10 spare) but "
+                    f"the server allows {allowed}; use fewer workers or raise max_connections",
+                )
+            )
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
@@ -114,6 +136,8 @@ def serve(
     settings = get_settings()
     db = open_db()
     processes = workers or settings.workers
+    if processes > 1:
+        check_connection_budget(db, processes)
     common: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,

@@ -18,8 +18,14 @@ def test_migrations_leave_no_difference_from_the_models(db: Database) -> None:
 
 
 def test_every_clinic_owned_table_carries_the_tenant_key(db: Database) -> None:
-    shared = {"clinics", "users", "login_attempts", "auth_sessions", "alembic_version",
-              "audit_events"}
+    shared = {
+        "clinics",
+        "users",
+        "login_attempts",
+        "auth_sessions",
+        "alembic_version",
+        "audit_events",
+    }
     names = set(inspect(db.engine).get_table_names())
     for table in names - shared:
         columns = {c["name"] for c in inspect(db.engine).get_columns(table)}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from acuhead.store.db import Database
-from acuhead.store.models import AttackRow, IntensityReadingRow, MedicationDoseRow
+from acuhead.store.models import AttackRow, Base, IntensityReadingRow, MedicationDoseRow
 
 from .factories import PASSWORD, World, make_world
 from .live import LiveServer
@@ -151,31 +154,37 @@ def test_fifty_concurrent_writers_lose_nothing(db: Database, tmp_path: Path) -> 
     assert listing["total"] == 200
 
 
-def _children(pid: int) -> set[int]:
+def _workers(pid: int) -> set[int]:
+    """The server processes uvicorn started under ``pid`` (not multiprocessing's tracker)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(stat[1]) == pid:
+            if int(stat[1]) == pid and b"resource_tracker" not in command:
                 found.add(int(entry.name))
     return found
 
 
 def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
-    db: Database, tmp_path: Path
+    pg_url: str, tmp_path: Path
 ) -> None:
     """`acuhead serve --workers 2` (one process per core on PostgreSQL): two processes serve,
     one login is honoured on every connection whichever process takes it (sessions live in
     the database), every write lands once, and stopping the server ends every process."""
+    db = Database(pg_url)
+    with db.engine.begin() as conn:  # start clean, as the db fixture does
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     world = make_world(db)
     server = LiveServer(db.url, log=tmp_path / "server.log", workers=2).start()
     try:
         assert server.proc is not None
-        workers = _children(server.proc.pid)
-        assert len(workers) >= 2, workers  # uvicorn may add a helper process besides them
+        workers = _workers(server.proc.pid)
+        assert len(workers) == 2, workers
         headers = _token(server.url, world.patient_a_email)
         base = f"{server.url}/api/v1/patients/{world.patient_a}/days"
         for n in range(40):  # a new connection each time: the kernel spreads them
@@ -186,7 +195,27 @@ def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
         assert listed["total"] == 28
     finally:
         server.stop()
-    deadline = time.monotonic() + 10  # multiprocessing's resource tracker leaves last
+        db.dispose()
+    deadline = time.monotonic() + 10
     while {p for p in workers if Path(f"/proc/{p}").exists()} and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not {p for p in workers if Path(f"/proc/{p}").exists()}
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    """SQLite has one writer whatever the number of processes: asking for more is an error
+    that says why, before anything is served."""
+    env = {
+        **os.environ,
+        "ACUHEAD_DATABASE_URL": f"sqlite:///{tmp_path / 'one.sqlite3'}",
+        "ACUHEAD_ENV": "test",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "acuhead.cli", "serve", "--workers", "2", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "several server processes need PostgreSQL" in done.stderr

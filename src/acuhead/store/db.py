@@ -35,6 +35,10 @@ DEFERRED_INSERTS = "acuhead.deferred_inserts"
 
 BatchHook = Callable[[Session, list[dict[str, Any]]], None]
 
+# PostgreSQL connections per server process: the pool and what it may open beyond it. With
+# several processes (``acuhead serve --workers``) the server must allow all of them.
+POOL_SIZE, POOL_OVERFLOW = 20, 20
+
 # Pages of write-ahead log after which a commit checkpoints by itself (SQLite's default is
 # 1000): only when the background Checkpointer has fallen this far behind.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
@@ -65,8 +69,22 @@ class Database:
             # SQLAlchemy then discards every pooled connection made before that moment, and
             # the request answers 503 "try again" (web/app.py), so a restart costs each
             # server process one refused request, not one per pooled connection.
-            kwargs.update(pool_size=20, max_overflow=20, connect_args={"prepare_threshold": 0})
-        self.engine: Engine = create_engine(url, **kwargs)
+            kwargs.update(
+                pool_size=POOL_SIZE,
+                max_overflow=POOL_OVERFLOW,
+                connect_args={
+                    # Fail fast when the server is unreachable rather than after minutes,
+                    # and let TCP notice a connection a proxy or NAT dropped while idle.
+                    "connect_timeout": 10,
+                    "keepalives": 1,
+                    "keepalives_idle": 60,
+                    "keepalives_interval": 10,
+                    "keepalives_count": 3,
+                },
+            )
+        # hide_parameters: a database error's message would otherwise carry the statement's
+        # values (diary notes, names, e-mails) into the logs.
+        self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE_FLAG: True})
@@ -118,10 +136,7 @@ class Database:
         held = []
         try:
             for _ in range(connections):
-                conn = self.engine.connect()
-                held.append(conn)
-                conn.exec_driver_sql("SELECT 1").close()
-                conn.rollback()
+                held.append(self.engine.connect())
         finally:
             for conn in held:
                 conn.close()

@@ -154,13 +154,12 @@ def create_app(
         # collection scans only what serving creates: it took ~90 ms a run, stalling every
         # request in flight (benchmarks/load.py).
         configure_mappers()
+        if warm_up and await run_in_threadpool(warming.open_connections, db):
+            await warming.send_requests(_app)
         if not _FROZEN.is_set():  # once per process (tests start many apps)
             _FROZEN.set()
             gc.collect()
             gc.freeze()
-        if warm_up:
-            await run_in_threadpool(warming.open_connections, db)
-            await warming.send_requests(_app)
         yield
         # Read audits waiting to be written in a batch (store/db.py DeferredInserts).
         await run_in_threadpool(db.deferred.stop)
@@ -243,11 +242,15 @@ def create_app(
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
         if not exc.connection_invalidated:
             raise exc  # a real fault: the server error handler logs it and answers 500
-        # The database server dropped the connection (it restarted, or a proxy cut it): the
-        # transaction did not complete here and the pool has reconnected, so a retry works.
+        # The database server dropped the connection (it restarted, or a proxy cut it) and
+        # the pool has reconnected, so a retry works. Lost during COMMIT, a change may have
+        # been saved all the same: the answer says to check before sending it again.
         log.warning("database connection lost; the pool reconnects")
         return JSONResponse(
-            {"detail": "the database connection was lost; please try again"},
+            {
+                "detail": "the database connection was lost; if this was a change, check "
+                "whether it was saved, then try again"
+            },
             status_code=503,
             headers={"Retry-After": "1"},
         )

@@ -203,21 +203,36 @@ def _deferred_access(session: Session, request: Request, db: Database) -> Actor:
     """The acting user of a route marked :func:`access_in_transaction`, with its patient
     checked (401 / 404 as ``patient_access`` would have answered)."""
     raw: str | None = getattr(request.state, "patient_ref", None)
-    token, _from_cookie = token_from(request)  # credentials and origin: require_credentials
-    if raw is None or token is None or getattr(request.state, "actor", None) is not None:
+    token, from_cookie = token_from(request)
+    patient_id = _plain_id(raw)
+    if patient_id is None or token is None or getattr(request.state, "actor", None) is not None:
+        # No id, or one no row can have (not a number, or beyond the column): the session
+        # first, so a stranger gets 401 whatever the id; then the usual 404.
         actor = resolve_actor(request, db, session)
         if raw is not None:
-            load_patient(session, actor, _patient_id(raw))
+            if patient_id is None:
+                raise HTTPException(404, f"patient {raw} not found")
+            load_patient(session, actor, patient_id)
         return actor
+    if from_cookie:  # patient_access checked it already; cheap, and this stays safe alone
+        check_same_origin(request)
     # The session holder and the patient in one statement; the patient stays in the session,
     # so the service's own load_patient costs no query.
-    holder, patient = holder_and_patient(session, token, _patient_id(raw))
+    holder, patient = holder_and_patient(session, token, patient_id)
     if holder is None:
         raise HTTPException(401, "session expired or revoked; log in again")
     hold(session, patient)
     request.state.actor = holder.actor
-    load_patient(session, holder.actor, _patient_id(raw))
+    load_patient(session, holder.actor, patient_id)
     return holder.actor
+
+
+def _plain_id(raw: str | None) -> int | None:
+    """``raw`` as a row id (1 to 2**31 - 1, an INTEGER key on both engines), else None."""
+    if raw is None or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value < 2**31 else None
 
 
 def deferred_access_error(request: Request) -> HTTPException | None:

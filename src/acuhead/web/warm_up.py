@@ -22,38 +22,41 @@ from acuhead.web.deps import THREADS
 
 log = logging.getLogger("acuhead.web")
 
-# The diary routes carry most of the traffic: one read and one write through them.
+# The diary routes carry most of the traffic: one read and one write (a valid body, so it
+# reaches the write transaction) through them.
 REQUESTS = (
-    ("GET", "/api/v1/patients/0/days"),
-    ("PUT", "/api/v1/patients/0/days/2000-01-01"),
+    ("GET", "/api/v1/patients/0/days", b""),
+    ("PUT", "/api/v1/patients/0/days/2000-01-01", b'{"headache": false}'),
 )
 _NO_SESSION = b"Bearer warm-up-no-such-session"
 
 
-def open_connections(db: Database) -> None:
-    """A pooled connection for every worker thread the hot routes may run at once. Best
-    effort: a database that is down now is reported by the first request (and /healthz),
-    not by a server that refuses to start."""
+def open_connections(db: Database) -> bool:
+    """A pooled connection for every worker thread the hot routes may run at once; False when
+    the database cannot be reached. Best effort: a database that is down now is reported by
+    the first request (and /healthz), not by a server that refuses to start."""
     column = 0 if db.is_sqlite else 1
     try:
         db.warm(sum(sizes[column] for sizes in THREADS.values()))
     except Exception:
         log.warning("could not open database connections at start-up", exc_info=True)
+        return False
+    return True
 
 
 async def send_requests(app: ASGIApp) -> None:
     """Each of :data:`REQUESTS` through the whole ASGI stack, in process, answer discarded."""
-    for method, path in REQUESTS:
-        status = await _request(app, method, path)
+    for method, path, body in REQUESTS:
+        status = await _request(app, method, path, body)
         if status != 401:  # a changed route or check: the warm-up no longer warms it
             log.warning("warm-up request %s %s answered %s, not 401", method, path, status)
 
 
-async def _request(app: ASGIApp, method: str, path: str) -> int | None:
+async def _request(app: ASGIApp, method: str, path: str, body: bytes) -> int | None:
     status: list[int] = []
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -69,7 +72,12 @@ async def _request(app: ASGIApp, method: str, path: str) -> int | None:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"authorization", _NO_SESSION)],
+        "headers": [
+            (b"host", b"localhost"),
+            (b"authorization", _NO_SESSION),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
         "client": ("127.0.0.1", 0),
         "server": ("127.0.0.1", 0),
     }
