@@ -78,6 +78,16 @@ def _truncate_pg(db: Database) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """A migrated, empty PostgreSQL database alone, for tests of what only a database server
+    does (dropped connections, several server processes)."""
+    database = Database(pg_url)
+    _truncate_pg(database)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database on each engine; every test starts clean."""

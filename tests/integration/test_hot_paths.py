@@ -348,44 +348,38 @@ def test_a_logged_out_session_is_refused_by_the_one_statement(
 
 
 def test_a_connection_the_database_dropped_costs_one_503_then_the_pool_reconnects(
-    pg_url: str,
+    pg_db: Database, pg_url: str
 ) -> None:
     """No ping before each checkout (a round trip on every request): when PostgreSQL drops the
     server's connections (a restart), the next request answers 503 with Retry-After, and the
     one after it succeeds on a fresh connection, with nothing written twice."""
-    db = Database(pg_url)
-    with db.engine.begin() as conn:  # start clean, as the db fixture does
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db = pg_db
     world = make_world(db)
     settings = Settings(env="test", login_max_failures=5, login_window_seconds=300)
-    try:
-        with TestClient(create_app(settings, db), base_url="http://testserver") as client:
-            r = client.post(
-                "/api/v1/auth/login", json={"email": world.patient_a_email, "password": PASSWORD}
-            )
-            client.cookies.clear()
-            headers = {"Authorization": f"Bearer {r.json()['token']}"}
-            url = f"/api/v1/patients/{world.patient_a}/days/2026-01-05"
-            assert client.put(url, json={"headache": True}, headers=headers).status_code == 200
-            killer = create_engine(pg_url, poolclass=NullPool)  # not one of the app's
-            with killer.connect() as c:
-                c.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
+    with TestClient(create_app(settings, db), base_url="http://testserver") as client:
+        r = client.post(
+            "/api/v1/auth/login", json={"email": world.patient_a_email, "password": PASSWORD}
+        )
+        client.cookies.clear()
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        url = f"/api/v1/patients/{world.patient_a}/days/2026-01-05"
+        assert client.put(url, json={"headache": True}, headers=headers).status_code == 200
+        killer = create_engine(pg_url, poolclass=NullPool)  # not one of the app's
+        with killer.connect() as c:
+            c.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
-            killer.dispose()
-            lost = client.put(url, json={"headache": False}, headers=headers)
-            assert lost.status_code == 503, lost.text
-            assert lost.headers["retry-after"] == "1"
-            assert "try again" in lost.json()["detail"]
-            again = client.put(url, json={"headache": False}, headers=headers)
-            assert again.status_code == 200, again.text
-            assert again.json()["version"] == 2  # the lost attempt changed nothing
-    finally:
-        db.dispose()
+            )
+        killer.dispose()
+        lost = client.put(url, json={"headache": False}, headers=headers)
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["retry-after"] == "1"
+        assert "try again" in lost.json()["detail"]
+        again = client.put(url, json={"headache": False}, headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.json()["version"] == 2  # the lost attempt changed nothing
 
 
 def test_the_served_app_warms_up_before_its_first_request_and_writes_nothing(

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from acuhead.store.db import Database
-from acuhead.store.models import AttackRow, Base, IntensityReadingRow, MedicationDoseRow
+from acuhead.store.models import AttackRow, IntensityReadingRow, MedicationDoseRow
 
 from .factories import PASSWORD, World, make_world
 from .live import LiveServer
@@ -170,15 +170,12 @@ def _workers(pid: int) -> set[int]:
 
 
 def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
-    pg_url: str, tmp_path: Path
+    pg_db: Database, tmp_path: Path
 ) -> None:
     """`acuhead serve --workers 2` (one process per core on PostgreSQL): two processes serve,
     one login is honoured on every connection whichever process takes it (sessions live in
     the database), every write lands once, and stopping the server ends every process."""
-    db = Database(pg_url)
-    with db.engine.begin() as conn:  # start clean, as the db fixture does
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db = pg_db
     world = make_world(db)
     server = LiveServer(db.url, log=tmp_path / "server.log", workers=2).start()
     try:
@@ -195,7 +192,6 @@ def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
         assert listed["total"] == 28
     finally:
         server.stop()
-        db.dispose()
     deadline = time.monotonic() + 10
     while {p for p in workers if Path(f"/proc/{p}").exists()} and time.monotonic() < deadline:
         time.sleep(0.1)
