@@ -325,7 +325,7 @@ def test_a_patient_reading_another_patients_diary_is_refused_by_the_one_statemen
     assert app_client.get(f"/api/v1/patients/{world.patient_a}/days", headers=a).status_code == 200
 
 
-@pytest.mark.parametrize("ref", ["abc", "0", "3000000000", "99999999999999999999"])
+@pytest.mark.parametrize("ref", ["abc", "0", "3000000000", "99999999999999999999", "%C2%B2"])
 def test_an_id_no_row_can_have_gets_401_without_a_session_and_404_with_one(
     app_client: TestClient, world: World, login: Login, ref: str
 ) -> None:

@@ -229,7 +229,7 @@ def _deferred_access(session: Session, request: Request, db: Database) -> Actor:
 
 def _plain_id(raw: str | None) -> int | None:
     """``raw`` as a row id (1 to 2**31 - 1, an INTEGER key on both engines), else None."""
-    if raw is None or not raw.isdigit() or len(raw) > 10:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         return None
     value = int(raw)
     return value if 0 < value < 2**31 else None
