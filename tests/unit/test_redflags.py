@@ -109,20 +109,28 @@ INTAKE = [
         ["O_onset_sudden", "P10_painkiller_or_new_drug"],
     ),
     IntakeCase(
-        "onset-at-65-not-flagged",
-        "CLINICAL.md 0.3: older age = onset after 65",
+        "onset-day-before-65th-birthday-not-flagged",
+        "CLINICAL.md 0.3 and 2 item 5: older age = onset after 65 years",
         {},
         [],
         BORN_1950,
-        dt.date(2016, 6, 14),  # the day before the 66th birthday: age 65
+        dt.date(2015, 6, 14),  # 64 years 11 months
     ),
     IntakeCase(
-        "onset-on-65th-birthday-not-flagged",
-        "CLINICAL.md 0.3: older age = onset after 65",
+        "onset-on-65th-birthday-flagged",
+        "CLINICAL.md 0.3 and 2 item 5: onset on or after the 65th birthday (issue 12 item 4)",
         {},
-        [],
+        ["O_older_age"],
         BORN_1950,
         dt.date(2015, 6, 15),
+    ),
+    IntakeCase(
+        "onset-at-65y6m-flagged",
+        "CLINICAL.md 0.3 and 2 item 5: 65 years 6 months is after 65 (issue 12 item 4)",
+        {},
+        ["O_older_age"],
+        BORN_1950,
+        dt.date(2015, 12, 15),
     ),
     IntakeCase(
         "onset-at-66-flagged",
@@ -131,6 +139,14 @@ INTAKE = [
         ["O_older_age"],
         BORN_1950,
         dt.date(2016, 6, 15),
+    ),
+    IntakeCase(
+        "onset-29-february-birthday",
+        "CLINICAL.md 2 item 5; a 29 February birth reaches 65 on 28 February",
+        {},
+        ["O_older_age"],
+        PatientFacts(birth_date=dt.date(1948, 2, 29)),
+        dt.date(2013, 2, 28),
     ),
     IntakeCase(
         "onset-without-birth-date",
@@ -164,7 +180,10 @@ def test_intake_evidence_and_notes() -> None:
         notes="  night sweats for two weeks ",
     )
     assert codes(findings) == ["S_systemic", "O_older_age"]
-    assert findings[1].evidence == ("first headache at age 69, after 65 (SNNOOP10 O, older age)",)
+    assert findings[1].evidence == (
+        "first headache on 2020-01-01 at 69 years 6 months, on or after the 65th birthday "
+        "(SNNOOP10 O, older age; CLINICAL.md 2 item 5)",
+    )
     assert all(f.note == "night sweats for two weeks" for f in findings)
 
 

@@ -28,9 +28,10 @@ from enum import StrEnum
 from acuhead.domain.diary import Attack, AuraType, PatientFacts
 from acuhead.errors import Conflict, FieldError, SafetyBlock, ValidationError
 
-# CLINICAL.md 0.3 and 2, item 5: "older age" means a new headache starting *after* 65 years.
-# We read that as an age in completed years above 65, so a first headache at 65 is not flagged
-# by this rule and one at 66 is.
+# CLINICAL.md 0.3 and 2, item 5: "older age" means a new headache starting *after* 65 years,
+# i.e. after 65 years of life have passed: an onset on or after the 65th birthday counts
+# (a first headache at 65 years 6 months is flagged). Issue 12 item 4 fixed the earlier reading
+# "completed years above 65", which let a whole year of new headaches through.
 OLDER_AGE_ONSET_AFTER_YEARS = 65
 
 # ICHD-3 1.2.1.2 note: typical aura without headache that first appears after age 40 needs
@@ -273,6 +274,31 @@ class _Collector:
         return [RedFlagFinding(c, tuple(self._evidence[c]), note) for c in ordered]
 
 
+def birthday(birth_date: dt.date, years: int) -> dt.date:
+    """The date ``years`` after ``birth_date``; 29 February falls back to 28 February (the
+    earlier date, so an age rule is met no later than on the true anniversary)."""
+    try:
+        return birth_date.replace(year=birth_date.year + years)
+    except ValueError:
+        return dt.date(birth_date.year + years, 2, 28)
+
+
+def older_age_onset(birth_date: dt.date, onset: dt.date) -> str | None:
+    """Evidence for SNNOOP10 O (older age) when ``onset`` is on or after the 65th birthday
+    (CLINICAL.md 0.3 and 2 item 5: onset after 65 years), else None. Age in years and months
+    so that 65 years 6 months reads as such."""
+    if onset < birthday(birth_date, OLDER_AGE_ONSET_AFTER_YEARS):
+        return None
+    months = (onset.year - birth_date.year) * 12 + onset.month - birth_date.month
+    if onset.day < birth_date.day:
+        months -= 1
+    return (
+        f"first headache on {onset.isoformat()} at {months // 12} years {months % 12} months, "
+        f"on or after the {OLDER_AGE_ONSET_AFTER_YEARS}th birthday (SNNOOP10 O, older age; "
+        "CLINICAL.md 2 item 5)"
+    )
+
+
 def screen_intake(
     answers: Mapping[str, bool],
     *,
@@ -286,8 +312,8 @@ def screen_intake(
     no flag (unknown is not the same as no, but it is not a yes either: the form should ask all
     15). Derived items, flagged even when the matching answer is missing or "no":
 
-    * O (older age): the first headache began after age 65, from ``first_headache_onset`` and
-      the birth date (CLINICAL.md 0.3 and 2 item 5).
+    * O (older age): the first headache began on or after the 65th birthday, from
+      ``first_headache_onset`` and the birth date (CLINICAL.md 0.3 and 2 item 5).
     * P6 (pregnancy or puerperium): ``patient.safety.pregnant`` (CLINICAL.md 2 item 11).
 
     Raises ValidationError naming each unknown key or non-yes/no value, and an onset date before
@@ -315,13 +341,9 @@ def screen_intake(
                 FieldError("first_headache_onset", "the first headache cannot be before birth")
             )
         else:
-            age = patient.age_on(first_headache_onset)
-            if age is not None and age > OLDER_AGE_ONSET_AFTER_YEARS:
-                found.add(
-                    "O_older_age",
-                    f"first headache at age {age}, after {OLDER_AGE_ONSET_AFTER_YEARS} "
-                    "(SNNOOP10 O, older age)",
-                )
+            older = older_age_onset(patient.birth_date, first_headache_onset)
+            if older is not None:
+                found.add("O_older_age", older)
     if errors:
         raise ValidationError(errors)
 
