@@ -11,7 +11,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from acuhead.errors import (
 )
 from acuhead.store.db import POOL_OVERFLOW, POOL_SIZE, Database, upgrade
 from acuhead.store.models import Clinic
+
+if TYPE_CHECKING:
+    from acuhead.domain.readiness import Readiness
 
 app = typer.Typer(
     help="acuhead: headache and migraine care for acupuncture practices.",
@@ -516,32 +519,156 @@ def points_cmd(
 
 @app.command("prescribe")
 def prescribe_cmd(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, readable=True)] = None,
     headache_kind: Annotated[
         str | None,
         typer.Option(help="migraine, tension-type or an ICHD-3 code (picks the trial protocol)"),
     ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option(help="plan for a stored patient (id or external id) instead of a file"),
+    ] = None,
+    clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
 ) -> None:
-    """Propose a point prescription for a diary document; prints JSON.
+    """Propose a point prescription for a diary document, or save one for a stored patient
+    (``--patient``); prints JSON.
 
-    Reads ``patient.safety`` and the ``assessment`` block. The document's attacks (warning signs,
-    aura) and an optional ``red_flags`` intake block are screened first (SNNOOP10, CLINICAL.md 2):
-    any finding stops the plan with the reason (exit code 6).
+    Reads ``patient.safety`` and the ``assessment`` block. The safety gate runs first (README
+    "Safety gate"; SNNOOP10, CLINICAL.md 2): without a current intake screen (the document's
+    ``red_flags`` block with ``screened_on`` and all 15 ``answers``), with a red flag from the
+    screen or the attacks, or with one the record shows (pregnancy, ICHD-3 8.2 medication
+    overuse, thunderclap readings, a progressive pattern, onset after 65) not cleared with a
+    reason, the plan stops with each reason (exit code 6).
     """
     from acuhead.domain.tcm.prescribe import prescribe_from_document
     from acuhead.interop import document
 
+    if (file is None) == (patient is None):
+        fail(ValidationError(FieldError("file", "give a diary document or --patient, not both")))
+    if patient is not None:
+        _prescribe_stored(patient, clinic, headache_kind)
+        return
+    assert file is not None
     try:
         raw = document.load_text(file.read_text("utf-8"), source=str(file))
         doc = document.parse(raw)
-        reasons = [
-            f"{f['letter']}: {f['label']} ({'; '.join(f['evidence'])})"
-            for f in _document_red_flags(doc)
-        ]
-        result = prescribe_from_document(raw, headache_kind=headache_kind, open_red_flags=reasons)
+        readiness = _document_gate(doc)
+        if not readiness.ready:
+            raise SafetyBlock(readiness.message(), [b.as_dict() for b in readiness.blocking])
+        result = prescribe_from_document(raw, headache_kind=headache_kind)
+        result["gate"] = readiness.as_dict()
     except AcuheadError as exc:
         fail(exc)
     print_json(result)
+
+
+def _prescribe_stored(patient: str, clinic: int | None, headache_kind: str | None) -> None:
+    """Plan for a stored patient through the care service (the same gate as the API)."""
+    from acuhead.services import care
+    from acuhead.services.actors import Actor, find_patient
+
+    db = open_db()
+    actor = Actor.system(resolve_clinic(db, clinic))
+    try:
+        with db.write() as session:
+            pid = find_patient(session, actor, patient).id
+            row = care.create_prescription(
+                session, actor=actor, patient_id=pid, headache_kind=headache_kind
+            )
+            result = care.prescription_dict(row)
+    except AcuheadError as exc:
+        fail(exc)
+    print_json(result)
+
+
+def _document_gate(doc: Any) -> Readiness:
+    """The safety gate (domain/readiness.decide) on a diary document.
+
+    The screen is the optional ``red_flags`` block: ``screened_on`` (its date; without it the
+    document holds no screen), ``answers`` (all 15 SNNOOP10 items), ``first_headache_onset``,
+    and ``cleared``: ``[{"code", "kind": "referral"|"clearance", "reason", "on"}]``, a review
+    with a written reason that unblocks that item. Findings of the screen and of the attacks
+    are open alerts unless cleared; the record's own flags (pregnancy, ICHD-3 8.2 overuse,
+    thunderclap readings, progressive pattern, onset after 65) come from the document."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from acuhead.config import get_settings
+    from acuhead.domain import readiness, redflags
+    from acuhead.domain.classify import diary_span
+    from acuhead.domain.diagnosis import diagnose
+
+    diary = doc.diary
+    today = dt.datetime.now(ZoneInfo(diary.patient.timezone)).date()
+    block = doc.extras.get("red_flags") or {}
+    errors: list[FieldError] = []
+
+    def day(value: Any, path: str) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            errors.append(FieldError(path, "use a date such as 2026-04-30"))
+            return None
+
+    screened_on = day(block.get("screened_on"), "red_flags.screened_on")
+    onset = day(block.get("first_headache_onset"), "red_flags.first_headache_onset")
+    answered = frozenset(
+        code
+        for key in (block.get("answers") or {})
+        if (code := redflags.normalise_code(str(key))) is not None
+    )
+    cleared: list[readiness.KnownAlert] = []
+    for i, c in enumerate(block.get("cleared") or []):
+        path = f"red_flags.cleared[{i}]"
+        if not isinstance(c, dict):
+            errors.append(FieldError(path, "expected an object with code, kind, reason, on"))
+            continue
+        code = redflags.normalise_code(str(c.get("code", "")))
+        on = day(c.get("on"), f"{path}.on") or screened_on or today
+        if code is None:
+            errors.append(FieldError(f"{path}.code", f"unknown red-flag code {c.get('code')!r}"))
+            continue
+        at = dt.datetime.combine(on, dt.time(), dt.UTC)
+        try:
+            alert = redflags.resolve(
+                redflags.RedFlagAlert((redflags.RedFlagFinding(code, ("cleared",)),), at),
+                kind=str(c.get("kind", "clearance")),
+                by=str(c.get("by") or "document"),
+                at=at,
+                reason=str(c.get("reason") or ""),
+            )
+        except ValidationError as exc:
+            errors.extend(FieldError(f"{path}.{e.path}", e.message) for e in exc.errors)
+            continue
+        cleared.append(readiness.KnownAlert(None, alert))
+    if errors:
+        raise ValidationError(errors)
+    screen = readiness.IntakeScreen(screened_on, onset, answered) if screened_on else None
+    covered = {f.code for k in cleared for f in k.alert.findings}
+    opened = dt.datetime.combine(today, dt.time(), dt.UTC)
+    found = [
+        redflags.RedFlagFinding(f["code"], tuple(f["evidence"]))
+        for f in _document_red_flags(doc)
+        if f["code"] not in covered
+    ]
+    alerts = list(cleared)
+    if found:
+        alerts.append(readiness.KnownAlert(None, redflags.RedFlagAlert(tuple(found), opened)))
+    span = diary_span(diary, today)
+    diagnoses = diagnose(diary, span[0], span[1], today=today) if span else []
+    derived = readiness.record_flags(
+        patient=diary.patient, diary=diary, diagnoses=diagnoses, screen=screen, today=today
+    )
+    return readiness.decide(
+        today=today,
+        patient=diary.patient,
+        screen=screen,
+        alerts=alerts,
+        derived=derived,
+        valid_months=get_settings().screen_valid_months,
+    )
 
 
 # ---- interoperability and patients' rights (issue 7) ----------------------------------------

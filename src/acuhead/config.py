@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from: str = "acuhead <noreply@localhost>"
     base_url: str = "http://127.0.0.1:8000"  # where the links in e-mails point
+    # The safety gate (domain/readiness.py): how long a completed SNNOOP10 intake screen
+    # stays current. 12 months is a product choice, not a published figure (README "Safety gate").
+    screen_valid_months: int = Field(default=12, ge=1, le=60)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

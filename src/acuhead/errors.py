@@ -5,11 +5,12 @@ AcuheadError
   NotFound          -> HTTP 404, CLI exit 3   (also used when a row exists in another tenant)
   Forbidden         -> HTTP 403, CLI exit 4
   Conflict          -> HTTP 409, CLI exit 5   (optimistic version check, duplicate key)
-    SafetyBlock     -> HTTP 409, CLI exit 6   (an open red-flag alert blocks treatment planning)
+    SafetyBlock     -> HTTP 409, CLI exit 6   (the safety gate refuses planning; names each reason)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -51,4 +52,10 @@ class Conflict(AcuheadError):
 
 
 class SafetyBlock(Conflict):
-    """Raised when a red-flag alert is open: acuhead says 'needs medical review' and why."""
+    """Raised when the safety gate refuses planning (an open red flag, a flag the record shows,
+    or no current intake screen): acuhead says 'needs medical review' and why. ``reasons`` holds
+    each blocking reason as a dict (code, label, reason, evidence, source, alert_id)."""
+
+    def __init__(self, message: str, reasons: Sequence[Mapping[str, object]] = ()) -> None:
+        super().__init__(message)
+        self.reasons = [dict(r) for r in reasons]

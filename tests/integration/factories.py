@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from acuhead.services import accounts, diary
+from acuhead.domain.redflags import CATALOGUE
+from acuhead.services import accounts, diary, gate, safety
 from acuhead.services.actors import Actor, Role
 from acuhead.store.db import Database
+from acuhead.store.models import Patient
 
 PASSWORD = "correct-horse-battery"
 
@@ -65,3 +68,47 @@ def make_world(db: Database) -> World:
     return World(
         x, y, "admin@x.test", "prac@x.test", "prac@y.test", "a@x.test", "b@x.test", pa, pb, py
     )
+
+
+def screen(db: Database, patient_id: int, *, onset: dt.date | None = None, **yes: bool) -> None:
+    """Record a complete SNNOOP10 intake screen (all 15 items asked, "no" unless named in
+    ``yes``) for the patient, as the clinic's operator: the safety gate plans for nobody
+    without one (README "Safety gate", CLINICAL.md 2)."""
+    with db.write() as s:
+        patient = s.get(Patient, patient_id)
+        assert patient is not None
+        answers = {f.code: yes.get(f.code, False) for f in CATALOGUE}
+        safety.record_intake_screen(
+            s,
+            actor=Actor.system(patient.clinic_id),
+            patient_id=patient_id,
+            answers=answers,
+            first_headache_onset=onset,
+        )
+
+
+def clear_flags(db: Database, patient_id: int, reason: str) -> int:
+    """Record a documented clearance, with ``reason``, for everything that blocks planning
+    besides the screen: each open alert and each flag the record raises (pregnancy, medication
+    overuse ...). Returns how many were cleared."""
+    with db.write() as s:
+        patient = s.get(Patient, patient_id)
+        assert patient is not None
+        actor = Actor.system(patient.clinic_id)
+        result = gate.readiness(s, actor=actor, patient_id=patient_id)
+        done: set[object] = set()
+        for b in result.blocking:
+            if b.source == "alert" and b.alert_id not in done:
+                assert b.alert_id is not None
+                safety.resolve_alert(
+                    s, actor=actor, patient_id=patient_id, alert_id=b.alert_id,
+                    kind="clearance", reason=reason,
+                )  # fmt: skip
+                done.add(b.alert_id)
+            elif b.source == "record":
+                gate.clear_record_flag(
+                    s, actor=actor, patient_id=patient_id, code=b.code, kind="clearance",
+                    reason=reason,
+                )  # fmt: skip
+                done.add(b.code)
+        return len(done)

@@ -14,7 +14,7 @@ from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 from acuhead.store.models import PrescriptionRow, TreatmentSessionRow
 
-from .factories import World
+from .factories import World, screen
 
 Login = Callable[[str], dict[str, str]]
 API = "/api/v1"
@@ -89,6 +89,7 @@ def test_points_need_a_login_and_accept_aliases(
 def test_an_open_red_flag_blocks_the_prescription_until_it_is_resolved(
     app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
+    screen(db, world.patient_a)
     pa = login(world.patient_a_email)
     attack = {"start": "2026-02-10T08:00:00", "peak_intensity": 9, "warning_signs": ["thunderclap"]}
     assert (
@@ -123,11 +124,20 @@ def test_an_open_red_flag_blocks_the_prescription_until_it_is_resolved(
 
 
 def test_pregnant_patient_needs_explicit_confirmation_of_li4_and_sp6(
-    app_client: TestClient, world: World, login: Login
+    app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
     h = login(world.prac_x)
     pid = world.patient_a
     _set_safety(app_client, h, pid, pregnant=True)
+    screen(db, pid)  # the screen raises P6 (CLINICAL.md 2 item 11): reviewed and cleared
+    p6 = app_client.get(f"{API}/patients/{pid}/red-flags", headers=h).json()[0]
+    assert p6["findings"][0]["code"] == "P6_pregnancy_puerperium"
+    r = app_client.post(
+        f"{API}/patients/{pid}/red-flags/{p6['id']}/resolve",
+        json={"kind": "clearance", "reason": "uncomplicated pregnancy, obstetrician informed"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
     a = app_client.post(
         f"{API}/patients/{pid}/assessments",
         json={"locations": ["temporal"], "confirmed_pattern": "blood deficiency"},
@@ -186,10 +196,11 @@ def test_pregnant_patient_needs_explicit_confirmation_of_li4_and_sp6(
 
 
 def test_a_red_flag_opened_after_planning_blocks_confirmation(
-    app_client: TestClient, world: World, login: Login
+    app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
     h = login(world.prac_x)
     pid = world.patient_a
+    screen(db, pid)
     _set_safety(app_client, h, pid, anticoagulant=True)
     p = app_client.post(
         f"{API}/patients/{pid}/prescriptions", json={"locations": ["frontal"]}, headers=h
@@ -210,10 +221,11 @@ def test_a_red_flag_opened_after_planning_blocks_confirmation(
 
 
 def test_pacemaker_blocks_electro_stimulation_but_not_manual(
-    app_client: TestClient, world: World, login: Login
+    app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
     h = login(world.prac_x)
     pid = world.patient_b
+    screen(db, pid)
     _set_safety(app_client, h, pid, pacemaker=True)
     url = f"{API}/patients/{pid}/prescriptions"
     electro = app_client.post(url, json={"locations": ["temporal"], "electro": True}, headers=h)
@@ -394,8 +406,9 @@ def test_next_session_starts_from_the_previous_one_within_a_course(
 
 
 def test_assessment_reads_the_diary_and_the_practitioner_overrides(
-    app_client: TestClient, world: World, login: Login
+    app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
+    screen(db, world.patient_a)
     pa = login(world.patient_a_email)
     for day in ("2026-02-02", "2026-02-03", "2026-02-04"):
         r = app_client.put(
@@ -450,8 +463,9 @@ def test_assessment_reads_the_diary_and_the_practitioner_overrides(
 
 
 def test_templates_are_saved_from_a_plan_and_reused_within_the_clinic(
-    app_client: TestClient, world: World, login: Login
+    app_client: TestClient, world: World, login: Login, db: Database
 ) -> None:
+    screen(db, world.patient_a)
     h = login(world.prac_x)
     url = f"{API}/patients/{world.patient_a}/prescriptions"
     plan = app_client.post(url, json={"locations": ["occipital"]}, headers=h).json()

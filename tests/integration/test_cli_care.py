@@ -4,6 +4,7 @@ and course through ``acuhead import``/``export`` on both engines."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from acuhead.cli import app
 from acuhead.config import get_settings
+from acuhead.domain.redflags import CATALOGUE
 from acuhead.store.db import Database
 from acuhead.store.models import AdverseEventRow, CourseRow, Patient, TreatmentSessionRow
 
@@ -35,8 +37,16 @@ def cli(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     get_settings.cache_clear()
 
 
-def _example() -> dict[str, Any]:
+def _example(*, screened: bool = True) -> dict[str, Any]:
+    """The example document; ``screened`` adds a complete SNNOOP10 intake screen made today
+    (all 15 items "no"), without which the safety gate plans for nobody (CLINICAL.md 2)."""
     doc: dict[str, Any] = json.loads(EXAMPLE.read_text("utf-8"))
+    if screened:
+        doc["red_flags"] = {
+            "screened_on": dt.date.today().isoformat(),
+            "answers": {f.code: False for f in CATALOGUE},
+            "first_headache_onset": "2004-05-01",
+        }
     return doc
 
 
@@ -82,8 +92,8 @@ def test_points_table_and_filters(runner: CliRunner) -> None:
 # ---- prescribe ------------------------------------------------------------------------------
 
 
-def test_prescribe_the_example_explains_every_point(runner: CliRunner) -> None:
-    r = runner.invoke(app, ["prescribe", str(EXAMPLE)])
+def test_prescribe_the_example_explains_every_point(runner: CliRunner, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["prescribe", _write(tmp_path, _example())])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["points"]
@@ -109,6 +119,12 @@ def test_prescribe_the_example_explains_every_point(runner: CliRunner) -> None:
 def test_prescribe_applies_the_patient_safety_rules(runner: CliRunner, tmp_path: Path) -> None:
     doc = _example()
     doc["patient"]["safety"] = {"pregnant": True}
+    # Pregnancy is SNNOOP10 P6 (CLINICAL.md 2 item 11): planning needs a documented review.
+    r = runner.invoke(app, ["prescribe", _write(tmp_path, doc), "--headache-kind", "tension-type"])
+    assert r.exit_code == 6 and "P6" in r.output
+    doc["red_flags"]["cleared"] = [
+        {"code": "pregnant", "kind": "clearance", "reason": "obstetrician agrees"}
+    ]
     r = runner.invoke(app, ["prescribe", _write(tmp_path, doc), "--headache-kind", "tension-type"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -132,7 +148,7 @@ def test_prescribe_stops_with_an_open_red_flag(runner: CliRunner, tmp_path: Path
     assert "needs medical review" in r.output and "thunderclap" in r.output
     assert r.stdout.strip() == ""
     doc = _example()
-    doc["red_flags"] = {"answers": {"fever": True, "thunderclap": False}}
+    doc["red_flags"]["answers"]["fever"] = True
     r = runner.invoke(app, ["prescribe", _write(tmp_path, doc, "intake.json")])
     assert r.exit_code == 6 and "S:" in r.output
 

@@ -21,7 +21,7 @@ from acuhead.store.db import Database
 from acuhead.store.models import AssessmentRow, PrescriptionRow, TreatmentSessionRow
 from acuhead.web.pages.care import BODY_MAP, MAP_CODES
 
-from .factories import World
+from .factories import World, clear_flags, screen
 from .test_pages import SAME, check_markup, page_login
 
 
@@ -157,6 +157,9 @@ def test_builder_shows_reasons_and_checks_and_confirms_findings(
 ) -> None:
     c = app_client
     set_safety(db, world, pregnant=True, anticoagulant=True)
+    screen(db, world.patient_a)
+    # Pregnancy is SNNOOP10 P6 (CLINICAL.md 2 item 11): planning waits for a documented review.
+    assert clear_flags(db, world.patient_a, "obstetric care in place, reviewed with GP") == 1
     with db.write() as s:
         aid = care.create_assessment(
             s,
@@ -230,6 +233,7 @@ def test_electro_with_a_pacemaker_is_shown_blocked(
     app_client: TestClient, world: World, db: Database
 ) -> None:
     set_safety(db, world, pacemaker=True)
+    screen(db, world.patient_a)
     page_login(app_client, world.prac_x)
     r = app_client.post(
         url(world, "prescription"),
@@ -248,6 +252,7 @@ def test_electro_with_a_pacemaker_is_shown_blocked(
 def test_an_open_red_flag_blocks_the_builder_and_refuses_its_posts(
     app_client: TestClient, world: World, db: Database
 ) -> None:
+    screen(db, world.patient_a)
     ready = plan_for(db, world, locations=["frontal"])
     with db.write() as s:
         safety.record_intake_screen(
@@ -296,6 +301,7 @@ def test_session_form_prefills_keeps_input_on_error_and_saves_to_the_timeline(
     app_client: TestClient, world: World, db: Database
 ) -> None:
     c = app_client
+    screen(db, world.patient_a)
     plan = plan_for(db, world, locations=["occipital"], headache_kind="tension-type")
     assert plan.ready
     plan_codes = [p["code"] for p in plan.body["points"]]
@@ -475,6 +481,8 @@ def test_care_pages_are_csp_clean_and_labelled(
     c = app_client
     if state == "filled":
         set_safety(db, world, pregnant=True)
+        screen(db, world.patient_a)
+        clear_flags(db, world.patient_a, "pregnancy reviewed with the midwife")
         with db.write() as s:
             sysx = Actor.system(world.clinic_x)
             aid = care.create_assessment(

@@ -83,6 +83,11 @@ SCREENS = [
         IntakeScreen(dt.date(2026, 9, 1)), ADULT, ScreenStatus.EXPIRED, 3,
     ),
     ScreenCase(
+        "screen-without-every-item", "CLINICAL.md 2: the screen is 15 yes/no items",
+        IntakeScreen(TODAY, dt.date(2010, 1, 1), frozenset({"S_systemic", "O_onset_sudden"})),
+        ADULT, ScreenStatus.INCOMPLETE,
+    ),
+    ScreenCase(
         "over-65-onset-unknown", "CLINICAL.md 2 item 5: onset after 65 cannot be checked",
         screened(10, onset=None), BORN_1954, ScreenStatus.ONSET_NEEDED,
     ),

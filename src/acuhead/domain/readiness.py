@@ -37,7 +37,9 @@ from enum import StrEnum
 
 from acuhead.domain.diagnosis import Diagnosis
 from acuhead.domain.diary import Attack, Diary, PatientFacts
+from acuhead.domain.ichd3 import in_patient_zone
 from acuhead.domain.redflags import (
+    CATALOGUE,
     OLDER_AGE_ONSET_AFTER_YEARS,
     RedFlagAlert,
     RedFlagFinding,
@@ -68,16 +70,23 @@ SCREEN_NEEDED = "screen_needed"
 class ScreenStatus(StrEnum):
     CURRENT = "current"
     MISSING = "missing"
+    INCOMPLETE = "incomplete"
     EXPIRED = "expired"
     ONSET_NEEDED = "onset_date_needed"
 
 
+ALL_ITEMS = frozenset(f.code for f in CATALOGUE)
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeScreen:
-    """A completed SNNOOP10 intake screen: when, and the first-headache date if known."""
+    """A SNNOOP10 intake screen: when, the first-headache date if known, and which of the 15
+    items were answered (catalogue codes). Only a screen that asked all 15 is complete
+    (CLINICAL.md 2: "15 yes/no items")."""
 
     screened_on: dt.date
     first_headache_onset: dt.date | None = None
+    answered: frozenset[str] = ALL_ITEMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +155,15 @@ class Readiness:
         """The refusal text for a 409 or CLI exit 6: each reason on its own line."""
         if self.ready:
             return "ready to plan"
-        lines = ["Not ready to plan: this patient needs review before treatment is planned."]
+        flags = any(b.code != SCREEN_NEEDED for b in self.blocking)
+        lines = [
+            "Not ready to plan: this patient needs medical review before treatment is planned "
+            "(SNNOOP10, Do et al. 2019)."
+            if flags
+            else "Not ready to plan: screen needed before treatment is planned."
+        ]
         lines += [f"- {b.line()}" for b in self.blocking]
-        if any(b.code != SCREEN_NEEDED for b in self.blocking):
+        if flags:
             lines.append("Record a referral or a clearance with a reason to continue.")
         if self.screen_needed:
             lines.append("Record a complete SNNOOP10 intake screen to continue.")
@@ -188,6 +203,15 @@ def screen_state(
             "no SNNOOP10 intake screen is recorded; no screen is not the same as no red flags",
         )
     until = add_months(screen.screened_on, valid_months)
+    missing = [f.letter for f in CATALOGUE if f.code not in screen.answered]
+    if missing:
+        return ScreenState(
+            ScreenStatus.INCOMPLETE,
+            screen.screened_on,
+            until,
+            f"the last SNNOOP10 intake screen ({screen.screened_on.isoformat()}) did not ask "
+            f"every item (unanswered: {', '.join(missing)}); all 15 must be asked",
+        )
     if today >= until:
         return ScreenState(
             ScreenStatus.EXPIRED,
@@ -349,7 +373,7 @@ def record_flags(
         headache = {d.date for d in diary.days if d.headache}
         recorded = {d.date for d in diary.days}
         for attack in diary.attacks:
-            headache.update(attack.local_dates())
+            headache.update(in_patient_zone(attack, patient).local_dates())
         if recorded or headache:
             last = min(max(recorded | headache), today)
             progressive = progressive_evidence(headache, recorded, end=last)

@@ -13,9 +13,10 @@ data). Who may do what:
 
 Clinical rules applied here (the rules themselves live in the pure domain):
 
-* an open red-flag alert blocks planning: ``safety.ensure_planning_allowed`` runs before a
-  prescription is built or a finding confirmed (SNNOOP10, Do et al., Neurology 2019;
-  CLINICAL.md 2 and 7.3);
+* the safety gate runs before a prescription is built or a finding confirmed:
+  ``gate.ensure_planning_allowed`` refuses without a current SNNOOP10 screen, with an open
+  red-flag alert, or with a flag the record shows (SNNOOP10, Do et al., Neurology 2019;
+  CLINICAL.md 2 and 7.3; domain/readiness.py);
 * a prescription is ``ready`` only when nothing is blocked and every ``confirm`` finding was
   confirmed, e.g. traditionally forbidden points in pregnancy (Betts & Budd, Acupunct Med 2011;
   CLINICAL.md 7.3) or electro-stimulation with a pacemaker (blocked); a session can be linked
@@ -65,7 +66,7 @@ from acuhead.domain.tcm.restore import (
 )
 from acuhead.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from acuhead.interop.care import session_start
-from acuhead.services import safety
+from acuhead.services import gate
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
 from acuhead.services.care_records import (
     session_record,
@@ -441,8 +442,7 @@ def create_prescription(
     require_practitioner(actor)
     patient = load_patient(session, actor, patient_id)
     # Gate first: SNNOOP10 triage comes before any point suggestion (CLINICAL.md 2, 7.3).
-    safety.ensure_planning_allowed(session, actor=actor, patient_id=patient.id)
-    open_flags = safety.open_reasons(session, patient_id=patient.id)
+    gate.ensure_planning_allowed(session, actor=actor, patient_id=patient.id)
     facts = patient_facts(patient)
     arow = None
     assessment = None
@@ -463,7 +463,6 @@ def create_prescription(
             safety=facts.safety,
             electro=electro,
             assessment=assessment,
-            open_red_flags=open_flags,
         )
     else:
         locs = _parse_locations(locations or (arow.locations if arow is not None else []))
@@ -476,7 +475,6 @@ def create_prescription(
             safety=facts.safety,
             electro=electro,
             protocol=protocol,
-            open_red_flags=open_flags,
         )
     body = prescription_as_dict(plan)
     row = PrescriptionRow(
@@ -547,7 +545,7 @@ def confirm_prescription(
         raise Conflict(f"prescription changed since version {version} (now {row.version})")
     if not confirmed_codes:
         raise ValidationError(FieldError("confirmed_codes", "name at least one finding"))
-    safety.ensure_planning_allowed(session, actor=actor, patient_id=patient.id)
+    gate.ensure_planning_allowed(session, actor=actor, patient_id=patient.id)
     before = prescription_from_dict(row.body)
     after = apply_confirmations(before, confirmed_codes)
     was = {f.code for f in before.safety if f.confirmed}

@@ -1,27 +1,37 @@
-"""Red-flag alerts (SNNOOP10): opened at intake or by a diary entry, closed by a practitioner.
+"""Red-flag alerts (SNNOOP10): opened at intake or by a diary entry, closed by a practitioner,
+and the completed intake screens.
 
-While an alert is open, treatment planning for the patient is refused (SafetyBlock, HTTP 409):
-acuhead never diagnoses a secondary headache, it says the patient needs medical review and why.
+Whether a patient may be planned for is decided in one place, ``services.gate`` (rule:
+``domain.readiness``): an open alert blocks, and so does the lack of a current screen.
+acuhead never diagnoses a secondary headache: it says the patient needs medical review and why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
 from acuhead.domain.diary import Attack
-from acuhead.errors import Conflict, NotFound
+from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.services.actors import Actor, audit, load_patient, require_staff
 from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import attack_from_row, patient_facts
-from acuhead.store.models import AttackRow, Patient, RedFlagAlertRow, User, utcnow
+from acuhead.store.models import (
+    AttackRow,
+    IntakeScreenRow,
+    Patient,
+    RedFlagAlertRow,
+    User,
+    utcnow,
+)
 
 
-def _finding_dicts(findings: list[redflags.RedFlagFinding]) -> list[dict[str, object]]:
+def finding_dicts(findings: list[redflags.RedFlagFinding]) -> list[dict[str, object]]:
     return [
         {
             "code": f.code,
@@ -63,10 +73,14 @@ def _open_rows(session: Session, patient_id: int) -> list[RedFlagAlertRow]:
     )
 
 
-def ensure_planning_allowed(session: Session, *, actor: Actor, patient_id: int) -> None:
-    """Raise SafetyBlock with the reasons while any red-flag alert is open for the patient."""
-    patient = load_patient(session, actor, patient_id)
-    redflags.ensure_planning_allowed(alert_value(r) for r in _open_rows(session, patient.id))
+def latest_screen(session: Session, patient_id: int) -> IntakeScreenRow | None:
+    """The patient's most recent completed intake screen."""
+    return session.scalars(
+        select(IntakeScreenRow)
+        .where(IntakeScreenRow.patient_id == patient_id)
+        .order_by(IntakeScreenRow.screened_on.desc(), IntakeScreenRow.id.desc())
+        .limit(1)
+    ).first()
 
 
 def open_reasons(session: Session, *, patient_id: int) -> list[str]:
@@ -76,6 +90,10 @@ def open_reasons(session: Session, *, patient_id: int) -> list[str]:
         for f in row.findings:
             reasons.append(f"{f['letter']}: {f['label']} ({'; '.join(f.get('evidence', []))})")
     return reasons
+
+
+def local_today(tz: str) -> dt.date:
+    return dt.datetime.now(ZoneInfo(tz)).date()
 
 
 def _open(
@@ -93,7 +111,7 @@ def _open(
         patient_id=patient.id,
         source=source,
         attack_id=attack_id,
-        findings=_finding_dicts(findings),
+        findings=finding_dicts(findings),
         opened_utc=utcnow(),
     )
     session.add(row)
@@ -120,8 +138,31 @@ def record_intake_screen(
         first_headache_onset=first_headache_onset,
         notes=notes,
     )
+    if first_headache_onset is not None and first_headache_onset > local_today(patient.timezone):
+        raise ValidationError(FieldError("first_headache_onset", "this date is in the future"))
     audit(session, actor, "screen", "red_flags", patient_id=patient.id)
-    return _open(session, actor, patient, "intake", findings)
+    alert = _open(session, actor, patient, "intake", findings)
+    # Kept as the completed screen the safety gate looks for (domain/readiness). The answers
+    # are stored by catalogue code; a form that left items out still counts as a screen, but
+    # the page and API forms ask all 15 (CLINICAL.md 2).
+    coded = {
+        code: bool(v)
+        for k, v in answers.items()
+        if (code := redflags.normalise_code(k)) is not None
+    }
+    session.add(
+        IntakeScreenRow(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            screened_on=local_today(patient.timezone),
+            first_headache_onset=first_headache_onset,
+            answers=coded,
+            alert_id=alert.id if alert is not None else None,
+            screened_by=actor.user_id,
+        )
+    )
+    session.flush()
+    return alert
 
 
 def screen_attack_row(

@@ -263,6 +263,25 @@ class RedFlagAlertRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class IntakeScreenRow(Base):
+    """A completed SNNOOP10 intake screen (all 15 items asked), kept so the safety gate knows
+    when the patient was last screened and the date of the first headache (domain/readiness)."""
+
+    __tablename__ = "intake_screens"
+    __table_args__ = (Index("ix_intake_screens_patient_day", "patient_id", "screened_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    screened_on: Mapped[dt.date] = mapped_column(Date)  # the patient's local date
+    first_headache_onset: Mapped[dt.date | None] = mapped_column(Date)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("red_flag_alerts.id", ondelete="SET NULL")
+    )
+    screened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class QuestionnaireRow(Base):
     __tablename__ = "questionnaires"
     __table_args__ = (Index("ix_questionnaires_patient_date", "patient_id", "completed_on"),)

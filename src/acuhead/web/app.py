@@ -265,7 +265,9 @@ def create_app(
 
     @app.exception_handler(SafetyBlock)
     async def _safety(_r: Request, exc: SafetyBlock) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "blocked": True}, status_code=409)
+        return JSONResponse(
+            {"detail": str(exc), "blocked": True, "reasons": exc.reasons}, status_code=409
+        )
 
     @app.exception_handler(Conflict)
     async def _conflict(_r: Request, exc: Conflict) -> JSONResponse:

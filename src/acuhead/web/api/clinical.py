@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from acuhead.services import clinical, safety
+from acuhead.services import clinical, gate, safety
 from acuhead.store.models import QuestionnaireRow, RedFlagAlertRow
 from acuhead.web.deps import CurrentActor, WriteSession
 from acuhead.web.schemas import Strict, UtcDateTime
@@ -150,10 +150,40 @@ def resolve(
     return alert_out(row)
 
 
+class ClearFlagIn(Strict):
+    code: str = Field(min_length=1, max_length=60)
+    kind: Literal["referral", "clearance"]
+    reason: str = Field(min_length=1, max_length=4000)
+
+
 @router.get("/patients/{patient_id}/planning-check", status_code=204)
 def planning_check(patient_id: int, actor: CurrentActor, session: WriteSession) -> None:
-    """204 when treatment may be planned; 409 with the reasons while a red flag is open."""
-    safety.ensure_planning_allowed(session, actor=actor, patient_id=patient_id)
+    """204 when treatment may be planned; 409 with the reasons otherwise (README "Safety gate":
+    no current intake screen, an open red flag, or a flag the record shows)."""
+    gate.ensure_planning_allowed(session, actor=actor, patient_id=patient_id)
+
+
+@router.get("/patients/{patient_id}/readiness")
+def readiness(patient_id: int, actor: CurrentActor, session: WriteSession) -> dict[str, Any]:
+    """The safety gate's answer: ``ready``, the screen's status and each blocking reason."""
+    return gate.readiness(session, actor=actor, patient_id=patient_id).as_dict()
+
+
+@router.post("/patients/{patient_id}/red-flags/clear", response_model=AlertOut, status_code=201)
+def clear_record_flag(
+    patient_id: int, body: ClearFlagIn, actor: CurrentActor, session: WriteSession
+) -> AlertOut:
+    """Refer or clear, with a reason, a flag the record raises (pregnancy, medication overuse,
+    thunderclap readings, progressive pattern, onset after 65); kept as a resolved alert."""
+    row = gate.clear_record_flag(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        code=body.code,
+        kind=body.kind,
+        reason=body.reason,
+    )
+    return alert_out(row)
 
 
 @router.post(

@@ -19,8 +19,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import SafetyProfile
+from acuhead.domain.readiness import Readiness
 from acuhead.domain.tcm.channels import CHANNEL_LABELS, DISTAL_RULES, LOCATION_RULES
-from acuhead.services import safety
+from acuhead.services import gate, safety
 from acuhead.services.actors import Role
 from acuhead.store.models import Patient
 from acuhead.web.pages.base import PageUser, not_found, render
@@ -50,6 +51,12 @@ def care_patient(
         return refused
     patient = patient_or_none(session, user, patient_id)
     return patient if patient is not None else not_found(request, user, "patient")
+
+
+def planning_gate(session: Session, user: PageUser, patient: Patient) -> Readiness:
+    """The safety gate's answer for this patient (services.gate: the one rule every planning
+    path uses): a current intake screen, no open red flag, no uncleared flag in the record."""
+    return gate.readiness(session, actor=user.actor, patient_id=patient.id)
 
 
 def open_block(session: Session, patient: Patient) -> list[str]:

@@ -2,8 +2,10 @@
 confirmation of its safety findings.
 
 Both forms post to one address, told apart by ``intent``, and return to the plan they touched.
-A refused form answers 409 while an open red flag blocks planning and 422 otherwise, so the
-status says whether the patient's safety or the form is what stopped it.
+A refused form answers 409 while the safety gate blocks planning (services.gate: no current
+intake screen, an open red flag, or a flag the record shows) and 422 otherwise, so the status
+says whether the patient's safety or the form is what stopped it. A flag the record raises is
+referred or cleared, with a reason, from the same page (``intent=clear``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from acuhead.domain.tcm.patterns import PATTERN_LABELS, Pattern
 from acuhead.domain.tcm.points import catalogue
 from acuhead.domain.tcm.prescribe import PROTOCOLS
 from acuhead.errors import Conflict, NotFound, SafetyBlock, ValidationError
-from acuhead.services import care
+from acuhead.services import care, gate
 from acuhead.store.models import AssessmentRow, Patient, PrescriptionRow
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
@@ -37,7 +39,7 @@ from acuhead.web.pages.care.common import (
     LOCATION_CHOICES,
     care_patient,
     int_or_none,
-    open_block,
+    planning_gate,
     safety_flags,
 )
 
@@ -119,6 +121,7 @@ def _prescription_page(
     *,
     build_form: FormState | None = None,
     confirm_form: FormState | None = None,
+    clear_form: FormState | None = None,
     shown_id: int | None = None,
     preselect: int | None = None,
     notice: str = "",
@@ -131,9 +134,12 @@ def _prescription_page(
     shown = next((p for p in plans if p.id == shown_id), plans[0] if plans else None)
     plan = _plan_view(shown) if shown is not None else None
     plan_codes = [p["code"] for p in plan["points"]] if plan else []
+    readiness = planning_gate(session, user, patient)
     ctx: dict[str, Any] = {
         "patient": patient,
-        "blocked": open_block(session, patient),
+        "gate": readiness,
+        "blocked": [b.line() for b in readiness.blocking],
+        "clear_form": clear_form or FormState(values={"kind": "clearance"}),
         "safety_flags": safety_flags(patient),
         "form": build_form or _build_defaults(assessments, preselect),
         "confirm_form": confirm_form or FormState(values={"confirm": []}),
@@ -161,11 +167,20 @@ def prescription_page(
     assessment: str = "",
     saved: str = "",
     confirmed: str = "",
+    cleared: str = "",
 ) -> Response:
     patient = care_patient(request, user, session, patient_id)
     if isinstance(patient, Response):
         return patient
-    notice = "Prescription saved." if saved else ("Safety findings confirmed." if confirmed else "")
+    notice = (
+        "Prescription saved."
+        if saved
+        else "Safety findings confirmed."
+        if confirmed
+        else "Referral or clearance recorded."
+        if cleared
+        else ""
+    )
     return _prescription_page(
         request,
         user,
@@ -228,6 +243,29 @@ def _build(session: Session, user: PageUser, patient: Patient, form: FormState) 
     return row.id
 
 
+def _clear(session: Session, user: PageUser, patient: Patient, form: FormState) -> bool:
+    """Refer or clear a flag the record raises, with a reason; False with errors in ``form``."""
+    code, kind, reason = str(form.get("code")), str(form.get("kind")), str(form.get("reason"))
+    if kind not in {"referral", "clearance"}:
+        form.add("kind", "Choose referral or clearance.")
+    if not reason.strip():
+        form.add("reason", "Write why: a clearance or referral needs a reason.")
+    elif len(reason) > 4000:
+        form.add("reason", "The reason can be at most 4000 characters.")
+    if not form.ok:
+        return False
+    try:
+        with session.begin_nested():
+            gate.clear_record_flag(
+                session, actor=user.actor, patient_id=patient.id, code=code, kind=kind,
+                reason=reason,
+            )  # fmt: skip
+    except ValidationError as exc:
+        apply_field_errors(form, exc.errors, {"reason": "reason", "kind": "kind"})
+        return False
+    return True
+
+
 def _confirm(session: Session, user: PageUser, patient: Patient, form: FormState) -> int | None:
     """Confirm the ticked safety findings of a plan; its id, or None with the errors in ``form``."""
     pid = int_or_none(str(form.get("prescription_id")))
@@ -270,17 +308,21 @@ async def prescription_submit(
         return patient
     form = FormState.from_form(await request.form(), multi=BUILD_MULTI)
     base = f"/clinic/patients/{patient.id}/prescription"
+    if form.get("intent") == "clear":
+        if _clear(session, user, patient, form):
+            return see_other(f"{base}?cleared=1#build")
+        return _prescription_page(request, user, session, patient, clear_form=form, status_code=422)
     if form.get("intent") == "confirm":
         pid = _confirm(session, user, patient, form)
         if pid is not None:
             return see_other(f"{base}?id={pid}&confirmed=1#safety")
         shown = int_or_none(str(form.get("prescription_id")))
-        status = 409 if open_block(session, patient) else 422
+        status = 409 if not planning_gate(session, user, patient).ready else 422
         return _prescription_page(
             request, user, session, patient, confirm_form=form, shown_id=shown, status_code=status
         )
     new_id = _build(session, user, patient, form)
     if new_id is not None:
         return see_other(f"{base}?id={new_id}&saved=1#plan")
-    status = 409 if open_block(session, patient) else 422
+    status = 409 if not planning_gate(session, user, patient).ready else 422
     return _prescription_page(request, user, session, patient, build_form=form, status_code=status)
