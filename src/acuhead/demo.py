@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
+from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import accounts, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.services.day_units import BulkDayUnits
@@ -33,6 +34,7 @@ from acuhead.store.models import (
     Clinic,
     CourseRow,
     DiaryDayRow,
+    IntakeScreenRow,
     IntensityReadingRow,
     MedicationDoseRow,
     Patient,
@@ -66,6 +68,9 @@ class DemoResult:
     days: int
     attacks: int
     logins: dict[str, str]
+
+
+SCREEN_ITEMS = tuple(f.code for f in CATALOGUE)
 
 
 def _phenotype(rng: random.Random) -> tuple[str, float, float, bool]:
@@ -130,6 +135,19 @@ def _patient_rows(
             },
             "version": 1,
             "created_utc": utcnow(),
+        }
+    )
+    # A complete SNNOOP10 intake screen, all 15 items "no", so that the safety gate lets a
+    # demo patient be planned for (README "Safety gate"); ages at onset 14-28, before 65.
+    # Deterministic from the index: the random stream stays as it was.
+    out["screens"].append(
+        {
+            "clinic_id": clinic_id,
+            "patient_id": pid,
+            "screened_on": max(start, end - dt.timedelta(days=60)),
+            "first_headache_onset": birth.replace(year=birth.year + 14 + index % 15),
+            "answers": dict.fromkeys(SCREEN_ITEMS, False),
+            "recorded_utc": utcnow(),
         }
     )
     if course_start is not None:
@@ -523,6 +541,7 @@ def generate(
     totals = {"days": 0, "attacks": 0}
     tables = (
         ("patients", Patient),
+        ("screens", IntakeScreenRow),
         ("regimens", RegimenRow),
         ("days", DiaryDayRow),
         ("attacks", AttackRow),

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from acuhead.cli import app
+from acuhead.domain.redflags import CATALOGUE
 
 from .factories import World
 
@@ -73,12 +74,12 @@ def test_red_flag_blocks_planning_until_cleared_with_a_reason(
 ) -> None:
     h = login(world.prac_x)
     base = f"/api/v1/patients/{world.patient_a}"
-    assert app_client.get(f"{base}/planning-check", headers=h).status_code == 204
-    r = app_client.post(
-        f"{base}/red-flags/intake",
-        headers=h,
-        json={"answers": {"thunderclap": True, "fever": False}},
-    )
+    # No screen is not the same as no red flags (CLINICAL.md 2): screen needed.
+    unscreened = app_client.get(f"{base}/planning-check", headers=h)
+    assert unscreened.status_code == 409
+    assert [b["code"] for b in unscreened.json()["reasons"]] == ["screen_needed"]
+    answers = {f.code: False for f in CATALOGUE} | {"O_onset_sudden": True}
+    r = app_client.post(f"{base}/red-flags/intake", headers=h, json={"answers": answers})
     assert r.status_code == 200, r.text
     alert = r.json()
     assert alert["open"] is True and alert["findings"][0]["code"] == "O_onset_sudden"

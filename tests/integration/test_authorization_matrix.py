@@ -58,6 +58,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients/{patient_id}/red-flags/intake"): "staff",
     ("POST", "/api/v1/patients/{patient_id}/red-flags/{alert_id}/resolve"): "staff",
     ("GET", "/api/v1/patients/{patient_id}/planning-check"): "self",
+    ("GET", "/api/v1/patients/{patient_id}/readiness"): "self",
+    ("POST", "/api/v1/patients/{patient_id}/red-flags/clear"): "staff",
     ("POST", "/api/v1/patients/{patient_id}/questionnaires"): "self",
     ("GET", "/api/v1/patients/{patient_id}/questionnaires"): "self",
     ("GET", "/api/v1/points"): "user",
@@ -115,6 +117,11 @@ BODIES: dict[tuple[str, str], Any] = {
         "start": "2026-01-01",
     },
     ("POST", "/api/v1/patients/{patient_id}/red-flags/intake"): {"answers": {}},
+    ("POST", "/api/v1/patients/{patient_id}/red-flags/clear"): {
+        "code": "P6_pregnancy_puerperium",
+        "kind": "clearance",
+        "reason": "reviewed",
+    },
     ("POST", "/api/v1/patients/{patient_id}/red-flags/{alert_id}/resolve"): {
         "kind": "referral",
         "reason": "seen by GP",

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acuhead.domain.diary import Attack, DiaryDay
-from acuhead.services import diary, safety
+from acuhead.services import diary, gate, safety
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 
@@ -372,7 +372,8 @@ def test_red_flag_intake_dashboard_and_resolution(
     )
     assert r.status_code == 303
     with db.read() as s:
-        safety.ensure_planning_allowed(
+        # The page's screen asked all 15 items, and the one flag is resolved: ready.
+        gate.ensure_planning_allowed(
             s, actor=Actor.system(world.clinic_x), patient_id=world.patient_a
         )
     page = c.get(f"/clinic/patients/{world.patient_a}").text
