@@ -30,10 +30,10 @@ from acuhead.config import get_settings
 from acuhead.domain.diary import SafetyProfile
 from acuhead.domain.readiness import add_months
 from acuhead.domain.redflags import CATALOGUE
-from acuhead.services import diary, interop
+from acuhead.services import diary, gate, interop
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
-from acuhead.store.models import PrescriptionRow
+from acuhead.store.models import Patient, PrescriptionRow
 
 from .factories import World, screen
 from .test_pages import SAME, check_markup, page_login
@@ -343,3 +343,38 @@ def test_a_screen_is_complete_only_with_all_15_items(
     assert r.status_code == 200
     ready = app_client.get(f"{API}/patients/{pid}/readiness", headers=h).json()
     assert ready["ready"] is True and ready["screen"]["status"] == "current"
+
+
+def test_an_imported_dated_screen_counts_and_its_yes_answers_block(
+    world: World, db: Database, cli: CliRunner, tmp_path: Any
+) -> None:
+    # A diary document's red_flags block with screened_on is a screen (README "Safety gate").
+    answers = {f.code: False for f in CATALOGUE}
+    doc: dict[str, Any] = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "imp-1", "timezone": "UTC", "birth_date": "1990-02-02"},
+        "days": [{"date": (TODAY - dt.timedelta(days=3)).isoformat(), "headache": True}],
+        "red_flags": {"screened_on": "2026-13-01", "answers": answers},
+    }
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    args = ["import", str(path), "--clinic", str(world.clinic_x)]
+    r = cli.invoke(app, args)
+    assert r.exit_code == 2 and "red_flags.screened_on" in r.output  # located, nothing kept
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 3  # world's A, B, Y
+    doc["red_flags"]["screened_on"] = (TODAY - dt.timedelta(days=10)).isoformat()
+    doc["red_flags"]["first_headache_onset"] = "2008-01-01"
+    path.write_text(json.dumps(doc), "utf-8")
+    r = cli.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    pid = json.loads(r.stdout)["patient_id"]
+    with db.write() as s:
+        result = gate.readiness(s, actor=Actor.system(world.clinic_x), patient_id=pid)
+    assert result.ready is True and result.screen.status.value == "current"
+    # A "yes" in an imported block opens an alert that blocks (CLINICAL.md 2: any yes refers).
+    doc["red_flags"]["answers"]["positional"] = True
+    path.write_text(json.dumps(doc), "utf-8")
+    assert cli.invoke(app, args).exit_code == 0
+    r = cli.invoke(app, ["prescribe", "--patient", str(pid), "--clinic", str(world.clinic_x)])
+    assert r.exit_code == 6 and "P2" in r.output

@@ -618,6 +618,10 @@ def import_document(
             )
         )
         counts["regimens"] += 1
+    # The intake screen (issue 12): "yes" answers open an alert; a dated screen is recorded.
+    block = doc.extras.get("red_flags")
+    if isinstance(block, dict) and block:
+        safety.import_intake_block(session, actor=actor, patient=patient, block=block)
     # Sessions and course (issue 4); checked by document.parse, all-or-nothing by the caller.
     care = care_records.import_care(session, actor=actor, patient=patient, extras=doc.extras)
     counts.update(care)

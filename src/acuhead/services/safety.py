@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -128,8 +129,10 @@ def record_intake_screen(
     answers: Mapping[str, bool],
     first_headache_onset: dt.date | None = None,
     notes: str = "",
+    screened_on: dt.date | None = None,
 ) -> RedFlagAlertRow | None:
-    """Screen the intake answers; open an alert when any item applies."""
+    """Screen the intake answers; open an alert when any item applies, and keep the screen
+    (dated ``screened_on``, default the patient's today) for the safety gate."""
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
     findings = redflags.screen_intake(
@@ -138,13 +141,15 @@ def record_intake_screen(
         first_headache_onset=first_headache_onset,
         notes=notes,
     )
-    if first_headache_onset is not None and first_headache_onset > local_today(patient.timezone):
-        raise ValidationError(FieldError("first_headache_onset", "this date is in the future"))
+    today = local_today(patient.timezone)
+    for path, day in (("first_headache_onset", first_headache_onset), ("screened_on", screened_on)):
+        if day is not None and day > today:
+            raise ValidationError(FieldError(path, "this date is in the future"))
     audit(session, actor, "screen", "red_flags", patient_id=patient.id)
     alert = _open(session, actor, patient, "intake", findings)
-    # Kept as the completed screen the safety gate looks for (domain/readiness). The answers
-    # are stored by catalogue code; a form that left items out still counts as a screen, but
-    # the page and API forms ask all 15 (CLINICAL.md 2).
+    # Kept as the screen the safety gate looks for (domain/readiness). The answers are stored
+    # by catalogue code; the gate counts the screen only when all 15 items were answered
+    # (CLINICAL.md 2), which the page and a complete API or document screen do.
     coded = {
         code: bool(v)
         for k, v in answers.items()
@@ -154,7 +159,7 @@ def record_intake_screen(
         IntakeScreenRow(
             clinic_id=patient.clinic_id,
             patient_id=patient.id,
-            screened_on=local_today(patient.timezone),
+            screened_on=screened_on or today,
             first_headache_onset=first_headache_onset,
             answers=coded,
             alert_id=alert.id if alert is not None else None,
@@ -163,6 +168,54 @@ def record_intake_screen(
     )
     session.flush()
     return alert
+
+
+def import_intake_block(
+    session: Session, *, actor: Actor, patient: Patient, block: Mapping[str, Any]
+) -> None:
+    """A diary document's ``red_flags`` block on import: its "yes" answers open an alert
+    whoever imports; a staff import with ``screened_on`` also records the screen itself (a
+    patient cannot record their own screen). Errors are located under ``red_flags.``."""
+    errors: list[FieldError] = []
+
+    def day(key: str) -> dt.date | None:
+        raw = block.get(key)
+        if raw is None:
+            return None
+        try:
+            return dt.date.fromisoformat(str(raw))
+        except ValueError:
+            errors.append(FieldError(f"red_flags.{key}", "use a date such as 2026-04-30"))
+            return None
+
+    answers = block.get("answers") or {}
+    if not isinstance(answers, Mapping):
+        errors.append(FieldError("red_flags.answers", "expected an object of yes/no answers"))
+        answers = {}
+    onset, screened_on = day("first_headache_onset"), day("screened_on")
+    notes = str(block.get("notes") or "")
+    if errors:
+        raise ValidationError(errors)
+    try:
+        if screened_on is not None and actor.is_staff:
+            record_intake_screen(
+                session,
+                actor=actor,
+                patient_id=patient.id,
+                answers=answers,
+                first_headache_onset=onset,
+                notes=notes,
+                screened_on=screened_on,
+            )
+            return
+        findings = redflags.screen_intake(
+            answers, patient=patient_facts(patient), first_headache_onset=onset, notes=notes
+        )
+    except ValidationError as exc:
+        raise ValidationError(
+            [FieldError(f"red_flags.{e.path}", e.message) for e in exc.errors]
+        ) from None
+    _open(session, actor, patient, "intake", findings)
 
 
 def screen_attack_row(
