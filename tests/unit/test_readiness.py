@@ -204,7 +204,18 @@ PROGRESSIVE = [
     ProgressiveCase("rise-then-fall", "P5 rule: consecutive rise", [4, 9, 6, 12], False),
     ProgressiveCase("from-zero", "P5 rule: a first window without headache", [0, 3, 6], False),
     ProgressiveCase(
-        "rise-in-the-middle", "P5 rule: any run in the last 12 windows", [2, 4, 6, 5, 5], True
+        "rise-then-plateau",
+        "P5 rule: progressive now, the run reaches the latest window",
+        [2, 4, 6, 5, 5],
+        False,
+    ),
+    ProgressiveCase("flat-then-rise", "P5 rule: 3 windows up to the latest", [5, 5, 3, 4, 7], True),
+    ProgressiveCase(
+        "too-few-recorded-days",
+        "P5 rule: a window recorded on < 14 of 28 days shows no rise",
+        [1, 2, 4],
+        False,
+        13,
     ),
 ]
 
@@ -217,15 +228,15 @@ def test_progressive_pattern(case: ProgressiveCase) -> None:
 
 
 def test_progressive_counts_recorded_days_only() -> None:
-    # CLINICAL.md 0.4: a missing day is missing, not headache-free. Headache days 2, 4, 6 would
-    # triple, but the windows were recorded on 7, 14 and 28 days: the share does not rise.
-    headache, recorded = _days([2, 4, 6], TODAY)
+    # CLINICAL.md 0.4: a missing day is missing, not headache-free. Headache days 4, 6, 8 would
+    # double, but the windows were recorded on 14, 21 and 28 days: the share does not rise.
+    headache, recorded = _days([4, 6, 8], TODAY)
     first = TODAY - dt.timedelta(days=83)
-    for window, kept in ((0, 7), (1, 14)):
+    for window, kept in ((0, 14), (1, 21)):
         start = first + dt.timedelta(days=28 * window)
         recorded -= {start + dt.timedelta(days=k) for k in range(kept, 28)}
     assert progressive_evidence(headache, recorded, end=TODAY) is None
-    _, all_recorded = _days([2, 4, 6], TODAY)
+    _, all_recorded = _days([4, 6, 8], TODAY)
     assert progressive_evidence(headache, all_recorded, end=TODAY) is not None
 
 

@@ -57,12 +57,13 @@ THUNDERCLAP_MIN_INTENSITY = 9
 THUNDERCLAP_WITHIN = dt.timedelta(minutes=1)
 
 # CLINICAL.md 2 item 10 (progressive headache), made countable for a diary: headache days per
-# 28-day window rising in at least 3 consecutive windows to at least twice the first. Product
-# choice; a flag for review, never a diagnosis. Windows looked at: the last 12 (about 11 months).
+# 28-day window rising in at least 3 consecutive windows, up to the latest, to at least twice the
+# first. Product choice; a flag for review, never a diagnosis. At most the last 12 windows.
 PROGRESSIVE_WINDOW_DAYS = 28
 PROGRESSIVE_MIN_WINDOWS = 3
 PROGRESSIVE_FACTOR = 2
 PROGRESSIVE_LOOKBACK_WINDOWS = 12
+PROGRESSIVE_MIN_RECORDED_DAYS = 14  # half a window: fewer recorded days cannot show a rise
 
 SCREEN_NEEDED = "screen_needed"
 
@@ -268,15 +269,18 @@ def thunderclap_evidence(attacks: Iterable[Attack]) -> list[str]:
 def progressive_evidence(
     headache_dates: Iterable[dt.date], recorded_dates: Iterable[dt.date], *, end: dt.date
 ) -> str | None:
-    """Headache days per 28-day window, windows ending on ``end`` going back; evidence when at
-    least 3 consecutive windows rise and the last has at least twice the first's days.
+    """Evidence of a progressive pattern, or None: 28-day windows ending on ``end`` going back,
+    the share of recorded days with headache rising from window to window over at least 3
+    consecutive windows up to the latest, the latest at least twice the first of the run.
 
-    A day with no diary entry is missing, not headache-free (CLINICAL.md 0.4): each window's
-    count is scaled to its recorded days, and a window with no recorded day breaks a run.
+    Progressive means getting worse now, so the run must reach the latest window. A day with no
+    diary entry is missing, not headache-free (CLINICAL.md 0.4): each window counts headache
+    days per recorded day, and a window recorded on fewer than half its days ends the run (too
+    few days to say it rose). Product choices beside CLINICAL.md 2 item 10, named above.
     """
     headache = set(headache_dates)
     recorded = set(recorded_dates) | headache
-    windows: list[tuple[dt.date, dt.date, int, int]] = []
+    windows: list[tuple[dt.date, dt.date, int, int]] = []  # newest first
     last = end
     for _ in range(PROGRESSIVE_LOOKBACK_WINDOWS):
         first = last - dt.timedelta(days=PROGRESSIVE_WINDOW_DAYS - 1)
@@ -285,31 +289,28 @@ def progressive_evidence(
             (first, last, sum(d in headache for d in days), sum(d in recorded for d in days))
         )
         last = first - dt.timedelta(days=1)
-    windows.reverse()
 
     def rate(w: tuple[dt.date, dt.date, int, int]) -> float | None:
-        return w[2] / w[3] if w[3] else None
+        return w[2] / w[3] if w[3] >= PROGRESSIVE_MIN_RECORDED_DAYS else None
 
+    latest = rate(windows[0])
+    if latest is None or latest == 0:
+        return None
+    run = [windows[0]]
+    for w in windows[1:]:
+        r, later = rate(w), rate(run[-1])
+        if r is None or later is None or not r < later:
+            break
+        run.append(w)
+    # The longest prefix (going back) whose oldest window is at most half the latest, > 0.
     best: list[tuple[dt.date, dt.date, int, int]] = []
-    run: list[tuple[dt.date, dt.date, int, int]] = []
-    for w in windows:
-        r = rate(w)
-        prev = rate(run[-1]) if run else None
-        if r is not None and prev is not None and r > prev:
-            run.append(w)
-        else:
-            run = [w] if r is not None and r > 0 else []
-        first_rate = rate(run[0]) if run else None
-        if (
-            len(run) >= PROGRESSIVE_MIN_WINDOWS
-            and first_rate is not None
-            and r is not None
-            and r >= PROGRESSIVE_FACTOR * first_rate
-            and len(run) >= len(best)
-        ):
-            best = list(run)
+    for k in range(PROGRESSIVE_MIN_WINDOWS, len(run) + 1):
+        oldest = rate(run[k - 1])
+        if oldest is not None and oldest > 0 and latest >= PROGRESSIVE_FACTOR * oldest:
+            best = run[:k]
     if not best:
         return None
+    best.reverse()
     counts = ", ".join(f"{w[2]}/{w[3]} ({w[0].isoformat()} to {w[1].isoformat()})" for w in best)
     return (
         f"headache days per recorded days rose over {len(best)} consecutive "
