@@ -126,7 +126,10 @@ def _prescription_page(
     preselect: int | None = None,
     notice: str = "",
     status_code: int = 200,
+    refused: bool = False,
 ) -> Response:
+    """The builder page; ``refused``: a form was refused, so answer 409 while the safety gate
+    blocks planning and 422 otherwise (the gate is evaluated once per request)."""
     actor = user.actor
     assessments = care.list_assessments(session, actor=actor, patient_id=patient.id)
     plans = care.list_prescriptions(session, actor=actor, patient_id=patient.id)
@@ -154,6 +157,8 @@ def _prescription_page(
         "notice": notice,
         **map_context(plan_codes, plan_codes),
     }
+    if refused:
+        status_code = 422 if readiness.ready else 409
     return render(request, "care/prescription.html", ctx, status_code=status_code, user=user)
 
 
@@ -317,12 +322,10 @@ async def prescription_submit(
         if pid is not None:
             return see_other(f"{base}?id={pid}&confirmed=1#safety")
         shown = int_or_none(str(form.get("prescription_id")))
-        status = 409 if not planning_gate(session, user, patient).ready else 422
         return _prescription_page(
-            request, user, session, patient, confirm_form=form, shown_id=shown, status_code=status
+            request, user, session, patient, confirm_form=form, shown_id=shown, refused=True
         )
     new_id = _build(session, user, patient, form)
     if new_id is not None:
         return see_other(f"{base}?id={new_id}&saved=1#plan")
-    status = 409 if not planning_gate(session, user, patient).ready else 422
-    return _prescription_page(request, user, session, patient, build_form=form, status_code=status)
+    return _prescription_page(request, user, session, patient, build_form=form, refused=True)
