@@ -62,8 +62,8 @@ class DayRecord:
     ``attacks_started``/``peak_sum``/``peak_n`` count attacks whose local start falls on the day
     (an attack is one event, even over midnight); ``headache_minutes`` is the part of every
     attack that falls on this local day, overlapping attacks counted once, attacks without an
-    end or duration counted as 0 minutes (unknown, not invented). Local wall-clock arithmetic:
-    on a daylight-saving change day the hour gained or lost is not corrected for.
+    end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
+    daylight-saving change day the local day has 23 or 25 hours (README time rules).
     """
 
     units: DayUnits
@@ -141,10 +141,12 @@ def day_records(
 
     for index, raw in enumerate(diary.attacks):
         attack = in_patient_zone(raw, patient)
-        begin = attack.start.replace(tzinfo=None)
-        finish = attack.effective_end
-        finish = finish.replace(tzinfo=None) if finish is not None else None
-        first = begin.date()
+        # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
+        # local day cut at its own local midnights (a change day has 23 or 25 hours).
+        begin = _naive_utc(attack.start)
+        end_local = attack.effective_end
+        finish = _naive_utc(end_local) if end_local is not None else None
+        first = attack.start.date()
         if start <= first <= end:
             tally = started.setdefault(first, [0, 0, 0])
             tally[0] += 1
@@ -170,8 +172,8 @@ def day_records(
         for day in attack.local_dates():
             if not start <= day <= end:
                 continue
-            lo = max(begin, dt.datetime.combine(day, dt.time()))
-            hi = min(finish, dt.datetime.combine(day + one_day, dt.time()))
+            lo = max(begin, day_end_utc(day - one_day, patient.timezone))
+            hi = min(finish, day_end_utc(day, patient.timezone))
             if hi > lo:
                 intervals.setdefault(day, []).append((lo, hi))
 

@@ -166,7 +166,7 @@ def _load(
     diary = Diary(
         patient=patient_facts(patient),
         days=days,
-        attacks=tuple(attack_from_row(r) for r in attack_rows),
+        attacks=tuple(attack_from_row(r, tz=patient.timezone) for r in attack_rows),
     )
     return diary, [r.recorded_utc for r in attack_rows]
 
@@ -325,7 +325,8 @@ def rows_from_insert_dicts(
                         readings=sorted(children["readings"][a["id"]], key=_by_at),
                         aura=children["aura"][a["id"]],
                         medications=children["meds"][a["id"]],
-                    )
+                    ),
+                    tz=p.get("timezone"),
                 )
                 for a in ordered
             ),

@@ -503,7 +503,11 @@ def load_diary(
         days=tuple(day_from_row(r) for r in days),
         attacks=tuple(
             attack_from_parts(
-                r, readings.get(r.id, none), aura.get(r.id, none), meds.get(r.id, none)
+                r,
+                readings.get(r.id, none),
+                aura.get(r.id, none),
+                meds.get(r.id, none),
+                tz=patient.timezone,
             )
             for r in attacks
         ),
