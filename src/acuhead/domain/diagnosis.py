@@ -570,7 +570,8 @@ def _overuse(ctx: _Ctx) -> list[Diagnosis]:
     """ICHD-3 8.2: >=15 headache days and class intake over the threshold, per month, >3 months.
     Every applicable subtype is coded; 8.2.3 only when no single non-opioid drug qualifies;
     8.2.6 only in months where two or more of its classes were taken (ergotamine, triptans,
-    non-opioid analgesics as one class, opioids) and none of them is overused alone."""
+    non-opioid analgesics as one class, opioids) and no class of 8.2.1-8.2.5 meets its own
+    criterion B."""
     keys = [m.key for m in ctx.months]
     headache = [m.counts["headache"].at_least(CHRONIC_HEADACHE_DAYS) for m in ctx.months]
     groups = _overuse_groups(ctx.rules)
@@ -578,10 +579,15 @@ def _overuse(ctx: _Ctx) -> list[Diagnosis]:
         code: [m.counts[code].at_least(threshold) for m in ctx.months]
         for code, _classes, threshold in groups
     }
+    # ICHD-3 8.2.6: several classes "without overuse of any single drug or drug class alone".
+    # Every class with its own criterion B counts for "alone", combination analgesics (8.2.5)
+    # included (issue 12 item 9); the mixture itself is ergotamine, triptans, non-opioid
+    # analgesics and opioids (CLINICAL.md 8.2 table).
     singles = ("8.2.1", "8.2.2", "8.2.3", "8.2.4")
+    own_b = (*singles, "8.2.5")
     alone = [
         _and(
-            *(_not(intake[code][k]) for code in singles),
+            *(_not(intake[code][k]) for code in own_b),
             _two_or_more([month.counts[code].at_least(1) for code in singles]),
         )
         for k, month in enumerate(ctx.months)
