@@ -124,14 +124,16 @@ def day_records(
     *,
     attack_recorded_utc: Sequence[dt.datetime | None] | None = None,
     late_after: dt.timedelta = LATE_AFTER,
+    has_migraine: bool | None = None,
 ) -> list[DayRecord]:
     """One :class:`DayRecord` per *recorded* day from ``start`` to ``end`` inclusive.
 
     ``attack_recorded_utc[i]`` is when ``diary.attacks[i]`` was recorded (naive UTC), used to
     judge lateness of days that have no day entry of their own. Missing days are left out: the
-    caller stores no row for them (CLINICAL.md 0.4).
+    caller stores no row for them (CLINICAL.md 0.4). ``has_migraine``: the patient's migraine
+    diagnosis over the whole diary (see `dayunits.day_units`), when ``diary`` is only part of it.
     """
-    units = day_units(diary, start, end, policy)
+    units = day_units(diary, start, end, policy, has_migraine=has_migraine)
     patient = diary.patient
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
     started: dict[dt.date, list[int]] = {}

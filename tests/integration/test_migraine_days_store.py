@@ -1,0 +1,128 @@
+"""Probable migraine counts as a migraine day only in a patient with migraine, and the stored day
+units, the read-out and a recount agree (issue 12 item 6; ICHD-3 1.5, CLINICAL.md 1.0 "Counting
+rule"), on both engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from acuhead.domain.dayunits import day_units
+from acuhead.domain.diary import Attack, Nausea, Quality, Side
+from acuhead.services import clinical, diary
+from acuhead.services.actors import Actor
+from acuhead.services.day_units import recount_stale
+from acuhead.store.db import Database
+from acuhead.store.models import DayUnitRow, Patient
+
+from .factories import World
+
+FIRST = dt.date(2026, 1, 5)
+
+
+def _attack(day: dt.date, *, probable: bool) -> Attack:
+    """A 6-hour attack meeting 1.1 B-D, or (probable) missing 1.1 D only: 1.5.1."""
+    start = dt.datetime.combine(day, dt.time(8, 0))
+    return Attack(
+        start=start,
+        end=start + dt.timedelta(hours=6),
+        peak_intensity=7,
+        side=Side.LEFT,
+        quality=(Quality.PULSATING,),
+        aggravated_by_activity=True,
+        nausea=Nausea.NONE if probable else Nausea.MODERATE,
+        vomiting=False,
+        photophobia=True,
+        phonophobia=not probable,
+    )
+
+
+def _stored_migraine_days(db: Database, patient_id: int) -> list[dt.date]:
+    with db.read() as s:
+        rows = s.scalars(
+            select(DayUnitRow.day)
+            .where(DayUnitRow.patient_id == patient_id, DayUnitRow.migraine.is_(True))
+            .order_by(DayUnitRow.day)
+        )
+        return list(rows)
+
+
+def _readout_migraine_days(db: Database, world: World, start: dt.date) -> list[str]:
+    """`acuhead classify` for a window of the diary (the patient page reads windows)."""
+    with db.read() as s:
+        out = clinical.readout(
+            s,
+            actor=Actor.system(world.clinic_x),
+            patient_id=world.patient_b,
+            start=start,
+            end=FIRST + dt.timedelta(days=40),
+        )
+    return [d["date"] for d in out["days"] if d["migraine_day"]]
+
+
+def _domain_migraine_days(db: Database, world: World) -> list[dt.date]:
+    with db.read() as s:
+        whole = diary.load_diary(s, actor=Actor.system(world.clinic_x), patient_id=world.patient_b)
+    units = day_units(whole, FIRST, FIRST + dt.timedelta(days=40))
+    return [u.date for u in units if u.migraine_day]
+
+
+def test_probable_days_count_once_the_patient_has_migraine(db: Database, world: World) -> None:
+    actor = Actor.system(world.clinic_x)
+    probable_days = [FIRST + dt.timedelta(days=k) for k in range(6)]
+    with db.write() as s:
+        for day in probable_days:
+            diary.create_attack(
+                s, actor=actor, patient_id=world.patient_b, attack=_attack(day, probable=True)
+            )
+    # Six probable-migraine attacks and no migraine diagnosis: no migraine day anywhere.
+    assert _stored_migraine_days(db, world.patient_b) == []
+    assert _readout_migraine_days(db, world, FIRST) == []
+    assert _domain_migraine_days(db, world) == []
+
+    migraine_days = [FIRST + dt.timedelta(days=20 + k) for k in range(5)]
+    ids = []
+    with db.write() as s:
+        for day in migraine_days:
+            row = diary.create_attack(
+                s, actor=actor, patient_id=world.patient_b, attack=_attack(day, probable=False)
+            )
+            ids.append(row.id)
+    # The fifth attack meeting 1.1 completes ICHD-3 1.1 A: the earlier probable days count too.
+    expected = probable_days + migraine_days
+    assert _stored_migraine_days(db, world.patient_b) == expected
+    assert _domain_migraine_days(db, world) == expected
+    # A window without any definite attack still counts the probable days.
+    window = FIRST + dt.timedelta(days=2)
+    assert _readout_migraine_days(db, world, window) == [
+        d.isoformat() for d in expected if d >= window
+    ]
+
+    with db.write() as s:
+        diary.delete_attack(s, actor=actor, patient_id=world.patient_b, attack_id=ids[0])
+    # Four attacks of 1.1 are no diagnosis any more: the probable days drop out again.
+    assert _stored_migraine_days(db, world.patient_b) == migraine_days[1:]
+    assert _domain_migraine_days(db, world) == migraine_days[1:]
+
+
+def test_recount_after_the_migration_fixes_stale_rows(db: Database, world: World) -> None:
+    """Migration 0060 leaves every patient's status NULL; the recount run after upgrading
+    rewrites day units that were counted under the old rule (every probable day a migraine
+    day)."""
+    actor = Actor.system(world.clinic_x)
+    day = FIRST
+    with db.write() as s:
+        diary.create_attack(
+            s, actor=actor, patient_id=world.patient_b, attack=_attack(day, probable=True)
+        )
+    with db.write() as s:
+        s.execute(update(DayUnitRow).values(migraine=True))  # as the old rule stored it
+        s.execute(update(Patient).values(migraine_diagnosed=None))
+    assert _stored_migraine_days(db, world.patient_b) == [day]
+    with db.write() as s:
+        assert recount_stale(s) >= 1
+    assert _stored_migraine_days(db, world.patient_b) == []
+    with db.read() as s:
+        assert s.get(Patient, world.patient_b).migraine_diagnosed is False  # type: ignore[union-attr]
