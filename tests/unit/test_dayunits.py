@@ -101,7 +101,7 @@ NO_PROBABLE = replace(VD_AREND_2023, name="no-probable", count_probable=False)
 class Case:
     id: str
     source: str
-    expect: dict[str, bool]
+    expect: dict[str, bool | None]
     attacks: tuple[Attack, ...] = ()
     days: tuple[DiaryDay, ...] = ()
     policy: DayUnitsPolicy = VD_AREND_2023
@@ -242,7 +242,7 @@ CASES = [
     Case(
         "aura-length-unknown-is-uncertain",
         "ICHD-3 1.2 C3 cannot be judged without the length",
-        {"migraine_day": False},
+        {"migraine_day": None},
         (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, duration_min=None),)),),
         uncertain=True,
     ),
@@ -323,7 +323,7 @@ CASES = [
     Case(
         "ichd-triptan-effect-unrecorded",
         "ICHD-3 1.3 C3",
-        {"migraine_day": False},
+        {"migraine_day": None},
         (tth(20, medications=dose(MedClass.TRIPTAN, None)),),
         policy=ICHD3_CHRONIC_MIGRAINE,
         uncertain=True,
@@ -338,9 +338,30 @@ CASES = [
     Case(
         "headache-marked-without-attack",
         "CLINICAL.md 0.4 / DESIGN.md diary day",
-        {"recorded": True, "headache_day": True, "migraine_day": False},
+        {"recorded": True, "headache_day": True, "migraine_day": None},
         days=(DiaryDay(date=DAY, headache=True),),
         uncertain=True,
+    ),
+    Case(
+        "unknown-duration-is-uncertain-not-assumed",
+        "issue 12 item 8: vdArend2023 rule 1 needs >=30 min; an unknown length is not assumed",
+        {"migraine_day": None, "headache_day": True},
+        (migraine(end=None),),
+        uncertain=True,
+    ),
+    Case(
+        "unrecorded-features-are-uncertain",
+        "issue 12 item 8: ICHD-3 1.1 D unknown (nausea, photophobia, phonophobia not recorded)",
+        {"migraine_day": None, "headache_day": True},
+        (migraine(nausea=None, vomiting=None, photophobia=None, phonophobia=None),),
+        uncertain=True,
+    ),
+    Case(
+        "unknown-duration-with-a-triptan-is-known",
+        "van der Arend 2023 rule 3: the triptan decides whatever the length",
+        {"migraine_day": True},
+        (migraine(end=None, medications=dose(MedClass.TRIPTAN)),),
+        uncertain=False,
     ),
     Case(
         "recorded-headache-free",
@@ -367,6 +388,8 @@ def test_day_units(case: Case) -> None:
         assert shown[key] is expected, f"{key}: {case.source}"
     if case.uncertain is not None:
         assert unit.migraine_day_uncertain is case.uncertain
+        # An uncertain day says why (issue 12 item 8); a known one gives no reason.
+        assert bool(shown["migraine_day_uncertain_reason"]) is case.uncertain
 
 
 def _on(day: int, attack: Attack) -> Attack:
@@ -467,6 +490,7 @@ def test_classify_diary_output_shape() -> None:
         "date",
         "recorded",
         "migraine_day",
+        "migraine_day_uncertain_reason",
         "headache_day",
         "moderate_severe_day",
         "acute_medication_day",
@@ -480,6 +504,20 @@ def test_classify_diary_output_shape() -> None:
     ]
     for diagnosis in out["diagnoses"]:  # type: ignore[attr-defined]
         assert set(diagnosis) == {"code", "label", "status", "evidence"}
+
+
+def test_uncertain_days_name_what_is_missing() -> None:
+    """Issue 12 item 8: the read-out gives null with the reason instead of false."""
+    diary = Diary(
+        patient=PATIENT,
+        attacks=(migraine(end=None),),
+        days=(DiaryDay(date=DAY + dt.timedelta(days=1), headache=True),),
+    )
+    first, second = (u.as_dict() for u in day_units(diary, DAY, DAY + dt.timedelta(days=1)))
+    assert first["migraine_day"] is None
+    assert first["migraine_day_uncertain_reason"] == "attack duration not recorded"
+    assert second["migraine_day"] is None
+    assert second["migraine_day_uncertain_reason"] == "headache marked without attack details"
 
 
 def test_classify_diary_runs_to_today() -> None:

@@ -78,8 +78,10 @@ class DayUnitsPolicy:
     * ``count_aura_only_days``: van der Arend 2023 rule 2 (a typical aura of 5-60 min counts on
       its own, `typical_aura`). When off, aura counts only with a headache and 1.2 B-C, as
       ICHD-3 1.3 C2 words it.
-    * ``unknown_duration_counts``: an attack with neither end nor duration (often still ongoing)
-      is taken to meet the minimum rather than dropped. Product choice.
+    * ``unknown_duration_counts``: whether an attack with neither end nor duration (often still
+      ongoing) is taken to meet the minimum. Off by default: the day's migraine status is then
+      uncertain, with the reason, not assumed (issue 12 item 8; unknown is not no, CLINICAL.md
+      0.4). A recorded headache of unknown length is still a headache day: it happened.
     * ``cutoffs``: NRS bands for "moderate or severe" (see `IntensityCutoffs`).
     """
 
@@ -92,7 +94,7 @@ class DayUnitsPolicy:
     triptan_day_classes: frozenset[MedClass] = MIGRAINE_SPECIFIC
     require_relief: bool = False
     count_aura_only_days: bool = True
-    unknown_duration_counts: bool = True
+    unknown_duration_counts: bool = False
     cutoffs: IntensityCutoffs = field(default=NRS_CUTOFFS)
 
 
@@ -132,7 +134,9 @@ class DayUnits:
     """One calendar day of one patient, counted under a policy.
 
     ``migraine_day_uncertain`` is True when the day is not a migraine day as recorded but would be
-    if missing attack details were filled in; patient-level rules use it as an upper bound.
+    if missing attack details were filled in (an unknown duration, an unrecorded feature, a
+    headache marked without attack details); ``uncertain_reasons`` names what is missing.
+    Patient-level rules use it as an upper bound; the read-out shows ``migraine_day: null``.
     ``medication_classes`` lists the acute-drug classes taken that day (ICHD-3 8.2 counts them).
     """
 
@@ -146,13 +150,23 @@ class DayUnits:
     triptan_day: bool = False
     migraine_day_uncertain: bool = False
     medication_classes: frozenset[MedClass] = frozenset()
+    uncertain_reasons: tuple[str, ...] = ()
+
+    @property
+    def migraine(self) -> bool | None:
+        """Three-valued: True, False, or None when uncertain (missing data could make it one)."""
+        return None if self.migraine_day_uncertain else self.migraine_day
 
     def as_dict(self) -> dict[str, object]:
-        """The `acuhead classify` shape: exactly these keys, all JSON-serialisable."""
+        """The `acuhead classify` shape: exactly these keys, all JSON-serialisable.
+        ``migraine_day`` is null when uncertain, and ``migraine_day_uncertain_reason`` says why."""
         return {
             "date": self.date.isoformat(),
             "recorded": self.recorded,
-            "migraine_day": self.migraine_day,
+            "migraine_day": self.migraine,
+            "migraine_day_uncertain_reason": "; ".join(self.uncertain_reasons)
+            if self.migraine_day_uncertain
+            else None,
             "headache_day": self.headache_day,
             "moderate_severe_day": self.moderate_severe_day,
             "acute_medication_day": self.acute_medication_day,
@@ -236,7 +250,8 @@ def attack_is_headache(
         return False
     long_enough = _long_enough(attack.minutes, policy.headache_min_duration_minutes, policy)
     treated = bool(attack.medications) or attack.treated is True
-    return long_enough is True or (policy.treated_headache_counts and treated)
+    # Unknown length: a recorded headache is a headache day (it happened; policy docstring).
+    return long_enough is not False or (policy.treated_headache_counts and treated)
 
 
 def _relief(effect: Effect | None) -> bool | None:
@@ -255,6 +270,29 @@ class _Tally:
     classes: set[MedClass] = field(default_factory=set)
     headache_without_attack: bool = False
     has_attack: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+UNKNOWN_DURATION = "attack duration not recorded"
+NO_ATTACK_DETAILS = "headache marked without attack details"
+UNKNOWN_RELIEF = "effect of the migraine drug not recorded"
+
+
+def uncertain_reasons(attack: Attack, result: AttackClassification) -> list[str]:
+    """What is missing when an attack's migraine status is unknown: its length, then the data
+    the ICHD-3 result names as missing."""
+    reasons = [UNKNOWN_DURATION] if attack.minutes is None else []
+    if typical_aura(attack) is None:
+        reasons.append("aura: symptom duration")
+    return reasons + [
+        m for m in result.missing if m != "attack end or duration" and m not in CLUSTER_ONLY_DATA
+    ]
+
+
+# Data only ICHD-3 3.1 (cluster headache) asks for: it cannot make a day a migraine day.
+CLUSTER_ONLY_DATA = frozenset(
+    {"cranial autonomic signs", "pain location", "restlessness or agitation"}
+)
 
 
 def day_units(
@@ -307,11 +345,13 @@ def day_units(
         headache = attack_is_headache(attack, result, policy)
         peak = attack.peak
         severe_enough = headache and peak is not None and peak >= policy.cutoffs.moderate_from
+        reasons = uncertain_reasons(attack, result) if migraine is None else []
         for day in dates:
             tally = tallies[day]
             tally.recorded = True
             tally.has_attack = True
             tally.migraine.append(migraine)
+            tally.reasons.extend(reasons)
             tally.headache = tally.headache or headache
             tally.moderate_severe = tally.moderate_severe or severe_enough
         for dose in attack.medications:
@@ -326,7 +366,10 @@ def day_units(
             tally.recorded = True
             tally.classes.add(dose.med_class)
             if policy.count_triptan_days and dose.med_class in policy.triptan_day_classes:
-                tally.migraine.append(_relief(dose.effect) if policy.require_relief else True)
+                relief = _relief(dose.effect) if policy.require_relief else True
+                tally.migraine.append(relief)
+                if relief is None:
+                    tally.reasons.append(UNKNOWN_RELIEF)
 
     out: list[DayUnits] = []
     day = start
@@ -339,6 +382,8 @@ def day_units(
             migraine = _or(tally.migraine)
             unknown_headache = tally.headache_without_attack and not tally.has_attack
             classes = frozenset(tally.classes)
+            uncertain = migraine is None or (unknown_headache and migraine is not True)
+            reasons = [NO_ATTACK_DETAILS] if unknown_headache else list(tally.reasons)
             out.append(
                 DayUnits(
                     date=day,
@@ -349,9 +394,9 @@ def day_units(
                     acute_medication_day=bool(classes),
                     migraine_specific_medication_day=bool(classes & MIGRAINE_SPECIFIC),
                     triptan_day=MedClass.TRIPTAN in classes,
-                    migraine_day_uncertain=migraine is None
-                    or (unknown_headache and migraine is not True),
+                    migraine_day_uncertain=uncertain,
                     medication_classes=classes,
+                    uncertain_reasons=tuple(sorted(set(reasons))) if uncertain else (),
                 )
             )
         day += dt.timedelta(days=1)
