@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 
 from acuhead.domain.dayunits import day_units
 from acuhead.domain.diary import Attack, Nausea, Quality, Side
 from acuhead.services import clinical, diary
 from acuhead.services.actors import Actor
-from acuhead.services.day_units import recount_stale
-from acuhead.store.db import Database
+from acuhead.services.day_units import COLUMNS, recount_stale
+from acuhead.store.db import Database, upgrade
 from acuhead.store.models import DayUnitRow, Patient
 
 from .factories import World
+from .test_packed_day_units import downgrade, scratch, unit  # noqa: F401 - fixture
 
 FIRST = dt.date(2026, 1, 5)
 
@@ -126,3 +127,42 @@ def test_recount_after_the_migration_fixes_stale_rows(db: Database, world: World
     assert _stored_migraine_days(db, world.patient_b) == []
     with db.read() as s:
         assert s.get(Patient, world.patient_b).migraine_diagnosed is False  # type: ignore[union-attr]
+
+
+def test_migrations_0060_0070_keep_the_rows_and_mark_every_patient_for_a_recount(
+    scratch: Database,  # noqa: F811 - the fixture imported above
+) -> None:
+    """0060 adds patients.migraine_diagnosed, 0070 day_units.migraine_uncertain (false on old
+    rows) and clears every status so `acuhead db upgrade` recounts; down again keeps the rows."""
+    upgrade(scratch, "0060")
+    with scratch.write() as s:
+        s.execute(text("INSERT INTO clinics (id, name, created_utc) VALUES (1, 'C', :t)"),
+                  {"t": dt.datetime(2026, 1, 1)})  # fmt: skip
+        s.execute(text(
+            "INSERT INTO patients (id, clinic_id, external_id, display_name, sex, timezone,"
+            " safety, version, created_utc, migraine_diagnosed)"
+            " VALUES (7, 1, 'P', '', 'unknown', 'UTC', '{}', 1, :t, true)"
+        ), {"t": dt.datetime(2026, 1, 1)})  # fmt: skip
+        then = [c for c in COLUMNS if c != "migraine_uncertain"]
+        row = {"patient_id": 7, "clinic_id": 1, **unit(FIRST, migraine=True)}
+        s.execute(
+            text(
+                f"INSERT INTO day_units ({', '.join(then)}) "
+                f"VALUES ({', '.join(':' + c for c in then)})"
+            ),
+            row,
+        )
+    upgrade(scratch)
+    with scratch.read() as s:
+        stored = s.execute(select(DayUnitRow.migraine, DayUnitRow.migraine_uncertain)).all()
+        status = s.scalar(select(Patient.migraine_diagnosed))
+    assert [tuple(r) for r in stored] == [(True, False)]
+    assert status is None
+    with scratch.write() as s:
+        assert recount_stale(s) == 1  # no diary behind the row: the recount removes it
+    with scratch.read() as s:
+        assert s.scalar(select(func.count()).select_from(DayUnitRow)) == 0
+        assert s.scalar(select(Patient.migraine_diagnosed)) is False
+    downgrade(scratch, "0050")
+    with scratch.engine.connect() as conn:
+        assert conn.scalar(text("SELECT COUNT(*) FROM patients")) == 1

@@ -313,6 +313,8 @@ class BlockCounts(NamedTuple):
     neck_tension_n: int = 0
     sleep_hours_sum: float = 0.0
     sleep_hours_n: int = 0
+    # Recorded days whose migraine status is unknown (issue 12 item 8): not in migraine_days.
+    migraine_uncertain_days: int = 0
 
 
 EMPTY_COUNTS = BlockCounts()
@@ -442,6 +444,9 @@ class Block:
         }
         for name in COUNT_MEASURES:
             out[name] = getattr(c, name)
+        # Issue 12 item 8: the known migraine-day count beside the days left uncertain.
+        out["migraine_days_uncertain"] = c.migraine_uncertain_days
+        out["migraine_known_days"] = c.recorded_days - c.migraine_uncertain_days
         out["headache_hours"] = c.headache_minutes / 60
         out["mean_peak_intensity"] = self.mean_peak_intensity
         for name in (*COUNT_MEASURES, "headache_hours"):
@@ -505,6 +510,8 @@ def responder(
 ) -> dict[str, bool | None]:
     """``{"50": True, ...}``: did monthly migraine days fall by at least each threshold percent?
 
+    Computed on known days (issue 12 item 8): a day whose migraine status the diary leaves
+    uncertain is in neither the count nor the denominator (`responder_basis` says how many).
     Exact integer arithmetic on the counts: with rates b = cb*28/rb and t = ct*28/rt, a fall of
     at least p % means 100 (b - t) >= p b, i.e. 100 (cb rt - ct rb) >= p cb rt. None when either
     window is not evaluable or the baseline has no migraine day (a reduction is undefined).
@@ -512,12 +519,34 @@ def responder(
     keys = [str(t) for t in thresholds]
     if baseline is None or block is None or not baseline.evaluable or not block.evaluable:
         return dict.fromkeys(keys)
-    cb, rb = baseline.counts.migraine_days, baseline.counts.recorded_days
-    ct, rt = block.counts.migraine_days, block.counts.recorded_days
-    if cb == 0:
+    cb = baseline.counts.migraine_days
+    rb = baseline.counts.recorded_days - baseline.counts.migraine_uncertain_days
+    ct = block.counts.migraine_days
+    rt = block.counts.recorded_days - block.counts.migraine_uncertain_days
+    if cb == 0 or rb <= 0 or rt <= 0:
         return dict.fromkeys(keys)
     fall = 100 * (cb * rt - ct * rb)
     return {str(p): fall >= p * cb * rt for p in thresholds}
+
+
+def responder_basis(baseline: Block | None, block: Block | None) -> dict[str, Any]:
+    """What `responder` was computed on: known days per window and the uncertain days left out."""
+
+    def side(b: Block | None) -> dict[str, int] | None:
+        if b is None:
+            return None
+        c = b.counts
+        return {
+            "known_days": c.recorded_days - c.migraine_uncertain_days,
+            "uncertain_days": c.migraine_uncertain_days,
+        }
+
+    return {
+        "baseline": side(baseline),
+        "block": side(block),
+        "note": "responders are computed on days whose migraine status is known; uncertain "
+        "days (missing attack data) are left out of the count and the denominator",
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ COLUMNS: tuple[str, ...] = (
     "sleep_hours",
     "neck_tension",
     "menstruating",
+    "migraine_uncertain",
 )
 
 DayUnitTuple = tuple[Any, ...]
@@ -92,6 +93,7 @@ def row_tuple(record: DayRecord, *, clinic_id: int, patient_id: int) -> DayUnitT
         record.sleep_hours,
         record.neck_tension,
         record.menstruating,
+        u.migraine_day_uncertain,
     )
 
 

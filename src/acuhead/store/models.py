@@ -536,6 +536,9 @@ class DayUnitRow(Base):
     sleep_hours: Mapped[float | None] = mapped_column(Float)
     neck_tension: Mapped[int | None] = mapped_column(Integer)
     menstruating: Mapped[bool | None] = mapped_column(Boolean)
+    # The day's migraine status is unknown (missing attack data, issue 12 item 8): ``migraine``
+    # is then false and this true. Summed from its own column, not packed.
+    migraine_uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[int] = mapped_column(
         BigInteger, Computed(PACKED_COLUMN_SQL["flags"], persisted=True)
     )
