@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 
 from acuhead.domain.dayunits import day_units
-from acuhead.domain.diary import Attack, Nausea, Quality, Side
-from acuhead.services import clinical, diary
+from acuhead.domain.diary import Attack, DiaryDay, Nausea, Quality, Side
+from acuhead.services import clinical, diary, outcomes
 from acuhead.services.actors import Actor
 from acuhead.services.day_units import COLUMNS, recount_stale
+from acuhead.services.letters import physician_letter_html
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import DayUnitRow, Patient
 
-from .factories import World
+from .factories import PASSWORD, World
+from .test_outcomes import add_session
 from .test_packed_day_units import downgrade, scratch, unit  # noqa: F401 - fixture
+from .test_pages import page_login
 
 FIRST = dt.date(2026, 1, 5)
 
@@ -166,3 +170,45 @@ def test_migrations_0060_0070_keep_the_rows_and_mark_every_patient_for_a_recount
     downgrade(scratch, "0050")
     with scratch.engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM patients")) == 1
+
+
+ANCHOR = dt.date(2026, 3, 2)
+
+
+def test_uncertain_days_reach_the_outcomes_the_page_and_the_letter(
+    db: Database, world: World, app_client: TestClient
+) -> None:
+    """Issue 12 item 8: a headache day without attack details is uncertain, not "no migraine";
+    the outcomes give the known count beside the uncertain one, the responders say how many days
+    they left out, and the page and the letter show "uncertain"."""
+    actor = Actor.system(world.clinic_x)
+    pid = world.patient_b
+    baseline = [ANCHOR - dt.timedelta(days=28 - k) for k in range(28)]
+    block_0 = [ANCHOR + dt.timedelta(days=k) for k in range(28)]
+    with db.write() as s:
+        for k, day in enumerate(baseline + block_0):
+            uncertain = day in baseline and k in (10, 11, 12)
+            diary.upsert_day(
+                s, actor=actor, patient_id=pid, day=DiaryDay(date=day, headache=uncertain)
+            )
+        for day in (baseline[1], baseline[5], baseline[15], baseline[20], block_0[3]):
+            diary.create_attack(s, actor=actor, patient_id=pid, attack=_attack(day, probable=False))
+        add_session(s, pid, dt.datetime.combine(ANCHOR, dt.time(9, 30)), None, None)
+    with db.write() as s:
+        out = outcomes.patient_outcomes(s, actor=actor, patient_id=pid)
+        letter = physician_letter_html(s, actor=actor, patient_id=pid)
+    base = out["baseline"]
+    assert (base["migraine_days"], base["migraine_days_uncertain"]) == (4, 3)
+    assert base["migraine_known_days"] == 25
+    block = out["blocks"][0]
+    assert (block["migraine_days"], block["migraine_days_uncertain"]) == (1, 0)
+    assert block["responder_basis"]["baseline"] == {"known_days": 25, "uncertain_days": 3}
+    # 4/25 known baseline days against 1/28: a 78 % fall (over recorded days 4/28: 75 %).
+    assert block["responder"] == {"30": True, "50": True, "75": True, "100": False}
+
+    page_login(app_client, "prac@x.test", PASSWORD)
+    page = app_client.get(f"/clinic/patients/{pid}")
+    assert page.status_code == 200
+    baseline_row = page.text.split('data-window="-1"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-figure="uncertain">3 uncertain<' in baseline_row
+    assert "(+3 uncertain)" in letter
