@@ -7,12 +7,16 @@ the repeated autumn hour is told apart by the UTC column when attacks are read b
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from acuhead.cli import app
 from acuhead.domain.ichd3 import classify_attack, in_patient_zone
 from acuhead.services import diary
 from acuhead.services.actors import Actor
@@ -80,3 +84,32 @@ def test_attack_in_the_repeated_autumn_hour_keeps_its_instants(
     (attack,) = loaded.attacks
     assert attack.end is not None and attack.end.fold == 1
     assert classify_attack(attack, loaded.patient).checks["2"]["B"] is True  # 30 min - 7 days
+
+
+def test_acuhead_classify_reads_elapsed_time_and_shows_uncertain_days(tmp_path: Path) -> None:
+    """The CLI read-out (issue 12 items 5 and 8): the spring-change attack lasts 3 h 30 min,
+    so it does not meet ICHD-3 1.1 B; a headache day without attack details and an attack
+    without an end give migraine_day null with the reason, not false."""
+    doc = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "T-1", "timezone": "Europe/Berlin", "birth_date": "1980-01-01"},
+        "days": [{"date": "2026-03-27", "headache": True}],
+        "attacks": [
+            _attack("2026-03-29T00:00:00+01:00", "2026-03-29T04:30:00+02:00"),
+            {**_attack("2026-03-25T09:00:00", "2026-03-25T10:00:00"), "end": None},
+        ],
+    }
+    path = tmp_path / "diary.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    result = CliRunner().invoke(app, ["classify", str(path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    (spring,) = [a for a in out["attacks"] if "3 h 30 min" in " ".join(a["reasons"])]
+    assert spring["criteria"]["B"] is False and spring["code"] == "1.5.1"
+    days = {d["date"]: d for d in out["days"]}
+    assert days["2026-03-27"]["migraine_day"] is None
+    assert days["2026-03-27"]["migraine_day_uncertain_reason"] == (
+        "headache marked without attack details"
+    )
+    assert days["2026-03-25"]["migraine_day"] is None
+    assert "attack duration not recorded" in days["2026-03-25"]["migraine_day_uncertain_reason"]
