@@ -307,13 +307,30 @@ def _attack_span(row: AttackRow) -> tuple[dt.date, dt.date]:
     return lo, hi
 
 
-def refresh_attack(session: Session, row: AttackRow) -> int:
+def _may_change_status(patient: Patient, row: AttackRow, created: bool) -> bool:
+    """Whether this attack write can change the attack-count migraine status. A new attack only
+    adds to the counts: a patient who has migraine keeps it, and one who has not can only gain
+    it from an attack coded 1.1 or 1.2.x. A change or a deletion may take a count away."""
+    if not created:
+        return True
+    if patient.migraine_diagnosed:
+        return False
+    code = classify_attack(attack_from_row(row, tz=patient.timezone), patient_facts(patient)).code
+    return code == "1.1" or code.startswith("1.2")
+
+
+def refresh_attack(session: Session, row: AttackRow, *, created: bool = False) -> int:
     """After an attack was created, changed or deleted (call before the session flushes the
-    change, so the old times are still known): recount every day it touched, +-1 day."""
+    change, so the old times are still known): recount every day it touched, +-1 day.
+    ``created``: the attack is new (its write can only add to the migraine counts)."""
     lo, hi = _attack_span(row)
     session.flush()
     patient = session.get(Patient, row.patient_id)
-    if patient is not None and patient.migraine_diagnosed is not None:
+    if (
+        patient is not None
+        and patient.migraine_diagnosed is not None
+        and _may_change_status(patient, row, created)
+    ):
         # An attack can give or take away the migraine diagnosis (ICHD-3 1.1 A / 1.2 A), which
         # changes every probable-migraine day of the diary: then recount the whole diary.
         diary, _recorded = _load(session, patient, None, None, days=())

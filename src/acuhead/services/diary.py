@@ -292,7 +292,7 @@ def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: At
     session.add(row)
     session.flush()
     audit(session, actor, "create", "attack", row.id, patient_id=patient.id)
-    units.refresh_attack(session, row)
+    units.refresh_attack(session, row, created=True)
     safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
 
