@@ -82,7 +82,17 @@ def open_db(migrate: bool = True) -> Database:
     db = Database(settings.db_url)
     if migrate:
         upgrade(db)
+        recount_day_units(db)
     return db
+
+
+def recount_day_units(db: Database) -> None:
+    """Recount the stored day units of patients a migration left stale (0060: the migraine
+    diagnosis that decides probable-migraine days); nothing to do on an up-to-date database."""
+    from acuhead.services.day_units import recount_stale
+
+    with db.write() as session:
+        recount_stale(session)
 
 
 def print_json(data: Any) -> None:
@@ -467,7 +477,9 @@ def restore_cmd(
         backup.restore(db, path)
     except AcuheadError as exc:
         fail(exc)
-    upgrade(Database(get_settings().db_url))
+    restored = Database(get_settings().db_url)
+    upgrade(restored)
+    recount_day_units(restored)
     err.print(f"restored from {path}")
 
 

@@ -213,8 +213,22 @@ def test_packed_scan_gives_the_plain_scans_rows_on_the_cohort(
         assert scan(db, Scope(cohort.clinic_x), config, packed=True) == plain, config
         assert {r[0] for r in plain} == {cohort.patient_a, cohort.patient_b}
         if config == configs[0]:  # every sum is non-zero somewhere: the comparison bites
-            columns = list(zip(*plain, strict=True))[2:]
+            # (the hand-built cohort has no uncertain day: that sum is checked below)
+            columns = list(zip(*plain, strict=True))[2:-1]
             assert all(any(column) for column in columns)
+
+
+def test_uncertain_days_are_summed_beside_the_known_count(db: Database, world: World) -> None:
+    """Issue 12 item 8: the uncertain-day counter is summed from its own column, packed or not,
+    and the known migraine count stays apart."""
+    before = span(ANCHOR - dt.timedelta(days=28), 28)
+    rows = [unit(d, migraine=i < 4, migraine_uncertain=4 <= i < 7) for i, d in enumerate(before)]
+    write_units(db, world, world.patient_b, rows)
+    config = OutcomeConfig()
+    scope = Scope(world.clinic_x)
+    assert scan(db, scope, config, packed=True) == scan(db, scope, config, packed=False)
+    baseline = windows(db, world, config)[-1]
+    assert (baseline.migraine_days, baseline.migraine_uncertain_days) == (4, 3)
 
 
 def test_a_127_day_window_of_maximal_days_does_not_overflow(db: Database, world: World) -> None:
@@ -361,15 +375,16 @@ def test_the_migration_packs_existing_rows_and_keeps_the_table(scratch: Database
             " safety, version, created_utc) VALUES (7, 1, 'P', '', 'unknown', 'UTC', '{}', 1, :t)"
         ), {"t": dt.datetime(2026, 1, 1)})  # fmt: skip
         rows = [unit(D(2026, 2, 1)), maximal(D(2026, 2, 2)), unit(D(2026, 2, 3), stress=12)]
-        names = ", ".join(COLUMNS)
-        marks = ", ".join(f":{c}" for c in COLUMNS)
+        then = [c for c in COLUMNS if c != "migraine_uncertain"]  # added by 0070
+        names = ", ".join(then)
+        marks = ", ".join(f":{c}" for c in then)
         s.execute(
             text(f"INSERT INTO day_units ({names}) VALUES ({marks})"),
             [{"patient_id": 7, "clinic_id": 1, **r} for r in rows],
         )
     before = shape(scratch)
 
-    upgrade(scratch)
+    upgrade(scratch, "0040")
     after = shape(scratch)
     added = [c for c in after["columns"] if c[0] in PACKED_COLUMN_SQL]
     assert [c[0] for c in added] == ["flags", "attack_pack", "mech_pack"]
@@ -378,7 +393,8 @@ def test_the_migration_packs_existing_rows_and_keeps_the_table(scratch: Database
     if scratch.is_sqlite:
         assert after["without_rowid"]
     with scratch.read() as s:
-        stored = s.scalars(select(DayUnitRow).order_by(DayUnitRow.day)).all()
+        packed = (DayUnitRow.day, DayUnitRow.flags, DayUnitRow.attack_pack, DayUnitRow.mech_pack)
+        stored = s.execute(select(*packed).order_by(DayUnitRow.day)).all()
     assert [r.day for r in stored] == [D(2026, 2, 1), D(2026, 2, 2), D(2026, 2, 3)]
     assert [decode(r)["migraine"] for r in stored] == [0, 1, 0]
     assert decode(stored[1])["attacks_started"] == PACKED_ATTACKS_MAX

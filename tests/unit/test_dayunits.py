@@ -101,12 +101,13 @@ NO_PROBABLE = replace(VD_AREND_2023, name="no-probable", count_probable=False)
 class Case:
     id: str
     source: str
-    expect: dict[str, bool]
+    expect: dict[str, bool | None]
     attacks: tuple[Attack, ...] = ()
     days: tuple[DiaryDay, ...] = ()
     policy: DayUnitsPolicy = VD_AREND_2023
     uncertain: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    has_migraine: bool | None = None
 
 
 CASES = [
@@ -190,9 +191,80 @@ CASES = [
         policy=NO_AURA_RULE,
     ),
     Case(
-        "probable-migraine-counts",
-        "ICHD-3 1.5 counting rule",
+        "aura-3-min-is-not-typical-5-60",
+        "ICHD-3 1.2 C3 (5-60 min); vdArend2023 rule 2; issue 12 item 7",
+        {"migraine_day": False},
+        (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, duration_min=3),)),),
+        uncertain=False,
+    ),
+    Case(
+        "negative-aura-90-min-is-not-typical",
+        "ICHD-3 1.2 C3 (5-60 min): a 90-min aura is flagged for TIA review, not counted",
+        {"migraine_day": False},
+        (
+            replace(
+                AURA_ONLY,
+                end=after(90),
+                aura=(replace(VISUAL_AURA, duration_min=90, positive=False),),
+            ),
+        ),
+        uncertain=False,
+    ),
+    Case(
+        "aura-60-min-counts",
+        "ICHD-3 1.2 C3 upper bound (60 min)",
         {"migraine_day": True},
+        (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, duration_min=60),)),),
+    ),
+    Case(
+        "aura-5-min-sensory-counts",
+        "ICHD-3 1.2 C3 lower bound (5 min); 1.2.1 typical aura includes sensory",
+        {"migraine_day": True},
+        (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, type=AuraType.SENSORY, duration_min=5),)),),
+    ),
+    Case(
+        "motor-aura-is-not-typical",
+        "ICHD-3 1.2.1 B (typical aura: no motor, brainstem or retinal symptoms)",
+        {"migraine_day": False},
+        (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, type=AuraType.MOTOR),)),),
+    ),
+    Case(
+        "one-symptom-over-60-min-spoils-the-aura",
+        "ICHD-3 1.2 C3 (each symptom 5-60 min)",
+        {"migraine_day": False},
+        (
+            replace(
+                AURA_ONLY,
+                aura=(VISUAL_AURA, replace(VISUAL_AURA, type=AuraType.SENSORY, duration_min=75)),
+            ),
+        ),
+    ),
+    Case(
+        "aura-length-unknown-is-uncertain",
+        "ICHD-3 1.2 C3 cannot be judged without the length",
+        {"migraine_day": None},
+        (replace(AURA_ONLY, aura=(replace(VISUAL_AURA, duration_min=None),)),),
+        uncertain=True,
+    ),
+    Case(
+        "probable-migraine-counts-in-a-migraine-patient",
+        "ICHD-3 1.5 counting rule (CLINICAL.md 1.0): patient with migraine",
+        {"migraine_day": True},
+        (migraine(nausea=Nausea.NONE, phonophobia=False),),
+        has_migraine=True,
+    ),
+    Case(
+        "probable-migraine-is-no-migraine-day-without-a-diagnosis",
+        "ICHD-3 1.5 counting rule (CLINICAL.md 1.0): only in a patient who has migraine",
+        {"migraine_day": False, "headache_day": True},
+        (migraine(nausea=Nausea.NONE, phonophobia=False),),
+        has_migraine=False,
+        uncertain=False,
+    ),
+    Case(
+        "probable-migraine-diary-decides-without-a-diagnosis",
+        "ICHD-3 1.5 counting rule: one attack is no migraine diagnosis (1.1 A needs 5)",
+        {"migraine_day": False},
         (migraine(nausea=Nausea.NONE, phonophobia=False),),
     ),
     Case(
@@ -201,6 +273,7 @@ CASES = [
         {"migraine_day": False, "headache_day": True},
         (migraine(nausea=Nausea.NONE, phonophobia=False),),
         policy=NO_PROBABLE,
+        has_migraine=True,
     ),
     Case(
         "tension-type-headache-day",
@@ -250,7 +323,7 @@ CASES = [
     Case(
         "ichd-triptan-effect-unrecorded",
         "ICHD-3 1.3 C3",
-        {"migraine_day": False},
+        {"migraine_day": None},
         (tth(20, medications=dose(MedClass.TRIPTAN, None)),),
         policy=ICHD3_CHRONIC_MIGRAINE,
         uncertain=True,
@@ -265,9 +338,30 @@ CASES = [
     Case(
         "headache-marked-without-attack",
         "CLINICAL.md 0.4 / DESIGN.md diary day",
-        {"recorded": True, "headache_day": True, "migraine_day": False},
+        {"recorded": True, "headache_day": True, "migraine_day": None},
         days=(DiaryDay(date=DAY, headache=True),),
         uncertain=True,
+    ),
+    Case(
+        "unknown-duration-is-uncertain-not-assumed",
+        "issue 12 item 8: vdArend2023 rule 1 needs >=30 min; an unknown length is not assumed",
+        {"migraine_day": None, "headache_day": True},
+        (migraine(end=None),),
+        uncertain=True,
+    ),
+    Case(
+        "unrecorded-features-are-uncertain",
+        "issue 12 item 8: ICHD-3 1.1 D unknown (nausea, photophobia, phonophobia not recorded)",
+        {"migraine_day": None, "headache_day": True},
+        (migraine(nausea=None, vomiting=None, photophobia=None, phonophobia=None),),
+        uncertain=True,
+    ),
+    Case(
+        "unknown-duration-with-a-triptan-is-known",
+        "van der Arend 2023 rule 3: the triptan decides whatever the length",
+        {"migraine_day": True},
+        (migraine(end=None, medications=dose(MedClass.TRIPTAN)),),
+        uncertain=False,
     ),
     Case(
         "recorded-headache-free",
@@ -288,12 +382,31 @@ CASES = [
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_day_units(case: Case) -> None:
     diary = Diary(patient=PATIENT, days=case.days, attacks=case.attacks)
-    (unit,) = day_units(diary, DAY, DAY, case.policy)
+    (unit,) = day_units(diary, DAY, DAY, case.policy, has_migraine=case.has_migraine)
     shown = unit.as_dict()
     for key, expected in case.expect.items():
         assert shown[key] is expected, f"{key}: {case.source}"
     if case.uncertain is not None:
         assert unit.migraine_day_uncertain is case.uncertain
+        # An uncertain day says why (issue 12 item 8); a known one gives no reason.
+        assert bool(shown["migraine_day_uncertain_reason"]) is case.uncertain
+
+
+def _on(day: int, attack: Attack) -> Attack:
+    shift = dt.timedelta(days=day)
+    return replace(attack, start=attack.start + shift, end=(attack.end or START) + shift)
+
+
+def test_probable_migraine_counts_once_the_diary_holds_a_migraine_diagnosis() -> None:
+    """ICHD-3 1.5 counting rule: with 5 attacks meeting 1.1 (1.1 A) earlier in the diary the
+    patient has migraine, and a probable-migraine attack is a migraine day; with 4 it is not."""
+    probable = _on(10, migraine(nausea=Nausea.NONE, phonophobia=False))
+    day = DAY + dt.timedelta(days=10)
+    for earlier, expected in ((5, True), (4, False)):
+        attacks = (*(_on(k, migraine()) for k in range(earlier)), probable)
+        diary = Diary(patient=PATIENT, attacks=attacks)
+        (unit,) = day_units(diary, day, day)
+        assert unit.migraine_day is expected, earlier
 
 
 def test_attack_over_midnight_counts_on_both_days() -> None:
@@ -377,6 +490,7 @@ def test_classify_diary_output_shape() -> None:
         "date",
         "recorded",
         "migraine_day",
+        "migraine_day_uncertain_reason",
         "headache_day",
         "moderate_severe_day",
         "acute_medication_day",
@@ -390,6 +504,20 @@ def test_classify_diary_output_shape() -> None:
     ]
     for diagnosis in out["diagnoses"]:  # type: ignore[attr-defined]
         assert set(diagnosis) == {"code", "label", "status", "evidence"}
+
+
+def test_uncertain_days_name_what_is_missing() -> None:
+    """Issue 12 item 8: the read-out gives null with the reason instead of false."""
+    diary = Diary(
+        patient=PATIENT,
+        attacks=(migraine(end=None),),
+        days=(DiaryDay(date=DAY + dt.timedelta(days=1), headache=True),),
+    )
+    first, second = (u.as_dict() for u in day_units(diary, DAY, DAY + dt.timedelta(days=1)))
+    assert first["migraine_day"] is None
+    assert first["migraine_day_uncertain_reason"] == "attack duration not recorded"
+    assert second["migraine_day"] is None
+    assert second["migraine_day_uncertain_reason"] == "headache marked without attack details"
 
 
 def test_classify_diary_runs_to_today() -> None:

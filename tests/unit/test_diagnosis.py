@@ -509,6 +509,44 @@ CASES = [
         ("8.2.3", "8.2.6"),
     ),
     Case(
+        "combination-analgesic-overused-is-not-8.2.6",
+        "ICHD-3 8.2.6 ('not individually overused' covers 8.2.1-8.2.5; issue 12 item 9)",
+        build(
+            JAN1,
+            FOUR,
+            moh(
+                {
+                    "d1_10": (MedClass.COMBINATION_ANALGESIC,),
+                    "d11_15": (TRIPTAN,),
+                    "d16_20": (OPIOID,),
+                },
+                headache_days=20,
+            ),
+        ),
+        FOUR,
+        {"8.2.5": "definite"},
+        ("8.2.6", "8.2.2", "8.2.4"),
+    ),
+    Case(
+        "triptan-and-opioid-with-some-combination-analgesic-is-8.2.6",
+        "ICHD-3 8.2.6 (>=10 days of several classes, none overused alone, 8.2.5 included)",
+        build(
+            JAN1,
+            FOUR,
+            moh(
+                {
+                    "d1_5": (MedClass.COMBINATION_ANALGESIC,),
+                    "d6_10": (TRIPTAN,),
+                    "d11_15": (OPIOID,),
+                },
+                headache_days=15,
+            ),
+        ),
+        FOUR,
+        {"8.2.6": "definite"},
+        ("8.2.5", "8.2.2", "8.2.4"),
+    ),
+    Case(
         "chronic-migraine-and-overuse-both-coded",
         "ICHD-3 8.2 (1.3 and 8.2 both coded)",
         build(

@@ -317,3 +317,58 @@ def test_attack_over_midnight_counts_on_both_days(
     headache = crossing.peak is None or crossing.peak > 0
     if headache and (crossing.minutes or 0) >= VD_AREND_2023.headache_min_duration_minutes:
         assert first.headache_day and second.headache_day
+
+
+# --- a patient without migraine has no migraine days (issue 12 item 6) ---------------------------
+
+NOT_MIGRAINE_SPECIFIC = [
+    MedClass.PARACETAMOL,
+    MedClass.NSAID,
+    MedClass.SIMPLE_ANALGESIC,
+    MedClass.OPIOID,
+    MedClass.COMBINATION_ANALGESIC,
+    MedClass.ANTIEMETIC,
+]
+
+
+@st.composite
+def tension_type_episodes(draw: st.DrawFn, day: int) -> Attack:
+    """An episode meeting ICHD-3 2.1 D (no nausea or vomiting, at most one of photophobia and
+    phonophobia), so never 1.1 D; any pain features and length, so often probable migraine
+    (1.5.1: all but one of 1.1 B-D); no aura; no migraine-specific drug."""
+    photo = draw(st.booleans())
+    start = dt.datetime.combine(DAY + dt.timedelta(days=day), dt.time(8, 0))
+    return Attack(
+        start=start,
+        end=start + dt.timedelta(minutes=draw(st.integers(30, 72 * 60))),
+        peak_intensity=draw(st.integers(1, 10)),
+        side=draw(st.sampled_from(Side)),
+        quality=tuple(draw(st.lists(st.sampled_from(Quality), unique=True, min_size=1))),
+        aggravated_by_activity=draw(st.booleans()),
+        nausea=Nausea.NONE,
+        vomiting=False,
+        photophobia=photo,
+        phonophobia=False if photo else draw(st.booleans()),
+        medications=tuple(
+            MedicationDose(name="drug", med_class=c, effect=draw(st.sampled_from(Effect)))
+            for c in draw(st.lists(st.sampled_from(NOT_MIGRAINE_SPECIFIC), max_size=2))
+        ),
+    )
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.data())
+def test_a_patient_without_migraine_has_no_migraine_days(data: st.DataObject) -> None:
+    """ICHD-3 1.5 counts probable migraine as migraine only in a patient who has migraine
+    (CLINICAL.md 1.0 "Counting rule"): a tension-type diary gives 0 migraine days."""
+    from acuhead.domain.diagnosis import migraine_diagnosed
+    from acuhead.domain.outcomes import day_records
+
+    days = data.draw(st.lists(st.integers(0, 40), min_size=1, max_size=20, unique=True))
+    attacks = tuple(data.draw(tension_type_episodes(d)) for d in sorted(days))
+    diary = Diary(patient=PatientFacts(birth_date=dt.date(1980, 1, 1)), attacks=attacks)
+    assert not migraine_diagnosed(diary)
+    end = DAY + dt.timedelta(days=45)
+    units = day_units(diary, DAY, end, VD_AREND_2023)
+    assert sum(u.migraine_day for u in units) == 0
+    assert sum(r.units.migraine_day for r in day_records(diary, DAY, end)) == 0

@@ -319,3 +319,24 @@ def test_diary_extent_reaches_the_last_day_an_attack_or_dose_touches() -> None:
     assert diary_extent(diary) == (dt.date(2026, 2, 10), dt.date(2026, 2, 17))
     assert diary_extent(Diary(BERLIN)) is None
     assert day_number(dt.date(1970, 1, 1)) == 0 and day_number(dt.date(1969, 12, 31)) == -1
+
+
+def test_responders_are_computed_on_known_days_and_say_how_many_were_uncertain() -> None:
+    """Issue 12 item 8: a day whose migraine status is unknown is in neither the count nor the
+    denominator. Baseline 6 migraine days of 20 known (8 uncertain) = 0.30 a day, block 4 of 28
+    known = 0.14: a 52 % fall, a 50 % responder. Over recorded days it would read 6/28 against
+    4/28, a 33 % fall: the uncertain days would hide the response."""
+    from acuhead.domain.outcomes import responder_basis
+
+    config = OutcomeConfig()
+    base = make_block(-1, ANCHOR, counts(28, 6, migraine_uncertain_days=8), config)
+    target = make_block(2, ANCHOR, counts(28, 4), config)
+    assert responder(base, target) == {"30": True, "50": True, "75": False, "100": False}
+    basis = responder_basis(base, target)
+    assert basis["baseline"] == {"known_days": 20, "uncertain_days": 8}
+    assert basis["block"] == {"known_days": 28, "uncertain_days": 0}
+    shown = base.as_dict()
+    assert (shown["migraine_days"], shown["migraine_days_uncertain"]) == (6, 8)
+    assert shown["migraine_known_days"] == 20
+    everything_uncertain = make_block(2, ANCHOR, counts(28, 0, migraine_uncertain_days=28), config)
+    assert set(responder(base, everything_uncertain).values()) == {None}

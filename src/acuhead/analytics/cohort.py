@@ -193,6 +193,7 @@ def _plain_sums(du: Table) -> list[ColumnElement[Any]]:
         func.count(du.c.neck_tension),
         func.coalesce(func.sum(du.c.sleep_hours), 0.0),
         func.count(du.c.sleep_hours),
+        count_true(du.c.migraine_uncertain),
     ]
 
 
@@ -247,6 +248,7 @@ def _packed_sums(du: Table) -> list[ColumnElement[Any]]:
         checked("neck_tension_n"),
         func.coalesce(func.sum(du.c.sleep_hours), 0.0),
         field("sleep_hours_n"),
+        count_true(du.c.migraine_uncertain),
     ]
 
 

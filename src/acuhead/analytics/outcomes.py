@@ -40,6 +40,7 @@ from acuhead.domain.outcomes import (
     change_from_baseline,
     mean_summary,
     responder,
+    responder_basis,
 )
 from acuhead.domain.questionnaires import Instrument
 
@@ -96,6 +97,7 @@ def block_json(pb: PatientBlocks, block: Block, config: OutcomeConfig) -> dict[s
     if block.index != BASELINE:
         out["change"] = change_from_baseline(pb.baseline, block)
         out["responder"] = responder(pb.baseline, block, config.responder_thresholds)
+        out["responder_basis"] = responder_basis(pb.baseline, block)
     return out
 
 
@@ -228,6 +230,7 @@ def patient_outcome(
         "responder": responder(
             pb.baseline if pb is not None else None, target, config.responder_thresholds
         ),
+        "responder_basis": responder_basis(pb.baseline if pb is not None else None, target),
         "questionnaires": questionnaire_json(
             questionnaire_ends(session, scope), pb.anchor if pb is not None else None
         ),

@@ -61,8 +61,12 @@ def classify_diary(
     policy: DayUnitsPolicy = VD_AREND_2023,
     today: dt.date | None = None,
     rules: DiagnosisRules = ICHD3_RULES,
+    has_migraine: bool | None = None,
 ) -> dict[str, object]:
-    """Attack classifications, patient-level diagnoses and day units for one diary."""
+    """Attack classifications, patient-level diagnoses and day units for one diary.
+
+    ``has_migraine``: the patient's migraine diagnosis over the whole diary when ``diary`` is a
+    window of it (`dayunits.day_units`); None decides it from ``diary``."""
     results: dict[int, AttackClassification] = {}
     for index, attack in enumerate(diary.attacks):
         try:
@@ -77,7 +81,12 @@ def classify_diary(
         reuse = results if rules.day_policy.cutoffs == policy.cutoffs else None
         found = diagnose(diary, start, end, today=today, rules=rules, classifications=reuse)
         diagnoses = [d.as_dict() for d in found]
-        days = [u.as_dict() for u in day_units(diary, start, end, policy, classifications=results)]
+        days = [
+            u.as_dict()
+            for u in day_units(
+                diary, start, end, policy, classifications=results, has_migraine=has_migraine
+            )
+        ]
     return {
         "attacks": [_attack_dict(i, r) for i, r in sorted(results.items())],
         "diagnoses": diagnoses,

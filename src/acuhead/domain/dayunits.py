@@ -7,12 +7,19 @@ evidence-based proposal of van der Arend, Terwindt et al., Cephalalgia 2023 (e-d
 named ``vdArend2023``. A calendar day is a migraine day when any of these holds:
 
 1. a headache of at least ``min_duration_minutes`` (30) meeting ICHD-3 1.1 C and D;
-2. an aura (van der Arend: visual aura of 5-60 min; here any aura symptom of 5-60 min, or an aura
-   meeting ICHD-3 1.2 B-C) - switch: ``count_aura_only_days``;
+2. a typical aura of 5-60 min: every aura symptom visual, sensory or speech/language (ICHD-3
+   1.2.1 typical aura) and lasting 5 to 60 minutes (ICHD-3 1.2 C3; van der Arend 2023 rule 2,
+   "visual aura of 5-60 min"). A 3-minute aura, or a 90-minute one (which the engine flags for
+   TIA review), is not a migraine day on its own (issue 12 item 7) - switch:
+   ``count_aura_only_days``;
 3. a headache treated with an acute migraine-specific drug (triptan, ergot, by extension gepant and
    ditan), whatever its effect - switch: ``count_triptan_days``;
-4. an attack meeting probable migraine (ICHD-3 1.5 counting rule for patients who have migraine)
-   of at least the minimum duration - switch: ``count_probable``.
+4. an attack meeting probable migraine (1.5.x) of at least the minimum duration, **only in a
+   patient who has a migraine diagnosis** (definite 1.1, 1.2 or 1.3 over the whole diary,
+   `acuhead.domain.diagnosis.migraine_diagnosed`): ICHD-3 1.5 counts probable-migraine attacks
+   as migraine in a patient who has migraine (CLINICAL.md 1.0 "Counting rule"); in anyone else a
+   tension-type-like episode is no migraine day (issue 12 item 6) - switch: ``count_probable``.
+   The model holds no practitioner-confirmed ICHD-3 diagnosis, so the diary decides.
 
 Day rules shared by every policy:
 * An attack over midnight counts on each calendar day it touches (DESIGN.md glossary), using the
@@ -34,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from acuhead.domain.diary import Attack, Diary, Effect, MedClass
+from acuhead.domain.diary import Attack, AuraType, Diary, Effect, MedClass
 from acuhead.domain.ichd3 import (
     AURA_SYMPTOM_MAX_MINUTES,
     AURA_SYMPTOM_MIN_MINUTES,
@@ -62,15 +69,19 @@ class DayUnitsPolicy:
       ("any headache >= 30 min, or any treated headache" in erenumab-era trials).
     * ``treated_headache_counts``: a treated headache is a headache day whatever its length [R].
     * ``count_probable``: ICHD-3 1.5 counts probable-migraine attacks as migraine in a patient who
-      already has migraine; the policy assumes the diary belongs to such a patient.
+      already has migraine (CLINICAL.md 1.0 "Counting rule"); applied only when the patient has
+      a migraine diagnosis (`day_units`' ``has_migraine``).
     * ``count_triptan_days`` with ``triptan_day_classes``: van der Arend 2023 rule 3 (triptan or
       ergot; gepant/ditan "by extension").
     * ``require_relief``: ICHD-3 1.3 C3 counts a migraine-drug day only if the drug *relieved* the
       headache (partial or good effect); van der Arend counts it "whatever its effect".
-    * ``count_aura_only_days``: van der Arend 2023 rule 2 (aura of 5-60 min counts on its own).
-      When off, aura counts only with a headache, as ICHD-3 1.3 C2 words it.
-    * ``unknown_duration_counts``: an attack with neither end nor duration (often still ongoing)
-      is taken to meet the minimum rather than dropped. Product choice.
+    * ``count_aura_only_days``: van der Arend 2023 rule 2 (a typical aura of 5-60 min counts on
+      its own, `typical_aura`). When off, aura counts only with a headache and 1.2 B-C, as
+      ICHD-3 1.3 C2 words it.
+    * ``unknown_duration_counts``: whether an attack with neither end nor duration (often still
+      ongoing) is taken to meet the minimum. Off by default: the day's migraine status is then
+      uncertain, with the reason, not assumed (issue 12 item 8; unknown is not no, CLINICAL.md
+      0.4). A recorded headache of unknown length is still a headache day: it happened.
     * ``cutoffs``: NRS bands for "moderate or severe" (see `IntensityCutoffs`).
     """
 
@@ -83,7 +94,7 @@ class DayUnitsPolicy:
     triptan_day_classes: frozenset[MedClass] = MIGRAINE_SPECIFIC
     require_relief: bool = False
     count_aura_only_days: bool = True
-    unknown_duration_counts: bool = True
+    unknown_duration_counts: bool = False
     cutoffs: IntensityCutoffs = field(default=NRS_CUTOFFS)
 
 
@@ -123,7 +134,9 @@ class DayUnits:
     """One calendar day of one patient, counted under a policy.
 
     ``migraine_day_uncertain`` is True when the day is not a migraine day as recorded but would be
-    if missing attack details were filled in; patient-level rules use it as an upper bound.
+    if missing attack details were filled in (an unknown duration, an unrecorded feature, a
+    headache marked without attack details); ``uncertain_reasons`` names what is missing.
+    Patient-level rules use it as an upper bound; the read-out shows ``migraine_day: null``.
     ``medication_classes`` lists the acute-drug classes taken that day (ICHD-3 8.2 counts them).
     """
 
@@ -137,13 +150,23 @@ class DayUnits:
     triptan_day: bool = False
     migraine_day_uncertain: bool = False
     medication_classes: frozenset[MedClass] = frozenset()
+    uncertain_reasons: tuple[str, ...] = ()
+
+    @property
+    def migraine(self) -> bool | None:
+        """Three-valued: True, False, or None when uncertain (missing data could make it one)."""
+        return None if self.migraine_day_uncertain else self.migraine_day
 
     def as_dict(self) -> dict[str, object]:
-        """The `acuhead classify` shape: exactly these keys, all JSON-serialisable."""
+        """The `acuhead classify` shape: exactly these keys, all JSON-serialisable.
+        ``migraine_day`` is null when uncertain, and ``migraine_day_uncertain_reason`` says why."""
         return {
             "date": self.date.isoformat(),
             "recorded": self.recorded,
-            "migraine_day": self.migraine_day,
+            "migraine_day": self.migraine,
+            "migraine_day_uncertain_reason": "; ".join(self.uncertain_reasons)
+            if self.migraine_day_uncertain
+            else None,
             "headache_day": self.headache_day,
             "moderate_severe_day": self.moderate_severe_day,
             "acute_medication_day": self.acute_medication_day,
@@ -174,30 +197,47 @@ def _long_enough(minutes: int | None, floor: int, policy: DayUnitsPolicy) -> boo
     return minutes >= floor
 
 
-def _vd_arend_aura(attack: Attack) -> bool | None:
-    """van der Arend 2023 rule 2: an aura symptom lasting 5-60 min (ICHD-3 1.2 C3 bounds)."""
-    return _or(
-        None
-        if s.duration_min is None
-        else AURA_SYMPTOM_MIN_MINUTES <= s.duration_min <= AURA_SYMPTOM_MAX_MINUTES
-        for s in attack.aura
+# ICHD-3 1.2.1 B: typical aura is visual, sensory and/or speech/language, with no motor,
+# brainstem or retinal symptoms.
+TYPICAL_AURA_TYPES = frozenset({AuraType.VISUAL, AuraType.SENSORY, AuraType.SPEECH})
+
+
+def typical_aura(attack: Attack) -> bool | None:
+    """Rule 2: the attack has a typical aura (ICHD-3 1.2.1 B) whose every symptom lasts 5 to 60
+    minutes (ICHD-3 1.2 C3; van der Arend 2023 rule 2). None when a symptom's length is unknown
+    and the others would allow it."""
+    if not attack.aura:
+        return False
+    if any(s.type not in TYPICAL_AURA_TYPES for s in attack.aura):
+        return False
+    return _and(
+        *(
+            None
+            if s.duration_min is None
+            else AURA_SYMPTOM_MIN_MINUTES <= s.duration_min <= AURA_SYMPTOM_MAX_MINUTES
+            for s in attack.aura
+        )
     )
 
 
 def attack_is_migraine(
-    attack: Attack, result: AttackClassification, policy: DayUnitsPolicy
+    attack: Attack,
+    result: AttackClassification,
+    policy: DayUnitsPolicy,
+    *,
+    has_migraine: bool = False,
 ) -> bool | None:
     """Whether the attack makes its days migraine days under ``policy`` (rules 1, 2, 4 of the
-    module docstring; rule 3 is about medication and is applied per day)."""
+    module docstring; rule 3 is about medication and is applied per day). ``has_migraine``: the
+    patient has a migraine diagnosis, so probable migraine counts (rule 4)."""
     long_enough = _long_enough(attack.minutes, policy.min_duration_minutes, policy)
     features = result.features
     rules: list[bool | None] = [_and(long_enough, features.cd)]
     if policy.count_aura_only_days:
-        rules.append(features.aura)
-        rules.append(_vd_arend_aura(attack))
+        rules.append(typical_aura(attack))
     else:
         rules.append(_and(features.aura, result.has_headache, long_enough))
-    if policy.count_probable:
+    if policy.count_probable and has_migraine:
         rules.append(_and(long_enough, features.probable))
     return _or(rules)
 
@@ -210,7 +250,8 @@ def attack_is_headache(
         return False
     long_enough = _long_enough(attack.minutes, policy.headache_min_duration_minutes, policy)
     treated = bool(attack.medications) or attack.treated is True
-    return long_enough is True or (policy.treated_headache_counts and treated)
+    # Unknown length: a recorded headache is a headache day (it happened; policy docstring).
+    return long_enough is not False or (policy.treated_headache_counts and treated)
 
 
 def _relief(effect: Effect | None) -> bool | None:
@@ -229,6 +270,29 @@ class _Tally:
     classes: set[MedClass] = field(default_factory=set)
     headache_without_attack: bool = False
     has_attack: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+UNKNOWN_DURATION = "attack duration not recorded"
+NO_ATTACK_DETAILS = "headache marked without attack details"
+UNKNOWN_RELIEF = "effect of the migraine drug not recorded"
+
+
+def uncertain_reasons(attack: Attack, result: AttackClassification) -> list[str]:
+    """What is missing when an attack's migraine status is unknown: its length, then the data
+    the ICHD-3 result names as missing."""
+    reasons = [UNKNOWN_DURATION] if attack.minutes is None else []
+    if typical_aura(attack) is None:
+        reasons.append("aura: symptom duration")
+    return reasons + [
+        m for m in result.missing if m != "attack end or duration" and m not in CLUSTER_ONLY_DATA
+    ]
+
+
+# Data only ICHD-3 3.1 (cluster headache) asks for: it cannot make a day a migraine day.
+CLUSTER_ONLY_DATA = frozenset(
+    {"cranial autonomic signs", "pain location", "restlessness or agitation"}
+)
 
 
 def day_units(
@@ -238,6 +302,7 @@ def day_units(
     policy: DayUnitsPolicy = VD_AREND_2023,
     *,
     classifications: dict[int, AttackClassification] | None = None,
+    has_migraine: bool | None = None,
 ) -> list[DayUnits]:
     """One `DayUnits` per calendar day from ``start`` to ``end`` inclusive, recorded or missing.
 
@@ -245,10 +310,20 @@ def day_units(
     per-day value is an "any of" over the attacks touching that day.
     ``classifications`` (attack index -> result) lets a caller that already classified the
     attacks avoid doing it twice.
+    ``has_migraine``: whether the patient has a migraine diagnosis (rule 4). None: decided from
+    this diary (`diagnosis.migraine_diagnosed`); a caller holding only part of the diary passes
+    the answer for the whole diary, so stored days, outcomes and reports agree.
     """
     if end < start:
         raise ValidationError(FieldError("end", "end date is before start date"))
     patient = diary.patient
+    if has_migraine is None:
+        has_migraine = False
+        if policy.count_probable:
+            # Imported here: diagnosis counts days with this module (a policy without rule 4).
+            from acuhead.domain.diagnosis import migraine_diagnosed
+
+            has_migraine = migraine_diagnosed(diary, classifications=classifications)
     tallies: dict[dt.date, _Tally] = defaultdict(_Tally)
 
     for entry in diary.days:
@@ -266,15 +341,17 @@ def day_units(
             else classify_attack(raw, patient, cutoffs=policy.cutoffs)
         )
         dates = [d for d in attack.local_dates() if start <= d <= end]
-        migraine = attack_is_migraine(attack, result, policy)
+        migraine = attack_is_migraine(attack, result, policy, has_migraine=has_migraine)
         headache = attack_is_headache(attack, result, policy)
         peak = attack.peak
         severe_enough = headache and peak is not None and peak >= policy.cutoffs.moderate_from
+        reasons = uncertain_reasons(attack, result) if migraine is None else []
         for day in dates:
             tally = tallies[day]
             tally.recorded = True
             tally.has_attack = True
             tally.migraine.append(migraine)
+            tally.reasons.extend(reasons)
             tally.headache = tally.headache or headache
             tally.moderate_severe = tally.moderate_severe or severe_enough
         for dose in attack.medications:
@@ -289,7 +366,10 @@ def day_units(
             tally.recorded = True
             tally.classes.add(dose.med_class)
             if policy.count_triptan_days and dose.med_class in policy.triptan_day_classes:
-                tally.migraine.append(_relief(dose.effect) if policy.require_relief else True)
+                relief = _relief(dose.effect) if policy.require_relief else True
+                tally.migraine.append(relief)
+                if relief is None:
+                    tally.reasons.append(UNKNOWN_RELIEF)
 
     out: list[DayUnits] = []
     day = start
@@ -302,6 +382,8 @@ def day_units(
             migraine = _or(tally.migraine)
             unknown_headache = tally.headache_without_attack and not tally.has_attack
             classes = frozenset(tally.classes)
+            uncertain = migraine is None or (unknown_headache and migraine is not True)
+            reasons = [NO_ATTACK_DETAILS] if unknown_headache else list(tally.reasons)
             out.append(
                 DayUnits(
                     date=day,
@@ -312,9 +394,9 @@ def day_units(
                     acute_medication_day=bool(classes),
                     migraine_specific_medication_day=bool(classes & MIGRAINE_SPECIFIC),
                     triptan_day=MedClass.TRIPTAN in classes,
-                    migraine_day_uncertain=migraine is None
-                    or (unknown_headache and migraine is not True),
+                    migraine_day_uncertain=uncertain,
                     medication_classes=classes,
+                    uncertain_reasons=tuple(sorted(set(reasons))) if uncertain else (),
                 )
             )
         day += dt.timedelta(days=1)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from acuhead.domain.dayunits import ICHD3_CHRONIC_MIGRAINE, DayUnits, DayUnitsPolicy, day_units
@@ -570,7 +570,8 @@ def _overuse(ctx: _Ctx) -> list[Diagnosis]:
     """ICHD-3 8.2: >=15 headache days and class intake over the threshold, per month, >3 months.
     Every applicable subtype is coded; 8.2.3 only when no single non-opioid drug qualifies;
     8.2.6 only in months where two or more of its classes were taken (ergotamine, triptans,
-    non-opioid analgesics as one class, opioids) and none of them is overused alone."""
+    non-opioid analgesics as one class, opioids) and no class of 8.2.1-8.2.5 meets its own
+    criterion B."""
     keys = [m.key for m in ctx.months]
     headache = [m.counts["headache"].at_least(CHRONIC_HEADACHE_DAYS) for m in ctx.months]
     groups = _overuse_groups(ctx.rules)
@@ -578,10 +579,15 @@ def _overuse(ctx: _Ctx) -> list[Diagnosis]:
         code: [m.counts[code].at_least(threshold) for m in ctx.months]
         for code, _classes, threshold in groups
     }
+    # ICHD-3 8.2.6: several classes "without overuse of any single drug or drug class alone".
+    # Every class with its own criterion B counts for "alone", combination analgesics (8.2.5)
+    # included (issue 12 item 9); the mixture itself is ergotamine, triptans, non-opioid
+    # analgesics and opioids (CLINICAL.md 8.2 table).
     singles = ("8.2.1", "8.2.2", "8.2.3", "8.2.4")
+    own_b = (*singles, "8.2.5")
     alone = [
         _and(
-            *(_not(intake[code][k]) for code in singles),
+            *(_not(intake[code][k]) for code in own_b),
             _two_or_more([month.counts[code].at_least(1) for code in singles]),
         )
         for k, month in enumerate(ctx.months)
@@ -707,3 +713,63 @@ def diagnose(
     out.extend(_cluster(ctx))
     out.extend(_overuse(ctx))
     return sorted(out, key=_sort_key)
+
+
+MIGRAINE_CODES = ("1.1", "1.2", "1.3")
+
+
+def migraine_diagnosed(
+    diary: Diary,
+    *,
+    rules: DiagnosisRules = ICHD3_RULES,
+    classifications: dict[int, AttackClassification] | None = None,
+) -> bool:
+    """See `migraine_status`: its first part."""
+    return migraine_status(diary, rules=rules, classifications=classifications)[0]
+
+
+def migraine_status(
+    diary: Diary,
+    *,
+    rules: DiagnosisRules = ICHD3_RULES,
+    classifications: dict[int, AttackClassification] | None = None,
+) -> tuple[bool, bool | None]:
+    """Whether the patient has a migraine diagnosis: definite 1.1, 1.2 (any subtype) or 1.3 over
+    the whole diary. It decides whether probable-migraine attacks (1.5.x) count as migraine days
+    (ICHD-3 1.5; CLINICAL.md 1.0 "Counting rule"; `dayunits` rule 4). The model holds no
+    practitioner-confirmed ICHD-3 diagnosis, so the diary is the only source.
+
+    Criterion A decides most patients without counting months: >=5 attacks meeting 1.1 B-D
+    (ICHD-3 1.1 A) or >=2 meeting 1.2 B-C (1.2 A) is definite; fewer than 5 attacks of either
+    kind cannot meet 1.3 B either, so no migraine diagnosis. Only between those is 1.3 judged
+    over calendar months. The second part is the answer from the attack counts alone (None
+    when 1.3 had to decide), which a store can keep and trust until an attack changes.
+    """
+    results = dict(classifications or {})
+    for index, attack in enumerate(diary.attacks):
+        if index not in results:
+            results[index] = classify_attack(
+                attack, diary.patient, cutoffs=rules.day_policy.cutoffs
+            )
+    by_attacks = migraine_by_attack_counts(results.values())
+    if by_attacks is not None:
+        return by_attacks, by_attacks
+    dates = [d.date for d in diary.days]
+    for attack in diary.attacks:
+        dates.extend(in_patient_zone(attack, diary.patient).local_dates())
+    found = diagnose(diary, min(dates), max(dates), rules=rules, classifications=results)
+    return any(d.status == "definite" and d.code.startswith(MIGRAINE_CODES) for d in found), None
+
+
+def migraine_by_attack_counts(results: Iterable[AttackClassification]) -> bool | None:
+    """`migraine_diagnosed` from the attack codes alone: True with >=5 attacks coded 1.1 (ICHD-3
+    1.1 A) or >=2 coded 1.2.x (1.2 A); False with fewer than 5 of both together (1.3 B needs 5);
+    None in between, where only 1.3 over calendar months can decide (then day entries matter)."""
+    codes = [r.code for r in results]
+    n_11 = codes.count("1.1")
+    n_12 = sum(1 for c in codes if c.startswith("1.2"))
+    if n_11 >= MIGRAINE_ATTACKS_NEEDED or n_12 >= AURA_ATTACKS_NEEDED:
+        return True
+    if n_11 + n_12 < CHRONIC_PATIENT_ATTACKS:
+        return False
+    return None

@@ -186,26 +186,33 @@ class Attack:
 
     @property
     def minutes(self) -> int | None:
-        """Duration in minutes, from times when both are known, else the recorded length."""
+        """Elapsed duration in whole minutes, from times when both are known, else the recorded
+        length. Computed from absolute time (`elapsed_minutes`): across a daylight-saving
+        change the hour gained or lost counts as it passed (see the README's time rules)."""
         if self.end is not None:
-            return int((self.end - self.start).total_seconds() // 60)
+            return elapsed_minutes(self.start, self.end)
         return self.duration_min
 
     @property
     def effective_end(self) -> dt.datetime | None:
+        """The end as recorded, else the start plus the recorded length in elapsed time, on
+        the start's clock (an aware start gives an aware end in the same zone)."""
         if self.end is not None:
             return self.end
         if self.duration_min is not None:
-            return self.start + dt.timedelta(minutes=self.duration_min)
+            return add_elapsed(self.start, dt.timedelta(minutes=self.duration_min))
         return None
 
     def local_dates(self) -> list[dt.date]:
-        """Every calendar day the attack touches (an attack over midnight counts on each day)."""
+        """Every calendar day the attack touches (an attack over midnight counts on each day).
+
+        The dates are those of the attack's own clock: call it on `in_patient_zone(attack)` to
+        get the patient's local dates (DESIGN.md data model: days are local dates)."""
         last = self.effective_end or self.start
-        if last < self.start:
+        if to_utc(last) < to_utc(self.start):
             last = self.start
         # An attack ending exactly at midnight does not touch the next day.
-        if last > self.start and last.time() == dt.time(0, 0):
+        if to_utc(last) > to_utc(self.start) and last.time() == dt.time(0, 0):
             last = last - dt.timedelta(microseconds=1)
         days = []
         d = self.start.date()
@@ -213,6 +220,33 @@ class Attack:
             days.append(d)
             d += dt.timedelta(days=1)
         return days
+
+
+# --- time rules -----------------------------------------------------------------------------
+# Instants are aware datetimes; every duration is computed from absolute time (UTC), and days are
+# given to local dates in the patient's zone (issue 12 item 5). Python subtracts two datetimes
+# that share one tzinfo object by their wall clocks, which is an hour off across a daylight-saving
+# change (00:00+01:00 to 04:30+02:00 in Europe/Berlin on 2026-03-29 is 3 h 30 min, not 4 h 30),
+# so arithmetic goes through UTC here. A naive datetime has no zone of its own: the clinical
+# engine first places it on the patient's clock (`ichd3.in_patient_zone`, which keeps ``fold``
+# for the repeated autumn hour); only a naive value used on its own is read by its wall clock.
+
+
+def to_utc(moment: dt.datetime) -> dt.datetime:
+    """The instant in UTC (aware); a naive value is returned as it is (no zone to convert)."""
+    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+
+
+def elapsed_minutes(start: dt.datetime, end: dt.datetime) -> int:
+    """Whole minutes elapsed from ``start`` to ``end``, in absolute time."""
+    return int((to_utc(end) - to_utc(start)).total_seconds() // 60)
+
+
+def add_elapsed(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    """``moment`` plus ``delta`` of elapsed time, on the same clock as ``moment``."""
+    if moment.tzinfo is None:
+        return moment + delta
+    return (moment.astimezone(dt.UTC) + delta).astimezone(moment.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)

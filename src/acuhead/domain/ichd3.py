@@ -196,22 +196,35 @@ def _zone(key: str) -> ZoneInfo:
 
 
 def local_datetime(moment: dt.datetime, patient: PatientFacts) -> dt.datetime:
-    """Wall-clock time for the patient: diary days are local dates (DESIGN.md data model).
+    """The instant on the patient's clock, aware: diary days are local dates (DESIGN.md data
+    model) and durations come from absolute time (`diary.elapsed_minutes`).
 
-    Naive datetimes are taken to be local already; aware ones are converted to the patient's zone.
+    An aware value is converted to the patient's zone. A naive value is the patient's own
+    wall-clock time: the zone is attached, keeping ``fold`` so the repeated hour of an autumn
+    change stays the instant it was (PEP 495).
     """
+    zone = _zone(patient.timezone)
     if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(_zone(patient.timezone))
+        return moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
 
 
 def in_patient_zone(attack: Attack, patient: PatientFacts) -> Attack:
-    """The same attack with start/end on the patient's wall clock, so that
-    `Attack.local_dates()` yields the patient's calendar days."""
-    if attack.start.tzinfo is None and (attack.end is None or attack.end.tzinfo is None):
-        return attack
-    end = local_datetime(attack.end, patient) if attack.end is not None else None
-    return replace(attack, start=local_datetime(attack.start, patient), end=end)
+    """The same attack with every time on the patient's clock (aware), so that
+    `Attack.local_dates()` yields the patient's calendar days and `Attack.minutes` the elapsed
+    time, whatever zone or offset the times were written in."""
+
+    def local(moment: dt.datetime | None) -> dt.datetime | None:
+        return None if moment is None else local_datetime(moment, patient)
+
+    return replace(
+        attack,
+        start=local_datetime(attack.start, patient),
+        end=local(attack.end),
+        readings=tuple(replace(r, at=local_datetime(r.at, patient)) for r in attack.readings),
+        aura=tuple(replace(s, onset=local(s.onset)) for s in attack.aura),
+        medications=tuple(replace(m, taken_at=local(m.taken_at)) for m in attack.medications),
+    )
 
 
 # --- result type -------------------------------------------------------------------------------

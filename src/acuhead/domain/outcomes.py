@@ -62,8 +62,8 @@ class DayRecord:
     ``attacks_started``/``peak_sum``/``peak_n`` count attacks whose local start falls on the day
     (an attack is one event, even over midnight); ``headache_minutes`` is the part of every
     attack that falls on this local day, overlapping attacks counted once, attacks without an
-    end or duration counted as 0 minutes (unknown, not invented). Local wall-clock arithmetic:
-    on a daylight-saving change day the hour gained or lost is not corrected for.
+    end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
+    daylight-saving change day the local day has 23 or 25 hours (README time rules).
     """
 
     units: DayUnits
@@ -124,14 +124,16 @@ def day_records(
     *,
     attack_recorded_utc: Sequence[dt.datetime | None] | None = None,
     late_after: dt.timedelta = LATE_AFTER,
+    has_migraine: bool | None = None,
 ) -> list[DayRecord]:
     """One :class:`DayRecord` per *recorded* day from ``start`` to ``end`` inclusive.
 
     ``attack_recorded_utc[i]`` is when ``diary.attacks[i]`` was recorded (naive UTC), used to
     judge lateness of days that have no day entry of their own. Missing days are left out: the
-    caller stores no row for them (CLINICAL.md 0.4).
+    caller stores no row for them (CLINICAL.md 0.4). ``has_migraine``: the patient's migraine
+    diagnosis over the whole diary (see `dayunits.day_units`), when ``diary`` is only part of it.
     """
-    units = day_units(diary, start, end, policy)
+    units = day_units(diary, start, end, policy, has_migraine=has_migraine)
     patient = diary.patient
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
     started: dict[dt.date, list[int]] = {}
@@ -141,10 +143,12 @@ def day_records(
 
     for index, raw in enumerate(diary.attacks):
         attack = in_patient_zone(raw, patient)
-        begin = attack.start.replace(tzinfo=None)
-        finish = attack.effective_end
-        finish = finish.replace(tzinfo=None) if finish is not None else None
-        first = begin.date()
+        # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
+        # local day cut at its own local midnights (a change day has 23 or 25 hours).
+        begin = _naive_utc(attack.start)
+        end_local = attack.effective_end
+        finish = _naive_utc(end_local) if end_local is not None else None
+        first = attack.start.date()
         if start <= first <= end:
             tally = started.setdefault(first, [0, 0, 0])
             tally[0] += 1
@@ -170,8 +174,8 @@ def day_records(
         for day in attack.local_dates():
             if not start <= day <= end:
                 continue
-            lo = max(begin, dt.datetime.combine(day, dt.time()))
-            hi = min(finish, dt.datetime.combine(day + one_day, dt.time()))
+            lo = max(begin, day_end_utc(day - one_day, patient.timezone))
+            hi = min(finish, day_end_utc(day, patient.timezone))
             if hi > lo:
                 intervals.setdefault(day, []).append((lo, hi))
 
@@ -309,6 +313,8 @@ class BlockCounts(NamedTuple):
     neck_tension_n: int = 0
     sleep_hours_sum: float = 0.0
     sleep_hours_n: int = 0
+    # Recorded days whose migraine status is unknown (issue 12 item 8): not in migraine_days.
+    migraine_uncertain_days: int = 0
 
 
 EMPTY_COUNTS = BlockCounts()
@@ -438,6 +444,9 @@ class Block:
         }
         for name in COUNT_MEASURES:
             out[name] = getattr(c, name)
+        # Issue 12 item 8: the known migraine-day count beside the days left uncertain.
+        out["migraine_days_uncertain"] = c.migraine_uncertain_days
+        out["migraine_known_days"] = c.recorded_days - c.migraine_uncertain_days
         out["headache_hours"] = c.headache_minutes / 60
         out["mean_peak_intensity"] = self.mean_peak_intensity
         for name in (*COUNT_MEASURES, "headache_hours"):
@@ -501,6 +510,8 @@ def responder(
 ) -> dict[str, bool | None]:
     """``{"50": True, ...}``: did monthly migraine days fall by at least each threshold percent?
 
+    Computed on known days (issue 12 item 8): a day whose migraine status the diary leaves
+    uncertain is in neither the count nor the denominator (`responder_basis` says how many).
     Exact integer arithmetic on the counts: with rates b = cb*28/rb and t = ct*28/rt, a fall of
     at least p % means 100 (b - t) >= p b, i.e. 100 (cb rt - ct rb) >= p cb rt. None when either
     window is not evaluable or the baseline has no migraine day (a reduction is undefined).
@@ -508,12 +519,34 @@ def responder(
     keys = [str(t) for t in thresholds]
     if baseline is None or block is None or not baseline.evaluable or not block.evaluable:
         return dict.fromkeys(keys)
-    cb, rb = baseline.counts.migraine_days, baseline.counts.recorded_days
-    ct, rt = block.counts.migraine_days, block.counts.recorded_days
-    if cb == 0:
+    cb = baseline.counts.migraine_days
+    rb = baseline.counts.recorded_days - baseline.counts.migraine_uncertain_days
+    ct = block.counts.migraine_days
+    rt = block.counts.recorded_days - block.counts.migraine_uncertain_days
+    if cb == 0 or rb <= 0 or rt <= 0:
         return dict.fromkeys(keys)
     fall = 100 * (cb * rt - ct * rb)
     return {str(p): fall >= p * cb * rt for p in thresholds}
+
+
+def responder_basis(baseline: Block | None, block: Block | None) -> dict[str, Any]:
+    """What `responder` was computed on: known days per window and the uncertain days left out."""
+
+    def side(b: Block | None) -> dict[str, int] | None:
+        if b is None:
+            return None
+        c = b.counts
+        return {
+            "known_days": c.recorded_days - c.migraine_uncertain_days,
+            "uncertain_days": c.migraine_uncertain_days,
+        }
+
+    return {
+        "baseline": side(baseline),
+        "block": side(block),
+        "note": "responders are computed on days whose migraine status is known; uncertain "
+        "days (missing attack data) are left out of the count and the denominator",
+    }
 
 
 @dataclass(frozen=True, slots=True)

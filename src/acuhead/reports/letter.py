@@ -18,6 +18,7 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from acuhead.web.charts import Block, migraine_days_chart
+from acuhead.web.outcome_panel import uncertain_text
 
 # ICHD-3 8.2: overuse thresholds in days per month (for >3 months) by drug group.
 OVERUSE_DAYS = {"triptans, ergots, opioids, combinations": 10, "simple analgesics / NSAIDs": 15}
@@ -43,13 +44,13 @@ born {{ p.birth_year }}{% endif %} · prepared {{ today }} by {{ clinic }} · di
 <th>Headache days</th><th>Acute-medication days</th></tr>
 {% for b in periods %}<tr><td>{{ b.label }}</td><td>{{ b.start }} to {{ b.end }}</td>
 <td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few entries){% endif %}</td>
-<td>{{ b.migraine_days }}</td><td>{{ b.headache_days }}</td>
+<td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
 <td>{{ b.acute_medication_days }}</td></tr>{% endfor %}
 </table>
 {% if change %}<p>Change in migraine days per 28 days at {{ change.label }}:
 <strong>{{ change.value }}</strong> against the baseline{% if responder %}; ≥50% responder:
 <strong>{{ responder }}</strong>{% endif %}. Counts are from the diary; days without an entry are
-not counted as headache-free.</p>{% endif %}
+not counted as headache-free.{% if uncertain %} {{ uncertain }}{% endif %}</p>{% endif %}
 {{ chart }}
 
 <h2>Acute medication against the overuse thresholds (ICHD-3 8.2)</h2>
@@ -173,6 +174,7 @@ def letter_html(
         if isinstance(value, int | float)
         else None,
         responder=_yes_no((outcomes.get("responder") or {}).get("50")),
+        uncertain=uncertain_text(outcomes.get("responder_basis")),
         latest_med_days=latest.get("acute_medication_days", 0),
         latest_specific_days=latest.get("migraine_specific_medication_days", 0),
         overuse=f"The diary meets the criteria for: {overuse}." if overuse else "",

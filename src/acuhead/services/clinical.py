@@ -16,7 +16,7 @@ from acuhead.domain.classify import classify_diary
 from acuhead.domain.dayunits import policy_by_name
 from acuhead.domain.diary import Diary
 from acuhead.errors import FieldError, ValidationError
-from acuhead.services import safety
+from acuhead.services import day_units, safety
 from acuhead.services.actors import Actor, audit, load_patient
 from acuhead.services.diary import check_not_future, load_diary, local_today, slice_diary
 from acuhead.store.models import QuestionnaireRow
@@ -44,8 +44,11 @@ def readout(
         units = policy_by_name(policy)
     except (KeyError, ValueError, ValidationError):
         raise ValidationError(FieldError("policy", f"unknown day-unit policy {policy!r}")) from None
+    whole = diary
     if diary is None:
         diary = load_diary(session, actor=actor, patient_id=patient.id, start=start, end=end)
+        if start is None and end is None:
+            whole = diary
     else:
         diary = slice_diary(diary, start, end)
     if start is not None:
@@ -54,7 +57,13 @@ def readout(
         diary = replace(
             diary, attacks=tuple(a for a in diary.attacks if a.local_dates()[-1] >= start)
         )
-    result = classify_diary(diary, policy=units, today=end or local_today(patient.timezone))
+    # Probable migraine counts by the whole diary's diagnosis, as in the stored day units.
+    result = classify_diary(
+        diary,
+        policy=units,
+        today=end or local_today(patient.timezone),
+        has_migraine=day_units.patient_has_migraine(session, patient, whole),
+    )
     if start is not None:
         days = cast(list[dict[str, Any]], result["days"])
         result["days"] = [d for d in days if str(d["date"]) >= start.isoformat()]

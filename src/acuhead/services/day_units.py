@@ -22,11 +22,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text
+from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
+from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
+from acuhead.domain.ichd3 import classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -57,6 +59,7 @@ COLUMNS: tuple[str, ...] = (
     "sleep_hours",
     "neck_tension",
     "menstruating",
+    "migraine_uncertain",
 )
 
 DayUnitTuple = tuple[Any, ...]
@@ -90,6 +93,7 @@ def row_tuple(record: DayRecord, *, clinic_id: int, patient_id: int) -> DayUnitT
         record.sleep_hours,
         record.neck_tension,
         record.menstruating,
+        u.migraine_day_uncertain,
     )
 
 
@@ -102,8 +106,10 @@ def compute_rows(
     start: dt.date | None = None,
     end: dt.date | None = None,
     policy: DayUnitsPolicy = VD_AREND_2023,
+    has_migraine: bool | None = None,
 ) -> list[DayUnitTuple]:
-    """The rows for ``start..end`` (default: the whole diary) of one patient."""
+    """The rows for ``start..end`` (default: the whole diary) of one patient. ``has_migraine``:
+    the patient's migraine diagnosis over the whole diary (None: decided from ``diary``)."""
     if start is None or end is None:
         extent = diary_extent(diary)
         if extent is None:
@@ -112,7 +118,14 @@ def compute_rows(
         end = end or extent[1]
     if end < start:
         return []
-    records = day_records(diary, start, end, policy, attack_recorded_utc=attack_recorded_utc)
+    records = day_records(
+        diary,
+        start,
+        end,
+        policy,
+        attack_recorded_utc=attack_recorded_utc,
+        has_migraine=has_migraine,
+    )
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 
 
@@ -166,7 +179,7 @@ def _load(
     diary = Diary(
         patient=patient_facts(patient),
         days=days,
-        attacks=tuple(attack_from_row(r) for r in attack_rows),
+        attacks=tuple(attack_from_row(r, tz=patient.timezone) for r in attack_rows),
     )
     return diary, [r.recorded_utc for r in attack_rows]
 
@@ -185,16 +198,32 @@ def refresh_day_units(
     Returns the number of recorded days written. Call inside the transaction that changed the
     diary; pending ORM changes are flushed first. ``days``: the day entries of the range, when
     the caller holds them (else they are read).
+
+    Probable migraine is a migraine day only in a patient with a migraine diagnosis (ICHD-3 1.5,
+    `domain.dayunits` rule 4), which depends on the whole diary: the answer from the attacks is
+    kept in ``patients.migraine_diagnosed``. When it is NULL (never counted, or only 1.3 over
+    calendar months can decide) the whole diary is recounted, so a range never disagrees with
+    the whole.
     """
     session.flush()
     patient = session.get(Patient, patient_id)
     table = _table()
     if patient is None:
         return 0
-    whole = start is None or end is None
+    whole = start is None or end is None or patient.migraine_diagnosed is None
     diary, recorded = _load(
-        session, patient, None if whole else start, None if whole else end, days
+        session,
+        patient,
+        None if whole else start,
+        None if whole else end,
+        None if whole else days,
     )
+    if whole:
+        has_migraine, by_attacks = migraine_status(diary)
+        if patient.migraine_diagnosed != by_attacks:
+            patient.migraine_diagnosed = by_attacks
+    else:
+        has_migraine = bool(patient.migraine_diagnosed)
     rows = compute_rows(
         diary,
         clinic_id=patient.clinic_id,
@@ -203,6 +232,7 @@ def refresh_day_units(
         start=None if whole else start,
         end=None if whole else end,
         policy=policy,
+        has_migraine=has_migraine,
     )
     if not whole and start == end:
         _replace_one_day(session, patient.id, start, rows)
@@ -277,13 +307,65 @@ def _attack_span(row: AttackRow) -> tuple[dt.date, dt.date]:
     return lo, hi
 
 
-def refresh_attack(session: Session, row: AttackRow) -> int:
+def _may_change_status(patient: Patient, row: AttackRow, created: bool) -> bool:
+    """Whether this attack write can change the attack-count migraine status. A new attack only
+    adds to the counts: a patient who has migraine keeps it, and one who has not can only gain
+    it from an attack coded 1.1 or 1.2.x. A change or a deletion may take a count away."""
+    if not created:
+        return True
+    if patient.migraine_diagnosed:
+        return False
+    code = classify_attack(attack_from_row(row, tz=patient.timezone), patient_facts(patient)).code
+    return code == "1.1" or code.startswith("1.2")
+
+
+def refresh_attack(session: Session, row: AttackRow, *, created: bool = False) -> int:
     """After an attack was created, changed or deleted (call before the session flushes the
-    change, so the old times are still known): recount every day it touched, +-1 day."""
+    change, so the old times are still known): recount every day it touched, +-1 day.
+    ``created``: the attack is new (its write can only add to the migraine counts)."""
     lo, hi = _attack_span(row)
+    session.flush()
+    patient = session.get(Patient, row.patient_id)
+    if (
+        patient is not None
+        and patient.migraine_diagnosed is not None
+        and _may_change_status(patient, row, created)
+    ):
+        # An attack can give or take away the migraine diagnosis (ICHD-3 1.1 A / 1.2 A), which
+        # changes every probable-migraine day of the diary: then recount the whole diary.
+        diary, _recorded = _load(session, patient, None, None, days=())
+        by_attacks = migraine_by_attack_counts(
+            classify_attack(a, diary.patient) for a in diary.attacks
+        )
+        if by_attacks != patient.migraine_diagnosed:
+            patient.migraine_diagnosed = None
     return refresh_day_units(
         session, patient_id=row.patient_id, start=lo - ONE_DAY, end=hi + ONE_DAY
     )
+
+
+def patient_has_migraine(session: Session, patient: Patient, whole: Diary | None = None) -> bool:
+    """The patient's migraine diagnosis over the whole diary, as the stored day units use it
+    (for a read-out of a window of the diary, so it counts probable migraine the same way).
+    ``whole``: the whole diary, when the caller holds it (else read when needed)."""
+    if patient.migraine_diagnosed is not None:
+        return patient.migraine_diagnosed
+    if whole is None:
+        whole, _recorded = _load(session, patient, None, None)
+    return migraine_status(whole)[0]
+
+
+def recount_stale(session: Session) -> int:
+    """Recount the day units of every patient whose migraine status is not stored (after
+    migration 0060, or when only 1.3 decides it); returns how many patients were recounted."""
+    ids = list(
+        session.scalars(
+            select(Patient.id).where(Patient.migraine_diagnosed.is_(None)).order_by(Patient.id)
+        )
+    )
+    for pid in ids:
+        refresh_day_units(session, patient_id=pid)
+    return len(ids)
 
 
 # --------------------------------------------------------------------------- bulk (demo)
@@ -293,12 +375,16 @@ def _ns(row: Mapping[str, Any], **extra: Any) -> Any:
     return SimpleNamespace(**row, **extra)
 
 
+Statuses = dict[int, bool | None]
+
+
 def rows_from_insert_dicts(
     payload: Mapping[str, Sequence[Mapping[str, Any]]],
-) -> list[DayUnitTuple]:
+) -> tuple[list[DayUnitTuple], Statuses]:
     """Day-unit rows for patients given as the Core insert dicts the demo writes (keys
     ``patients``, ``days``, ``attacks``, ``readings``, ``aura``, ``meds``), converted with the
-    same mapping functions as stored rows. Runs in a worker process: no database here."""
+    same mapping functions as stored rows, and each patient's ``migraine_diagnosed``. Runs in a
+    worker process: no database here."""
     days: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     attacks: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     children: dict[str, dict[int, list[Any]]] = {
@@ -312,6 +398,7 @@ def rows_from_insert_dicts(
         for c in payload[key]:
             rows[c["attack_id"]].append(_ns(c))
     out: list[DayUnitTuple] = []
+    statuses: Statuses = {}
     for p in payload["patients"]:
         pid = p["id"]
         ordered = sorted(attacks.get(pid, []), key=lambda a: (a["start_local"], a["id"]))
@@ -325,18 +412,21 @@ def rows_from_insert_dicts(
                         readings=sorted(children["readings"][a["id"]], key=_by_at),
                         aura=children["aura"][a["id"]],
                         medications=children["meds"][a["id"]],
-                    )
+                    ),
+                    tz=p.get("timezone"),
                 )
                 for a in ordered
             ),
         )
+        has_migraine, statuses[pid] = migraine_status(diary)
         out += compute_rows(
             diary,
             clinic_id=p["clinic_id"],
             patient_id=pid,
             attack_recorded_utc=[a.get("recorded_utc") for a in ordered],
+            has_migraine=has_migraine,
         )
-    return out
+    return out, statuses
 
 
 def _by_day(d: Mapping[str, Any]) -> dt.date:
@@ -367,6 +457,13 @@ def insert_rows(db: Database, rows: Sequence[DayUnitTuple]) -> None:
                     copy.write_row(r)
 
 
+_PATIENTS = cast(Table, Patient.__table__)
+_SET_STATUS = (
+    update(_PATIENTS)
+    .where(_PATIENTS.c.id == bindparam("pid"))
+    .values(migraine_diagnosed=bindparam("value"))
+)
+
 _PAYLOAD_KEYS = ("patients", "days", "attacks", "readings", "aura", "meds")
 
 
@@ -386,12 +483,12 @@ class BulkDayUnits:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn")
             )
-        self._pending: Future[list[DayUnitTuple]] | None = None
+        self._pending: Future[tuple[list[DayUnitTuple], Statuses]] | None = None
 
     def add(self, out: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         payload = {k: list(out.get(k, ())) for k in _PAYLOAD_KEYS}
         if self._pool is None:
-            self._write(rows_from_insert_dicts(payload))
+            self._write(*rows_from_insert_dicts(payload))
             return
         future = self._pool.submit(rows_from_insert_dicts, payload)
         self._drain()
@@ -399,13 +496,17 @@ class BulkDayUnits:
 
     def _drain(self) -> None:
         if self._pending is not None:
-            rows = self._pending.result()
+            rows, statuses = self._pending.result()
             self._pending = None
-            self._write(rows)
+            self._write(rows, statuses)
 
-    def _write(self, rows: list[DayUnitTuple]) -> None:
+    def _write(self, rows: list[DayUnitTuple], statuses: Statuses) -> None:
         insert_rows(self.db, rows)
         self.written += len(rows)
+        known = [{"pid": pid, "value": v} for pid, v in statuses.items() if v is not None]
+        if known:
+            with self.db.write() as session:
+                session.connection().execute(_SET_STATUS, known)
 
     def close(self) -> None:
         """Write what is pending; on PostgreSQL refresh the planner statistics, which a bulk

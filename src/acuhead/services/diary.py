@@ -292,7 +292,7 @@ def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: At
     session.add(row)
     session.flush()
     audit(session, actor, "create", "attack", row.id, patient_id=patient.id)
-    units.refresh_attack(session, row)
+    units.refresh_attack(session, row, created=True)
     safety.screen_attack_row(session, actor=actor, patient=patient, row=row, attack=attack)
     return row
 
@@ -503,7 +503,11 @@ def load_diary(
         days=tuple(day_from_row(r) for r in days),
         attacks=tuple(
             attack_from_parts(
-                r, readings.get(r.id, none), aura.get(r.id, none), meds.get(r.id, none)
+                r,
+                readings.get(r.id, none),
+                aura.get(r.id, none),
+                meds.get(r.id, none),
+                tz=patient.timezone,
             )
             for r in attacks
         ),

@@ -40,8 +40,33 @@ from acuhead.store.models import (
 
 
 def to_utc(local: dt.datetime, tz: str) -> dt.datetime:
-    """A patient's local wall-clock time as naive UTC (DESIGN.md: store times in UTC)."""
-    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
+    """A patient's local wall-clock time as naive UTC (DESIGN.md: store times in UTC). A naive
+    value keeps its ``fold`` (the repeated autumn hour, PEP 495); an aware one is converted."""
+    aware = local if local.tzinfo is not None else local.replace(tzinfo=ZoneInfo(tz))
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def to_local(moment: dt.datetime, tz: str) -> dt.datetime:
+    """The patient's naive wall-clock time for a local column: an aware value is converted to
+    the patient's zone first (its ``fold`` then says which of a repeated hour it was)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def with_fold(
+    local: dt.datetime | None, utc: dt.datetime | None, tz: str | None
+) -> dt.datetime | None:
+    """A stored local time with the ``fold`` the database cannot keep, restored from the stored
+    UTC instant: in the repeated hour of an autumn change (01:30 twice in America/New_York) the
+    second 01:30 gets ``fold=1``, so durations computed from it are elapsed time (README time
+    rules). Outside a repeated hour the value is returned unchanged."""
+    if local is None or utc is None or tz is None:
+        return local
+    later = local.replace(fold=1)
+    if to_utc(later, tz) == utc and to_utc(local.replace(fold=0), tz) != utc:
+        return later
+    return local
 
 
 def patient_facts(p: Patient) -> PatientFacts:
@@ -71,6 +96,8 @@ ATTACK_COLUMNS = (
     AttackRow.id,
     AttackRow.start_local,
     AttackRow.end_local,
+    AttackRow.start_utc,
+    AttackRow.end_utc,
     AttackRow.duration_min,
     AttackRow.peak_intensity,
     AttackRow.side,
@@ -139,8 +166,8 @@ def fill_day_row(r: DiaryDayRow, d: DiaryDay) -> None:
     r.triggers = list(d.triggers)
 
 
-def attack_from_row(r: AttackRow) -> Attack:
-    return attack_from_parts(r, r.readings, r.aura, r.medications)
+def attack_from_row(r: AttackRow, *, tz: str | None = None) -> Attack:
+    return attack_from_parts(r, r.readings, r.aura, r.medications, tz=tz)
 
 
 def attack_from_parts(
@@ -148,12 +175,17 @@ def attack_from_parts(
     readings: Iterable[IntensityReadingRow | Row[Any]],
     aura: Iterable[AuraSymptomRow | Row[Any]],
     medications: Iterable[MedicationDoseRow | Row[Any]],
+    *,
+    tz: str | None = None,
 ) -> Attack:
     """An attack from its row and its child rows, ORM objects or plain result rows alike (a
-    bulk read fetches plain rows: no ORM objects to build and track)."""
+    bulk read fetches plain rows: no ORM objects to build and track). With the patient's zone
+    ``tz``, start and end get back the ``fold`` of a repeated autumn hour (`with_fold`)."""
+    start_utc = getattr(r, "start_utc", None)
+    end_utc = getattr(r, "end_utc", None)
     return Attack(
-        start=r.start_local,
-        end=r.end_local,
+        start=with_fold(r.start_local, start_utc, tz) or r.start_local,
+        end=with_fold(r.end_local, end_utc, tz),
         duration_min=r.duration_min,
         peak_intensity=r.peak_intensity,
         readings=tuple(IntensityReading(x.at_local, x.intensity) for x in readings),
@@ -199,8 +231,8 @@ def attack_from_parts(
 
 def fill_attack_row(r: AttackRow, a: Attack, *, tz: str) -> None:
     """Write an attack's fields and replace its child rows (readings, aura, medications)."""
-    r.start_local = a.start
-    r.end_local = a.end
+    r.start_local = to_local(a.start, tz)
+    r.end_local = to_local(a.end, tz) if a.end else None
     r.start_utc = to_utc(a.start, tz)
     r.end_utc = to_utc(a.end, tz) if a.end else None
     r.duration_min = a.duration_min

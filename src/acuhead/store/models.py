@@ -108,6 +108,11 @@ class Patient(Base):
     safety: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Derived, kept by services.day_units: whether the attacks alone give a migraine diagnosis
+    # (domain.diagnosis.migraine_by_attack_counts), which decides if probable migraine makes a
+    # migraine day (ICHD-3 1.5). NULL: not known from the attacks (1.3 decides, or never
+    # counted), so the day units are recounted from the whole diary.
+    migraine_diagnosed: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class DiaryDayRow(Base):
@@ -550,6 +555,9 @@ class DayUnitRow(Base):
     sleep_hours: Mapped[float | None] = mapped_column(Float)
     neck_tension: Mapped[int | None] = mapped_column(Integer)
     menstruating: Mapped[bool | None] = mapped_column(Boolean)
+    # The day's migraine status is unknown (missing attack data, issue 12 item 8): ``migraine``
+    # is then false and this true. Summed from its own column, not packed.
+    migraine_uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[int] = mapped_column(
         BigInteger, Computed(PACKED_COLUMN_SQL["flags"], persisted=True)
     )

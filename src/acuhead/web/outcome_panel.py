@@ -103,6 +103,7 @@ class Cell:
     rate: str  # per 28 recorded days; "–" when the window gets no rate (low compliance)
     count: int  # as recorded, always shown
     change: str  # block minus baseline; "" on the baseline row
+    uncertain: int = 0  # migraine days only: recorded days whose migraine status is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Endpoint:
     reason: str
     responders: tuple[tuple[str, bool | None], ...]
     extra: tuple[tuple[str, str, str, str], ...]  # label, baseline, block, change
+    uncertain: str = ""  # uncertain days left out of the responder count (issue 12 item 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,9 @@ def _cells(window: Mapping[str, Any], baseline: bool) -> tuple[Cell, ...]:
             rate=num(window.get(f"{key}_per_28")),
             count=int(window.get(key) or 0),
             change="" if baseline else signed(change.get(f"{key}_per_28")),
+            uncertain=int(window.get("migraine_days_uncertain") or 0)
+            if key == "migraine_days"
+            else 0,
         )
         for key, _ in MEASURES
     )
@@ -309,6 +314,26 @@ def _endpoint(out: Mapping[str, Any]) -> Endpoint:
         reason=str(change.get("reason") or ""),
         responders=tuple((k, v) for k, v in flags.items()),
         extra=extra,
+        uncertain=uncertain_text(out.get("responder_basis")),
+    )
+
+
+def uncertain_text(basis: Mapping[str, Any] | None) -> str:
+    """Uncertain migraine days left out of the responder figures, or "" when there are none."""
+    if not basis:
+        return ""
+    parts = []
+    for key, name in (("baseline", "baseline"), ("block", "endpoint block")):
+        side = basis.get(key) or {}
+        n = int(side.get("uncertain_days") or 0)
+        if n:
+            parts.append(f"{n} uncertain day{'s' if n != 1 else ''} in the {name}")
+    if not parts:
+        return ""
+    return (
+        "Responders are computed on days whose migraine status is known; "
+        + " and ".join(parts)
+        + " (missing attack details) are left out."
     )
 
 
