@@ -87,7 +87,7 @@ def open_db(migrate: bool = True) -> Database:
 
 
 def recount_day_units(db: Database) -> None:
-    """Recount the stored day units of patients a migration left stale (0060: the migraine
+    """Recount the stored day units of patients a migration left stale (0065: the migraine
     diagnosis that decides probable-migraine days); nothing to do on an up-to-date database."""
     from acuhead.services.day_units import recount_stale
 

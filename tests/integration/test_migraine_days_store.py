@@ -113,7 +113,7 @@ def test_probable_days_count_once_the_patient_has_migraine(db: Database, world: 
 
 
 def test_recount_after_the_migration_fixes_stale_rows(db: Database, world: World) -> None:
-    """Migration 0060 leaves every patient's status NULL; the recount run after upgrading
+    """Migration 0065 leaves every patient's status NULL; the recount run after upgrading
     rewrites day units that were counted under the old rule (every probable day a migraine
     day)."""
     actor = Actor.system(world.clinic_x)
@@ -133,12 +133,12 @@ def test_recount_after_the_migration_fixes_stale_rows(db: Database, world: World
         assert s.get(Patient, world.patient_b).migraine_diagnosed is False  # type: ignore[union-attr]
 
 
-def test_migrations_0060_0070_keep_the_rows_and_mark_every_patient_for_a_recount(
+def test_migrations_0065_0070_keep_the_rows_and_mark_every_patient_for_a_recount(
     scratch: Database,  # noqa: F811 - the fixture imported above
 ) -> None:
-    """0060 adds patients.migraine_diagnosed, 0070 day_units.migraine_uncertain (false on old
+    """0065 adds patients.migraine_diagnosed, 0070 day_units.migraine_uncertain (false on old
     rows) and clears every status so `acuhead db upgrade` recounts; down again keeps the rows."""
-    upgrade(scratch, "0060")
+    upgrade(scratch, "0065")
     with scratch.write() as s:
         s.execute(text("INSERT INTO clinics (id, name, created_utc) VALUES (1, 'C', :t)"),
                   {"t": dt.datetime(2026, 1, 1)})  # fmt: skip

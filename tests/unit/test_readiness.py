@@ -167,6 +167,18 @@ def test_thunderclap_from_readings(case: ThunderCase) -> None:
     assert bool(found) is case.flagged, case.source
 
 
+def test_thunderclap_is_found_whatever_clock_the_times_were_written_on() -> None:
+    """A start written as the patient's wall-clock time and a reading written with its UTC
+    offset are the same minute (CLINICAL.md 2 item 4); the rule must not skip the pair."""
+    berlin = PatientFacts(birth_date=dt.date(1985, 4, 2), timezone="Europe/Berlin")
+    start = dt.datetime(2026, 11, 2, 14, 0)  # naive: 14:00 on the patient's clock (UTC+1)
+    reading = IntensityReading(dt.datetime(2026, 11, 2, 13, 0, 40, tzinfo=dt.UTC), 10)
+    attack = Attack(start=start, end=start + dt.timedelta(hours=5), readings=(reading,))
+    diary = Diary(patient=berlin, days=(), attacks=(attack,))
+    found = record_flags(patient=berlin, diary=diary, diagnoses=[], screen=None, today=TODAY)
+    assert [f.code for f in found] == ["O_onset_sudden"]
+
+
 def _days(counts: list[int], end: dt.date, recorded: int = 28) -> tuple[set[dt.date], set[dt.date]]:
     """Windows of 28 days ending on ``end`` (oldest first) with ``counts`` headache days each;
     every day is recorded unless ``recorded`` is smaller."""

@@ -246,12 +246,13 @@ def screen_state(
 
 
 def thunderclap_evidence(attacks: Iterable[Attack]) -> list[str]:
-    """Attacks whose readings reach 9-10 within one minute of the start (CLINICAL.md 2 item 4)."""
+    """Attacks whose readings reach 9-10 within one minute of the start (CLINICAL.md 2 item 4).
+
+    Pass attacks through `in_patient_zone` first: every time is then aware, so the gap is
+    absolute time and no reading is ever skipped for being written on another clock."""
     out = []
     for attack in attacks:
         for reading in attack.readings:
-            if (attack.start.tzinfo is None) != (reading.at.tzinfo is None):
-                continue
             after = reading.at - attack.start
             if (
                 reading.intensity >= THUNDERCLAP_MIN_INTENSITY
@@ -368,7 +369,7 @@ def record_flags(
     if overuse:
         found.append(RedFlagFinding("P10_painkiller_or_new_drug", tuple(overuse)))
     if diary is not None:
-        sudden = thunderclap_evidence(diary.attacks)
+        sudden = thunderclap_evidence(in_patient_zone(a, patient) for a in diary.attacks)
         if sudden:
             found.append(RedFlagFinding("O_onset_sudden", tuple(sudden)))
         headache = {d.date for d in diary.days if d.headache}

@@ -357,7 +357,7 @@ def patient_has_migraine(session: Session, patient: Patient, whole: Diary | None
 
 def recount_stale(session: Session) -> int:
     """Recount the day units of every patient whose migraine status is not stored (after
-    migration 0060, or when only 1.3 decides it); returns how many patients were recounted."""
+    migration 0065, or when only 1.3 decides it); returns how many patients were recounted."""
     ids = list(
         session.scalars(
             select(Patient.id).where(Patient.migraine_diagnosed.is_(None)).order_by(Patient.id)

@@ -8,7 +8,7 @@ stored rows were counted under the old rules, so every patient's
 ``services.day_units.recount_stale``) rewrites their day units.
 
 Revision ID: 0070
-Revises: 0060
+Revises: 0065
 Create Date: 2026-12-06 19:00:00.000000
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0070"
-down_revision = "0060"
+down_revision = "0065"
 branch_labels = None
 depends_on = None
 

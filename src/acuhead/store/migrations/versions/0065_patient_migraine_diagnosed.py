@@ -6,8 +6,8 @@ NULL for every existing patient, which makes the next count of their day units r
 whole diary (``acuhead db upgrade`` does it for every patient, see
 ``services.day_units.recount_stale``).
 
-Revision ID: 0060
-Revises: 0050
+Revision ID: 0065
+Revises: 0060
 Create Date: 2026-12-06 18:30:00.000000
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0060"
-down_revision = "0050"
+revision = "0065"
+down_revision = "0060"
 branch_labels = None
 depends_on = None
 
