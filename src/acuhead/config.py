@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from: str = "acuhead <noreply@localhost>"
     base_url: str = "http://127.0.0.1:8000"  # where the links in e-mails point
+    # Request bodies (web/limits.py): 413 past the size while it streams in, 408 when the
+    # whole body has not arrived within the time; imports of a patient record get their own
+    # size.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

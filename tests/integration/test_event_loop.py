@@ -205,13 +205,10 @@ def test_simultaneous_form_saves_of_one_day_answer_and_livez_stays_up(
         cookies = page_cookie(base, world.patient_a_email)
         today = diary.local_today("Europe/Berlin")
         # Saved once, so every save below updates an existing row (a row lock each).
-        first = httpx.post(
-            f"{base}/diary/{today}",
-            data={"headache": "no"},
-            cookies=cookies,
-            headers={"Origin": base},
-            timeout=ANSWER_WITHIN,
-        )
+        with httpx.Client(cookies=cookies, timeout=ANSWER_WITHIN) as client:
+            first = client.post(
+                f"{base}/diary/{today}", data={"headache": "no"}, headers={"Origin": base}
+            )
         assert first.status_code == 303, first.text
         start = threading.Barrier(clients)
 
@@ -225,13 +222,12 @@ def test_simultaneous_form_saves_of_one_day_answer_and_livez_stays_up(
             start.wait()
             t0 = time.monotonic()
             try:
-                r = httpx.post(
-                    f"{base}/diary/{today}",
-                    content=body(),
-                    cookies=cookies,
-                    headers={"Origin": base, "Content-Type": FORM},
-                    timeout=ANSWER_WITHIN,
-                )
+                with httpx.Client(cookies=cookies, timeout=ANSWER_WITHIN) as client:
+                    r = client.post(
+                        f"{base}/diary/{today}",
+                        content=body(),
+                        headers={"Origin": base, "Content-Type": FORM},
+                    )
             except httpx.TimeoutException:
                 return -1, time.monotonic() - t0
             return r.status_code, time.monotonic() - t0

@@ -39,6 +39,7 @@ from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
 from acuhead.web.deps import deferred_access_error, patient_access
+from acuhead.web.limits import BodyLimits
 from acuhead.web.schemas import Health
 
 log = logging.getLogger("acuhead.web")
@@ -176,7 +177,13 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.write_gate = asyncio.Semaphore(1 if db.is_sqlite else 8)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so a 413 gets the headers too
 
     @app.exception_handler(ValidationError)
     async def _validation(_r: Request, exc: ValidationError) -> JSONResponse:
