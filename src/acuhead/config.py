@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     body_timeout_seconds: float = Field(default=60.0, gt=0)
+    # /docs and /openapi.json (web/api_docs.py); unset: on, except in production.
+    api_docs: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -68,6 +70,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def api_docs_on(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
 
 @cache
