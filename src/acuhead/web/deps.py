@@ -10,6 +10,12 @@ each hop waits for the event loop and the GIL. The diary routes (most of the tra
 therefore async, need no thread before their body, and run their whole transaction, the
 session lookup and patient check included, in one hop (:func:`access_in_transaction`,
 :func:`run_write`, :func:`run_read`); the other routes keep ``WriteSession``.
+
+No coroutine ever holds a synchronous session: one waiting on a row lock would block the event
+loop that the lock's holder needs to commit, freezing every request (issue 13). A route that
+takes ``WriteSession``/``ReadSession`` is a plain ``def``, and both read the request body
+before the transaction opens (:func:`body_first`); ``tests/integration/test_event_loop.py``
+checks every route.
 """
 
 from __future__ import annotations
