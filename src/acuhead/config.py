@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     # The safety gate (domain/readiness.py): how long a completed SNNOOP10 intake screen
     # stays current. 12 months is a product choice, not a published figure (README "Safety gate").
     screen_valid_months: int = Field(default=12, ge=1, le=60)
+    # Request bodies (web/limits.py): 413 past the size while it streams in, 408 when the
+    # whole body has not arrived within the time; imports of a patient record get their own
+    # size.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    # /docs and /openapi.json (web/api_docs.py); unset: on, except in production.
+    api_docs: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -65,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def api_docs_on(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
 
 @cache

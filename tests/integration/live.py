@@ -28,11 +28,13 @@ class LiveServer:
         port: int | None = None,
         log: Path | None = None,
         workers: int = 1,
+        env: dict[str, str] | None = None,
     ):
         self.database_url = database_url
         self.workers = workers
         self.port = port or free_port()
         self.log = log
+        self.env = env or {}  # extra ACUHEAD_* settings for this server
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,7 +42,12 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> LiveServer:
-        env = {**os.environ, "ACUHEAD_DATABASE_URL": self.database_url, "ACUHEAD_ENV": "test"}
+        env = {
+            **os.environ,
+            "ACUHEAD_DATABASE_URL": self.database_url,
+            "ACUHEAD_ENV": "test",
+            **self.env,
+        }
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             [

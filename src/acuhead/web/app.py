@@ -38,7 +38,9 @@ from acuhead.web import warm_up as warming
 from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
+from acuhead.web.api_docs import add_api_docs
 from acuhead.web.deps import deferred_access_error, patient_access
+from acuhead.web.limits import BodyLimits
 from acuhead.web.schemas import Health
 
 log = logging.getLogger("acuhead.web")
@@ -53,11 +55,13 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     ),
 }
-# The interactive API docs page needs its own script and style sources; it is served locally.
+# The API docs page (web/api_docs.py): Swagger UI sets inline styles; scripts stay 'self'.
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+# Production is served over HTTPS (README "Deploying"): browsers keep to it for a year.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class SecurityHeaders:
@@ -66,8 +70,9 @@ class SecurityHeaders:
     Plain ASGI rather than ``BaseHTTPMiddleware``: that one runs each request through an extra
     task and memory streams, which cost more CPU than a simple API request itself."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,6 +85,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for key, value in SECURITY_HEADERS.items():
                     headers.setdefault(key, value)
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
                 if path.startswith("/docs"):
                     headers["Content-Security-Policy"] = DOCS_CSP
                 if path.startswith("/api/"):
@@ -170,13 +177,21 @@ def create_app(
         version=__version__,
         description="Headache diary, ICHD-3 engine and acupuncture care records. "
         "Every route needs a session (POST /api/v1/auth/login).",
-        docs_url=None if settings.is_production else "/docs",
+        docs_url=None,  # served by add_api_docs, from installed files
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs_on else None,
     )
     app.state.settings = settings
     app.state.db = db
     app.state.write_gate = asyncio.Semaphore(1 if db.is_sqlite else 8)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        import_bytes=settings.max_import_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
+    # Added last: outermost, so a 413 gets the headers too.
+    app.add_middleware(SecurityHeaders, hsts=settings.is_production)
 
     @app.exception_handler(ValidationError)
     async def _validation(_r: Request, exc: ValidationError) -> JSONResponse:
@@ -318,6 +333,8 @@ def create_app(
     )
     app.include_router(pages.router)  # HTML pages; "/" sends each role to its landing page
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    if settings.api_docs_on:
+        add_api_docs(app)
     return app
 
 

@@ -10,11 +10,18 @@ each hop waits for the event loop and the GIL. The diary routes (most of the tra
 therefore async, need no thread before their body, and run their whole transaction, the
 session lookup and patient check included, in one hop (:func:`access_in_transaction`,
 :func:`run_write`, :func:`run_read`); the other routes keep ``WriteSession``.
+
+No coroutine ever holds a synchronous session: one waiting on a row lock would block the event
+loop that the lock's holder needs to commit, freezing every request (issue 13). A route that
+takes ``WriteSession``/``ReadSession`` is a plain ``def``, and both read the request body
+before the transaction opens (:func:`body_first`); ``tests/integration/test_event_loop.py``
+checks every route.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
@@ -50,6 +57,20 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+async def body_first(request: Request) -> None:
+    """Read the whole request body on the event loop before any transaction opens.
+
+    A client that sends its body slowly must never hold a database lock, a connection or a
+    place at the write gate while it does: reading is limited in size and time by
+    ``web/limits.py`` (413, 408), and only then does a session open. The body stays cached
+    on the request for the form or JSON parser (issue 13, "bodies before locks")."""
+    if request.method in SAFE_METHODS:
+        return
+    # RuntimeError "Stream consumed": a form parser has read it whole already.
+    with contextlib.suppress(RuntimeError):
+        await request.body()
+
+
 async def write_gate(request: Request) -> AsyncIterator[None]:
     """Admit a bounded number of transactions at once, waiting on the event loop.
 
@@ -59,6 +80,7 @@ async def write_gate(request: Request) -> AsyncIterator[None]:
     no thread. SQLite admits one writer; PostgreSQL as many as the connection pool allows.
     """
     gate: asyncio.Semaphore = request.app.state.write_gate
+    await body_first(request)  # the body before a place at the gate
     async with gate:
         yield
 
@@ -70,7 +92,7 @@ def write_session(
         yield session
 
 
-def read_session(db: DbDep) -> Iterator[Session]:
+def read_session(db: DbDep, _body: Annotated[None, Depends(body_first)]) -> Iterator[Session]:
     with db.read() as session:
         yield session
 

@@ -29,6 +29,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from acuhead.analytics.cohort import practitioner_names
 from acuhead.config import Settings
@@ -54,6 +55,7 @@ from acuhead.web.pages.base import (
     FormState,
     OptionalUser,
     PageUser,
+    PostedForm,
     SameOrigin,
     StaffUser,
     not_found,
@@ -333,15 +335,21 @@ def _user_action(
         )
 
 
-async def _show_of(request: Request) -> str:
-    show = (await request.form()).get("show")
+def _show_of(posted: FormData) -> str:
+    show = posted.get("show")
     return show if isinstance(show, str) and show in SHOW else "staff"
 
 
-async def _set_active(
-    request: Request, user_id: int, user: PageUser, session: Session, *, active: bool
+def _set_active(
+    request: Request,
+    user_id: int,
+    user: PageUser,
+    posted: FormData,
+    session: Session,
+    *,
+    active: bool,
 ) -> Response:
-    show = await _show_of(request)
+    show = _show_of(posted)
     done = "reactivated" if active else "deactivated"
 
     def act() -> Response:
@@ -352,25 +360,25 @@ async def _set_active(
 
 
 @router.post("/admin/users/{user_id}/deactivate", dependencies=[SameOrigin])
-async def deactivate(
-    request: Request, user_id: int, user: AdminUser, session: WriteSession
+def deactivate(
+    request: Request, user_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
 ) -> Response:
-    return await _set_active(request, user_id, user, session, active=False)
+    return _set_active(request, user_id, user, posted, session, active=False)
 
 
 @router.post("/admin/users/{user_id}/reactivate", dependencies=[SameOrigin])
-async def reactivate(
-    request: Request, user_id: int, user: AdminUser, session: WriteSession
+def reactivate(
+    request: Request, user_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
 ) -> Response:
-    return await _set_active(request, user_id, user, session, active=True)
+    return _set_active(request, user_id, user, posted, session, active=True)
 
 
 @router.post("/admin/users/{user_id}/link", dependencies=[SameOrigin])
-async def issue_user_link(
-    request: Request, user_id: int, user: AdminUser, session: WriteSession
+def issue_user_link(
+    request: Request, user_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     """A reset link for an account with a password; a fresh invitation for one without."""
-    show = await _show_of(request)
+    show = _show_of(posted)
 
     def act() -> Response:
         target = invitations.account(session, actor=user.actor, user_id=user_id)
@@ -581,8 +589,10 @@ def _whole(raw: str) -> int | None:
 
 
 @router.post("/admin/schedule", dependencies=[SameOrigin])
-async def schedule_submit(request: Request, user: AdminUser, session: WriteSession) -> Response:
-    form = FormState.from_form(await request.form())
+def schedule_submit(
+    request: Request, user: AdminUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    form = FormState.from_form(posted)
     items = schedules.list_schedule(session, actor=user.actor)
     entries: dict[str, schedules.ScheduleEntry] = {}
     for item in items:
@@ -789,15 +799,15 @@ def invite_page(request: Request, token: str, user: OptionalUser, session: ReadS
 
 
 @router.post("/invite/{token}", dependencies=[SameOrigin])
-async def invite_submit(
+def invite_submit(
     request: Request,
     token: str,
     user: OptionalUser,
+    posted: PostedForm,
     session: WriteSession,
     settings: SettingsDep,
 ) -> Response:
-    raw = await request.form()
-    password, confirm = raw.get("password"), raw.get("confirm")
+    password, confirm = posted.get("password"), posted.get("confirm")
     password = password if isinstance(password, str) else ""
     confirm = confirm if isinstance(confirm, str) else ""
     form = FormState()  # passwords are never echoed back into the page

@@ -11,6 +11,7 @@ from acuhead.web.deps import COOKIE, DbDep, SettingsDep
 from acuhead.web.pages.base import (
     FormState,
     OptionalUser,
+    PostedForm,
     SameOrigin,
     landing_for,
     render,
@@ -35,11 +36,13 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None) ->
 
 
 @router.post("/login", dependencies=[SameOrigin])
-async def login_submit(request: Request, db: DbDep, settings: SettingsDep) -> Response:
-    raw = await request.form()
-    form = FormState.from_form(raw)
+def login_submit(
+    request: Request, posted: PostedForm, db: DbDep, settings: SettingsDep
+) -> Response:
+    # A plain def: the password hash and the database work run in a worker thread.
+    form = FormState.from_form(posted)
     email = str(form.get("email"))
-    password = raw.get("password")
+    password = posted.get("password")
     password = password if isinstance(password, str) else ""
     form.values.pop("password", None)  # never echoed back into the page
     if not email:

@@ -12,7 +12,7 @@ Every form POST goes through :func:`acuhead.web.deps.check_same_origin` (CSRF by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +27,7 @@ from acuhead import __version__
 from acuhead.errors import FieldError
 from acuhead.services.accounts import actor_from_token
 from acuhead.services.actors import Actor, Role
-from acuhead.web.deps import COOKIE, DbDep, check_same_origin
+from acuhead.web.deps import COOKIE, DbDep, body_first, check_same_origin
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -123,7 +123,21 @@ def same_origin(request: Request) -> None:
     check_same_origin(request)
 
 
+async def posted_form(request: Request) -> AsyncIterator[FormData]:
+    """The submitted form, read whole on the event loop (within the body limits of
+    ``web/limits.py``) before anything opens a transaction. A handler that takes it (and a
+    session) is a plain ``def``: its database work then runs in a worker thread, never on
+    the event loop, where a wait for a row lock would stop every request (issue 13)."""
+    await body_first(request)  # whole and cached, then parsed from memory
+    form = await request.form()
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
 OptionalUser = Annotated[PageUser | None, Depends(optional_user)]
+PostedForm = Annotated[FormData, Depends(posted_form)]
 PatientUser = Annotated[PageUser, Depends(require_patient)]
 StaffUser = Annotated[PageUser, Depends(require_staff_user)]
 SameOrigin = Depends(same_origin)

@@ -30,6 +30,7 @@ from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
     PageUser,
+    PostedForm,
     SameOrigin,
     StaffUser,
     apply_field_errors,
@@ -263,13 +264,18 @@ def patient_page(
 
 
 @router.post("/clinic/patients/{patient_id}/alerts/{alert_id}/resolve", dependencies=[SameOrigin])
-async def resolve_alert(
-    request: Request, patient_id: int, alert_id: int, user: StaffUser, session: WriteSession
+def resolve_alert(
+    request: Request,
+    patient_id: int,
+    alert_id: int,
+    user: StaffUser,
+    posted: PostedForm,
+    session: WriteSession,
 ) -> Response:
     patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
-    form = FormState.from_form(await request.form())
+    form = FormState.from_form(posted)
     kind = str(form.get("kind"))
     reason = str(form.get("reason"))
     if kind not in {k for k, _ in RESOLUTION_KINDS}:
@@ -320,13 +326,13 @@ def intake_page(
 
 
 @router.post("/clinic/patients/{patient_id}/intake", dependencies=[SameOrigin])
-async def intake_submit(
-    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+def intake_submit(
+    request: Request, patient_id: int, user: StaffUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     patient = patient_or_none(session, user, patient_id)
     if patient is None:
         return not_found(request, user, "patient")
-    form = FormState.from_form(await request.form(), multi=INTAKE_MULTI)
+    form = FormState.from_form(posted, multi=INTAKE_MULTI)
     codes = {f.code for f in redflags.CATALOGUE}
     ticked = set(form.values.get("flag", []))
     if ticked - codes:

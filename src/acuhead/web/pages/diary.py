@@ -30,6 +30,7 @@ from acuhead.web.pages.base import (
     FormState,
     PageUser,
     PatientUser,
+    PostedForm,
     SameOrigin,
     apply_field_errors,
     not_found,
@@ -222,8 +223,8 @@ def diary_page(
 
 
 @router.post("/diary/{day}", dependencies=[SameOrigin])
-async def save_day(
-    request: Request, day: str, user: PatientUser, session: WriteSession
+def save_day(
+    request: Request, day: str, user: PatientUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     patient = _patient(session, user)
     if patient is None:
@@ -233,7 +234,7 @@ async def save_day(
     if when is None:
         return not_found(request, user, "diary day (only the last seven days can be changed)")
     days, attacks = _week(session, user, patient, today)
-    form = FormState.from_form(await request.form(), multi=f.MULTI)
+    form = FormState.from_form(posted, multi=f.MULTI)
     existing = attacks.get(when, [])
     want_attack = not existing or bool(form.get("add_attack"))
     entry, attack_doc = f.parse_day(form, when, want_attack=want_attack)

@@ -38,6 +38,7 @@ from acuhead.web.pages.base import (
     FormState,
     PageUser,
     PatientUser,
+    PostedForm,
     SameOrigin,
     apply_field_errors,
     not_found,
@@ -372,8 +373,13 @@ ERROR_FIELDS = {
 
 
 @router.post("/diary/questionnaires/{name}", dependencies=[SameOrigin])
-async def save_questionnaire(
-    request: Request, name: str, user: PatientUser, session: WriteSession, settings: SettingsDep
+def save_questionnaire(
+    request: Request,
+    name: str,
+    user: PatientUser,
+    posted: PostedForm,
+    session: WriteSession,
+    settings: SettingsDep,
 ) -> Response:
     patient = _patient(session, user)
     if patient is None:
@@ -381,7 +387,7 @@ async def save_questionnaire(
     instrument = _instrument(name)
     if instrument is None:
         return not_found(request, user, "questionnaire")
-    form = FormState.from_form(await request.form())
+    form = FormState.from_form(posted)
     payload = _answers(instrument, form)
     row: QuestionnaireRow | None = None
     if payload is not None:
@@ -425,9 +431,8 @@ def settings_page(
 
 
 @router.post("/diary/settings", dependencies=[SameOrigin])
-async def save_settings(request: Request, user: PatientUser, session: WriteSession) -> Response:
-    form = await request.form()
+def save_settings(user: PatientUser, posted: PostedForm, session: WriteSession) -> Response:
     reminders.set_email_reminders(
-        session, actor=user.actor, enabled=form.get("email_reminders") == "on"
+        session, actor=user.actor, enabled=posted.get("email_reminders") == "on"
     )
     return see_other("/diary/settings?saved=1")

@@ -23,6 +23,7 @@ from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
     PageUser,
+    PostedForm,
     SameOrigin,
     StaffUser,
     apply_field_errors,
@@ -176,13 +177,13 @@ def _read_assessment_form(form: FormState) -> tuple[list[str], list[str], str, s
 
 
 @router.post("/clinic/patients/{patient_id}/assessment", dependencies=[SameOrigin])
-async def assessment_submit(
-    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+def assessment_submit(
+    request: Request, patient_id: int, user: StaffUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     patient = care_patient(request, user, session, patient_id)
     if isinstance(patient, Response):
         return patient
-    form = FormState.from_form(await request.form(), multi=ASSESS_MULTI)
+    form = FormState.from_form(posted, multi=ASSESS_MULTI)
     locs, signs, tongue, pulse = _read_assessment_form(form)
     row = None
     if form.ok:
@@ -213,13 +214,18 @@ async def assessment_submit(
     "/clinic/patients/{patient_id}/assessment/{assessment_id}/confirm",
     dependencies=[SameOrigin],
 )
-async def assessment_confirm(
-    request: Request, patient_id: int, assessment_id: int, user: StaffUser, session: WriteSession
+def assessment_confirm(
+    request: Request,
+    patient_id: int,
+    assessment_id: int,
+    user: StaffUser,
+    posted: PostedForm,
+    session: WriteSession,
 ) -> Response:
     patient = care_patient(request, user, session, patient_id)
     if isinstance(patient, Response):
         return patient
-    form = FormState.from_form(await request.form())
+    form = FormState.from_form(posted)
     choice = str(form.get("confirmed_pattern"))
     if choice and choice not in {p.value for p in Pattern}:
         form.add("confirmed_pattern", "Choose one of the patterns listed.")

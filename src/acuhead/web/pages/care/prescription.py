@@ -28,6 +28,7 @@ from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
     PageUser,
+    PostedForm,
     SameOrigin,
     StaffUser,
     apply_field_errors,
@@ -305,13 +306,13 @@ def _confirm(session: Session, user: PageUser, patient: Patient, form: FormState
 
 
 @router.post("/clinic/patients/{patient_id}/prescription", dependencies=[SameOrigin])
-async def prescription_submit(
-    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+def prescription_submit(
+    request: Request, patient_id: int, user: StaffUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     patient = care_patient(request, user, session, patient_id)
     if isinstance(patient, Response):
         return patient
-    form = FormState.from_form(await request.form(), multi=BUILD_MULTI)
+    form = FormState.from_form(posted, multi=BUILD_MULTI)
     base = f"/clinic/patients/{patient.id}/prescription"
     if form.get("intent") == "clear":
         if _clear(session, user, patient, form):

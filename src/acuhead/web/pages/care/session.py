@@ -25,6 +25,7 @@ from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
     PageUser,
+    PostedForm,
     SameOrigin,
     StaffUser,
     render,
@@ -176,13 +177,13 @@ def session_page(
 
 
 @router.post("/clinic/patients/{patient_id}/sessions/new", dependencies=[SameOrigin])
-async def session_submit(
-    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+def session_submit(
+    request: Request, patient_id: int, user: StaffUser, posted: PostedForm, session: WriteSession
 ) -> Response:
     patient = care_patient(request, user, session, patient_id)
     if isinstance(patient, Response):
         return patient
-    form = FormState.from_form(await request.form(), multi=SESSION_MULTI)
+    form = FormState.from_form(posted, multi=SESSION_MULTI)
     given = read_session(form)
     if form.ok:
         try:

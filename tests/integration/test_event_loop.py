@@ -1,0 +1,248 @@
+"""No database work on the event loop (issue 13 item 1).
+
+A coroutine endpoint runs on the event loop itself. If it uses a synchronous session, a query
+that waits for a row lock (``SELECT ... FOR UPDATE``, a duplicate key) blocks the loop, while
+the request holding that lock waits on the same loop to commit: every request of the process
+hangs, ``/livez`` included. So every route is a plain ``def`` (run in a worker thread) or a
+coroutine that reads its body first and hands all database work to a worker thread.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import threading
+import time
+import typing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+import acuhead.web
+from acuhead.config import Settings
+from acuhead.services import diary
+from acuhead.store.db import Database
+from acuhead.web.app import create_app
+
+from .factories import PASSWORD, make_world
+from .live import LiveServer
+
+WEB = Path(acuhead.web.__file__).resolve().parent
+
+
+def _routes(
+    routes: list[Any], extra: tuple[Callable[..., Any], ...] = ()
+) -> Iterator[tuple[APIRoute, tuple[Callable[..., Any], ...]]]:
+    """Every API route with the dependencies its routers add (``include_router(...,
+    dependencies=...)``), through nested routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route, extra
+            continue
+        original = getattr(route, "original_router", None)  # an included router
+        if original is not None:
+            added = tuple(d.dependency for d in route.include_context.dependencies)
+            yield from _routes(original.routes, extra + added)
+
+
+def _yields_session(call: Callable[..., Any]) -> bool:
+    """Whether a dependency hands out a synchronous SQLAlchemy ``Session``."""
+    try:
+        hints = typing.get_type_hints(call)
+    except Exception:  # a class or a callable without resolvable hints
+        return False
+    returned = hints.get("return")
+    found = [returned, *typing.get_args(returned)]
+    return any(isinstance(t, type) and issubclass(t, Session) for t in found)
+
+
+def _coroutines_given_a_session(dependant: Dependant, where: str) -> Iterator[str]:
+    call = dependant.call
+    for sub in dependant.dependencies:
+        if sub.call is not None and inspect.iscoroutinefunction(call) and _yields_session(sub.call):
+            yield f"{where}: {getattr(call, '__qualname__', call)} gets {sub.call.__qualname__}"
+        yield from _coroutines_given_a_session(sub, where)
+
+
+def test_no_coroutine_endpoint_or_dependency_is_given_a_synchronous_session() -> None:
+    app = create_app(Settings(env="test"), Database("sqlite://"))
+    found: list[str] = []
+    count = 0
+    for route, extra in _routes(app.router.routes):
+        count += 1
+        where = f"{sorted(route.methods)} {route.path}"
+        found += _coroutines_given_a_session(route.dependant, where)
+        for dep in extra:
+            found += _coroutines_given_a_session(get_dependant(path=route.path, call=dep), where)
+    assert count > 100  # the walk really saw the app's routes
+    assert found == []
+
+
+def _blocking_in_coroutines(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """``async def`` functions that take a synchronous ``Session`` or open a transaction
+    (``with db.write()`` / ``db.read()``) themselves; nested plain functions (the work handed
+    to a worker thread) are fine."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.AsyncFunctionDef):
+            continue
+        args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        for a in args:
+            note = ast.unparse(a.annotation) if a.annotation else ""
+            if "Session" in note and "Async" not in note and "Callable" not in note:
+                yield node.lineno, f"{node.name} takes {a.arg}: {note}"
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            inner = stack.pop()
+            if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if isinstance(inner, ast.With | ast.AsyncWith):
+                for item in inner.items:
+                    ctx = item.context_expr
+                    if (
+                        isinstance(ctx, ast.Call)
+                        and isinstance(ctx.func, ast.Attribute)
+                        and ctx.func.attr in ("write", "read", "begin", "begin_nested")
+                    ):
+                        yield inner.lineno, f"{node.name} opens {ast.unparse(ctx)}"
+            stack.extend(ast.iter_child_nodes(inner))
+
+
+def test_the_checker_finds_what_it_looks_for() -> None:
+    bad = ast.parse(
+        "async def a(s: Session) -> None: ...\n"
+        "async def b(db: Database) -> None:\n"
+        "    with db.write() as s:\n"
+        "        s.execute(1)\n"
+        "async def c(db: Database) -> None:\n"
+        "    def work() -> None:\n"
+        "        with db.write() as s: ...\n"
+    )
+    assert [what.split()[0] for _, what in _blocking_in_coroutines(bad)] == ["a", "b"]
+
+
+def test_no_coroutine_in_the_web_layer_takes_a_session_or_opens_a_transaction() -> None:
+    found = [
+        f"{path.relative_to(WEB)}:{line} {what}"
+        for path in sorted(WEB.rglob("*.py"))
+        for line, what in _blocking_in_coroutines(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+
+
+# --- the freeze itself, on a real PostgreSQL server -----------------------------------------
+
+# Generous for one request on this shared 2-core machine, far below "hung".
+ANSWER_WITHIN = 15.0
+FORM = "application/x-www-form-urlencoded"
+
+
+def page_cookie(base: str, email: str) -> dict[str, str]:
+    """Log in through the HTML form; the session cookie."""
+    r = httpx.post(
+        f"{base}/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"Origin": base},
+        timeout=ANSWER_WITHIN,
+    )
+    assert r.status_code == 303, r.text
+    return {"acuhead_session": r.cookies["acuhead_session"]}
+
+
+class LivezProbe:
+    """Polls ``/livez`` on its own thread; records the slowest answer and any failure."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.slowest = 0.0
+        self.failures: list[str] = []
+        self.answered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self._stop.is_set():
+                t0 = time.monotonic()
+                try:
+                    r = client.get(f"{self.base}/livez")
+                    if r.status_code != 200:
+                        self.failures.append(f"status {r.status_code}")
+                    else:
+                        self.answered += 1
+                except httpx.HTTPError as exc:
+                    self.failures.append(type(exc).__name__)
+                self.slowest = max(self.slowest, time.monotonic() - t0)
+                self._stop.wait(0.05)
+
+    def __enter__(self) -> LivezProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@pytest.mark.parametrize("clients", [3, 10])
+def test_simultaneous_form_saves_of_one_day_answer_and_livez_stays_up(
+    pg_db: Database, tmp_path: Path, clients: int
+) -> None:
+    """A double-click (or two tabs, or ten) on the diary form of one day: before the fix the
+    PostgreSQL server hung for good, ``/livez`` included."""
+    world = make_world(pg_db)
+    server = LiveServer(pg_db.url, log=tmp_path / "server.log").start()
+    try:
+        base = server.url
+        cookies = page_cookie(base, world.patient_a_email)
+        today = diary.local_today("Europe/Berlin")
+        # Saved once, so every save below updates an existing row (a row lock each).
+        with httpx.Client(cookies=cookies, timeout=ANSWER_WITHIN) as client:
+            first = client.post(
+                f"{base}/diary/{today}", data={"headache": "no"}, headers={"Origin": base}
+            )
+        assert first.status_code == 303, first.text
+        start = threading.Barrier(clients)
+
+        def save(n: int) -> tuple[int, float]:
+            form = urlencode({"headache": "no", "stress": str(n % 11), "notes": f"save {n}"})
+
+            def body() -> Iterator[bytes]:
+                time.sleep(0.05)  # as over a real network: the body comes after the headers
+                yield form.encode()
+
+            start.wait()
+            t0 = time.monotonic()
+            try:
+                with httpx.Client(cookies=cookies, timeout=ANSWER_WITHIN) as client:
+                    r = client.post(
+                        f"{base}/diary/{today}",
+                        content=body(),
+                        headers={"Origin": base, "Content-Type": FORM},
+                    )
+            except httpx.TimeoutException:
+                return -1, time.monotonic() - t0
+            return r.status_code, time.monotonic() - t0
+
+        with LivezProbe(base) as probe, ThreadPoolExecutor(clients) as pool:
+            answers = list(pool.map(save, range(clients)))
+            time.sleep(0.3)  # /livez once more after the saves
+        statuses = [s for s, _ in answers]
+        slowest = max(t for _, t in answers)
+        print(
+            f"{clients} saves: statuses {sorted(statuses)}, slowest {slowest:.2f} s, "
+            f"livez slowest {probe.slowest:.2f} s over {probe.answered} answers"
+        )
+        assert all(200 <= s < 400 or s == 409 for s in statuses), statuses
+        assert statuses.count(303) >= 1
+        assert probe.failures == [] and probe.slowest < 5.0
+    finally:
+        server.kill()  # a frozen server did not stop on SIGTERM
