@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from acuhead.services import accounts
 from acuhead.services.actors import require_admin
-from acuhead.store.models import LoginAttempt, User
+from acuhead.store.models import User
 from acuhead.web.deps import (
     COOKIE,
     CurrentActor,
@@ -40,27 +40,23 @@ def login(
     if request.cookies.get(COOKIE):
         check_same_origin(request)
     try:
-        with db.write() as session:
-            result = accounts.login(
-                session,
-                email=body.email,
-                password=body.password,
-                session_hours=settings.session_hours,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-            )
-            out = LoginOut(
-                token=result.token,
-                expires_utc=result.expires_utc,
-                user=user_out(result.user, result.actor.patient_id),
-            )
+        result = accounts.login(
+            db,
+            email=body.email,
+            password=body.password,
+            session_hours=settings.session_hours,
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+        )
     except accounts.LoginRefused:
-        # The failed attempt must be counted even though the login transaction failed.
-        with db.write() as session:
-            session.add(LoginAttempt(key_hash=accounts.login_key(body.email)))
         raise HTTPException(401, "wrong e-mail or password") from None
     except accounts.LoginThrottled as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    out = LoginOut(
+        token=result.token,
+        expires_utc=result.expires_utc,
+        user=user_out(result.user, result.actor.patient_id),
+    )
     response.set_cookie(
         COOKIE,
         result.token,
