@@ -181,16 +181,13 @@ def _writes_held(db: Database, patient_id: int, seconds: float) -> Iterator[None
     held = threading.Event()
 
     def hold() -> None:
-        with db.engine.connect() as conn:
-            if db.is_sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.execute(
-                    text("SELECT id FROM patients WHERE id = :pid FOR UPDATE"), {"pid": patient_id}
-                )
+        lock = "" if db.is_sqlite else " FOR UPDATE"  # SQLite: the write transaction suffices
+        with db.write() as session:
+            session.execute(
+                text("SELECT id FROM patients WHERE id = :pid" + lock), {"pid": patient_id}
+            )
             held.set()
             release.wait(60)
-            conn.rollback()
 
     holder = threading.Thread(target=hold)
     holder.start()
@@ -266,3 +263,34 @@ def test_fifty_clients_creating_different_attacks_on_one_day_never_conflict(
             )
         ).one()
     assert unit.attacks_started == 50
+
+
+def test_the_diary_form_keeps_working_with_versions(
+    app_client: TestClient, db: Database, world: World
+) -> None:
+    """The page sends the version it loaded (empty for a new day). A second tab that saved
+    the same new day first makes the other save a conflict that shows the answers again with
+    the stored version, so saving once more replaces it knowingly; a double-click of the
+    same answers simply succeeds."""
+    from .test_pages import berlin_today, page_login
+
+    c = app_client
+    page_login(c, world.patient_a_email)
+    url = f"/diary/{berlin_today()}"
+    tab_1 = {"headache": "no", "stress": "3", "version": ""}
+    tab_2 = {"headache": "no", "stress": "8", "version": ""}
+    assert c.post(url, data=tab_1, headers=SAME, follow_redirects=False).status_code == 303
+    again = c.post(url, data=tab_1, headers=SAME, follow_redirects=False)  # a double-click
+    assert again.status_code == 303
+    clash = c.post(url, data=tab_2, headers=SAME, follow_redirects=False)
+    assert clash.status_code == 422
+    assert "changed somewhere else" in clash.text
+    assert 'name="version" value="1"' in clash.text
+    with db.read() as s:
+        (row,) = s.scalars(select(DiaryDayRow))
+        assert (row.stress, row.version) == (3, 1)
+    tab_2["version"] = "1"
+    assert c.post(url, data=tab_2, headers=SAME, follow_redirects=False).status_code == 303
+    with db.read() as s:
+        (row,) = s.scalars(select(DiaryDayRow))
+        assert (row.stress, row.version) == (8, 2)

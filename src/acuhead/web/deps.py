@@ -286,7 +286,8 @@ async def run_write(request: Request, work: Callable[[Session, Actor], T]) -> T:
     """``work(session, actor)`` in one write transaction on one worker thread, for a route
     marked :func:`access_in_transaction` (the user and patient are checked first, in the same
     transaction). It commits before this returns, so a client is never answered for a write
-    that could still be lost.
+    that could still be lost. A transaction the database refused for a transient reason is
+    run again (``Database.transact``).
 
     The database write lock is held only while the transaction runs, never across an
     event-loop round trip, so how busy the loop is does not lengthen the queue of writers.
@@ -294,8 +295,10 @@ async def run_write(request: Request, work: Callable[[Session, Actor], T]) -> T:
     db: Database = request.app.state.db
 
     def transaction() -> T:
-        with db.write() as session:
-            return work(session, _deferred_access(session, request, db))
+        # Run again, a bounded number of times, when the database refused it for a transient
+        # reason (a deadlock, a serialization failure, a lost race to insert): a client gets
+        # 409 only when the conflict outlasts the retries (issue 13 item 7).
+        return db.transact(lambda session: work(session, _deferred_access(session, request, db)))
 
     return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "write"))
 
