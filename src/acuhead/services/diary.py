@@ -194,19 +194,18 @@ def upsert_day(
     version and gives ``asked_at``, when its request arrived (UTC): it means to create the
     entry, so an existing one is never replaced blindly. If it was recorded after
     ``asked_at``, another request created or changed it at the same time (409); if it was
-    already there, the client must send its version (428); the very same entry sent again
-    (a double-click, a retried request) changes nothing and succeeds. In-process callers that
-    pass neither (tests, tools) replace the entry.
+    already there, the client must send its version (428). In-process callers that pass
+    neither (tests, tools) replace the entry.
     """
     patient = load_patient(session, actor, patient_id)
     check_not_future(day.date, patient.timezone, "date")
     # The patient first, then the day: concurrent writers of this diary queue here, and the
-    # one that waited reads what the other committed (see lock_patient).
+    # one that waited reads what the other committed (see lock_patient). Not one statement:
+    # a statement that waited for a lock still sees the other tables as they were when it
+    # began, so the day read beside the patient's lock could be the one just replaced.
     lock_patient(session, patient.id)
     row = session.scalars(_DAY_ROW_LOCKED, {"pid": patient.id, "day": day.date}).first()
     if row is not None and version is None and asked_at is not None:
-        if replace(day_from_row(row), recorded_at=None) == replace(day, recorded_at=None):
-            return row  # the same entry again (a double-click, a retried request): no change
         if row.recorded_utc >= asked_at:
             raise Conflict(
                 f"the entry for {day.date} was recorded by another request at the same time "
