@@ -291,3 +291,54 @@ def test_the_diary_form_keeps_working_with_versions(
     with db.read() as s:
         (row,) = s.scalars(select(DiaryDayRow))
         assert (row.stress, row.version) == (8, 2)
+
+
+def test_a_deadlock_is_retried_inside_the_server_a_bounded_number_of_times(
+    pg_db: Database, world_pg: World
+) -> None:
+    """Two transactions that lock two patients in opposite orders deadlock for real; the one
+    PostgreSQL aborts is run again by ``Database.transact`` and both succeed. With a single
+    attempt allowed, the deadlock reaches the caller as a transient error (answered 409)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from acuhead.store.db import is_transient
+
+    def crossed(attempts: int) -> tuple[list[str], list[BaseException]]:
+        both_hold_one = threading.Barrier(2)
+        runs: list[str] = []
+        errors: list[BaseException] = []
+
+        def work(first: int, second: int) -> None:
+            def body(session: Any) -> None:
+                runs.append(f"{first}->{second}")
+                lock = text("SELECT id FROM patients WHERE id = :pid FOR UPDATE")
+                session.execute(lock, {"pid": first})
+                if len(runs) <= 2:  # only the first two attempts meet at the barrier
+                    both_hold_one.wait(10)
+                session.execute(lock, {"pid": second})
+
+            try:
+                pg_db.transact(body, attempts=attempts)
+            except BaseException as exc:
+                errors.append(exc)
+
+        a, b = world_pg.patient_a, world_pg.patient_b
+        threads = [threading.Thread(target=work, args=p) for p in ((a, b), (b, a))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return runs, errors
+
+    runs, errors = crossed(attempts=4)
+    assert errors == [] and len(runs) == 3  # one of the two ran again, then both succeeded
+    runs, errors = crossed(attempts=1)
+    assert len(runs) == 2 and len(errors) == 1
+    assert isinstance(errors[0], DBAPIError) and is_transient(errors[0])
+
+
+@pytest.fixture
+def world_pg(pg_db: Database) -> World:
+    from .factories import make_world
+
+    return make_world(pg_db)
