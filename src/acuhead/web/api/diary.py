@@ -162,7 +162,11 @@ async def get_day(request: Request, patient_id: int, day: dt.date) -> DayOut:
     return await run_read(request, work)
 
 
-@router.put("/patients/{patient_id}/days/{day}", response_model=DayOut)
+@router.put(
+    "/patients/{patient_id}/days/{day}",
+    response_model=DayOut,
+    responses={428: {"description": "an entry exists for this date: send its version"}},
+)
 @access_in_transaction
 async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) -> DayOut:
     """Record or correct one day. Send ``version`` when correcting: over an existing entry, a
