@@ -342,3 +342,49 @@ def world_pg(pg_db: Database) -> World:
     from .factories import make_world
 
     return make_world(pg_db)
+
+
+def test_the_same_bursts_against_a_live_server(
+    db: Database, world: World, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real server process (uvicorn, its threadpool, real argon2 cost) on each engine: 40
+    guesses at the API and 40 at the login page check at most the limit (before: 15-40 of 40
+    on SQLite, 30-36 of 40 on PostgreSQL), 50 different attacks on one day are all stored
+    (before: 23-27 refused on PostgreSQL), and one of 50 creators of a day succeeds (before:
+    47-50)."""
+    from .live import LiveServer
+
+    monkeypatch.setenv("ACUHEAD_LOGIN_MAX_FAILURES", str(LIMIT))
+    monkeypatch.setenv("ACUHEAD_LOGIN_WINDOW_SECONDS", "300")
+    with LiveServer(db.url, log=tmp_path / "server.log") as server:
+        base = server.url
+
+        def guess_api(i: int) -> httpx.Response:
+            body = {"email": world.prac_x, "password": f"guess-{i}"}
+            return httpx.post(f"{base}/api/v1/auth/login", json=body, timeout=120)
+
+        def guess_page(i: int) -> httpx.Response:
+            form = {"email": world.admin_x, "password": f"guess-{i}"}
+            return httpx.post(f"{base}/login", data=form, headers={"Origin": base}, timeout=120)
+
+        for guess, email in ((guess_api, world.prac_x), (guess_page, world.admin_x)):
+            codes = Counter(r.status_code for r in _burst(40, guess))
+            assert codes[401] <= LIMIT and codes[401] + codes[429] == 40, codes
+            body = {"email": email, "password": PASSWORD}
+            assert httpx.post(f"{base}/api/v1/auth/login", json=body).status_code == 429
+
+        body = {"email": world.patient_a_email, "password": PASSWORD}
+        token = httpx.post(f"{base}/api/v1/auth/login", json=body).json()["token"]
+        h = {"Authorization": f"Bearer {token}"}
+        attacks_url = f"{base}/api/v1/patients/{world.patient_a}/attacks"
+        answers = _burst(
+            50, lambda i: httpx.post(attacks_url, json=_attack_at(i * 7), headers=h, timeout=120)
+        )
+        assert Counter(r.status_code for r in answers) == {201: 50}
+        day_url = f"{base}/api/v1/patients/{world.patient_a}/days/2026-02-03"
+        answers = _burst(
+            50,
+            lambda i: httpx.put(day_url, json={"headache": True, "notes": f"{i}"}, headers=h),
+        )
+        codes = Counter(r.status_code for r in answers)
+        assert codes[200] == 1 and codes[409] + codes[428] == 49, codes
