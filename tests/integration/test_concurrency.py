@@ -172,6 +172,28 @@ def test_put_over_an_existing_day_without_its_version_answers_428(
     assert fixed.status_code == 200 and fixed.json()["version"] == 2
 
 
+def test_attack_put_and_patient_patch_without_a_version_answer_428(
+    app_client: TestClient, world: World, login: Login
+) -> None:
+    h = login(world.prac_x)
+    base = f"/api/v1/patients/{world.patient_a}"
+    created = app_client.post(f"{base}/attacks", json=_attack_at(0), headers=h)
+    assert created.status_code == 201
+    url = f"{base}/attacks/{created.json()['id']}"
+    blind = app_client.put(url, json={**_attack_at(5), "peak_intensity": 9}, headers=h)
+    assert blind.status_code == 428 and "version" in blind.json()["detail"]
+    assert (
+        app_client.get(url, headers=h).json()["peak_intensity"] == _attack_at(0)["peak_intensity"]
+    )
+    missing = app_client.put(f"{base}/attacks/999999", json=_attack_at(5), headers=h)
+    assert missing.status_code == 404  # no such record: nothing to send a version of
+    ok = app_client.put(url, json={**_attack_at(5), "version": 1}, headers=h)
+    assert ok.status_code == 200 and ok.json()["version"] == 2
+    patch = app_client.patch(base, json={"display_name": "Renamed"}, headers=h)
+    assert patch.status_code == 428 and "version" in patch.json()["detail"]
+    assert app_client.get(base, headers=h).json()["display_name"] != "Renamed"
+
+
 @contextmanager
 def _writes_held(db: Database, patient_id: int, seconds: float) -> Iterator[None]:
     """Hold back every diary write of this patient for ``seconds`` (SQLite: the database write

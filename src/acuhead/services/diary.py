@@ -127,10 +127,19 @@ def _safety_dict(s: SafetyProfile) -> dict[str, Any]:
 
 
 def update_patient(
-    session: Session, *, actor: Actor, patient_id: int, version: int, changes: dict[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    version: int | None,
+    changes: dict[str, Any],
 ) -> Patient:
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
+    if version is None:
+        raise VersionRequired(
+            f"send the version of the patient record you read (now {patient.version})"
+        )
     lock_for_update(session, patient)
     if patient.version != version:
         raise Conflict(f"patient changed since version {version} (now {patient.version})")
@@ -342,9 +351,11 @@ def update_attack(
     patient_id: int,
     attack_id: int,
     attack: Attack,
-    version: int,
+    version: int | None,
 ) -> AttackRow:
     row = _attack_row(session, actor, patient_id, attack_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the attack you read (now {row.version})")
     lock_patient(session, row.patient_id)
     lock_for_update(session, row)
     if row.version != version:

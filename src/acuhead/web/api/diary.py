@@ -114,7 +114,12 @@ async def get_patient(request: Request, patient_id: int) -> PatientOut:
     return await run_read(request, work)
 
 
-@router.patch("/patients/{patient_id}", response_model=PatientOut)
+_VERSION_REQUIRED: dict[int | str, dict[str, Any]] = {
+    428: {"description": "the record exists: send the version you read"}
+}
+
+
+@router.patch("/patients/{patient_id}", response_model=PatientOut, responses=_VERSION_REQUIRED)
 @access_in_transaction
 async def patch_patient(request: Request, patient_id: int, body: PatientPatch) -> PatientOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -162,11 +167,7 @@ async def get_day(request: Request, patient_id: int, day: dt.date) -> DayOut:
     return await run_read(request, work)
 
 
-@router.put(
-    "/patients/{patient_id}/days/{day}",
-    response_model=DayOut,
-    responses={428: {"description": "an entry exists for this date: send its version"}},
-)
+@router.put("/patients/{patient_id}/days/{day}", response_model=DayOut, responses=_VERSION_REQUIRED)
 @access_in_transaction
 async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) -> DayOut:
     """Record or correct one day. Send ``version`` when correcting: over an existing entry, a
@@ -254,7 +255,11 @@ async def get_attack(request: Request, patient_id: int, attack_id: int) -> Attac
     return await run_read(request, work)
 
 
-@router.put("/patients/{patient_id}/attacks/{attack_id}", response_model=AttackOut)
+@router.put(
+    "/patients/{patient_id}/attacks/{attack_id}",
+    response_model=AttackOut,
+    responses=_VERSION_REQUIRED,
+)
 @access_in_transaction
 async def put_attack(
     request: Request, patient_id: int, attack_id: int, body: AttackUpdate
