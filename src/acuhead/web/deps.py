@@ -262,11 +262,13 @@ def deferred_access_error(request: Request) -> HTTPException | None:
 # all while a ``WriteSession`` request that holds the lock waits for a worker to commit, a
 # deadlock. Reads never wait for the write lock. Beyond a limiter, work waits on the event
 # loop, holding no thread.
-THREADS = {"read": (4, 4), "write": (2, 6)}  # (SQLite, PostgreSQL)
+# Logins have their own: a burst of them (each waits for the SQLite write lock to record its
+# attempt) must not take the shared workers a request holding that lock needs to commit.
+THREADS = {"read": (4, 4), "write": (2, 6), "login": (2, 4)}  # (SQLite, PostgreSQL)
 
 
 def worker_threads(request: Request, kind: str) -> CapacityLimiter:
-    """The limiter for ``kind`` ("read", "write") on this event loop."""
+    """The limiter for ``kind`` ("read", "write", "login") on this event loop."""
     loop = asyncio.get_running_loop()
     state = request.app.state
     limiters: dict[str, tuple[asyncio.AbstractEventLoop, CapacityLimiter]] | None = getattr(
@@ -314,3 +316,9 @@ async def run_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
             return work(session, _deferred_access(session, request, db))
 
     return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "read"))
+
+
+async def run_login(request: Request, check: Callable[[], T]) -> T:
+    """``check()`` (``accounts.login``: its transactions and the password hash) on a worker
+    thread of the login limiter, off the event loop."""
+    return await anyio.to_thread.run_sync(check, limiter=worker_threads(request, "login"))

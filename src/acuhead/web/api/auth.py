@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +18,7 @@ from acuhead.web.deps import (
     SettingsDep,
     WriteSession,
     check_same_origin,
+    run_login,
     token_from,
 )
 from acuhead.web.schemas import LoginIn, LoginOut, UserIn, UserOut
@@ -33,21 +36,23 @@ def user_out(user: object, patient_id: int | None = None) -> UserOut:
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login(
+async def login(
     body: LoginIn, request: Request, response: Response, db: DbDep, settings: SettingsDep
 ) -> LoginOut:
     """Start a session. The token is returned and also set as an HttpOnly cookie."""
     if request.cookies.get(COOKIE):
         check_same_origin(request)
+    check = partial(
+        accounts.login,
+        db,
+        email=body.email,
+        password=body.password,
+        session_hours=settings.session_hours,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
     try:
-        result = accounts.login(
-            db,
-            email=body.email,
-            password=body.password,
-            session_hours=settings.session_hours,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-        )
+        result = await run_login(request, check)
     except accounts.LoginRefused:
         raise HTTPException(401, "wrong e-mail or password") from None
     except accounts.LoginThrottled as exc:

@@ -6,10 +6,9 @@ from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from acuhead.services import accounts
-from acuhead.web.deps import COOKIE, DbDep, SettingsDep
+from acuhead.web.deps import COOKIE, DbDep, SettingsDep, run_login
 from acuhead.web.pages.base import (
     FormState,
     OptionalUser,
@@ -54,7 +53,8 @@ async def login_submit(request: Request, db: DbDep, settings: SettingsDep) -> Re
         return render(request, "login.html", {"form": form}, status_code=422)
     try:
         # Off the event loop: the password check takes tens of milliseconds of CPU.
-        result = await run_in_threadpool(
+        result = await run_login(
+            request,
             partial(
                 accounts.login,
                 db,
@@ -63,7 +63,7 @@ async def login_submit(request: Request, db: DbDep, settings: SettingsDep) -> Re
                 session_hours=settings.session_hours,
                 max_failures=settings.login_max_failures,
                 window_seconds=settings.login_window_seconds,
-            )
+            ),
         )
         token, actor = result.token, result.actor
     except accounts.LoginRefused:
