@@ -172,9 +172,10 @@ class Connection:
         )
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.body = b""  # the last response's body
 
     async def request(self, method: str, path: str, body: object = None) -> int:
-        """The response's status; the body is read and dropped. Raises OSError (a timeout
+        """The response's status; the body is kept in ``body``. Raises OSError (a timeout
         after 30 s included) or ValueError on failure, after closing the connection."""
         try:
             async with asyncio.timeout(30):
@@ -196,11 +197,12 @@ class Connection:
         fields = {
             k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)
         }
+        self.body = b""
         if "content-length" in fields:
-            await self.reader.readexactly(int(fields["content-length"]))
+            self.body = await self.reader.readexactly(int(fields["content-length"]))
         elif fields.get("transfer-encoding") == "chunked":
             while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
-                await self.reader.readexactly(size + 2)
+                self.body += (await self.reader.readexactly(size + 2))[:-2]
             await self.reader.readuntil(b"\r\n")
         if fields.get("connection") == "close":
             await self.close()
@@ -235,6 +237,9 @@ async def run_clients(
         # Each simulated person has their own connection, as separate devices would.
         nonlocal errors
         pid = first_patient + n
+        # The version of each day this client wrote: a correction sends it, as a client must
+        # (a PUT over an existing day without its version answers 428).
+        versions: dict[dt.date, int] = {}
         # Odd clients begin with the read: writes and reads interleave from the first second.
         # When every client began with its write, all 100 wrote in the same half-second, and
         # kept nearly in step for the first ten: that burst, not the steady mix, set the p99.
@@ -249,11 +254,12 @@ async def run_clients(
                     status = await conn.request("GET", "/livez")
                 elif kind == "put":
                     day = dt.date(2026, 1, 1) - dt.timedelta(days=(k // 2) % 300)
-                    status = await conn.request(
-                        "PUT",
-                        f"/api/v1/patients/{pid}/days/{day}",
-                        {"headache": k % 3 == 0, "stress": k % 11},
-                    )
+                    entry: dict[str, object] = {"headache": k % 3 == 0, "stress": k % 11}
+                    if day in versions:
+                        entry["version"] = versions[day]
+                    status = await conn.request("PUT", f"/api/v1/patients/{pid}/days/{day}", entry)
+                    if status == 200:
+                        versions[day] = json.loads(conn.body)["version"]
                 else:
                     status = await conn.request("GET", f"/api/v1/patients/{pid}/days?limit=30")
                 ok = status == 200

@@ -5,6 +5,7 @@ AcuheadError
   NotFound          -> HTTP 404, CLI exit 3   (also used when a row exists in another tenant)
   Forbidden         -> HTTP 403, CLI exit 4
   Conflict          -> HTTP 409, CLI exit 5   (optimistic version check, duplicate key)
+    VersionRequired -> HTTP 428, CLI exit 5   (a change to an existing record sent no version)
     SafetyBlock     -> HTTP 409, CLI exit 6   (the safety gate refuses planning; names each reason)
 """
 
@@ -49,6 +50,12 @@ class Forbidden(AcuheadError):
 
 class Conflict(AcuheadError):
     pass
+
+
+class VersionRequired(Conflict):
+    """A change to an existing record came without the version it was based on (428)."""
+
+    status_code = 428
 
 
 class SafetyBlock(Conflict):

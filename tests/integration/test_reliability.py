@@ -134,7 +134,8 @@ def test_fifty_concurrent_writers_lose_nothing(db: Database, tmp_path: Path) -> 
                             with lock:
                                 successes += 1
                             break
-                        if r.status_code != 409:
+                        # 409: changed since read; 428: created since read (no version sent)
+                        if r.status_code not in (409, 428):
                             failures.append(f"{r.status_code} {r.text[:100]}")
                             break
 
@@ -184,10 +185,14 @@ def test_serve_with_two_workers_shares_sessions_and_stops_every_process(
         assert len(workers) == 2, workers
         headers = _token(server.url, world.patient_a_email)
         base = f"{server.url}/api/v1/patients/{world.patient_a}/days"
+        versions: dict[str, int] = {}
         for n in range(40):  # a new connection each time: the kernel spreads them
             with httpx.Client(headers=headers) as client:
-                r = client.put(f"{base}/2025-03-{1 + n % 28:02d}", json={"headache": n % 2 == 0})
+                day = f"2025-03-{1 + n % 28:02d}"
+                entry = {"headache": n % 2 == 0, "version": versions.get(day)}
+                r = client.put(f"{base}/{day}", json=entry)
                 assert r.status_code == 200, r.text
+                versions[day] = r.json()["version"]
         listed = httpx.get(f"{base}?limit=100", headers=headers).json()
         assert listed["total"] == 28
     finally:

@@ -1,8 +1,9 @@
 """Clinics, users, passwords and server-side sessions.
 
 Passwords are hashed with argon2id. A login for an unknown e-mail still verifies against a
-dummy hash so response time does not tell which accounts exist. Failed logins are counted per
-hashed e-mail within a window; past the limit, logins are refused until the window passes.
+dummy hash so response time does not tell which accounts exist. Login attempts are counted per
+hashed e-mail within a window, each recorded before its password is checked; past the limit,
+logins are refused unchecked until the window passes, and a successful login clears the count.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.errors import AcuheadError, Conflict, FieldError, NotFound, ValidationError
 from acuhead.services.actors import Actor, Role, audit, require_admin
+from acuhead.store.db import Database
 from acuhead.store.models import AuthSession, Clinic, LoginAttempt, Patient, User, utcnow
 
 _hasher = PasswordHasher()
@@ -120,7 +122,7 @@ def login_key(email: str) -> str:
 
 
 def login(
-    session: Session,
+    db: Database,
     *,
     email: str,
     password: str,
@@ -128,32 +130,70 @@ def login(
     max_failures: int,
     window_seconds: int,
 ) -> LoginResult:
+    """Check a password and open a session: the one way every login form and route logs in.
+
+    At most ``max_failures`` passwords are checked per account (hashed e-mail) per
+    ``window_seconds``, however many requests arrive at once: each attempt is first recorded,
+    in a transaction of its own that counts the attempts in the window and adds this one
+    atomically, and commits before argon2 runs. An attempt over the limit is refused without
+    a check. A correct password clears the account's attempts; a wrong one leaves its
+    attempt counted. No transaction is open while the hash is checked.
+    """
     key = login_key(email)
-    now = utcnow()
-    since = now - dt.timedelta(seconds=window_seconds)
-    failures = session.scalar(
-        select(func.count()).where(LoginAttempt.key_hash == key, LoginAttempt.at_utc >= since)
-    )
-    if (failures or 0) >= max_failures:
-        oldest = session.scalar(
-            select(func.min(LoginAttempt.at_utc)).where(
-                LoginAttempt.key_hash == key, LoginAttempt.at_utc >= since
-            )
-        )
-        wait = window_seconds - int((now - (oldest or now)).total_seconds())
-        raise LoginThrottled(max(wait, 1))
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    address = email.strip().lower()
+    with db.write() as session:
+        _record_attempt(session, key, max_failures, window_seconds)
+        found = session.execute(
+            select(User.id, User.password_hash, User.active).where(User.email == address)
+        ).first()
+    stored = found.password_hash if found is not None else None
     ok = False
     try:
-        ok = _hasher.verify((user.password_hash if user else None) or _DUMMY_HASH, password)
+        ok = _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok or user is None or not user.active or not user.password_hash:
-        # The caller records the failure in its own transaction (this one rolls back).
+    if not ok or found is None or not found.active or not stored:
         raise LoginRefused("wrong e-mail or password")
-    session.execute(delete(LoginAttempt).where(LoginAttempt.key_hash == key))
+    with db.write() as session:
+        user = session.get(User, found.id)
+        # The account as checked: not deactivated and its password not changed meanwhile.
+        if user is None or not user.active or user.password_hash != stored:
+            raise LoginRefused("wrong e-mail or password")
+        session.execute(delete(LoginAttempt).where(LoginAttempt.key_hash == key))
+        return start_session(session, user, session_hours=session_hours)
+
+
+def _record_attempt(session: Session, key: str, max_failures: int, window_seconds: int) -> None:
+    """Count the attempts of ``key`` in the window and add this one, or raise LoginThrottled.
+
+    The count and the insert must not interleave with another request's: SQLite admits one
+    writer at a time (``BEGIN IMMEDIATE``), and on PostgreSQL a transaction-scoped advisory
+    lock on the key serialises them (an unknown e-mail has no row to lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
+    now = utcnow()
+    since = now - dt.timedelta(seconds=window_seconds)
+    in_window = (LoginAttempt.key_hash == key, LoginAttempt.at_utc >= since)
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginAttempt.at_utc)).where(*in_window)
+    ).one()
+    if (count or 0) >= max_failures:
+        wait = window_seconds - int((now - (oldest or now)).total_seconds())
+        raise LoginThrottled(max(wait, 1))
+    session.add(LoginAttempt(key_hash=key, at_utc=now))
+
+
+def _lock_id(key: str) -> int:
+    """A signed 64-bit advisory-lock id from the hashed key (``pg_advisory_xact_lock``)."""
+    return int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+
+
+def start_session(session: Session, user: User, *, session_hours: int) -> LoginResult:
+    """A new session for ``user``, whose password was just checked (or just set, by the holder
+    of an invitation link), in the caller's transaction."""
     token = secrets.token_urlsafe(32)
-    expires = now + dt.timedelta(hours=session_hours)
+    expires = utcnow() + dt.timedelta(hours=session_hours)
     session.add(
         AuthSession(
             token_hash=_sha(token), user_id=user.id, clinic_id=user.clinic_id, expires_utc=expires

@@ -16,12 +16,12 @@ from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
-from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
+from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
 from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
-from acuhead.store.db import lock_for_update
+from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
     AURA_COLUMNS,
@@ -127,10 +127,19 @@ def _safety_dict(s: SafetyProfile) -> dict[str, Any]:
 
 
 def update_patient(
-    session: Session, *, actor: Actor, patient_id: int, version: int, changes: dict[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    version: int | None,
+    changes: dict[str, Any],
 ) -> Patient:
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
+    if version is None:
+        raise VersionRequired(
+            f"send the version of the patient record you read (now {patient.version})"
+        )
     lock_for_update(session, patient)
     if patient.version != version:
         raise Conflict(f"patient changed since version {version} (now {patient.version})")
@@ -186,13 +195,35 @@ def upsert_day(
     patient_id: int,
     day: DiaryDay,
     version: int | None = None,
+    asked_at: dt.datetime | None = None,
 ) -> DiaryDayRow:
-    """Create or replace the entry for one local date; ``version`` guards concurrent edits."""
+    """Create or replace the entry for one local date; ``version`` guards concurrent edits.
+
+    ``version``: the version of the entry the client read. A client that read none sends no
+    version and gives ``asked_at``, when its request arrived (UTC): it means to create the
+    entry, so an existing one is never replaced blindly. If it was recorded after
+    ``asked_at``, another request created or changed it at the same time (409); if it was
+    already there, the client must send its version (428). In-process callers that pass
+    neither (tests, tools) replace the entry.
+    """
     patient = load_patient(session, actor, patient_id)
     check_not_future(day.date, patient.timezone, "date")
-    # Read under a row lock (PostgreSQL), so the version check and the update below cannot
-    # interleave with another transaction's; SQLite admits one writer at a time anyway.
+    # The patient first, then the day: concurrent writers of this diary queue here, and the
+    # one that waited reads what the other committed (see lock_patient). Not one statement:
+    # a statement that waited for a lock still sees the other tables as they were when it
+    # began, so the day read beside the patient's lock could be the one just replaced.
+    lock_patient(session, patient.id)
     row = session.scalars(_DAY_ROW_LOCKED, {"pid": patient.id, "day": day.date}).first()
+    if row is not None and version is None and asked_at is not None:
+        if row.recorded_utc >= asked_at:
+            raise Conflict(
+                f"the entry for {day.date} was recorded by another request at the same time "
+                f"(now version {row.version}); read it, then send its version to change it"
+            )
+        raise VersionRequired(
+            f"an entry for {day.date} already exists (version {row.version}); send its "
+            "version to change it"
+        )
     if row is None:
         row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
         fill_day_row(row, day)
@@ -230,6 +261,7 @@ def get_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) ->
 
 
 def delete_day(session: Session, *, actor: Actor, patient_id: int, day: dt.date) -> None:
+    lock_patient(session, load_patient(session, actor, patient_id).id)
     row = get_day(session, actor=actor, patient_id=patient_id, day=day)
     session.delete(row)
     audit(session, actor, "delete", "diary_day", row.id, patient_id=patient_id)
@@ -287,6 +319,7 @@ _PAGE_OF_DAYS = (
 def create_attack(session: Session, *, actor: Actor, patient_id: int, attack: Attack) -> AttackRow:
     patient = load_patient(session, actor, patient_id)
     check_not_future(attack.start.date(), patient.timezone, "start")
+    lock_patient(session, patient.id)  # before any row: see lock_patient
     row = AttackRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
     fill_attack_row(row, attack, tz=patient.timezone)
     session.add(row)
@@ -318,9 +351,12 @@ def update_attack(
     patient_id: int,
     attack_id: int,
     attack: Attack,
-    version: int,
+    version: int | None,
 ) -> AttackRow:
     row = _attack_row(session, actor, patient_id, attack_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the attack you read (now {row.version})")
+    lock_patient(session, row.patient_id)
     lock_for_update(session, row)
     if row.version != version:
         raise Conflict(f"attack changed since version {version} (now {row.version})")
@@ -336,6 +372,7 @@ def update_attack(
 
 def delete_attack(session: Session, *, actor: Actor, patient_id: int, attack_id: int) -> None:
     row = _attack_row(session, actor, patient_id, attack_id)
+    lock_patient(session, row.patient_id)
     session.delete(row)
     units.refresh_attack(session, row)
     audit(session, actor, "delete", "attack", attack_id, patient_id=patient_id)

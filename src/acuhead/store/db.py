@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import atexit
 import logging
+import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from acuhead.store.models import Patient
 
 log = logging.getLogger("acuhead.store")
 
@@ -34,6 +39,7 @@ _WRITE_FLAG = "acuhead_write"
 DEFERRED_INSERTS = "acuhead.deferred_inserts"
 
 BatchHook = Callable[[Session, list[dict[str, Any]]], None]
+T = TypeVar("T")
 
 # PostgreSQL connections per server process: the pool and what it may open beyond it. With
 # several processes (``acuhead serve --workers``) the server must allow all of them.
@@ -42,6 +48,28 @@ POOL_SIZE, POOL_OVERFLOW = 20, 20
 # Pages of write-ahead log after which a commit checkpoints by itself (SQLite's default is
 # 1000): only when the background Checkpointer has fallen this far behind.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
+
+
+# A write the database refused for a transient reason is run again this many times in all,
+# after a random pause of up to RETRY_PAUSE * 2**attempt seconds (jitter, so the writers that
+# collided do not collide again in step).
+RETRY_ATTEMPTS = 4
+RETRY_PAUSE = 0.005
+
+# PostgreSQL: serialization failure, deadlock detected, lock not available; unique violation,
+# which a fresh attempt re-reads and then answers properly (e.g. a conflict naming the record).
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "23505"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the same transaction, run again, may well succeed (see ``Database.transact``)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    # SQLite: another process held the write lock past the busy timeout.
+    return type(orig).__name__ == "OperationalError" and "database is locked" in str(orig)
 
 
 class Database:
@@ -127,6 +155,23 @@ class Database:
         else:
             with self._writer() as session, session.begin():
                 yield session
+
+    def transact(self, work: Callable[[Session], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+        """``work(session)`` in a write transaction, run again (at most ``attempts`` times in
+        all, after a short random pause that doubles each time) when the database refused it
+        for a reason another attempt may not meet (:func:`is_transient`). ``work`` must be
+        safe to run again: everything it wrote was rolled back."""
+        attempt = 1
+        while True:
+            try:
+                with self.write() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt >= attempts or not is_transient(exc):
+                    raise
+            log.info("transaction retried after a transient conflict (attempt %d)", attempt)
+            time.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))  # noqa: S311 - jitter
+            attempt += 1
 
     def warm(self, connections: int) -> None:
         """Open ``connections`` pooled connections now, at start-up, rather than during the
@@ -402,3 +447,25 @@ def lock_for_update(session: Any, row: Any) -> None:
     check and the update that follows cannot interleave with another transaction's (no lost
     update under READ COMMITTED). SQLite already admits one writer at a time."""
     session.refresh(row, with_for_update=True)
+
+
+def lock_patient(session: Session, patient_id: int) -> None:
+    """Serialise the diary writes of one patient: call first, before reading or writing any
+    of that patient's diary rows.
+
+    A diary change rewrites derived rows (``day_units``) computed from everything recorded on
+    the dates it touches. Two writers of one patient under READ COMMITTED would each compute
+    them without the other's change, and the second to insert them failed on their unique
+    key: half of 50 concurrent new attacks on one day answered 409 (issue 13). Holding the
+    patient's row makes the second wait and then read the first's committed rows. ``FOR NO
+    KEY UPDATE`` does not conflict with the key-share locks that inserting a child row takes,
+    so two writers that both inserted first cannot deadlock on it. SQLite admits one writer
+    at a time already. Other patients' writes do not wait.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_PATIENT, {"pid": patient_id})
+
+
+_LOCK_PATIENT = (
+    select(Patient.id).where(Patient.id == bindparam("pid")).with_for_update(key_share=True)
+)

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from acuhead import __version__
 from acuhead.config import Settings, get_settings
 from acuhead.errors import Conflict, Forbidden, NotFound, SafetyBlock, ValidationError
-from acuhead.store.db import Database
+from acuhead.store.db import Database, is_transient
 from acuhead.web import pages
 from acuhead.web import warm_up as warming
 from acuhead.web.api import auth, care, clinical, diary
@@ -255,6 +255,11 @@ def create_app(
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if is_transient(exc):  # still refused after the retries (Database.transact)
+            return JSONResponse(
+                {"detail": "the record changed at the same time; read it and retry"},
+                status_code=409,
+            )
         if not exc.connection_invalidated:
             raise exc  # a real fault: the server error handler logs it and answers 500
         # The database server dropped the connection (it restarted, or a proxy cut it) and
@@ -286,7 +291,8 @@ def create_app(
 
     @app.exception_handler(Conflict)
     async def _conflict(_r: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        # 409, or 428 for a change that sent no version (VersionRequired).
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status_code", 409))
 
     @app.get("/livez", tags=["health"])
     async def livez() -> dict[str, str]:

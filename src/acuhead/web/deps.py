@@ -284,11 +284,13 @@ def deferred_access_error(request: Request) -> HTTPException | None:
 # all while a ``WriteSession`` request that holds the lock waits for a worker to commit, a
 # deadlock. Reads never wait for the write lock. Beyond a limiter, work waits on the event
 # loop, holding no thread.
-THREADS = {"read": (4, 4), "write": (2, 6)}  # (SQLite, PostgreSQL)
+# Logins have their own: a burst of them (each waits for the SQLite write lock to record its
+# attempt) must not take the shared workers a request holding that lock needs to commit.
+THREADS = {"read": (4, 4), "write": (2, 6), "login": (2, 4)}  # (SQLite, PostgreSQL)
 
 
 def worker_threads(request: Request, kind: str) -> CapacityLimiter:
-    """The limiter for ``kind`` ("read", "write") on this event loop."""
+    """The limiter for ``kind`` ("read", "write", "login") on this event loop."""
     loop = asyncio.get_running_loop()
     state = request.app.state
     limiters: dict[str, tuple[asyncio.AbstractEventLoop, CapacityLimiter]] | None = getattr(
@@ -308,7 +310,8 @@ async def run_write(request: Request, work: Callable[[Session, Actor], T]) -> T:
     """``work(session, actor)`` in one write transaction on one worker thread, for a route
     marked :func:`access_in_transaction` (the user and patient are checked first, in the same
     transaction). It commits before this returns, so a client is never answered for a write
-    that could still be lost.
+    that could still be lost. A transaction the database refused for a transient reason is
+    run again (``Database.transact``).
 
     The database write lock is held only while the transaction runs, never across an
     event-loop round trip, so how busy the loop is does not lengthen the queue of writers.
@@ -316,8 +319,10 @@ async def run_write(request: Request, work: Callable[[Session, Actor], T]) -> T:
     db: Database = request.app.state.db
 
     def transaction() -> T:
-        with db.write() as session:
-            return work(session, _deferred_access(session, request, db))
+        # Run again, a bounded number of times, when the database refused it for a transient
+        # reason (a deadlock, a serialization failure, a lost race to insert): a client gets
+        # 409 only when the conflict outlasts the retries (issue 13 item 7).
+        return db.transact(lambda session: work(session, _deferred_access(session, request, db)))
 
     return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "write"))
 
@@ -333,3 +338,9 @@ async def run_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
             return work(session, _deferred_access(session, request, db))
 
     return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "read"))
+
+
+async def run_login(request: Request, check: Callable[[], T]) -> T:
+    """``check()`` (``accounts.login``: its transactions and the password hash) on a worker
+    thread of the login limiter, off the event loop."""
+    return await anyio.to_thread.run_sync(check, limiter=worker_threads(request, "login"))

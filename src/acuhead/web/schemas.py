@@ -105,7 +105,7 @@ class PatientIn(Strict):
 
 
 class PatientPatch(Strict):
-    version: int
+    version: int | None = Field(default=None, description="the version you read (428 without)")
     display_name: str | None = Field(default=None, max_length=200)
     birth_date: dt.date | None = None
     sex: Sex | None = None
@@ -208,7 +208,7 @@ class AttackIn(Strict):
 
 
 class AttackUpdate(AttackIn):
-    version: int
+    version: int | None = Field(default=None, description="the version you read (428 without)")
 
 
 class AttackOut(AttackIn):

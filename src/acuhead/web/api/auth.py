@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from acuhead.services import accounts
 from acuhead.services.actors import require_admin
-from acuhead.store.models import LoginAttempt, User
+from acuhead.store.models import User
 from acuhead.web.deps import (
     COOKIE,
     CurrentActor,
@@ -16,6 +18,7 @@ from acuhead.web.deps import (
     SettingsDep,
     WriteSession,
     check_same_origin,
+    run_login,
     token_from,
 )
 from acuhead.web.schemas import LoginIn, LoginOut, UserIn, UserOut
@@ -33,34 +36,32 @@ def user_out(user: object, patient_id: int | None = None) -> UserOut:
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login(
+async def login(
     body: LoginIn, request: Request, response: Response, db: DbDep, settings: SettingsDep
 ) -> LoginOut:
     """Start a session. The token is returned and also set as an HttpOnly cookie."""
     if request.cookies.get(COOKIE):
         check_same_origin(request)
+    check = partial(
+        accounts.login,
+        db,
+        email=body.email,
+        password=body.password,
+        session_hours=settings.session_hours,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
     try:
-        with db.write() as session:
-            result = accounts.login(
-                session,
-                email=body.email,
-                password=body.password,
-                session_hours=settings.session_hours,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-            )
-            out = LoginOut(
-                token=result.token,
-                expires_utc=result.expires_utc,
-                user=user_out(result.user, result.actor.patient_id),
-            )
+        result = await run_login(request, check)
     except accounts.LoginRefused:
-        # The failed attempt must be counted even though the login transaction failed.
-        with db.write() as session:
-            session.add(LoginAttempt(key_hash=accounts.login_key(body.email)))
         raise HTTPException(401, "wrong e-mail or password") from None
     except accounts.LoginThrottled as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    out = LoginOut(
+        token=result.token,
+        expires_utc=result.expires_utc,
+        user=user_out(result.user, result.actor.patient_id),
+    )
     response.set_cookie(
         COOKIE,
         result.token,

@@ -17,7 +17,7 @@ from acuhead.interop.document import attack_to_dict, parse_attack
 from acuhead.services import diary as svc
 from acuhead.services.actors import Actor, load_patient
 from acuhead.store.mapping import attack_from_row
-from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RegimenRow
+from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RegimenRow, utcnow
 from acuhead.web.deps import access_in_transaction, run_read, run_write
 from acuhead.web.schemas import (
     AttackIn,
@@ -114,7 +114,12 @@ async def get_patient(request: Request, patient_id: int) -> PatientOut:
     return await run_read(request, work)
 
 
-@router.patch("/patients/{patient_id}", response_model=PatientOut)
+_VERSION_REQUIRED: dict[int | str, dict[str, Any]] = {
+    428: {"description": "the record exists: send the version you read"}
+}
+
+
+@router.patch("/patients/{patient_id}", response_model=PatientOut, responses=_VERSION_REQUIRED)
 @access_in_transaction
 async def patch_patient(request: Request, patient_id: int, body: PatientPatch) -> PatientOut:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -162,10 +167,12 @@ async def get_day(request: Request, patient_id: int, day: dt.date) -> DayOut:
     return await run_read(request, work)
 
 
-@router.put("/patients/{patient_id}/days/{day}", response_model=DayOut)
+@router.put("/patients/{patient_id}/days/{day}", response_model=DayOut, responses=_VERSION_REQUIRED)
 @access_in_transaction
 async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) -> DayOut:
-    """Record or correct one day. Send ``version`` when correcting, to detect a clash."""
+    """Record or correct one day. Send ``version`` when correcting: over an existing entry, a
+    request without it answers 428 (409 if the entry was recorded while it was on its way)."""
+    asked_at = utcnow()
     entry = DiaryDay(
         date=day,
         headache=body.headache,
@@ -179,7 +186,12 @@ async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) 
 
     def work(session: Session, actor: Actor) -> DayOut:
         row = svc.upsert_day(
-            session, actor=actor, patient_id=patient_id, day=entry, version=body.version
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            day=entry,
+            version=body.version,
+            asked_at=asked_at,
         )
         return day_out(row)
 
@@ -243,7 +255,11 @@ async def get_attack(request: Request, patient_id: int, attack_id: int) -> Attac
     return await run_read(request, work)
 
 
-@router.put("/patients/{patient_id}/attacks/{attack_id}", response_model=AttackOut)
+@router.put(
+    "/patients/{patient_id}/attacks/{attack_id}",
+    response_model=AttackOut,
+    responses=_VERSION_REQUIRED,
+)
 @access_in_transaction
 async def put_attack(
     request: Request, patient_id: int, attack_id: int, body: AttackUpdate

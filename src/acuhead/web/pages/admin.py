@@ -835,19 +835,8 @@ def invite_submit(
     old = request.cookies.get(COOKIE)
     if old:
         accounts.logout(session, token=old)
-    result: accounts.LoginResult | None = None
-    try:
-        with session.begin_nested():
-            result = accounts.login(
-                session,
-                email=account.email,
-                password=password,
-                session_hours=settings.session_hours,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-            )
-    except (accounts.LoginRefused, accounts.LoginThrottled):
-        result = None
+    # The new password was just set by the holder of the link: a session, no password check.
+    result = accounts.start_session(session, account, session_hours=settings.session_hours)
     page_user = None
     if result is not None:
         page_user = PageUser(actor=result.actor, name=account.name, email=account.email)

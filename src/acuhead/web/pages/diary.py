@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from acuhead.domain.diary import Attack, Diary, RegimenKind
 from acuhead.errors import Conflict, NotFound, ValidationError
@@ -22,7 +23,7 @@ from acuhead.services import care, clinical, safety
 from acuhead.services import diary as svc
 from acuhead.services import questionnaire_due as due
 from acuhead.store.mapping import attack_from_row, day_from_row
-from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow
+from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow, utcnow
 from acuhead.web import charts
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages import diary_form as f
@@ -226,6 +227,7 @@ def diary_page(
 def save_day(
     request: Request, day: str, user: PatientUser, posted: PostedForm, session: WriteSession
 ) -> Response:
+    asked_at = utcnow()
     patient = _patient(session, user)
     if patient is None:
         return render(request, "diary/no_diary.html", user=user, status_code=404)
@@ -256,7 +258,12 @@ def save_day(
         try:
             with session.begin_nested():
                 svc.upsert_day(
-                    session, actor=user.actor, patient_id=patient.id, day=entry, version=version
+                    session,
+                    actor=user.actor,
+                    patient_id=patient.id,
+                    day=entry,
+                    version=version,
+                    asked_at=asked_at,
                 )
                 if attack is not None:
                     row = svc.create_attack(
@@ -276,8 +283,14 @@ def save_day(
                 "This day was changed somewhere else while you were editing. Your answers are "
                 "still below: check them and save again.",
             )
-            fresh = days.get(when)
-            form.values["version"] = str(fresh.version) if fresh else ""
+            # The version stored now (perhaps an entry made since the page was loaded), so
+            # saving again replaces it knowingly.
+            fresh = session.scalar(
+                select(DiaryDayRow.version).where(
+                    DiaryDayRow.patient_id == patient.id, DiaryDayRow.day == when
+                )
+            )
+            form.values["version"] = "" if fresh is None else str(fresh)
     if not form.ok or entry is None:
         ctx = _day_context(user, patient, when, today, days, attacks, form, notice="")
         ctx["version"] = form.get("version")
