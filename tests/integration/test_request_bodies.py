@@ -152,24 +152,30 @@ def test_slow_bodies_hold_no_lock_another_patients_diary_writes_stay_fast(
             ):
                 end = time.monotonic() + 30
                 n = 0
+                version: int | None = None  # each change sends the version it is based on
                 while time.monotonic() < end:
                     n += 1
                     t0 = time.monotonic()
+                    doc: dict[str, object] = {"headache": False, "stress": n % 11}
+                    if version is not None:
+                        doc["version"] = version
                     r = client.put(
                         f"{base}/api/v1/patients/{world.patient_a}/days/{today}",
-                        json={"headache": False, "stress": n % 11},
+                        json=doc,
                         headers=token,
                     )
                     waits.append(time.monotonic() - t0)
                     assert r.status_code == 200, r.text
+                    version = int(r.json()["version"])
                     t0 = time.monotonic()
                     r = pages.post(
                         f"{base}/diary/{today}",
-                        data={"headache": "no", "notes": f"page save {n}"},
+                        data={"headache": "no", "notes": f"page save {n}", "version": version},
                         headers={"Origin": base},
                     )
                     waits.append(time.monotonic() - t0)
                     assert r.status_code == 303, r.text
+                    version += 1
                     time.sleep(1.5)
             # The slow bodies were still coming in the whole time (no answer, no timeout).
             assert [s.status for s in slow] == [None] * SLOW_CLIENTS
