@@ -429,6 +429,23 @@ def test_decide(case: DecideCase) -> None:
     assert result.ready is (not case.blocking)
 
 
+def test_a_cleared_thunderclap_does_not_cover_the_next_one() -> None:
+    """Thunderclap is an event (CLINICAL.md 2 item 4): a clearance given for one attack covers
+    that attack; a later attack that again peaks within a minute blocks until reviewed."""
+    first = "attack of 2026-10-01T08:00+02:00 reached 10/10 20 s after onset"
+    later = "attack of 2026-11-20T09:00+01:00 reached 9/10 30 s after onset"
+    cleared = open_alert([RedFlagFinding("O_onset_sudden", (first,))], at=NOW)
+    assert cleared is not None
+    cleared = resolve(cleared, kind="clearance", by="Dr A", at=NOW, reason="reviewed by GP")
+    alerts = [KnownAlert(9, cleared)]
+    only_first = RedFlagFinding("O_onset_sudden", (first,))
+    both = RedFlagFinding("O_onset_sudden", (first, later))
+    common = {"today": TODAY, "patient": ADULT, "screen": screened(5), "alerts": alerts}
+    assert decide(**common, derived=[only_first]).ready  # type: ignore[arg-type]
+    again = decide(**common, derived=[both])  # type: ignore[arg-type]
+    assert [(b.code, b.evidence) for b in again.blocking] == [("O_onset_sudden", (later,))]
+
+
 def test_blocked_message_names_each_reason() -> None:
     result = decide(today=TODAY, patient=PREGNANT, screen=None, alerts=[], derived=[P6])
     text = result.message()

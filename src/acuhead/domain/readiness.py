@@ -56,6 +56,11 @@ SCREEN_VALID_MONTHS = 12
 THUNDERCLAP_MIN_INTENSITY = 9
 THUNDERCLAP_WITHIN = dt.timedelta(minutes=1)
 
+# Flags raised by single events (one line of evidence per attack): a referral or clearance
+# covers the events it was shown, and a new event blocks again. The other record flags are
+# states (pregnant, overuse, a rising pattern): a clearance covers the state for the period.
+PER_EVENT_CODES = frozenset({"O_onset_sudden"})
+
 # CLINICAL.md 2 item 10 (progressive headache), made countable for a diary: headache days per
 # 28-day window rising in at least 3 consecutive windows, up to the latest, to at least twice the
 # first. Product choice; a flag for review, never a diagnosis. At most the last 12 windows.
@@ -432,19 +437,24 @@ def decide(
                 )
             )
     since = add_months(today, -valid_months)
-    covered = {
-        finding.code
-        for known in alerts
-        if known.alert.resolution is not None and known.alert.resolution.at.date() >= since
-        for finding in known.alert.findings
-    }
+    covered: dict[str, set[str]] = {}
+    for known in alerts:
+        if known.alert.resolution is not None and known.alert.resolution.at.date() >= since:
+            for finding in known.alert.findings:
+                covered.setdefault(finding.code, set()).update(finding.evidence)
     for finding in derived:
-        if finding.code in open_codes or finding.code in covered:
+        if finding.code in open_codes:
+            continue
+        evidence = finding.evidence
+        if finding.code in PER_EVENT_CODES:
+            # A clearance covers the attacks it was given, not the next thunderclap.
+            evidence = tuple(e for e in evidence if e not in covered.get(finding.code, set()))
+            if not evidence:
+                continue
+        elif finding.code in covered:
             continue
         f = flag(finding.code)
         blocking.append(
-            BlockingReason(
-                finding.code, f"{f.letter}: {f.label}", f.why, finding.evidence, "record"
-            )
+            BlockingReason(finding.code, f"{f.letter}: {f.label}", f.why, evidence, "record")
         )
     return Readiness(not blocking, state, tuple(blocking))
