@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from acuhead.domain.diary import DiaryDay
+from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import diary, safety
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database, upgrade
@@ -64,7 +65,9 @@ def prepare_world(path: Path, template: Path | None = None) -> tuple[str, World]
             s,
             actor=actor,
             patient_id=world.patient_b,
-            answers={"thunderclap": True, "fever": False},
+            # A complete screen (all 15 items asked): only the thunderclap answer is "yes",
+            # so the open alert is the one thing that blocks planning (README "Safety gate").
+            answers={f.code: f.code == "O_onset_sudden" for f in CATALOGUE},
         )
     db.dispose()
     return url, world
