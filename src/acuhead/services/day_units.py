@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
 from acuhead.domain.diary import Diary, DiaryDay
+from acuhead.domain.ichd3 import AttackClassification
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -102,8 +103,10 @@ def compute_rows(
     start: dt.date | None = None,
     end: dt.date | None = None,
     policy: DayUnitsPolicy = VD_AREND_2023,
+    classifications: dict[int, AttackClassification] | None = None,
 ) -> list[DayUnitTuple]:
-    """The rows for ``start..end`` (default: the whole diary) of one patient."""
+    """The rows for ``start..end`` (default: the whole diary) of one patient; ``classifications``
+    (attack index -> result): attacks already classified, e.g. by an import before its write."""
     if start is None or end is None:
         extent = diary_extent(diary)
         if extent is None:
@@ -112,7 +115,14 @@ def compute_rows(
         end = end or extent[1]
     if end < start:
         return []
-    records = day_records(diary, start, end, policy, attack_recorded_utc=attack_recorded_utc)
+    records = day_records(
+        diary,
+        start,
+        end,
+        policy,
+        attack_recorded_utc=attack_recorded_utc,
+        classifications=classifications,
+    )
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 
 

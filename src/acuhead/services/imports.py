@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,9 @@ from sqlalchemy import Row, Table, bindparam, delete, insert, select, text, upda
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
-from acuhead.domain.diary import Attack, Diary, DiaryDay, SafetyProfile
+from acuhead.domain.dayunits import VD_AREND_2023
+from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyProfile
+from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.tcm.patterns import assess, parse_pattern
 from acuhead.domain.tcm.restore import scores_as_list
 from acuhead.errors import FieldError, ValidationError
@@ -100,6 +102,10 @@ class PreparedImport:
     source: str
     zone: str  # the zone the file's times were read in
     questionnaires: tuple[QuestionnaireEntry, ...] = ()
+    # The ICHD-3 classification of each attack of ``doc`` for the day units, made in step 1
+    # (the costly part of a large import) for the patient facts ``facts``.
+    classified: tuple[AttackClassification, ...] | None = None
+    facts: PatientFacts | None = None
 
     @classmethod
     def of(cls, doc: DiaryDocument) -> PreparedImport:
@@ -112,19 +118,49 @@ class PreparedImport:
 # ---- step 1: read ------------------------------------------------------------------------------
 
 
-def _stored_zone(
+def _stored(
     session: Session, actor: Actor, patient_id: int | None, external_id: Any
-) -> str | None:
+) -> Patient | None:
+    """The patient an import goes to, if stored (its zone and facts are what a file that
+    leaves them out keeps)."""
     if patient_id is not None:
-        return load_patient(session, actor, patient_id).timezone
+        return load_patient(session, actor, patient_id)
     if not isinstance(external_id, str):
         return None
-    zone: str | None = session.scalars(
-        select(Patient.timezone).where(
+    found: Patient | None = session.scalars(
+        select(Patient).where(
             Patient.clinic_id == actor.clinic_id, Patient.external_id == external_id
         )
     ).first()
-    return zone
+    return found
+
+
+def merged_facts(stored: Patient | None, doc: DiaryDocument) -> PatientFacts:
+    """The patient's facts once ``doc`` is merged into ``stored`` (see :func:`_merge_patient`)."""
+    facts = doc.diary.patient
+    if stored is None:
+        return facts
+    base = patient_facts(stored)
+    keys = doc.patient_keys
+    safety = {k: getattr(base.safety, k) for k in SafetyProfile.__dataclass_fields__}
+    safety.update({k: getattr(facts.safety, k) for k in doc.safety_keys})
+    return PatientFacts(
+        birth_date=facts.birth_date if "birth_date" in keys else base.birth_date,
+        sex=facts.sex if "sex" in keys else base.sex,
+        timezone=facts.timezone if "timezone" in keys else base.timezone,
+        safety=SafetyProfile(**safety),
+    )
+
+
+def classify(attacks: Sequence[Attack], facts: PatientFacts) -> tuple[AttackClassification, ...]:
+    """ICHD-3 classification of each attack, as the day units count them."""
+    cutoffs = VD_AREND_2023.cutoffs
+    return tuple(classify_attack(a, facts, cutoffs=cutoffs) for a in attacks)
+
+
+def _with_classes(prepared: PreparedImport, stored: Patient | None) -> PreparedImport:
+    facts = merged_facts(stored, prepared.doc)
+    return replace(prepared, classified=classify(prepared.doc.diary.attacks, facts), facts=facts)
 
 
 def _bundle_external_id(raw: Mapping[str, Any]) -> Any:
@@ -159,13 +195,14 @@ def read_import(
             )
         patient = load_patient(session, actor, patient_id)
         found = csv_io.parse(text_, patient=_patient_block(patient))
-        return PreparedImport(
+        prepared = PreparedImport(
             "csv", found.document, f"csv_{found.kind}", text_, source, patient.timezone
         )
+        return _with_classes(prepared, patient)
     raw = load_text(text_, source=source)
     if isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
-        stored = _stored_zone(session, actor, patient_id, _bundle_external_id(raw))
-        bundle = fhir.from_bundle(raw, timezone=stored)
+        stored = _stored(session, actor, patient_id, _bundle_external_id(raw))
+        bundle = fhir.from_bundle(raw, timezone=stored.timezone if stored else None)
         zone = bundle.document.diary.patient.timezone
         latest = dt.datetime.now(ZoneInfo(zone)).date() + dt.timedelta(days=1)
         late = [
@@ -180,15 +217,17 @@ def read_import(
         if late:
             raise ValidationError(late)
         answers = tuple(QuestionnaireEntry(q.completed_on, q.score) for q in bundle.questionnaires)
-        return PreparedImport("fhir", bundle.document, "fhir", text_, source, zone, answers)
+        prepared = PreparedImport("fhir", bundle.document, "fhir", text_, source, zone, answers)
+        return _with_classes(prepared, stored)
     p = raw.get("patient") if isinstance(raw, dict) else None
-    stored = _stored_zone(
+    stored = _stored(
         session, actor, patient_id, p.get("external_id") if isinstance(p, dict) else None
     )
-    doc = parse(raw, timezone=stored)
-    return PreparedImport(
+    doc = parse(raw, timezone=stored.timezone if stored else None)
+    prepared = PreparedImport(
         "json", doc, "diary", text_, source, doc.diary.patient.timezone, doc.questionnaires
     )
+    return _with_classes(prepared, stored)
 
 
 def _patient_block(patient: Patient) -> dict[str, Any]:
@@ -267,7 +306,7 @@ def write_import(
     doc = prepared.doc
     _merge_patient(patient, doc)
     session.flush()
-    counts = _write_diary(session, actor, patient, doc)
+    counts = _write_diary(session, actor, patient, prepared)
     counts.update(
         care_records.import_care(session, actor=actor, patient=patient, extras=doc.extras)
     )
@@ -318,10 +357,10 @@ def import_file(
 
 
 def _write_diary(
-    session: Session, actor: Actor, patient: Patient, doc: DiaryDocument
+    session: Session, actor: Actor, patient: Patient, prepared: PreparedImport
 ) -> dict[str, int]:
     conn = session.connection()
-    diary = doc.diary
+    diary = prepared.doc.diary
     counts = {"days": len(diary.days), "attacks": len(diary.attacks), "regimens": 0}
     now = utcnow()
 
@@ -410,13 +449,19 @@ def _write_diary(
     session.flush()
 
     # Red flags of the new attacks, and the day units of the whole diary, from memory.
+    facts = patient_facts(patient)
+    classified = prepared.classified if prepared.facts == facts else None
     merged = sorted(
-        [(a.start, 0, a, rec) for a, rec in zip(kept, kept_recorded, strict=True)]
-        + [(a.start, 1, a, now) for a in diary.attacks],
+        [(a.start, 0, a, rec, None) for a, rec in zip(kept, kept_recorded, strict=True)]
+        + [
+            (a.start, 1, a, now, classified[i] if classified else None)
+            for i, a in enumerate(diary.attacks)
+        ],
         key=lambda x: (x[0], x[1]),
     )
     _screen(session, actor, patient, merged, dict(zip(diary.attacks, ids, strict=True)))
-    _refresh_units(session, patient, [m[2] for m in merged], [m[3] for m in merged])
+    known = {i: m[4] for i, m in enumerate(merged) if m[4] is not None}
+    _refresh_units(session, patient, [m[2] for m in merged], [m[3] for m in merged], known)
     return counts
 
 
@@ -572,7 +617,7 @@ def _screen(
     session: Session,
     actor: Actor,
     patient: Patient,
-    merged: Sequence[tuple[dt.datetime, int, Attack, dt.datetime | None]],
+    merged: Sequence[tuple[dt.datetime, int, Attack, dt.datetime | None, Any]],
     new_ids: Mapping[Attack, int],
 ) -> None:
     """Red-flag screening of each imported attack with warning signs or aura.
@@ -585,7 +630,7 @@ def _screen(
     facts = patient_facts(patient)
     first_aura: Attack | None = None
     first_motor: Attack | None = None
-    for _start, is_new, attack, _rec in merged:
+    for _start, is_new, attack, _rec, _class in merged:
         if is_new and (attack.warning_signs or attack.aura):
             history = [x for x in (first_aura, first_motor) if x is not None]
             findings = redflags.screen_attack(attack, facts, history=history)
@@ -604,8 +649,10 @@ def _refresh_units(
     patient: Patient,
     attacks: Sequence[Attack],
     recorded: Sequence[dt.datetime | None],
+    classified: dict[int, AttackClassification],
 ) -> None:
-    """Recount the patient's whole ``day_units`` from the merged diary held in memory."""
+    """Recount the patient's whole ``day_units`` from the merged diary held in memory (the
+    attacks classified in step 1 are not classified again)."""
     conn = session.connection()
     days_t = _table(DiaryDayRow)
     from acuhead.store.mapping import DAY_COLUMNS, day_from_row
@@ -618,7 +665,11 @@ def _refresh_units(
     )
     diary = Diary(patient=patient_facts(patient), days=days, attacks=tuple(attacks))
     rows = units.compute_rows(
-        diary, clinic_id=patient.clinic_id, patient_id=patient.id, attack_recorded_utc=recorded
+        diary,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        attack_recorded_utc=recorded,
+        classifications=classified,
     )
     table = _table(DayUnitRow)
     conn.execute(delete(table).where(table.c.patient_id == patient.id))
