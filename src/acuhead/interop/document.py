@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -134,6 +135,18 @@ def _fast_validator() -> Any:
     )
 
 
+class _Short:
+    """A value as an error message quotes it: cut to 80 characters (a message must not carry
+    a whole 20 MB section back)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        text = repr(self.value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _schema_errors(doc: Any) -> list[FieldError]:
     # A compiled validator answers "valid?" ~100x faster (0.2 s for 100,000 attacks against
     # 22 s, benchmarks/import_scale.py); the slower one names every problem of a bad document.
@@ -145,14 +158,14 @@ def _schema_errors(doc: Any) -> list[FieldError]:
     errors: list[FieldError] = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         path = list(err.absolute_path)
-        value = err.instance
+        value = _Short(err.instance)
         kind = err.validator
         if kind == "required":
             missing = str(err.message).split("'")[1]
             errors.append(FieldError(json_path([*path, missing]), "is required"))
             continue
         if kind == "additionalProperties":
-            extra = sorted(set(value) - set(err.schema.get("properties", {})))
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for key in extra:
                 errors.append(FieldError(json_path([*path, key]), "is not a known key"))
             continue
@@ -173,7 +186,11 @@ def _schema_errors(doc: Any) -> list[FieldError]:
             msg = f"is not a valid {err.validator_value} (YYYY-MM-DD); got {value!r}"
         elif kind == "pattern":
             msg = f"is not a date-time like 2026-02-02T06:30:00; got {value!r}"
-        elif kind == "anyOf" and isinstance(value, dict) and "peak_intensity" in str(err.schema):
+        elif (
+            kind == "anyOf"
+            and isinstance(err.instance, dict)
+            and "peak_intensity" in str(err.schema)
+        ):
             msg = "an attack needs 'start' (or 'duration_min' with 'date')"
         elif kind in ("minLength", "maxLength"):
             msg = f"length must be within limits ({kind} {err.validator_value})"
@@ -549,10 +566,44 @@ def to_document(
     return doc
 
 
+# The deepest a diary document or FHIR Bundle nests is about ten levels; past this a body is
+# refused before it is parsed (1,000 levels made the parser raise RecursionError: a 500).
+MAX_DEPTH = 64
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+class NestingTooDeep(ValidationError):
+    """A JSON text nested deeper than :data:`MAX_DEPTH` (the web edge answers 400)."""
+
+
+def nesting_depth(text: str, *, limit: int = MAX_DEPTH) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings ignored),
+    counted up to ``limit + 1``. Each pass drops the innermost pairs, in C: no Python loop over
+    a 20 MB body."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    depth = 0
+    while brackets and depth <= limit:
+        shorter = _INNERMOST.sub("", brackets)
+        if shorter == brackets:  # unbalanced: the parser reports it
+            break
+        brackets = shorter
+        depth += 1
+    return depth
+
+
 def load_text(text: str, *, source: str = "document") -> Any:
     """Parse JSON text, turning a syntax error into a located ValidationError."""
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise NestingTooDeep(
+            FieldError("", f"{source} nests more than {MAX_DEPTH} levels deep; refused unread")
+        )
     try:
         return json.loads(text)
+    except RecursionError:  # pragma: no cover - MAX_DEPTH is far below the parser's limit
+        raise NestingTooDeep(FieldError("", f"{source} nests too deep")) from None
     except json.JSONDecodeError as exc:
         raise ValidationError(
             FieldError(

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from acuhead.interop.document import NestingTooDeep
 from acuhead.interop.research import consent_covers
 from acuhead.services import erasure, imports, interop, research
 from acuhead.store.models import ResearchConsentRow
@@ -118,9 +119,12 @@ def import_record(patient_id: int, actor: CurrentActor, db: DbDep, body: RawBody
     (staff). All or nothing: any problem answers 422 naming each field and imports nothing.
     A field the file leaves out keeps its stored value."""
     # Validated before the write transaction, so other writers wait only for the write.
-    fmt, pid, _external_id, counts = imports.import_file(
-        db, actor=actor, data=body, source="request body", patient_id=patient_id
-    )
+    try:
+        fmt, pid, _external_id, counts = imports.import_file(
+            db, actor=actor, data=body, source="request body", patient_id=patient_id
+        )
+    except NestingTooDeep as exc:
+        raise HTTPException(400, str(exc)) from None
     return ImportOut(format=fmt, patient_id=pid, counts=counts)
 
 
