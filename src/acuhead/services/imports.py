@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
@@ -54,9 +54,11 @@ from acuhead.store.db import Database
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
     AURA_COLUMNS,
+    DAY_COLUMNS,
     MEDICATION_COLUMNS,
     READING_COLUMNS,
     attack_from_parts,
+    day_from_row,
     patient_facts,
     to_utc,
 )
@@ -102,17 +104,38 @@ class PreparedImport:
     source: str
     zone: str  # the zone the file's times were read in
     questionnaires: tuple[QuestionnaireEntry, ...] = ()
-    # The ICHD-3 classification of each attack of ``doc`` for the day units, made in step 1
-    # (the costly part of a large import) for the patient facts ``facts``.
-    classified: tuple[AttackClassification, ...] | None = None
-    facts: PatientFacts | None = None
+    plan: Plan | None = None  # the rows to write, made in step 1
+    now: dt.datetime = dt.datetime.min  # the recording time of what is written
 
     @classmethod
     def of(cls, doc: DiaryDocument) -> PreparedImport:
         """An already parsed diary document."""
         return cls(
-            "json", doc, "diary", "", "document", doc.diary.patient.timezone, doc.questionnaires
+            "json",
+            doc,
+            "diary",
+            "",
+            "document",
+            doc.diary.patient.timezone,
+            doc.questionnaires,
+            now=utcnow(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What step 1 made of the file against the stored diary as it read it: the insert rows
+    (values already in the driver's form), the red-flag history and the day units of the
+    merged diary, with the ICHD-3 classification of every attack (the costly part). Step 2
+    uses them when the diary and the patient's facts are still as read (``fingerprint``),
+    else makes them again inside its transaction."""
+
+    fingerprint: tuple[Any, ...]
+    facts: PatientFacts
+    kept: tuple[Attack, ...]  # stored attacks the file does not replace
+    attacks: tuple[tuple[Any, ...], ...]  # ATTACK_FIELDS values
+    children: Mapping[str, tuple[tuple[int, tuple[Any, ...]], ...]]  # (attack index, values)
+    units: tuple[tuple[Any, ...], ...]  # day_units rows; patient and clinic ids set in step 2
 
 
 # ---- step 1: read ------------------------------------------------------------------------------
@@ -158,9 +181,14 @@ def classify(attacks: Sequence[Attack], facts: PatientFacts) -> tuple[AttackClas
     return tuple(classify_attack(a, facts, cutoffs=cutoffs) for a in attacks)
 
 
-def _with_classes(prepared: PreparedImport, stored: Patient | None) -> PreparedImport:
+def _with_plan(
+    session: Session, prepared: PreparedImport, stored: Patient | None
+) -> PreparedImport:
+    now = utcnow()
     facts = merged_facts(stored, prepared.doc)
-    return replace(prepared, classified=classify(prepared.doc.diary.attacks, facts), facts=facts)
+    pid = stored.id if stored is not None else None
+    plan = make_plan(session, prepared.doc, facts, pid, now)
+    return replace(prepared, plan=plan, now=now)
 
 
 def _bundle_external_id(raw: Mapping[str, Any]) -> Any:
@@ -198,7 +226,7 @@ def read_import(
         prepared = PreparedImport(
             "csv", found.document, f"csv_{found.kind}", text_, source, patient.timezone
         )
-        return _with_classes(prepared, patient)
+        return _with_plan(session, prepared, patient)
     raw = load_text(text_, source=source)
     if isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
         stored = _stored(session, actor, patient_id, _bundle_external_id(raw))
@@ -218,7 +246,7 @@ def read_import(
             raise ValidationError(late)
         answers = tuple(QuestionnaireEntry(q.completed_on, q.score) for q in bundle.questionnaires)
         prepared = PreparedImport("fhir", bundle.document, "fhir", text_, source, zone, answers)
-        return _with_classes(prepared, stored)
+        return _with_plan(session, prepared, stored)
     p = raw.get("patient") if isinstance(raw, dict) else None
     stored = _stored(
         session, actor, patient_id, p.get("external_id") if isinstance(p, dict) else None
@@ -227,7 +255,7 @@ def read_import(
     prepared = PreparedImport(
         "json", doc, "diary", text_, source, doc.diary.patient.timezone, doc.questionnaires
     )
-    return _with_classes(prepared, stored)
+    return _with_plan(session, prepared, stored)
 
 
 def _patient_block(patient: Patient) -> dict[str, Any]:
@@ -356,13 +384,254 @@ def import_file(
 # ---- the diary, in bulk --------------------------------------------------------------------------
 
 
+# The columns written per row, in order (ids and tenant keys are put in front in step 2).
+ATTACK_FIELDS = (
+    "start_utc",
+    "end_utc",
+    "start_local",
+    "end_local",
+    "duration_min",
+    "peak_intensity",
+    "side",
+    "locations",
+    "quality",
+    "aggravated_by_activity",
+    "nausea",
+    "vomiting",
+    "photophobia",
+    "phonophobia",
+    "osmophobia",
+    "cranial_autonomic",
+    "restlessness",
+    "triggers",
+    "warning_signs",
+    "treated",
+    "recorded_utc",
+    "version",
+)
+CHILD_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "intensity_readings": ("at_local", "intensity"),
+    "aura_symptoms": (
+        "type",
+        "symptom",
+        "onset_local",
+        "duration_min",
+        "gradual_spread",
+        "unilateral",
+        "positive",
+        "headache_within_60_min",
+    ),
+    "medication_doses": ("name", "med_class", "taken_local", "taken_day", "dose", "effect"),
+}
+_MODELS: Mapping[str, Any] = {
+    "attacks": AttackRow,
+    "intensity_readings": IntensityReadingRow,
+    "aura_symptoms": AuraSymptomRow,
+    "medication_doses": MedicationDoseRow,
+    "day_units": DayUnitRow,
+}
+
+
+def _converter(session: Session, table: str, columns: Sequence[str]) -> Any:
+    """Turn a row of Python values into the driver's values, as SQLAlchemy's column types would
+    (SQLite keeps date-times as text and JSON as text), so rows can go to the driver directly."""
+    dialect = session.get_bind().dialect
+    t = _table(_MODELS[table])
+    procs = [t.c[c].type._cached_bind_processor(dialect) for c in columns]
+    if not any(procs):
+        return tuple
+    pairs = list(enumerate(procs))
+
+    def convert(values: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            p(values[i]) if p is not None and values[i] is not None else values[i] for i, p in pairs
+        )
+
+    return convert
+
+
+def _bulk_insert(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows of driver values: COPY on PostgreSQL (no bind parameters at all), on SQLite
+    one prepared INSERT executed per row, in slices under the bind-parameter limit."""
+    if not rows:
+        return
+    conn = session.connection()
+    cols = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - constants only
+    for part in chunks(rows, len(columns)):
+        conn.exec_driver_sql(sql, list(part))
+
+
+def _fingerprint(session: Session, patient_id: int | None) -> tuple[Any, ...]:
+    """Changes whenever a day or an attack of the patient is added, changed or removed."""
+    if patient_id is None:
+        return (0, None, None, None) * 2  # as for a patient with no rows yet
+    out: list[Any] = []
+    for model in (DiaryDayRow, AttackRow):
+        out.extend(
+            session.execute(
+                select(
+                    func.count(model.id),
+                    func.sum(model.version),
+                    func.max(model.id),
+                    func.max(model.recorded_utc),
+                ).where(model.patient_id == patient_id)
+            ).one()
+        )
+    return tuple(out)
+
+
+def _attack_values(a: Attack, tz: str, now: dt.datetime) -> tuple[Any, ...]:
+    """An attack's ATTACK_FIELDS values (as ``mapping.fill_attack_row`` writes them)."""
+    return (
+        to_utc(a.start, tz),
+        to_utc(a.end, tz) if a.end else None,
+        a.start,
+        a.end,
+        a.duration_min,
+        a.peak,
+        a.side.value if a.side else None,
+        [x.value for x in a.locations],
+        [x.value for x in a.quality],
+        a.aggravated_by_activity,
+        a.nausea.value if a.nausea else None,
+        a.vomiting,
+        a.photophobia,
+        a.phonophobia,
+        a.osmophobia,
+        list(a.cranial_autonomic),
+        a.restlessness,
+        list(a.triggers),
+        list(a.warning_signs),
+        a.treated,
+        now,
+        1,
+    )
+
+
+def _child_values(a: Attack) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    for x in a.readings:
+        yield "intensity_readings", (x.at, x.intensity)
+    for s in a.aura:
+        yield (
+            "aura_symptoms",
+            (
+                s.type.value,
+                s.symptom,
+                s.onset,
+                s.duration_min,
+                s.gradual_spread,
+                s.unilateral,
+                s.positive,
+                s.headache_within_60_min,
+            ),
+        )
+    for m in a.medications:
+        yield (
+            "medication_doses",
+            (
+                m.name,
+                m.med_class.value,
+                m.taken_at,
+                (m.taken_at or a.start).date(),
+                m.dose,
+                m.effect.value if m.effect else None,
+            ),
+        )
+
+
+def make_plan(
+    session: Session,
+    doc: DiaryDocument,
+    facts: PatientFacts,
+    patient_id: int | None,
+    now: dt.datetime,
+) -> Plan:
+    """Read the stored diary (``patient_id``; None for a new patient) and build every row the
+    import writes. Writes nothing."""
+    fingerprint = _fingerprint(session, patient_id)
+    diary = doc.diary
+    starts = {a.start for a in diary.attacks}
+    stored_days: dict[dt.date, DiaryDay] = {}
+    kept: list[Attack] = []
+    kept_recorded: list[dt.datetime | None] = []
+    if patient_id is not None:
+        conn = session.connection()
+        for r in conn.execute(select(*DAY_COLUMNS).where(DiaryDayRow.patient_id == patient_id)):
+            stored_days[r.day] = day_from_row(r)
+        found, recorded = _stored_attacks(session, patient_id)
+        for a, rec in zip(found, recorded, strict=True):
+            if a.start not in starts:
+                kept.append(a)
+                kept_recorded.append(rec)
+    # The merged diary, as it will be stored.
+    days = dict(stored_days)
+    for d in diary.days:
+        was = stored_days.get(d.date)
+        at = d.recorded_at or (was.recorded_at if was is not None else now)
+        days[d.date] = replace(d, recorded_at=at)
+    cutoffs = VD_AREND_2023.cutoffs
+    merged = sorted(
+        [
+            (a.start, 0, i, a, rec)
+            for i, (a, rec) in enumerate(zip(kept, kept_recorded, strict=True))
+        ]
+        + [(a.start, 1, i, a, now) for i, a in enumerate(diary.attacks)],
+        key=lambda x: (x[0], x[1], x[2]),
+    )
+    classified = {k: classify_attack(m[3], facts, cutoffs=cutoffs) for k, m in enumerate(merged)}
+    whole = Diary(
+        patient=facts,
+        days=tuple(sorted(days.values(), key=lambda d: d.date)),
+        attacks=tuple(m[3] for m in merged),
+    )
+    unit_rows = units.compute_rows(
+        whole,
+        clinic_id=0,
+        patient_id=0,
+        attack_recorded_utc=[m[4] for m in merged],
+        classifications=classified,
+    )
+    convert_units = _converter(session, "day_units", units.COLUMNS)
+    convert_attack = _converter(session, "attacks", ATTACK_FIELDS)
+    convert_child = {t: _converter(session, t, f) for t, f in CHILD_FIELDS.items()}
+    children: dict[str, list[tuple[int, tuple[Any, ...]]]] = {t: [] for t in CHILD_FIELDS}
+    rows = []
+    for i, a in enumerate(diary.attacks):
+        rows.append(convert_attack(_attack_values(a, facts.timezone, now)))
+        for table, values in _child_values(a):
+            children[table].append((i, convert_child[table](values)))
+    return Plan(
+        fingerprint=fingerprint,
+        facts=facts,
+        kept=tuple(kept),
+        attacks=tuple(rows),
+        children={t: tuple(v) for t, v in children.items()},
+        units=tuple(convert_units(r) for r in unit_rows),
+    )
+
+
 def _write_diary(
     session: Session, actor: Actor, patient: Patient, prepared: PreparedImport
 ) -> dict[str, int]:
     conn = session.connection()
     diary = prepared.doc.diary
     counts = {"days": len(diary.days), "attacks": len(diary.attacks), "regimens": 0}
-    now = utcnow()
+    now = prepared.now if prepared.now != dt.datetime.min else utcnow()
+    facts = patient_facts(patient)
+    plan = prepared.plan
+    if plan is None or plan.facts != facts or plan.fingerprint != _fingerprint(session, patient.id):
+        # Changed since step 1 (or no step 1): build the rows again, inside the transaction.
+        plan = make_plan(session, prepared.doc, facts, patient.id, now)
 
     # Days: replaced by date (an update keeps the row and bumps its version).
     days_t = _table(DiaryDayRow)
@@ -409,21 +678,23 @@ def _write_diary(
                 attacks_t.c.patient_id == patient.id, attacks_t.c.start_local.in_(list(some))
             )
         )
-    kept, kept_recorded = _stored_attacks(session, patient.id)
     ids = _new_ids(session, "attacks", len(diary.attacks))
-    rows: dict[str, list[dict[str, Any]]] = {"attacks": [], "readings": [], "aura": [], "meds": []}
-    for attack_id, a in zip(ids, diary.attacks, strict=True):
-        _attack_rows(rows, a, attack_id, patient, now)
-    for name, model in (
-        ("attacks", AttackRow),
-        ("readings", IntensityReadingRow),
-        ("aura", AuraSymptomRow),
-        ("meds", MedicationDoseRow),
-    ):
-        batch = rows[name]
-        if batch:
-            for part in chunks(batch, len(batch[0])):
-                conn.execute(insert(_table(model)), list(part))
+    cid, pid = patient.clinic_id, patient.id
+    _bulk_insert(
+        session,
+        "attacks",
+        ("id", "clinic_id", "patient_id", *ATTACK_FIELDS),
+        [(ids[i], cid, pid, *values) for i, values in enumerate(plan.attacks)],
+    )
+    for table, fields in CHILD_FIELDS.items():
+        lead: tuple[str, ...] = ("clinic_id", "attack_id")
+        if table == "medication_doses":
+            lead = ("clinic_id", "patient_id", "attack_id")
+        rows = [
+            (cid, pid, ids[i], *values) if len(lead) == 3 else (cid, ids[i], *values)
+            for i, values in plan.children[table]
+        ]
+        _bulk_insert(session, table, (*lead, *fields), rows)
 
     # Regimens: matched by name and start.
     for r in diary.regimens:
@@ -448,20 +719,12 @@ def _write_diary(
         counts["regimens"] += 1
     session.flush()
 
-    # Red flags of the new attacks, and the day units of the whole diary, from memory.
-    facts = patient_facts(patient)
-    classified = prepared.classified if prepared.facts == facts else None
-    merged = sorted(
-        [(a.start, 0, a, rec, None) for a, rec in zip(kept, kept_recorded, strict=True)]
-        + [
-            (a.start, 1, a, now, classified[i] if classified else None)
-            for i, a in enumerate(diary.attacks)
-        ],
-        key=lambda x: (x[0], x[1]),
+    _screen(session, actor, patient, plan.kept, diary.attacks, ids)
+    units_t = _table(DayUnitRow)
+    conn.execute(delete(units_t).where(units_t.c.patient_id == patient.id))
+    _bulk_insert(
+        session, "day_units", units.COLUMNS, [(pid, r[1], cid, *r[3:]) for r in plan.units]
     )
-    _screen(session, actor, patient, merged, dict(zip(diary.attacks, ids, strict=True)))
-    known = {i: m[4] for i, m in enumerate(merged) if m[4] is not None}
-    _refresh_units(session, patient, [m[2] for m in merged], [m[3] for m in merged], known)
     return counts
 
 
@@ -477,80 +740,6 @@ def _day_values(d: DiaryDay, now: dt.datetime) -> dict[str, Any]:
         "triggers": list(d.triggers),
         "recorded_utc": d.recorded_at if d.recorded_at is not None else now,
     }
-
-
-def _attack_rows(
-    out: dict[str, list[dict[str, Any]]],
-    a: Attack,
-    attack_id: int,
-    patient: Patient,
-    now: dt.datetime,
-) -> None:
-    """The insert rows of one attack and its readings, aura and doses (as ``fill_attack_row``
-    writes them)."""
-    cid, tz = patient.clinic_id, patient.timezone
-    out["attacks"].append(
-        {
-            "id": attack_id,
-            "clinic_id": cid,
-            "patient_id": patient.id,
-            "start_utc": to_utc(a.start, tz),
-            "end_utc": to_utc(a.end, tz) if a.end else None,
-            "start_local": a.start,
-            "end_local": a.end,
-            "duration_min": a.duration_min,
-            "peak_intensity": a.peak,
-            "side": a.side.value if a.side else None,
-            "locations": [x.value for x in a.locations],
-            "quality": [x.value for x in a.quality],
-            "aggravated_by_activity": a.aggravated_by_activity,
-            "nausea": a.nausea.value if a.nausea else None,
-            "vomiting": a.vomiting,
-            "photophobia": a.photophobia,
-            "phonophobia": a.phonophobia,
-            "osmophobia": a.osmophobia,
-            "cranial_autonomic": list(a.cranial_autonomic),
-            "restlessness": a.restlessness,
-            "triggers": list(a.triggers),
-            "warning_signs": list(a.warning_signs),
-            "treated": a.treated,
-            "recorded_utc": now,
-            "version": 1,
-        }
-    )
-    for x in a.readings:
-        out["readings"].append(
-            {"clinic_id": cid, "attack_id": attack_id, "at_local": x.at, "intensity": x.intensity}
-        )
-    for s in a.aura:
-        out["aura"].append(
-            {
-                "clinic_id": cid,
-                "attack_id": attack_id,
-                "type": s.type.value,
-                "symptom": s.symptom,
-                "onset_local": s.onset,
-                "duration_min": s.duration_min,
-                "gradual_spread": s.gradual_spread,
-                "unilateral": s.unilateral,
-                "positive": s.positive,
-                "headache_within_60_min": s.headache_within_60_min,
-            }
-        )
-    for m in a.medications:
-        out["meds"].append(
-            {
-                "clinic_id": cid,
-                "patient_id": patient.id,
-                "attack_id": attack_id,
-                "name": m.name,
-                "med_class": m.med_class.value,
-                "taken_local": m.taken_at,
-                "taken_day": (m.taken_at or a.start).date(),
-                "dose": m.dose,
-                "effect": m.effect.value if m.effect else None,
-            }
-        )
 
 
 def _new_ids(session: Session, table: str, n: int) -> list[int]:
@@ -575,7 +764,7 @@ def _new_ids(session: Session, table: str, n: int) -> list[int]:
 def _stored_attacks(
     session: Session, patient_id: int
 ) -> tuple[list[Attack], list[dt.datetime | None]]:
-    """The patient's stored attacks (after the replaced ones were deleted), as plain rows."""
+    """The patient's stored attacks with their recording times, as plain rows."""
     conn = session.connection()
     rows = conn.execute(
         select(*ATTACK_COLUMNS, AttackRow.recorded_utc)
@@ -617,8 +806,9 @@ def _screen(
     session: Session,
     actor: Actor,
     patient: Patient,
-    merged: Sequence[tuple[dt.datetime, int, Attack, dt.datetime | None, Any]],
-    new_ids: Mapping[Attack, int],
+    kept: Sequence[Attack],
+    new: Sequence[Attack],
+    ids: Sequence[int],
 ) -> None:
     """Red-flag screening of each imported attack with warning signs or aura.
 
@@ -630,52 +820,23 @@ def _screen(
     facts = patient_facts(patient)
     first_aura: Attack | None = None
     first_motor: Attack | None = None
-    for _start, is_new, attack, _rec, _class in merged:
+    merged = sorted(
+        [(a.start, 0, i, a) for i, a in enumerate(kept)]
+        + [(a.start, 1, i, a) for i, a in enumerate(new)],
+        key=lambda x: (x[0], x[1], x[2]),
+    )
+    for _start, is_new, i, attack in merged:
         if is_new and (attack.warning_signs or attack.aura):
             history = [x for x in (first_aura, first_motor) if x is not None]
             findings = redflags.screen_attack(attack, facts, history=history)
             if findings:
                 safety._open(  # the one place alerts are opened
-                    session, actor, patient, "attack", findings, attack_id=new_ids[attack]
+                    session, actor, patient, "attack", findings, attack_id=ids[i]
                 )
         if attack.aura and first_aura is None:
             first_aura = attack
         if first_motor is None and any(s.type.value == "motor" for s in attack.aura):
             first_motor = attack
-
-
-def _refresh_units(
-    session: Session,
-    patient: Patient,
-    attacks: Sequence[Attack],
-    recorded: Sequence[dt.datetime | None],
-    classified: dict[int, AttackClassification],
-) -> None:
-    """Recount the patient's whole ``day_units`` from the merged diary held in memory (the
-    attacks classified in step 1 are not classified again)."""
-    conn = session.connection()
-    days_t = _table(DiaryDayRow)
-    from acuhead.store.mapping import DAY_COLUMNS, day_from_row
-
-    days = tuple(
-        day_from_row(r)
-        for r in conn.execute(
-            select(*DAY_COLUMNS).where(days_t.c.patient_id == patient.id).order_by(days_t.c.day)
-        )
-    )
-    diary = Diary(patient=patient_facts(patient), days=days, attacks=tuple(attacks))
-    rows = units.compute_rows(
-        diary,
-        clinic_id=patient.clinic_id,
-        patient_id=patient.id,
-        attack_recorded_utc=recorded,
-        classifications=classified,
-    )
-    table = _table(DayUnitRow)
-    conn.execute(delete(table).where(table.c.patient_id == patient.id))
-    dicts = [dict(zip(units.COLUMNS, r, strict=True)) for r in rows]
-    for part in chunks(dicts, len(units.COLUMNS)):
-        conn.execute(insert(table), list(part))
 
 
 # ---- questionnaires and the assessment -----------------------------------------------------------
