@@ -17,8 +17,13 @@ than 65,535 bind parameters in one statement); SQLite took 80 s and another pati
 waited 79.6 s. Target: under 10 s on both engines, still all or nothing. The LAST line per
 engine is
 
-    engine=<name> attacks=<n> import_s=<s> baseline_s=<s> ratio=<import/baseline>
-    other_write_max_s=<s>
+    engine=<name> attacks=<n> import_s=<s> import_cpu_s=<s> read_s=<s> write_s=<s>
+    baseline_s=<s> baseline_cpu_s=<s> ratio=<import/baseline> cpu_ratio=<...>
+    other_write_max_s=<s> outcome=ok stored=<attacks stored> load1=<load average>
+
+``read_s`` is step 1 (validation and preparation, no lock), ``write_s`` step 2 (the write
+transaction: on SQLite what other writers wait for). CPU seconds are this process's, which
+depend less on what else the machine runs than wall times do.
 
     python benchmarks/import_scale.py [--attacks 100000] [--engine sqlite|postgresql|both]
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import tempfile
 import threading
 import time
@@ -134,25 +140,33 @@ def baseline(db: Database, cid: int, pid: int, body: str) -> float:
     return time.perf_counter() - t0
 
 
-def run_import(db: Database, cid: int, body: str) -> tuple[float, str]:
+def run_import(db: Database, cid: int, body: str) -> dict[str, Any]:
+    """The import as the route runs it; wall and CPU seconds of the whole and of each step."""
     actor = Actor.system(cid)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    out: dict[str, Any] = {"outcome": "ok", "read_s": 0.0, "write_s": 0.0}
     try:
-        from acuhead.services import imports
-    except ImportError:  # the code before issue 13: one write transaction around everything
-        from acuhead.services import interop
-
         try:
+            from acuhead.services import imports
+        except ImportError:  # the code before issue 13: one write transaction around everything
+            from acuhead.services import interop
+
             with db.write() as s:
                 interop.import_text(s, actor=actor, data=body, source="bench")
-        except Exception as exc:  # the figure to report is the failure itself
-            return time.perf_counter() - t0, f"failed: {type(exc).__name__}"
-        return time.perf_counter() - t0, "ok"
-    try:
-        imports.import_file(db, actor=actor, data=body, source="bench")
-    except Exception as exc:
-        return time.perf_counter() - t0, f"failed: {type(exc).__name__}"
-    return time.perf_counter() - t0, "ok"
+            out["write_s"] = time.perf_counter() - t0
+        else:
+            with db.read() as s:
+                prepared = imports.read_import(s, actor=actor, data=body, source="bench")
+            t1 = time.perf_counter()
+            out["read_s"] = t1 - t0
+            with db.write() as s:
+                imports.write_import(s, actor=actor, prepared=prepared)
+            out["write_s"] = time.perf_counter() - t1
+    except Exception as exc:  # the figure to report is the failure itself
+        out["outcome"] = f"failed:{type(exc).__name__}"
+    out["import_s"] = time.perf_counter() - t0
+    out["import_cpu_s"] = time.process_time() - c0
+    return out
 
 
 def other_writer(db: Database, cid: int, pid: int, stop: threading.Event, out: list[float]) -> None:
@@ -161,9 +175,7 @@ def other_writer(db: Database, cid: int, pid: int, stop: threading.Event, out: l
     while not stop.is_set():
         t0 = time.perf_counter()
         with db.write() as s:
-            diary.upsert_day(
-                s, actor=actor, patient_id=pid, day=DiaryDay(date=day, headache=False)
-            )
+            diary.upsert_day(s, actor=actor, patient_id=pid, day=DiaryDay(date=day, headache=False))
         out.append(time.perf_counter() - t0)
         day += dt.timedelta(days=1)
         stop.wait(0.05)
@@ -175,22 +187,27 @@ def bench(engine: str, args: argparse.Namespace, body: str) -> None:
             cid = accounts.create_clinic(s, name="Bench").id
             other = diary.create_patient(s, actor=Actor.system(cid), external_id="other").id
             floor_pid = diary.create_patient(s, actor=Actor.system(cid), external_id="floor").id
+        c0 = time.process_time()
         base_s = baseline(db, cid, floor_pid, body)
+        base_cpu = time.process_time() - c0
         waits: list[float] = []
         stop = threading.Event()
         writer = threading.Thread(target=other_writer, args=(db, cid, other, stop, waits))
         writer.start()
         time.sleep(0.2)
-        import_s, outcome = run_import(db, cid, body)
+        got = run_import(db, cid, body)
         stop.set()
         writer.join()
         with db.read() as s:
             stored = s.execute(text("SELECT count(*) FROM attacks")).scalar_one()
         print(
-            f"engine={engine} attacks={args.attacks} import_s={import_s:.2f} "
-            f"baseline_s={base_s:.2f} ratio={import_s / base_s:.1f} "
-            f"other_write_max_s={max(waits, default=0.0):.2f} outcome={outcome} "
-            f"stored={stored}",
+            f"engine={engine} attacks={args.attacks} import_s={got['import_s']:.2f} "
+            f"import_cpu_s={got['import_cpu_s']:.2f} read_s={got['read_s']:.2f} "
+            f"write_s={got['write_s']:.2f} baseline_s={base_s:.2f} "
+            f"baseline_cpu_s={base_cpu:.2f} ratio={got['import_s'] / base_s:.1f} "
+            f"cpu_ratio={got['import_cpu_s'] / base_cpu:.1f} "
+            f"other_write_max_s={max(waits, default=0.0):.2f} outcome={got['outcome']} "
+            f"stored={stored} load1={os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
