@@ -322,6 +322,17 @@ def test_more_attacks_than_postgresql_takes_bind_parameters_import(pg_db: Databa
     base = dt.datetime(1990, 1, 1)
     attacks = [{"start": (base + dt.timedelta(hours=3 * i)).isoformat()} for i in range(66_000)]
     doc = {"format": "acuhead.diary/1", "patient": {"external_id": "bulk"}, "attacks": attacks}
-    assert _import(pg_db, cid, doc)["attacks"] == 66_000
+    widest = [0]
+
+    def count(_conn: Any, _cur: Any, _stmt: str, params: Any, _ctx: Any, many: bool) -> None:
+        n = len(params[0]) if many and params else len(params or ())
+        widest[0] = max(widest[0], n)
+
+    event.listen(pg_db.engine, "before_cursor_execute", count)
+    try:
+        assert _import(pg_db, cid, doc)["attacks"] == 66_000
+    finally:
+        event.remove(pg_db.engine, "before_cursor_execute", count)
+    assert widest[0] <= imports.MAX_BIND_PARAMS
     with pg_db.read() as s:
         assert s.scalar(select(func.count()).select_from(AttackRow)) == 66_000
