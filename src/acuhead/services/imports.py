@@ -133,6 +133,7 @@ class Plan:
     fingerprint: tuple[Any, ...]
     facts: PatientFacts
     kept: tuple[Attack, ...]  # stored attacks the file does not replace
+    replaced: tuple[dt.datetime, ...]  # starts of the stored attacks the file replaces
     attacks: tuple[tuple[Any, ...], ...]  # ATTACK_FIELDS values
     children: Mapping[str, tuple[tuple[int, tuple[Any, ...]], ...]]  # (attack index, values)
     units: tuple[tuple[Any, ...], ...]  # day_units rows; patient and clinic ids set in step 2
@@ -564,6 +565,7 @@ def make_plan(
     stored_days: dict[dt.date, DiaryDay] = {}
     kept: list[Attack] = []
     kept_recorded: list[dt.datetime | None] = []
+    replaced: set[dt.datetime] = set()
     if patient_id is not None:
         conn = session.connection()
         for r in conn.execute(select(*DAY_COLUMNS).where(DiaryDayRow.patient_id == patient_id)):
@@ -573,6 +575,8 @@ def make_plan(
             if a.start not in starts:
                 kept.append(a)
                 kept_recorded.append(rec)
+            else:
+                replaced.add(a.start)
     # The merged diary, as it will be stored.
     days = dict(stored_days)
     for d in diary.days:
@@ -614,6 +618,7 @@ def make_plan(
         fingerprint=fingerprint,
         facts=facts,
         kept=tuple(kept),
+        replaced=tuple(sorted(replaced)),
         attacks=tuple(rows),
         children={t: tuple(v) for t, v in children.items()},
         units=tuple(convert_units(r) for r in unit_rows),
@@ -669,10 +674,10 @@ def _write_diary(
     for part in chunks(inserts, len(inserts[0]) if inserts else 1):
         conn.execute(insert(days_t), list(part))
 
-    # Attacks: one with the same start replaces the stored one (its child rows cascade).
+    # Attacks: one with the same start replaces the stored one (its child rows cascade); the
+    # plan names the stored ones (a new patient's 100,000 attacks replace nothing).
     attacks_t = _table(AttackRow)
-    starts = sorted({a.start for a in diary.attacks})
-    for some in chunks(starts, 1):
+    for some in chunks(plan.replaced, 1):
         conn.execute(
             delete(attacks_t).where(
                 attacks_t.c.patient_id == patient.id, attacks_t.c.start_local.in_(list(some))
