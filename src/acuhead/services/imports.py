@@ -22,10 +22,7 @@ PostgreSQL (benchmarks/import_scale.py has the figures).
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -36,7 +33,7 @@ from sqlalchemy.orm import Session
 from acuhead.domain import redflags
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyProfile
-from acuhead.domain.ichd3 import AttackClassification, MigraineFeatures, classify_attack
+from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.tcm.patterns import assess, parse_pattern
 from acuhead.domain.tcm.restore import scores_as_list
 from acuhead.errors import FieldError, ValidationError
@@ -553,66 +550,6 @@ def _child_values(a: Attack) -> Iterator[tuple[str, tuple[Any, ...]]]:
         )
 
 
-# The ICHD-3 classification of each attack (for the day units) is the costliest part of a large
-# import, ~85 us of CPU an attack; past this many attacks two worker processes share it while
-# this one builds the insert rows (benchmarks/import_scale.py).
-PARALLEL_FROM = 20_000
-_Features = list[tuple[MigraineFeatures, bool]]
-
-
-def features_of(attacks: Sequence[Attack], facts: PatientFacts) -> _Features:
-    """What the day units read of each attack's classification (run in a worker process: the
-    full results, with their explanations, cost more to send back than to compute)."""
-    cutoffs = VD_AREND_2023.cutoffs
-    out: _Features = []
-    for a in attacks:
-        result = classify_attack(a, facts, cutoffs=cutoffs)
-        out.append((result.features, result.has_headache))
-    return out
-
-
-def _classify_elsewhere(
-    attacks: Sequence[Attack], facts: PatientFacts
-) -> tuple[ProcessPoolExecutor, list[Future[_Features]]] | None:
-    if len(attacks) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return None
-    try:
-        pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
-    except (OSError, ValueError):  # pragma: no cover - no processes here: classify in place
-        return None
-    half = len(attacks) // 2
-    parts = (list(attacks[:half]), list(attacks[half:]))
-    return pool, [pool.submit(features_of, part, facts) for part in parts]
-
-
-def _collect(
-    pending: tuple[ProcessPoolExecutor, list[Future[_Features]]] | None,
-    attacks: Sequence[Attack],
-    facts: PatientFacts,
-) -> list[AttackClassification]:
-    if pending is None:
-        found = features_of(attacks, facts)
-    else:
-        pool, futures = pending
-        try:
-            found = [x for f in futures for x in f.result()]
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-    return [
-        AttackClassification(
-            code="",
-            label="",
-            status="",
-            criteria={},
-            reasons=[],
-            missing=[],
-            features=features,
-            has_headache=has_headache,
-        )
-        for features, has_headache in found
-    ]
-
-
 def make_plan(
     session: Session,
     doc: DiaryDocument,
@@ -646,6 +583,7 @@ def make_plan(
         was = stored_days.get(d.date)
         at = d.recorded_at or (was.recorded_at if was is not None else now)
         days[d.date] = replace(d, recorded_at=at)
+    cutoffs = VD_AREND_2023.cutoffs
     merged = sorted(
         [
             (a.start, 0, i, a, rec)
@@ -654,9 +592,19 @@ def make_plan(
         + [(a.start, 1, i, a, now) for i, a in enumerate(diary.attacks)],
         key=lambda x: (x[0], x[1], x[2]),
     )
-    ordered = [m[3] for m in merged]
-    pending = _classify_elsewhere(ordered, facts)
-    # Meanwhile (or first, when classified here): the insert rows in the driver's form.
+    classified = {k: classify_attack(m[3], facts, cutoffs=cutoffs) for k, m in enumerate(merged)}
+    whole = Diary(
+        patient=facts,
+        days=tuple(sorted(days.values(), key=lambda d: d.date)),
+        attacks=tuple(m[3] for m in merged),
+    )
+    unit_rows = units.compute_rows(
+        whole,
+        clinic_id=0,
+        patient_id=0,
+        attack_recorded_utc=[m[4] for m in merged],
+        classifications=classified,
+    )
     convert_units = _converter(session, "day_units", units.COLUMNS)
     convert_attack = _converter(session, "attacks", ATTACK_FIELDS)
     convert_child = {t: _converter(session, t, f) for t, f in CHILD_FIELDS.items()}
@@ -666,19 +614,6 @@ def make_plan(
         rows.append(convert_attack(_attack_values(a, facts.timezone, now)))
         for table, values in _child_values(a):
             children[table].append((i, convert_child[table](values)))
-    classes = _collect(pending, ordered, facts)
-    whole = Diary(
-        patient=facts,
-        days=tuple(sorted(days.values(), key=lambda d: d.date)),
-        attacks=tuple(ordered),
-    )
-    unit_rows = units.compute_rows(
-        whole,
-        clinic_id=0,
-        patient_id=0,
-        attack_recorded_utc=[m[4] for m in merged],
-        classifications=dict(enumerate(classes)),
-    )
     return Plan(
         fingerprint=fingerprint,
         facts=facts,
