@@ -336,3 +336,43 @@ def test_more_attacks_than_postgresql_takes_bind_parameters_import(pg_db: Databa
     assert widest[0] <= imports.MAX_BIND_PARAMS
     with pg_db.read() as s:
         assert s.scalar(select(func.count()).select_from(AttackRow)) == 66_000
+
+
+def test_the_day_units_of_an_import_are_those_of_the_stored_diary(db: Database) -> None:
+    """Step 1 counts the day units of the merged diary before the write; they must equal a
+    count of the diary as stored, over existing rows too."""
+    from acuhead.services import day_units as units
+    from acuhead.store.models import DayUnitRow
+
+    cid = _clinic(db)
+    _import(db, cid, FULL)  # a day first: the import merges into it
+    attacks = _attacks(800)
+    for i, a in enumerate(attacks):
+        a["quality"] = ["pulsating"] if i % 2 else ["pressing"]
+        a["side"] = "left" if i % 3 else "both"
+        a["nausea"] = "moderate" if i % 4 == 0 else "none"
+        a["photophobia"] = i % 5 == 0
+        a["aggravated_by_activity"] = i % 2 == 0
+        if i % 7 == 0:
+            a["medications"][0]["class"] = "triptan"
+    doc = {"format": "acuhead.diary/1", "patient": {"external_id": "merge-1"}, "attacks": attacks}
+    _import(db, cid, doc)
+    pid = _patient(db, cid).id
+    with db.read() as s:
+        stored = sorted(
+            tuple(getattr(r, c) for c in units.COLUMNS)
+            for r in s.scalars(select(DayUnitRow).where(DayUnitRow.patient_id == pid))
+        )
+        whole = diary.load_diary(s, actor=Actor.system(cid), patient_id=pid)
+        recorded = list(
+            s.scalars(
+                select(AttackRow.recorded_utc)
+                .where(AttackRow.patient_id == pid)
+                .order_by(AttackRow.start_local, AttackRow.id)
+            )
+        )
+    expected = sorted(
+        units.compute_rows(whole, clinic_id=cid, patient_id=pid, attack_recorded_utc=recorded)
+    )
+    assert len(stored) > 150 and stored == expected
+    assert any(r[units.COLUMNS.index("migraine")] for r in stored)
