@@ -376,3 +376,25 @@ def test_the_day_units_of_an_import_are_those_of_the_stored_diary(db: Database) 
     )
     assert len(stored) > 150 and stored == expected
     assert any(r[units.COLUMNS.index("migraine")] for r in stored)
+
+
+def test_a_file_without_days_or_attacks_keeps_the_day_units(db: Database) -> None:
+    from acuhead.store.models import DayUnitRow
+
+    cid = _clinic(db)
+    pid = load_rich(db, cid)
+
+    def day_units() -> list[tuple[Any, ...]]:
+        with db.read() as s:
+            rows = s.scalars(select(DayUnitRow).where(DayUnitRow.patient_id == pid))
+            return sorted((r.day, r.migraine, r.headache, r.acute_med) for r in rows)
+
+    before = day_units()
+    assert before
+    doc = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "EXT-7731-ZETA"},
+        "questionnaires": [{"instrument": "pgic", "completed_on": "2025-04-20", "items": [3]}],
+    }
+    assert _import(db, cid, doc)["questionnaires"] == 1
+    assert day_units() == before

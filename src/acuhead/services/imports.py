@@ -136,7 +136,9 @@ class Plan:
     replaced: tuple[dt.datetime, ...]  # starts of the stored attacks the file replaces
     attacks: tuple[tuple[Any, ...], ...]  # ATTACK_FIELDS values
     children: Mapping[str, tuple[tuple[int, tuple[Any, ...]], ...]]  # (attack index, values)
-    units: tuple[tuple[Any, ...], ...]  # day_units rows; patient and clinic ids set in step 2
+    # day_units rows (patient and clinic ids set in step 2); None: the file changes nothing
+    # they count (no days, no attacks, the same patient facts), so they stay as stored.
+    units: tuple[tuple[Any, ...], ...] | None
 
 
 # ---- step 1: read ------------------------------------------------------------------------------
@@ -188,7 +190,8 @@ def _with_plan(
     now = utcnow()
     facts = merged_facts(stored, prepared.doc)
     pid = stored.id if stored is not None else None
-    plan = make_plan(session, prepared.doc, facts, pid, now)
+    same = stored is not None and patient_facts(stored) == facts
+    plan = make_plan(session, prepared.doc, facts, pid, now, same_facts=same)
     return replace(prepared, plan=plan, now=now)
 
 
@@ -556,11 +559,16 @@ def make_plan(
     facts: PatientFacts,
     patient_id: int | None,
     now: dt.datetime,
+    *,
+    same_facts: bool = False,
 ) -> Plan:
     """Read the stored diary (``patient_id``; None for a new patient) and build every row the
-    import writes. Writes nothing."""
+    import writes. Writes nothing. ``same_facts``: the file leaves the patient's facts as they
+    are, so without days or attacks the stored day units stay."""
     fingerprint = _fingerprint(session, patient_id)
     diary = doc.diary
+    if same_facts and not diary.days and not diary.attacks:
+        return Plan(fingerprint, facts, (), (), (), {t: () for t in CHILD_FIELDS}, None)
     starts = {a.start for a in diary.attacks}
     stored_days: dict[dt.date, DiaryDay] = {}
     kept: list[Attack] = []
@@ -725,11 +733,11 @@ def _write_diary(
     session.flush()
 
     _screen(session, actor, patient, plan.kept, diary.attacks, ids)
-    units_t = _table(DayUnitRow)
-    conn.execute(delete(units_t).where(units_t.c.patient_id == patient.id))
-    _bulk_insert(
-        session, "day_units", units.COLUMNS, [(pid, r[1], cid, *r[3:]) for r in plan.units]
-    )
+    if plan.units is not None:
+        units_t = _table(DayUnitRow)
+        conn.execute(delete(units_t).where(units_t.c.patient_id == patient.id))
+        rows = [(pid, r[1], cid, *r[3:]) for r in plan.units]
+        _bulk_insert(session, "day_units", units.COLUMNS, rows)
     return counts
 
 
