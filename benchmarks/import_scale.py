@@ -14,8 +14,14 @@ and a dose, as a long paper diary typed in would have) and imports it into a fre
 
 Issue 13 item 5 measured before this change: 100,000 attacks answered 500 on PostgreSQL (more
 than 65,535 bind parameters in one statement); SQLite took 80 s and another patient's write
-waited 79.6 s. Target: under 10 s on both engines, still all or nothing. The LAST line per
-engine is
+waited 79.6 s. Target: under 10 s on both engines, still all or nothing.
+
+Measured on the shared 2-core machine (2026-12-06; load average 2-4 after, 10-13 before):
+before: SQLite import_s=368 (113 CPU s), other_write_max_s=364; PostgreSQL failed
+(OperationalError) after 56 s, nothing stored. After: SQLite import_s=22.2 (20.2 CPU s),
+write_s=1.5, other_write_max_s=1.5; PostgreSQL import_s=21.9 (19.2 CPU s), write_s=4.9. The
+10 s target is not met: about 8 CPU s of the rest is the ICHD-3 classification of each attack
+for the day units (step 1, outside any lock). The LAST line per engine is
 
     engine=<name> attacks=<n> import_s=<s> import_cpu_s=<s> read_s=<s> write_s=<s>
     baseline_s=<s> baseline_cpu_s=<s> ratio=<import/baseline> cpu_ratio=<...>
