@@ -62,6 +62,9 @@ def import_fhir(
 
     A questionnaire replaces stored ones of the same instrument and date.
     """
+    require_staff(actor)
+    if not (isinstance(bundle, dict) and bundle.get("resourceType") == "Bundle"):
+        fhir.from_bundle(bundle)  # raises the located FHIR problems
     _fmt, patient, counts = imports.import_text(
         session, actor=actor, data=json.dumps(bundle), source="bundle", patient_id=patient_id
     )
