@@ -2,11 +2,14 @@
 
 An import runs in two steps:
 
-1. :func:`read_import` decodes and validates the file and turns it into rows, reading only the
-   target patient (404 first, and the stored time zone to read times in when the file names
-   none). Nothing is written, so on SQLite it runs before the write lock is taken:
+1. :func:`read_import` decodes and validates the file, reads the target patient (404 first;
+   the stored time zone to read times in when the file names none) and its diary, and builds
+   every row to write (:class:`Plan`): attacks and their children in the driver's form, and
+   the day units of the merged diary with the ICHD-3 classification of each attack, the
+   costly part. Nothing is written, so on SQLite it runs before the write lock is taken:
    other writers wait only for step 2 (issue 13 item 5).
-2. :func:`write_import` merges the rows into the record in one transaction: all or nothing.
+2. :func:`write_import` writes them in one transaction, all or nothing; if the diary or the
+   patient's facts changed since step 1 it builds the rows again inside the transaction.
 
 Merging: a field the file leaves out keeps its stored value (``timezone``, ``birth_date``,
 ``sex``, ``name`` and each safety fact: a safety fact is never cleared by omission; ``false``
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 from acuhead.domain import redflags
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyProfile
-from acuhead.domain.ichd3 import AttackClassification, classify_attack
+from acuhead.domain.ichd3 import classify_attack
 from acuhead.domain.tcm.patterns import assess, parse_pattern
 from acuhead.domain.tcm.restore import scores_as_list
 from acuhead.errors import FieldError, ValidationError
@@ -176,12 +179,6 @@ def merged_facts(stored: Patient | None, doc: DiaryDocument) -> PatientFacts:
         timezone=facts.timezone if "timezone" in keys else base.timezone,
         safety=SafetyProfile(**safety),
     )
-
-
-def classify(attacks: Sequence[Attack], facts: PatientFacts) -> tuple[AttackClassification, ...]:
-    """ICHD-3 classification of each attack, as the day units count them."""
-    cutoffs = VD_AREND_2023.cutoffs
-    return tuple(classify_attack(a, facts, cutoffs=cutoffs) for a in attacks)
 
 
 def _with_plan(
