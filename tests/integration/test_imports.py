@@ -213,7 +213,9 @@ def test_questionnaires_and_the_assessment_round_trip_through_the_document(db: D
 @pytest.mark.parametrize(
     ("section", "value", "path"),
     [
-        ("red_flags", {"open": []}, "red_flags"),
+        ("red_flags", {"open": []}, "red_flags.open"),
+        ("red_flags", {"answers": {"fever": False}}, "red_flags"),
+        ("assessment", {"tongue": "pale", "electro": True}, "assessment.electro"),
         ("questionnaires", [{"instrument": "hit6", "completed_on": "2025-01-01", "x": 1}],
          "questionnaires[0].x"),
         ("assessment", {"tongue": "pale", "smell": "none"}, "assessment.smell"),

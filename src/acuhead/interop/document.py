@@ -88,6 +88,8 @@ class AssessmentEntry:
     tongue: str
     pulse: str
     confirmed_pattern: str | None
+    # Planning options `acuhead prescribe` reads beside the findings (not stored by an import).
+    planning: tuple[str, ...] = ()
 
 
 # Dates before this year are typing slips (birth, onset, questionnaires, regimens).
@@ -291,11 +293,15 @@ def parse(doc: Any, *, today: dt.date | None = None, timezone: str | None = None
             pass  # reported by the course checks
         else:
             _check_range(course_start, "course.start", regimen_latest, errors)
+    onset = (doc.get("red_flags") or {}).get("first_headache_onset")
+    if onset:
+        _check_range(dt.date.fromisoformat(onset), "red_flags.first_headache_onset", latest, errors)
     questionnaires = _parse_questionnaires(doc.get("questionnaires", []), latest, errors)
     assessment = _parse_assessment(doc.get("assessment"), errors)
     if errors:
         raise ValidationError(errors)
-    extras = {k: doc[k] for k in ("sessions", "course") if k in doc}
+    # red_flags: an intake block that `acuhead prescribe` screens; imports refuse it.
+    extras = {k: doc[k] for k in ("sessions", "course", "red_flags") if k in doc}
     return DiaryDocument(
         external_id=p["external_id"],
         name=p.get("name", ""),
@@ -365,6 +371,7 @@ def _parse_assessment(raw: Any, errors: list[FieldError]) -> AssessmentEntry | N
         tongue=raw.get("tongue", "").strip(),
         pulse=raw.get("pulse", "").strip(),
         confirmed_pattern=pattern,
+        planning=tuple(k for k in ("electro", "headache_kind") if k in raw),
     )
 
 

@@ -253,10 +253,34 @@ def read_import(
         session, actor, patient_id, p.get("external_id") if isinstance(p, dict) else None
     )
     doc = parse(raw, timezone=stored.timezone if stored else None)
+    _refuse_what_is_not_stored(doc)
     prepared = PreparedImport(
         "json", doc, "diary", text_, source, doc.diary.patient.timezone, doc.questionnaires
     )
     return _with_plan(session, prepared, stored)
+
+
+def _refuse_what_is_not_stored(doc: DiaryDocument) -> None:
+    """Blocks the document format carries for ``acuhead prescribe`` that a record does not
+    store: refused with their path rather than accepted and dropped."""
+    errors = []
+    if "red_flags" in doc.extras:
+        errors.append(
+            FieldError(
+                "red_flags",
+                "an intake screen is recorded with POST /api/v1/patients/{id}/red-flags/intake; "
+                "an import does not take it",
+            )
+        )
+    for key in doc.assessment.planning if doc.assessment else ():
+        errors.append(
+            FieldError(
+                f"assessment.{key}",
+                "a planning option of `acuhead prescribe`, not part of a stored assessment",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def _patient_block(patient: Patient) -> dict[str, Any]:
