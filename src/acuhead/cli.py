@@ -296,7 +296,7 @@ def import_cmd(
 ) -> None:
     """Import a diary document (acuhead.diary/1), a FHIR R4 Bundle, or (with --patient) a
     days or attacks CSV. All or nothing."""
-    from acuhead.services import interop
+    from acuhead.services import imports
     from acuhead.services.actors import Actor, find_patient
 
     db = open_db()
@@ -304,13 +304,14 @@ def import_cmd(
     actor = Actor.system(clinic_id)
     try:
         data = file.read_bytes()
-        with db.write() as session:
+        with db.read() as session:
             pid = find_patient(session, actor, patient).id if patient else None
-            fmt, row, counts = interop.import_text(
-                session, actor=actor, data=data, source=str(file), patient_id=pid
-            )
-            result = {"format": fmt, "patient_id": row.id, "external_id": row.external_id,
-                      **counts}  # fmt: skip
+        # Validated before the write transaction; written all or nothing.
+        fmt, row_id, external_id, counts = imports.import_file(
+            db, actor=actor, data=data, source=str(file), patient_id=pid
+        )
+        result = {"format": fmt, "patient_id": row_id, "external_id": external_id,
+                  **counts}  # fmt: skip
     except AcuheadError as exc:
         fail(exc)
     err.print(

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnits, DayUnitsPolicy, day_units
 from acuhead.domain.diary import Diary
-from acuhead.domain.ichd3 import in_patient_zone, local_datetime
+from acuhead.domain.ichd3 import AttackClassification, in_patient_zone, local_datetime
 from acuhead.domain.stats import mean_ci, wilson_interval
 from acuhead.errors import FieldError, ValidationError
 
@@ -125,6 +125,7 @@ def day_records(
     attack_recorded_utc: Sequence[dt.datetime | None] | None = None,
     late_after: dt.timedelta = LATE_AFTER,
     has_migraine: bool | None = None,
+    classifications: dict[int, AttackClassification] | None = None,
 ) -> list[DayRecord]:
     """One :class:`DayRecord` per *recorded* day from ``start`` to ``end`` inclusive.
 
@@ -132,8 +133,12 @@ def day_records(
     judge lateness of days that have no day entry of their own. Missing days are left out: the
     caller stores no row for them (CLINICAL.md 0.4). ``has_migraine``: the patient's migraine
     diagnosis over the whole diary (see `dayunits.day_units`), when ``diary`` is only part of it.
+    ``classifications``: as for :func:`~acuhead.domain.dayunits.day_units` (attacks a caller
+    already classified).
     """
-    units = day_units(diary, start, end, policy, has_migraine=has_migraine)
+    units = day_units(
+        diary, start, end, policy, has_migraine=has_migraine, classifications=classifications
+    )
     patient = diary.patient
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
     started: dict[dt.date, list[int]] = {}

@@ -277,12 +277,42 @@ def _cell(kind: str, value: Any, column: str) -> str:
 # ---- export -------------------------------------------------------------------------------
 
 
+# OWASP "CSV Injection": a spreadsheet runs a cell that begins with one of these as a formula
+# (=HYPERLINK(...) in a note). Such a text cell is written with a single quote in front, which
+# the spreadsheet shows as text; import takes the quote off again. Numbers, dates and codes
+# never begin with one (no negative values in these files), so only text cells are touched.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_KINDS = frozenset({"text", "list", "codes", "records"})
+
+
+def neutralise(cell: str) -> str:
+    """A text cell as exported: ``'`` before a leading ``= + - @``, tab or carriage return, and
+    before a leading ``'`` too, so that :func:`restore` gives back exactly what was stored."""
+    if cell.startswith((*FORMULA_START, "'")):
+        return "'" + cell
+    return cell
+
+
+def restore(cell: str) -> str:
+    """The inverse of :func:`neutralise` on import: one leading ``'`` before a formula start
+    (or before another quote) is taken off."""
+    if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")):
+        return cell[1:]
+    return cell
+
+
 def _write(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(columns)
     for row in rows:
-        w.writerow([_cell(COLUMN_KINDS[c], row.get(c), c) for c in columns])
+        w.writerow(
+            [
+                neutralise(cell) if COLUMN_KINDS[c] in TEXT_KINDS else cell
+                for c in columns
+                for cell in (_cell(COLUMN_KINDS[c], row.get(c), c),)
+            ]
+        )
     return buf.getvalue()
 
 
@@ -408,10 +438,11 @@ def parse(
             )
             continue
         item: dict[str, Any] = {}
-        for column, text in zip(table.columns, cells, strict=False):
-            if not text.strip():
+        for column, raw in zip(table.columns, cells, strict=False):
+            if not raw.strip():
                 continue
             kind = COLUMN_KINDS[column]
+            text = restore(raw) if kind in TEXT_KINDS else raw
             try:
                 item[column] = _records(column, text) if kind == "records" else _convert(kind, text)
             except CellError as exc:

@@ -851,8 +851,13 @@ def _to_naive_utc(value: str) -> str:
     return parsed.isoformat(timespec="seconds")
 
 
-def from_bundle(raw: Any, *, today: dt.date | None = None) -> FhirImport:
+def from_bundle(
+    raw: Any, *, today: dt.date | None = None, timezone: str | None = None
+) -> FhirImport:
     """Read a Bundle back into a diary document and questionnaire answers.
+
+    ``timezone``: the zone to read times in when the Patient has no time-zone extension (an
+    import into a stored patient passes the stored zone).
 
     Raises ValidationError listing every problem (located by entry, resource and field); on
     success the caller stores the result in one transaction.
@@ -999,7 +1004,7 @@ def from_bundle(raw: Any, *, today: dt.date | None = None) -> FhirImport:
     # The document's own checks run even when reading found problems, so that every problem
     # is listed at once; a value already reported where it was read is not reported twice.
     try:
-        parsed = document.parse(doc, today=today)
+        parsed = document.parse(doc, today=today, timezone=timezone)
     except ValidationError as exc:
         seen = {e.path for e in r.errors}
         for e in exc.errors:
@@ -1038,11 +1043,15 @@ def _read_patient(r: _Reader, entries: Sequence[Mapping[str, Any]], i: int) -> d
     if res.get("birthDate"):
         out["birth_date"] = res["birthDate"]
         r.at("patient.birth_date", f"{loc}.birthDate")
-    out["sex"] = res.get("gender") or "unknown"
-    r.at("patient.sex", f"{loc}.gender")
+    # What the Patient leaves out is left out of the document too, so an import keeps the
+    # stored value (issue 13 item 3).
+    if res.get("gender"):
+        out["sex"] = res["gender"]
+        r.at("patient.sex", f"{loc}.gender")
     tz = _ext(res, EXT + "timezone")
-    out["timezone"] = str(tz.get("valueString") or tz.get("valueCode")) if tz else "UTC"
-    r.at("patient.timezone", f"{loc}.extension(timezone)")
+    if tz:
+        out["timezone"] = str(tz.get("valueString") or tz.get("valueCode"))
+        r.at("patient.timezone", f"{loc}.extension(timezone)")
     safety = _ext(res, EXT + "safety")
     if safety is not None:
         out["safety"] = decode_extension(safety.get("extension") or [])

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
 from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
-from acuhead.domain.ichd3 import classify_attack
+from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -107,9 +107,12 @@ def compute_rows(
     end: dt.date | None = None,
     policy: DayUnitsPolicy = VD_AREND_2023,
     has_migraine: bool | None = None,
+    classifications: dict[int, AttackClassification] | None = None,
 ) -> list[DayUnitTuple]:
     """The rows for ``start..end`` (default: the whole diary) of one patient. ``has_migraine``:
-    the patient's migraine diagnosis over the whole diary (None: decided from ``diary``)."""
+    the patient's migraine diagnosis over the whole diary (None: decided from ``diary``);
+    ``classifications`` (attack index -> result): attacks already classified, e.g. by an import
+    before its write."""
     if start is None or end is None:
         extent = diary_extent(diary)
         if extent is None:
@@ -125,6 +128,7 @@ def compute_rows(
         policy,
         attack_recorded_utc=attack_recorded_utc,
         has_migraine=has_migraine,
+        classifications=classifications,
     )
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 

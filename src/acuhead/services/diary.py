@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Row, bindparam, delete, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
@@ -576,100 +576,13 @@ def import_document(
     doc: DiaryDocument,
     patient_id: int | None = None,
 ) -> tuple[Patient, dict[str, int]]:
-    """Merge a parsed document into a patient's diary, inside the caller's transaction.
+    """Merge a parsed document into a patient's diary, inside the caller's transaction
+    (``services.imports``: what a document leaves out keeps its stored value)."""
+    from acuhead.services import imports
 
-    Days are upserted by date, an attack replaces a stored one with the same start time,
-    regimens are matched by name and start. The caller's transaction makes it all-or-nothing.
-    """
-    require_staff(actor)
-    facts = doc.diary.patient
-    if patient_id is not None:
-        patient = load_patient(session, actor, patient_id)
-    else:
-        found = session.scalars(
-            select(Patient).where(
-                Patient.clinic_id == actor.clinic_id, Patient.external_id == doc.external_id
-            )
-        ).first()
-        if found is None:
-            patient = create_patient(
-                session,
-                actor=actor,
-                external_id=doc.external_id,
-                display_name=doc.name,
-                birth_date=facts.birth_date,
-                sex=facts.sex,
-                timezone=facts.timezone,
-                safety=facts.safety,
-            )
-        else:
-            patient = found
-    patient.birth_date = facts.birth_date or patient.birth_date
-    patient.sex = facts.sex.value if facts.sex.value != "unknown" else patient.sex
-    patient.timezone = facts.timezone
-    patient.safety = _safety_dict(facts.safety)
-    patient.version += 1
-    counts = {"days": 0, "attacks": 0, "regimens": 0}
-    existing_days = {
-        r.day: r
-        for r in session.scalars(select(DiaryDayRow).where(DiaryDayRow.patient_id == patient.id))
-    }
-    for d in doc.diary.days:
-        row = existing_days.get(d.date)
-        if row is None:
-            row = DiaryDayRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
-            session.add(row)
-        else:
-            row.version += 1
-        fill_day_row(row, d)
-        if d.recorded_at is not None:
-            row.recorded_utc = d.recorded_at
-        counts["days"] += 1
-    starts = [a.start for a in doc.diary.attacks]
-    if starts:
-        session.execute(
-            delete(AttackRow).where(
-                AttackRow.patient_id == patient.id, AttackRow.start_local.in_(starts)
-            )
-        )
-    for a in doc.diary.attacks:
-        row_a = AttackRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
-        session.add(row_a)
-        fill_attack_row(row_a, a, tz=patient.timezone)
-        session.flush()
-        safety.screen_attack_row(session, actor=actor, patient=patient, row=row_a, attack=a)
-        counts["attacks"] += 1
-    for r in doc.diary.regimens:
-        session.execute(
-            delete(RegimenRow).where(
-                RegimenRow.patient_id == patient.id,
-                RegimenRow.name == r.name,
-                RegimenRow.start == r.start,
-            )
-        )
-        session.add(
-            RegimenRow(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                name=r.name,
-                kind=r.kind.value,
-                start=r.start,
-                stop=r.stop,
-                dose=r.dose,
-            )
-        )
-        counts["regimens"] += 1
-    # The intake screen (issue 12): "yes" answers open an alert; a dated screen is recorded.
-    block = doc.extras.get("red_flags")
-    if isinstance(block, dict) and block:
-        safety.import_intake_block(session, actor=actor, patient=patient, block=block)
-    # Sessions and course (issue 4); checked by document.parse, all-or-nothing by the caller.
-    care = care_records.import_care(session, actor=actor, patient=patient, extras=doc.extras)
-    counts.update(care)
-    session.flush()
-    units.refresh_day_units(session, patient_id=patient.id)
-    audit(session, actor, "import", "diary", patient_id=patient.id)
-    return patient, counts
+    return imports.write_import(
+        session, actor=actor, prepared=imports.PreparedImport.of(doc), patient_id=patient_id
+    )
 
 
 def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[str, Any]:
@@ -677,6 +590,9 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     audit(session, actor, "export", "diary", patient_id=patient.id)
     extras = care_records.export_care(session, patient=patient)  # sessions, course (issue 4)
+    from acuhead.services import imports  # questionnaires, assessment (issue 13 item 9)
+
+    extras.update(imports.export_extras(session, patient))
     return to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )

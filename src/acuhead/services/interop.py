@@ -7,22 +7,19 @@ validated before the first write, and the caller's transaction rolls back on any
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import Diary
 from acuhead.errors import FieldError, ValidationError
 from acuhead.interop import csv_io, fhir
-from acuhead.interop.document import load_text, parse, to_document
-from acuhead.services import clinical, diary
+from acuhead.interop.document import to_document
+from acuhead.services import clinical, diary, imports
 from acuhead.services.actors import Actor, audit, load_patient, require_staff
 from acuhead.store.mapping import patient_facts
-from acuhead.store.models import Patient, QuestionnaireRow
+from acuhead.store.models import Patient
 
 FORMATS = ("json", "fhir", "csv-days", "csv-attacks")
 
@@ -66,47 +63,11 @@ def import_fhir(
     A questionnaire replaces stored ones of the same instrument and date.
     """
     require_staff(actor)
-    found = fhir.from_bundle(bundle)
-    tz = ZoneInfo(found.document.diary.patient.timezone)
-    latest = dt.datetime.now(tz).date() + dt.timedelta(days=1)
-    late = [
-        FieldError(f"{q.where}.authored", f"{q.completed_on} is in the future")
-        for q in found.questionnaires
-        if q.completed_on > latest
-    ]
-    if late:
-        raise ValidationError(late)
-    patient, counts = diary.import_document(
-        session, actor=actor, doc=found.document, patient_id=patient_id
+    if not (isinstance(bundle, dict) and bundle.get("resourceType") == "Bundle"):
+        fhir.from_bundle(bundle)  # raises the located FHIR problems
+    _fmt, patient, counts = imports.import_text(
+        session, actor=actor, data=json.dumps(bundle), source="bundle", patient_id=patient_id
     )
-    pairs = {(q.instrument, q.completed_on) for q in found.questionnaires}
-    for instrument, completed_on in sorted(pairs):
-        session.execute(
-            delete(QuestionnaireRow).where(
-                QuestionnaireRow.patient_id == patient.id,
-                QuestionnaireRow.instrument == instrument,
-                QuestionnaireRow.completed_on == completed_on,
-            )
-        )
-    for q in found.questionnaires:
-        s = q.score
-        session.add(
-            QuestionnaireRow(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                instrument=s.instrument.value,
-                completed_on=q.completed_on,
-                recall_period=s.recall_period,
-                items=list(s.items) if s.items else None,
-                extra={k: v for k, v in (("a", s.midas_a), ("b", s.midas_b)) if v is not None},
-                total=s.total,
-                band=s.band,
-                total_entered=s.total_entered,
-            )
-        )
-    session.flush()
-    counts["questionnaires"] = len(found.questionnaires)
-    audit(session, actor, "import", "fhir", patient_id=patient.id)
     return patient, counts
 
 
@@ -130,12 +91,13 @@ def import_csv(
 ) -> tuple[Patient, dict[str, int]]:
     """Merge a days or an attacks CSV into the patient's diary (kind read from the header)."""
     require_staff(actor)
-    patient = load_patient(session, actor, patient_id)
-    found = csv_io.parse(data, patient=_patient_block(patient))
-    patient, counts = diary.import_document(
-        session, actor=actor, doc=found.document, patient_id=patient.id
+    load_patient(session, actor, patient_id)
+    text = csv_io.decode(data)
+    if text.lstrip().startswith(("{", "[")):
+        raise ValidationError(FieldError("line 1", "not a diary CSV"))
+    _fmt, patient, counts = imports.import_text(
+        session, actor=actor, data=text, source="csv", patient_id=patient_id
     )
-    audit(session, actor, "import", f"csv_{found.kind}", patient_id=patient.id)
     return patient, counts
 
 
@@ -148,26 +110,11 @@ def import_text(
     patient_id: int | None = None,
 ) -> tuple[str, Patient, dict[str, int]]:
     """Import a diary document, a FHIR Bundle (``resourceType`` "Bundle") or, with a patient, a
-    CSV file; returns the format found, the patient and the counts."""
-    require_staff(actor)
-    if patient_id is not None:
-        load_patient(session, actor, patient_id)  # 404 before any parsing
-    text = csv_io.decode(data)
-    stripped = text.lstrip()
-    if not stripped.startswith(("{", "[")):
-        if patient_id is None:
-            raise ValidationError(
-                FieldError("patient", "a CSV import needs the patient it belongs to")
-            )
-        patient, counts = import_csv(session, actor=actor, patient_id=patient_id, data=text)
-        return "csv", patient, counts
-    raw = load_text(text, source=source)
-    if isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
-        patient, counts = import_fhir(session, actor=actor, bundle=raw, patient_id=patient_id)
-        return "fhir", patient, counts
-    doc = parse(raw)
-    patient, counts = diary.import_document(session, actor=actor, doc=doc, patient_id=patient_id)
-    return "json", patient, counts
+    CSV file in the caller's transaction; returns the format found, the patient and the counts.
+    (``imports.import_file`` validates before the write transaction.)"""
+    return imports.import_text(
+        session, actor=actor, data=data, source=source, patient_id=patient_id
+    )
 
 
 def export_as(session: Session, *, actor: Actor, patient_id: int, fmt: str) -> tuple[str, str, str]:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from acuhead.domain.diary import Side
-from acuhead.web.schemas import LocalDateTime, Strict, UtcDateTime
+from acuhead.web.schemas import LocalDateTime, PlanDate, Strict, UtcDateTime
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 PointCode = Annotated[str, Field(min_length=1, max_length=40)]
 # Row ids are 32-bit integers on both engines (a larger one would overflow the driver).
-DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]
 
 
 class PointOut(BaseModel):
@@ -48,7 +48,7 @@ class AssessmentIn(Strict):
     tongue: str = Field(default="", max_length=500)
     pulse: str = Field(default="", max_length=500)
     confirmed_pattern: str | None = Field(default=None, max_length=60)
-    use_diary: bool = Field(default=True, description="add signs derived from the diary")
+    use_diary: StrictBool = Field(default=True, description="add signs derived from the diary")
 
 
 class AssessmentConfirmIn(Strict):
@@ -85,7 +85,7 @@ class PrescriptionIn(Strict):
     headache_kind: str | None = Field(
         default=None, max_length=40, description="migraine, tension-type or an ICHD-3 code"
     )
-    electro: bool = False
+    electro: StrictBool = False
     protocol: str | None = Field(default=None, max_length=60)
 
 
@@ -156,9 +156,9 @@ class TemplateOut(BaseModel):
 
 
 class CourseIn(Strict):
-    planned_sessions: int
-    sessions_per_week: float
-    start: dt.date
+    planned_sessions: StrictInt
+    sessions_per_week: StrictFloat
+    start: PlanDate
     notes: str = Field(default="", max_length=4000)
 
 

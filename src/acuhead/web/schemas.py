@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+)
 
 from acuhead.domain.diary import (
     AuraType,
@@ -41,8 +51,39 @@ LocalDateTime = Annotated[
         }
     ),
 ]
-Score10 = Annotated[int, Field(ge=0, le=10)]
+# Strict: JSON true is no 1 and "yes" or 1 no true (issue 13 item 12); bodies of the JSON API
+# use StrictBool, StrictInt and StrictFloat for the same reason.
+Score10 = Annotated[int, Field(ge=0, le=10, strict=True)]
 Tag = Annotated[str, Field(min_length=1, max_length=60)]
+
+# Plausible dates (issue 13 item 12): nothing before 1900 (typing slips such as 0001-01-01);
+# a birth or an onset not in the future (a day of slack for time zones); a regimen or course
+# at most a year ahead.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+PLAN_AHEAD = dt.timedelta(days=366)
+
+
+def _not_before_1900(value: dt.date) -> None:
+    if value < EARLIEST_DATE:
+        raise ValueError(f"{value} is before {EARLIEST_DATE.year}")
+
+
+def _past_date(value: dt.date) -> dt.date:
+    _not_before_1900(value)
+    if value > dt.date.today() + dt.timedelta(days=1):
+        raise ValueError(f"{value} is in the future")
+    return value
+
+
+def _plan_date(value: dt.date) -> dt.date:
+    _not_before_1900(value)
+    if value > dt.date.today() + PLAN_AHEAD:
+        raise ValueError(f"{value} is more than a year ahead")
+    return value
+
+
+PastDate = Annotated[dt.date, AfterValidator(_past_date)]
+PlanDate = Annotated[dt.date, AfterValidator(_plan_date)]
 T = TypeVar("T")
 
 
@@ -85,32 +126,34 @@ class UserIn(Strict):
 
 
 class SafetyIn(Strict):
-    pregnant: bool = False
-    anticoagulant: bool = False
-    bleeding_disorder: bool = False
-    pacemaker: bool = False
-    needle_phobia: bool = False
-    fainting_history: bool = False
-    low_bmi: bool = False
+    pregnant: StrictBool = False
+    anticoagulant: StrictBool = False
+    bleeding_disorder: StrictBool = False
+    pacemaker: StrictBool = False
+    needle_phobia: StrictBool = False
+    fainting_history: StrictBool = False
+    low_bmi: StrictBool = False
 
 
 class PatientIn(Strict):
     external_id: str = Field(min_length=1, max_length=100)
     display_name: str = Field(default="", max_length=200)
-    birth_date: dt.date | None = None
+    birth_date: PastDate | None = None
     sex: Sex = Sex.UNKNOWN
     timezone: str = Field(default="UTC", max_length=64)
-    practitioner_id: int | None = None
+    practitioner_id: StrictInt | None = None
     safety: SafetyIn = Field(default_factory=SafetyIn)
 
 
 class PatientPatch(Strict):
-    version: int | None = Field(default=None, description="the version you read (428 without)")
+    version: StrictInt | None = Field(
+        default=None, description="the version you read (428 without)"
+    )
     display_name: str | None = Field(default=None, max_length=200)
-    birth_date: dt.date | None = None
+    birth_date: PastDate | None = None
     sex: Sex | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    practitioner_id: int | None = None
+    practitioner_id: StrictInt | None = None
     safety: SafetyIn | None = None
 
 
@@ -128,14 +171,16 @@ class PatientOut(BaseModel):
 
 
 class DayIn(Strict):
-    headache: bool
+    headache: StrictBool
     stress: Score10 | None = None
-    sleep_hours: float | None = Field(default=None, ge=0, le=24)
+    sleep_hours: StrictFloat | None = Field(default=None, ge=0, le=24)
     neck_tension: Score10 | None = None
-    menstruating: bool | None = None
+    menstruating: StrictBool | None = None
     notes: str = Field(default="", max_length=4000)
     triggers: list[Tag] = Field(default_factory=list, max_length=30)
-    version: int | None = Field(default=None, description="for an update: the version you read")
+    version: StrictInt | None = Field(
+        default=None, description="for an update: the version you read"
+    )
 
 
 class DayOut(BaseModel):
@@ -161,11 +206,11 @@ class AuraIn(Strict):
     type: AuraType
     symptom: str = Field(default="", max_length=500)
     onset: LocalDateTime | None = None
-    duration_min: int | None = Field(default=None, ge=0, le=4320)
-    gradual_spread: bool | None = None
-    unilateral: bool | None = None
-    positive: bool | None = None
-    headache_within_60_min: bool | None = None
+    duration_min: StrictInt | None = Field(default=None, ge=0, le=4320)
+    gradual_spread: StrictBool | None = None
+    unilateral: StrictBool | None = None
+    positive: StrictBool | None = None
+    headache_within_60_min: StrictBool | None = None
 
 
 class MedicationIn(Strict):
@@ -180,22 +225,22 @@ class AttackIn(Strict):
     start: LocalDateTime | None = None
     end: LocalDateTime | None = None
     date: dt.date | None = None
-    duration_min: int | None = Field(default=None, ge=0, le=43200)
+    duration_min: StrictInt | None = Field(default=None, ge=0, le=43200)
     peak_intensity: Score10 | None = None
     readings: list[ReadingIn] = Field(default_factory=list, max_length=200)
     side: Side | None = None
     locations: list[Location] = Field(default_factory=list)
     quality: list[Quality] = Field(default_factory=list)
-    aggravated_by_activity: bool | None = None
+    aggravated_by_activity: StrictBool | None = None
     nausea: Nausea | None = None
-    vomiting: bool | None = None
-    photophobia: bool | None = None
-    phonophobia: bool | None = None
-    osmophobia: bool | None = None
+    vomiting: StrictBool | None = None
+    photophobia: StrictBool | None = None
+    phonophobia: StrictBool | None = None
+    osmophobia: StrictBool | None = None
     aura: list[AuraIn] = Field(default_factory=list, max_length=20)
     cranial_autonomic: list[Tag] = Field(default_factory=list, max_length=20)
-    restlessness: bool | None = None
-    treated: bool | None = None
+    restlessness: StrictBool | None = None
+    treated: StrictBool | None = None
     triggers: list[Tag] = Field(default_factory=list, max_length=30)
     warning_signs: list[Tag] = Field(default_factory=list, max_length=20)
     medications: list[MedicationIn] = Field(default_factory=list, max_length=20)
@@ -208,13 +253,15 @@ class AttackIn(Strict):
 
 
 class AttackUpdate(AttackIn):
-    version: int | None = Field(default=None, description="the version you read (428 without)")
+    version: StrictInt | None = Field(
+        default=None, description="the version you read (428 without)"
+    )
 
 
 class AttackOut(AttackIn):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    id: int
-    version: int
+    id: StrictInt
+    version: StrictInt
     local_dates: list[dt.date]
 
 
@@ -232,13 +279,18 @@ class MedicationOut(BaseModel):
 class RegimenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     kind: RegimenKind
-    start: dt.date
-    stop: dt.date | None = None
+    start: PlanDate
+    stop: PlanDate | None = None
     dose: str | None = Field(default=None, max_length=50)
 
 
-class RegimenOut(RegimenIn):
+class RegimenOut(BaseModel):
     id: int
+    name: str
+    kind: RegimenKind
+    start: dt.date
+    stop: dt.date | None = None
+    dose: str | None = None
 
 
 class Health(BaseModel):

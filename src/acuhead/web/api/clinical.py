@@ -6,21 +6,21 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from acuhead.services import clinical, gate, safety
 from acuhead.store.models import QuestionnaireRow, RedFlagAlertRow
 from acuhead.web.deps import CurrentActor, WriteSession
-from acuhead.web.schemas import Strict, UtcDateTime
+from acuhead.web.schemas import PastDate, Strict, UtcDateTime
 
 router = APIRouter(tags=["clinical"])
 
 
 class IntakeScreenIn(Strict):
-    answers: dict[str, bool] = Field(
+    answers: dict[str, StrictBool] = Field(
         description="SNNOOP10 item codes or aliases (e.g. 'thunderclap', 'fever') -> yes/no"
     )
-    first_headache_onset: dt.date | None = None
+    first_headache_onset: PastDate | None = None
     notes: str = Field(default="", max_length=4000)
 
 
@@ -44,11 +44,11 @@ class AlertOut(BaseModel):
 
 class QuestionnaireIn(Strict):
     instrument: Literal["hit6", "midas", "pss10", "pgic"]
-    completed_on: dt.date
-    items: list[int | str] | None = Field(default=None, max_length=10)
-    total: int | None = None
-    a: int | None = None
-    b: int | None = None
+    completed_on: PastDate
+    items: list[StrictInt | str] | None = Field(default=None, max_length=10)
+    total: StrictInt | None = None
+    a: StrictInt | None = None
+    b: StrictInt | None = None
 
 
 class QuestionnaireOut(BaseModel):

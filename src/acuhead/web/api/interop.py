@@ -9,23 +9,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from acuhead.interop.document import NestingTooDeep
 from acuhead.interop.research import consent_covers
-from acuhead.services import erasure, interop, research
+from acuhead.services import erasure, imports, interop, research
 from acuhead.store.models import ResearchConsentRow
-from acuhead.web.deps import CurrentActor, WriteSession
+from acuhead.web.deps import CurrentActor, DbDep, WriteSession
 from acuhead.web.schemas import Strict
 
 router = APIRouter(tags=["records"])
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 ExportFormat = Literal["json", "fhir", "csv-days", "csv-attacks"]
 
 
 async def raw_body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise HTTPException(413, f"an import may be at most {MAX_IMPORT_BYTES} bytes")
-    return body
+    """The whole body, read before any transaction opens. Its size is limited while it streams
+    in (`web.limits`, ACUHEAD_MAX_IMPORT_BYTES): a larger body never reaches this point."""
+    return await request.body()
 
 
 RawBody = Annotated[bytes, Depends(raw_body)]
@@ -113,15 +112,18 @@ def export_record(
         }
     },
 )
-def import_record(
-    patient_id: int, actor: CurrentActor, session: WriteSession, body: RawBody
-) -> ImportOut:
+def import_record(patient_id: int, actor: CurrentActor, db: DbDep, body: RawBody) -> ImportOut:
     """Merge a diary document, a FHIR Bundle or a days/attacks CSV into the patient's record
-    (staff). All or nothing: any problem answers 422 naming each field and imports nothing."""
-    fmt, patient, counts = interop.import_text(
-        session, actor=actor, data=body, source="request body", patient_id=patient_id
-    )
-    return ImportOut(format=fmt, patient_id=patient.id, counts=counts)
+    (staff). All or nothing: any problem answers 422 naming each field and imports nothing.
+    A field the file leaves out keeps its stored value."""
+    # Validated before the write transaction, so other writers wait only for the write.
+    try:
+        fmt, pid, _external_id, counts = imports.import_file(
+            db, actor=actor, data=body, source="request body", patient_id=patient_id
+        )
+    except NestingTooDeep as exc:
+        raise HTTPException(400, str(exc)) from None
+    return ImportOut(format=fmt, patient_id=pid, counts=counts)
 
 
 @router.delete("/patients/{patient_id}", status_code=204, response_class=Response)
