@@ -214,7 +214,9 @@ def test_questionnaires_and_the_assessment_round_trip_through_the_document(db: D
     ("section", "value", "path"),
     [
         ("red_flags", {"open": []}, "red_flags.open"),
-        ("red_flags", {"answers": {"fever": False}}, "red_flags"),
+        # A clearance in a file is for `acuhead prescribe`; a record keeps who cleared and why.
+        ("red_flags", {"cleared": [{"code": "S_systemic", "reason": "seen by GP"}]},
+         "red_flags.cleared"),
         ("assessment", {"tongue": "pale", "electro": True}, "assessment.electro"),
         ("questionnaires", [{"instrument": "hit6", "completed_on": "2025-01-01", "x": 1}],
          "questionnaires[0].x"),
