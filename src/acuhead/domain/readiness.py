@@ -21,7 +21,8 @@ sources:
      double the first (CLINICAL.md 2 item 10), for review;
    * O older age: the screen's first-headache date is on or after the 65th birthday
      (CLINICAL.md 0.3 and 2 item 5). A patient aged 65 or more whose onset date is unknown
-     gets "screen needed: onset date", since the rule cannot be checked.
+     gets "screen needed: onset date", and a patient whose birth date is unknown gets "screen
+     needed: birth date" (onset known or not), since the rule cannot be checked.
 
 A record-derived flag stops blocking once a referral or clearance with a written reason covers
 its item (an alert with the same code, resolved within the validity period): the same
@@ -79,6 +80,7 @@ class ScreenStatus(StrEnum):
     INCOMPLETE = "incomplete"
     EXPIRED = "expired"
     ONSET_NEEDED = "onset_date_needed"
+    BIRTH_DATE_NEEDED = "birth_date_needed"
 
 
 ALL_ITEMS = frozenset(f.code for f in CATALOGUE)
@@ -226,9 +228,19 @@ def screen_state(
             f"the last SNNOOP10 intake screen ({screen.screened_on.isoformat()}) is older than "
             f"{valid_months} months",
         )
+    if patient.birth_date is None:
+        # CLINICAL.md 2 item 5: "onset after 65" needs the age at onset, so an unknown birth
+        # date is not "under 65"; the rule cannot be checked with or without the onset date.
+        return ScreenState(
+            ScreenStatus.BIRTH_DATE_NEEDED,
+            screen.screened_on,
+            until,
+            "screen needed: birth date. The patient's birth date is unknown, so SNNOOP10 O "
+            "(onset after 65, CLINICAL.md 2 item 5) cannot be checked; record it on the intake "
+            "screen or in the patient record",
+        )
     if (
         screen.first_headache_onset is None
-        and patient.birth_date is not None
         and today >= birthday(patient.birth_date, OLDER_AGE_ONSET_AFTER_YEARS)
     ):
         return ScreenState(

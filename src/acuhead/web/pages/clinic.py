@@ -349,6 +349,18 @@ def intake_submit(
         else:
             if onset > svc.local_today(patient.timezone):
                 form.add("first_headache_onset", "This date is in the future.")
+    # The birth date, asked while the record has none: SNNOOP10 O (onset after 65,
+    # CLINICAL.md 2 item 5) cannot be checked without it, so the safety gate waits for it.
+    birth: dt.date | None = None
+    raw_birth = str(form.get("birth_date")) if patient.birth_date is None else ""
+    if raw_birth:
+        try:
+            birth = dt.date.fromisoformat(raw_birth)
+        except ValueError:
+            form.add("birth_date", "Use a date such as 1980-04-30.")
+        else:
+            if birth > svc.local_today(patient.timezone):
+                form.add("birth_date", "This date is in the future.")
     notes = str(form.get("notes"))
     if len(notes) > 4000:
         form.add("notes", "Notes can be at most 4000 characters.")
@@ -356,6 +368,14 @@ def intake_submit(
     if form.ok:
         try:
             with session.begin_nested():
+                if birth is not None:
+                    svc.update_patient(
+                        session,
+                        actor=user.actor,
+                        patient_id=patient.id,
+                        version=patient.version,
+                        changes={"birth_date": birth},
+                    )
                 alert = safety.record_intake_screen(
                     session,
                     actor=user.actor,
@@ -368,7 +388,11 @@ def intake_submit(
             apply_field_errors(
                 form,
                 exc.errors,
-                {"first_headache_onset": "first_headache_onset", "answers*": "flag"},
+                {
+                    "first_headache_onset": "first_headache_onset",
+                    "birth_date": "birth_date",
+                    "answers*": "flag",
+                },
             )
     if not form.ok:
         return render(
