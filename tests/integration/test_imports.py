@@ -402,3 +402,20 @@ def test_a_file_without_days_or_attacks_keeps_the_day_units(db: Database) -> Non
     }
     assert _import(db, cid, doc)["questionnaires"] == 1
     assert day_units() == before
+
+
+def test_puerperium_is_imported_and_kept_when_a_later_file_leaves_it_out(db: Database) -> None:
+    """SNNOOP10 P6 is pregnancy or puerperium (CLINICAL.md 2 item 11): the safety fact
+    ``puerperium`` is imported, and a file without the key keeps the stored value."""
+    cid = _clinic(db)
+    doc = copy.deepcopy(FULL)
+    doc["patient"]["safety"] = {"puerperium": True}
+    _import(db, cid, doc)
+    assert _patient(db, cid).safety["puerperium"] is True
+    def safety_only(facts: dict[str, bool]) -> dict[str, Any]:
+        return {"format": "acuhead.diary/1", "patient": {"external_id": "merge-1", "safety": facts}}
+
+    _import(db, cid, safety_only({"pregnant": False}))
+    assert _patient(db, cid).safety["puerperium"] is True
+    _import(db, cid, safety_only({"puerperium": False}))
+    assert _patient(db, cid).safety["puerperium"] is False

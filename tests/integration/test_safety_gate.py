@@ -497,3 +497,28 @@ def test_no_birth_date_is_planned_once_the_intake_page_records_it(
         assert patient is not None and patient.birth_date == dt.date(1979, 3, 4)
     assert 'name="birth_date"' not in app_client.get(intake).text  # known now: not asked again
     _assert_plannable(app_client, cli, world, h, b.pid, db)
+
+
+def test_puerperium_from_the_api_blocks_and_shows_on_the_builder(
+    app_client: TestClient, world: World, login: Login, db: Database
+) -> None:
+    """SNNOOP10 P6 is pregnancy *or puerperium* (CLINICAL.md 2 item 11): the safety fact
+    ``puerperium`` raises P6 from the record, and the builder's safety profile names it."""
+    h = login(world.prac_x)
+    page_login(app_client, world.prac_x)
+    r = app_client.post(
+        f"{API}/patients",
+        json={"external_id": "pp-1", "birth_date": "1993-02-02",
+              "safety": {"puerperium": True}},
+        headers=h,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert r.json()["safety"]["puerperium"] is True
+    screen(db, pid, onset=dt.date(2010, 1, 1))
+    ready = app_client.get(f"{API}/patients/{pid}/readiness", headers=h).json()
+    assert [b["code"] for b in ready["blocking"]] == ["P6_pregnancy_puerperium"]
+    assert "puerperium" in ready["blocking"][0]["evidence"][0]
+    html = app_client.get(f"/clinic/patients/{pid}/prescription").text
+    profile = html.split('class="safety-profile"')[1].split("</p>")[0]
+    assert "puerperium" in profile

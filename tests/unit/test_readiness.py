@@ -41,6 +41,7 @@ ADULT = PatientFacts(birth_date=dt.date(1985, 4, 2))
 BORN_1954 = PatientFacts(birth_date=dt.date(1954, 3, 1))  # 72 on TODAY
 UNKNOWN_AGE = PatientFacts(birth_date=None)
 PREGNANT = PatientFacts(birth_date=dt.date(1992, 5, 5), safety=SafetyProfile(pregnant=True))
+PUERPERIUM = PatientFacts(birth_date=dt.date(1992, 5, 5), safety=SafetyProfile(puerperium=True))
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
@@ -344,6 +345,16 @@ RECORD = [
         expected=["P6_pregnancy_puerperium"],
     ),
     RecordCase(
+        "puerperium", "CLINICAL.md 2 item 11 (P6 pregnancy or puerperium)", PUERPERIUM,
+        expected=["P6_pregnancy_puerperium"],
+    ),
+    RecordCase(
+        "pregnant-and-puerperium", "CLINICAL.md 2 item 11: one item, one flag",
+        PatientFacts(birth_date=dt.date(1992, 5, 5),
+                     safety=SafetyProfile(pregnant=True, puerperium=True)),
+        expected=["P6_pregnancy_puerperium"],
+    ),
+    RecordCase(
         "moh-definite", "ICHD-3 8.2.3 -> CLINICAL.md 2 item 15 (P10)", ADULT,
         [_dx("8.2.3", "definite")], expected=["P10_painkiller_or_new_drug"],
     ),
@@ -492,3 +503,11 @@ def test_blocked_message_names_each_reason() -> None:
         "reason": result.screen.reason,
     }
     assert result.blocking[1].source == "record" and result.blocking[1].alert_id is None
+
+
+def test_puerperium_evidence_names_the_fact() -> None:
+    """CLINICAL.md 2 item 11: P6 is "pregnancy or puerperium"; the evidence says which."""
+    (found,) = record_flags(
+        patient=PUERPERIUM, diary=None, diagnoses=[], screen=None, today=TODAY
+    )
+    assert "puerperium" in found.evidence[0] and "pregnant" not in found.evidence[0]

@@ -12,7 +12,8 @@ sources:
 3. **Every SNNOOP10 item the record itself shows** blocks, even when the intake answer was
    missing or "no" (:func:`record_flags`):
 
-   * P6 pregnancy or puerperium: the safety profile says pregnant (CLINICAL.md 2 item 11);
+   * P6 pregnancy or puerperium: the safety profile says pregnant or puerperium (after
+     childbirth) (CLINICAL.md 2 item 11);
    * P10 painkiller overuse: any ICHD-3 8.2 medication-overuse diagnosis, definite or probable,
      from the diary (CLINICAL.md 1 "8.2" and 2 item 15), with the class and intake days shown;
    * O sudden onset: an attack whose intensity readings reach 9 or 10 within one minute of its
@@ -375,13 +376,17 @@ def record_flags(
 ) -> list[RedFlagFinding]:
     """SNNOOP10 items the record shows without an intake answer (see the module docstring)."""
     found: list[RedFlagFinding] = []
-    if patient.safety.pregnant:
-        found.append(
-            RedFlagFinding(
-                "P6_pregnancy_puerperium",
-                ("safety profile: pregnant (SNNOOP10 P6; CLINICAL.md 2 item 11)",),
-            )
+    # P6 is "pregnancy or puerperium" (CLINICAL.md 2 item 11): either fact raises it, once.
+    p6 = [
+        f"safety profile: {fact} (SNNOOP10 P6; CLINICAL.md 2 item 11)"
+        for fact, on in (
+            ("pregnant", patient.safety.pregnant),
+            ("puerperium (after childbirth)", patient.safety.puerperium),
         )
+        if on
+    ]
+    if p6:
+        found.append(RedFlagFinding("P6_pregnancy_puerperium", tuple(p6)))
     overuse = overuse_evidence(diagnoses)
     if overuse:
         found.append(RedFlagFinding("P10_painkiller_or_new_drug", tuple(overuse)))
