@@ -476,6 +476,9 @@ def test_no_birth_date_is_planned_once_the_intake_page_records_it(
     html = app_client.get(f"/clinic/patients/{b.pid}/prescription").text
     assert "with the patient&#39;s birth date" in html or "with the patient's birth date" in html
     intake = f"/clinic/patients/{b.pid}/intake"
+    block = app_client.get(f"/clinic/patients/{b.pid}").text.split('id="readiness"')[1]
+    block = block.split("</section>")[0]  # the patient page says it too, with the intake link
+    assert "screen needed: birth date" in block and f'href="{intake}"' in block
     form = app_client.get(intake).text
     check_markup(form)
     assert 'name="birth_date"' in form
