@@ -444,12 +444,14 @@ def test_export_writes_the_latest_intake_screen_and_import_round_trips_it(db: Da
         safety.record_intake_screen(
             s, actor=actor, patient_id=pid, answers=answers,
             first_headache_onset=dt.date(2001, 6, 1), screened_on=dt.date(2025, 3, 4),
+            notes="fell off a bike in 2000",
         )  # fmt: skip
     doc = _export(db, cid, pid)
     assert doc["red_flags"] == {
         "screened_on": "2025-03-04",
         "answers": answers,
         "first_headache_onset": "2001-06-01",
+        "notes": "fell off a bike in 2000",  # kept with the screen's alert
     }
     _import(db, other, doc)
     moved = _patient(db, other).id

@@ -76,6 +76,7 @@ from acuhead.store.models import (
     MedicationDoseRow,
     Patient,
     QuestionnaireRow,
+    RedFlagAlertRow,
     RegimenRow,
     utcnow,
 )
@@ -1026,6 +1027,13 @@ def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
             "answers": {k: bool(v) for k, v in (screen.answers or {}).items()},
             "first_headache_onset": onset.isoformat() if onset else None,
         }
+        # The screen's notes live with the alert its "yes" answers opened (if any).
+        alert = session.get(RedFlagAlertRow, screen.alert_id) if screen.alert_id else None
+        notes = next(
+            (str(f["note"]) for f in (alert.findings if alert else []) if f.get("note")), ""
+        )
+        if notes:
+            out["red_flags"]["notes"] = notes
     return out
 
 
