@@ -61,6 +61,16 @@ def prepare_world(path: Path, template: Path | None = None) -> tuple[str, World]
                 patient_id=world.patient_a,
                 day=DiaryDay(date=today - dt.timedelta(days=k), headache=False, stress=3),
             )
+        # Patient B's age is known, so SNNOOP10 O (onset after 65) can be checked
+        # (CLINICAL.md 2 item 5) and the alert below is the one thing that blocks planning.
+        b = diary.get_patient(s, actor=actor, patient_id=world.patient_b)
+        diary.update_patient(
+            s,
+            actor=actor,
+            patient_id=world.patient_b,
+            version=b.version,
+            changes={"birth_date": dt.date(1985, 4, 2)},
+        )
         safety.record_intake_screen(
             s,
             actor=actor,

@@ -70,13 +70,35 @@ def make_world(db: Database) -> World:
     )
 
 
-def screen(db: Database, patient_id: int, *, onset: dt.date | None = None, **yes: bool) -> None:
+ADULT_BIRTH_DATE = dt.date(1985, 4, 2)
+
+
+def screen(
+    db: Database,
+    patient_id: int,
+    *,
+    onset: dt.date | None = None,
+    birth_date: dt.date | None = ADULT_BIRTH_DATE,
+    **yes: bool,
+) -> None:
     """Record a complete SNNOOP10 intake screen (all 15 items asked, "no" unless named in
     ``yes``) for the patient, as the clinic's operator: the safety gate plans for nobody
-    without one (README "Safety gate", CLINICAL.md 2)."""
+    without one (README "Safety gate", CLINICAL.md 2).
+
+    A screen needs the patient's age (SNNOOP10 O, onset after 65, CLINICAL.md 2 item 5), so a
+    patient without a birth date is given ``birth_date`` (an adult unless told otherwise; pass
+    None to leave it unknown). A birth date already recorded is kept."""
     with db.write() as s:
         patient = s.get(Patient, patient_id)
         assert patient is not None
+        if patient.birth_date is None and birth_date is not None:
+            diary.update_patient(
+                s,
+                actor=Actor.system(patient.clinic_id),
+                patient_id=patient_id,
+                version=patient.version,
+                changes={"birth_date": birth_date},
+            )
         answers = {f.code: yes.get(f.code, False) for f in CATALOGUE}
         safety.record_intake_screen(
             s,

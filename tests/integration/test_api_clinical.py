@@ -98,6 +98,14 @@ def test_red_flag_blocks_planning_until_cleared_with_a_reason(
         json={"kind": "referral", "reason": "sent to GP the same day"},
     )
     assert ok.status_code == 200 and ok.json()["resolved_by_name"] == "Prac X"
+    # Patient A has no birth date: onset after 65 cannot be checked (CLINICAL.md 2 item 5).
+    no_age = app_client.get(f"{base}/planning-check", headers=h)
+    assert no_age.status_code == 409
+    assert [b["code"] for b in no_age.json()["reasons"]] == ["screen_needed"]
+    assert "birth date" in no_age.json()["detail"]
+    version = app_client.get(base, headers=h).json()["version"]
+    r = app_client.patch(base, headers=h, json={"version": version, "birth_date": "1985-04-02"})
+    assert r.status_code == 200, r.text
     assert app_client.get(f"{base}/planning-check", headers=h).status_code == 204
     again = app_client.post(
         f"{base}/red-flags/{alert['id']}/resolve",

@@ -153,6 +153,18 @@ def test_prescribe_stops_with_an_open_red_flag(runner: CliRunner, tmp_path: Path
     assert r.exit_code == 6 and "S:" in r.output
 
 
+def test_prescribe_a_document_without_a_birth_date_needs_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """CLINICAL.md 2 item 5: onset after 65 cannot be checked without the age, so a complete
+    screen with the onset date still waits for the birth date (exit 6, naming it)."""
+    doc = _example()
+    doc["patient"].pop("birth_date", None)
+    r = runner.invoke(app, ["prescribe", _write(tmp_path, doc)])
+    assert r.exit_code == 6, r.output
+    assert "birth date" in " ".join(r.output.split()) and r.stdout.strip() == ""
+
+
 def test_prescribe_names_the_bad_path(runner: CliRunner, tmp_path: Path) -> None:
     doc = _example()
     doc["assessment"]["locations"] = ["temporal", "elbow"]

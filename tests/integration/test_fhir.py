@@ -19,6 +19,7 @@ from acuhead.interop import fhir
 from acuhead.services import accounts, interop
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
+from acuhead.store.models import Patient
 
 from .factories import World
 from .records import NOTE, clinic_health_rows, load_rich
@@ -301,3 +302,20 @@ def test_cli_exports_fhir_and_imports_it_into_another_clinic(
     r = cli.invoke(app, ["import", str(path), "--clinic", str(y)])
     assert r.exit_code == 2
     assert "Observation.valueQuantity.value" in r.output
+
+
+def test_the_puerperium_safety_fact_round_trips(db: Database) -> None:
+    """SNNOOP10 P6, pregnancy or puerperium (CLINICAL.md 2 item 11): the fact survives
+    export to FHIR and import into another clinic."""
+    x, y = _two_clinics(db)
+    doc = {"format": "acuhead.diary/1",
+           "patient": {"external_id": "pp-1", "safety": {"puerperium": True}}}  # fmt: skip
+    with db.write() as s:
+        _, patient, _ = interop.import_text(s, actor=Actor.system(x), data=json.dumps(doc))
+        pid = patient.id
+    bundle = _export(db, x, pid)
+    assert '"puerperium"' in json.dumps(bundle)
+    other = _import(db, y, bundle)
+    with db.read() as s:
+        stored = s.get(Patient, other)
+        assert stored is not None and stored.safety["puerperium"] is True

@@ -402,3 +402,78 @@ def test_a_file_without_days_or_attacks_keeps_the_day_units(db: Database) -> Non
     }
     assert _import(db, cid, doc)["questionnaires"] == 1
     assert day_units() == before
+
+
+def test_puerperium_is_imported_and_kept_when_a_later_file_leaves_it_out(db: Database) -> None:
+    """SNNOOP10 P6 is pregnancy or puerperium (CLINICAL.md 2 item 11): the safety fact
+    ``puerperium`` is imported, and a file without the key keeps the stored value."""
+    cid = _clinic(db)
+    doc = copy.deepcopy(FULL)
+    doc["patient"]["safety"] = {"puerperium": True}
+    _import(db, cid, doc)
+    assert _patient(db, cid).safety["puerperium"] is True
+
+    def safety_only(facts: dict[str, bool]) -> dict[str, Any]:
+        return {"format": "acuhead.diary/1", "patient": {"external_id": "merge-1", "safety": facts}}
+
+    _import(db, cid, safety_only({"pregnant": False}))
+    assert _patient(db, cid).safety["puerperium"] is True
+    _import(db, cid, safety_only({"puerperium": False}))
+    assert _patient(db, cid).safety["puerperium"] is False
+
+
+def test_export_writes_the_latest_intake_screen_and_import_round_trips_it(db: Database) -> None:
+    """The document's ``red_flags`` block carries the latest SNNOOP10 intake screen
+    (CLINICAL.md 2: 15 yes/no items; README "Safety gate"): export -> import into another
+    clinic records the same screen, and its "yes" opens an alert there (a clearance is never
+    carried by a file). Importing it again into the same patient adds no second screen."""
+    from acuhead.domain.redflags import CATALOGUE
+    from acuhead.services import gate, safety
+    from acuhead.store.models import IntakeScreenRow, RedFlagAlertRow
+
+    cid, other = _clinic(db), _clinic(db)
+    _import(db, cid, FULL)
+    pid = _patient(db, cid).id
+    answers = {f.code: f.code == "P8_post_traumatic" for f in CATALOGUE}
+    with db.write() as s:
+        actor = Actor.system(cid)
+        safety.record_intake_screen(
+            s, actor=actor, patient_id=pid, answers={f.code: False for f in CATALOGUE},
+            first_headache_onset=dt.date(1999, 1, 1), screened_on=dt.date(2025, 1, 10),
+        )  # fmt: skip
+        safety.record_intake_screen(
+            s, actor=actor, patient_id=pid, answers=answers,
+            first_headache_onset=dt.date(2001, 6, 1), screened_on=dt.date(2025, 3, 4),
+            notes="fell off a bike in 2000",
+        )  # fmt: skip
+    doc = _export(db, cid, pid)
+    assert doc["red_flags"] == {
+        "screened_on": "2025-03-04",
+        "answers": answers,
+        "first_headache_onset": "2001-06-01",
+        "notes": "fell off a bike in 2000",  # kept with the screen's alert
+    }
+    _import(db, other, doc)
+    moved = _patient(db, other).id
+    assert _export(db, other, moved)["red_flags"] == doc["red_flags"]
+    with db.read() as s:
+        result = gate.readiness(s, actor=Actor.system(other), patient_id=moved)
+        assert result.screen.screened_on == dt.date(2025, 3, 4)
+        opened = s.scalars(select(RedFlagAlertRow).where(RedFlagAlertRow.patient_id == moved))
+        # P8 from the answer; P6 from the imported safety profile (FULL is pregnant, item 11).
+        codes = {f["code"] for a in opened for f in a.findings}
+        assert codes == {"P8_post_traumatic", "P6_pregnancy_puerperium"}
+
+    def screens() -> int:
+        with db.read() as s:
+            return int(s.scalar(select(func.count()).select_from(IntakeScreenRow)) or 0)
+
+    before = screens()
+    _import(db, cid, doc)
+    assert screens() == before
+
+
+def test_a_patient_never_screened_exports_no_red_flags_block(db: Database) -> None:
+    cid = _clinic(db)
+    _import(db, cid, FULL)
+    assert "red_flags" not in _export(db, cid, _patient(db, cid).id)

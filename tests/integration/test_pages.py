@@ -344,7 +344,13 @@ def test_red_flag_intake_dashboard_and_resolution(
     assert r.status_code == 422 and 'id="asked-error"' in r.text
     r = c.post(
         f"/clinic/patients/{world.patient_a}/intake",
-        data={"flag": ["O_onset_sudden"], "asked": "yes", "notes": "worst ever, in seconds"},
+        # Patient A has no birth date: the intake page asks for it (CLINICAL.md 2 item 5).
+        data={
+            "flag": ["O_onset_sudden"],
+            "asked": "yes",
+            "notes": "worst ever, in seconds",
+            "birth_date": "1985-04-02",
+        },
         headers=SAME,
         follow_redirects=False,
     )

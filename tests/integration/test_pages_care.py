@@ -502,3 +502,35 @@ def test_care_pages_are_csp_clean_and_labelled(
             assert 'class="bm-drawings" aria-hidden="true"' in r.text
     r = c.get("/static/js/body-map.js")
     assert r.status_code == 200 and r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _readiness_block(html: str) -> str:
+    return html.split('id="readiness"')[1].split("</section>")[0]
+
+
+def test_patient_page_shows_the_gate_answer_before_the_builder(
+    app_client: TestClient, world: World, db: Database
+) -> None:
+    """The clinic's patient page shows the safety gate's own answer (services.gate.readiness,
+    README "Safety gate"), not only open alerts: "screen needed" with the intake link (no screen
+    is not no red flags, CLINICAL.md 2), then each flag the record raises (P6 pregnancy,
+    CLINICAL.md 2 item 11) with its evidence, and "ready to plan" once cleared."""
+    c = app_client
+    page_login(c, world.prac_x)
+    patient = f"/clinic/patients/{world.patient_a}"
+    html = c.get(patient).text
+    check_markup(html)
+    block = _readiness_block(html)
+    assert "Planning is blocked" in block
+    assert 'data-code="screen_needed"' in block
+    assert "no SNNOOP10 intake screen is recorded" in block
+    assert f'href="{patient}/intake"' in block
+    screen(db, world.patient_a, onset=None)
+    set_safety(db, world, pregnant=True)  # after the screen: the record raises P6, not an alert
+    block = _readiness_block(c.get(patient).text)
+    assert 'data-code="screen_needed"' not in block
+    assert 'data-code="P6_pregnancy_puerperium"' in block and "safety profile: pregnant" in block
+    assert f'href="{patient}/prescription#blocked"' in block  # where it is cleared
+    clear_flags(db, world.patient_a, "obstetrician reviewed; headache long-standing")
+    block = _readiness_block(c.get(patient).text)
+    assert "Ready to plan" in block and "data-code" not in block

@@ -9,7 +9,8 @@ Cases and their sources:
 * pregnant, no screen: SNNOOP10 P6 (CLINICAL.md 2 item 11) and no screen (CLINICAL.md 2);
 * a diary with ICHD-3 8.2.2 medication overuse (CLINICAL.md 1 "8.2"): SNNOOP10 P10 (item 15);
 * a 72-year-old never screened: no screen is not the same as no red flags (CLINICAL.md 2);
-* a first headache at 65 years 6 months: SNNOOP10 O, onset after 65 (CLINICAL.md 2 item 5).
+* a first headache at 65 years 6 months: SNNOOP10 O, onset after 65 (CLINICAL.md 2 item 5);
+* a screened patient with no birth date: onset after 65 cannot be checked (CLINICAL.md 2 item 5).
 """
 
 from __future__ import annotations
@@ -121,7 +122,14 @@ def _onset_65y6m(db: Database, world: World) -> Blocked:
     return Blocked(pid, ["O_older_age"], "65 years 6 months")
 
 
+def _no_birth_date_screened(db: Database, world: World) -> Blocked:
+    pid = _patient(db, world, "nobd-1")
+    screen(db, pid, onset=dt.date(2001, 1, 1), birth_date=None)
+    return Blocked(pid, ["screen_needed"], "birth date")
+
+
 CASES: dict[str, Callable[[Database, World], Blocked]] = {
+    "no-birth-date-screened": _no_birth_date_screened,
     "pregnant-no-screen": _pregnant_no_screen,
     "moh-diary": _moh_diary,
     "no-screen-72-years": _no_screen_72,
@@ -342,6 +350,17 @@ def test_a_screen_is_complete_only_with_all_15_items(
         f"{API}/patients/{pid}/red-flags/intake", json={"answers": answers}, headers=h
     )
     assert r.status_code == 200
+    # Complete now, but the patient has no birth date: onset after 65 cannot be checked
+    # (CLINICAL.md 2 item 5). PATCH /patients/{id} records it.
+    ready = app_client.get(f"{API}/patients/{pid}/readiness", headers=h).json()
+    assert ready["screen"]["status"] == "birth_date_needed" and ready["ready"] is False
+    version = app_client.get(f"{API}/patients/{pid}", headers=h).json()["version"]
+    r = app_client.patch(
+        f"{API}/patients/{pid}",
+        json={"version": version, "birth_date": "1985-04-02"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
     ready = app_client.get(f"{API}/patients/{pid}/readiness", headers=h).json()
     assert ready["ready"] is True and ready["screen"]["status"] == "current"
 
@@ -441,3 +460,68 @@ def test_a_screen_older_than_the_validity_period_is_needed_again(
     path.write_text(json.dumps(doc), "utf-8")
     assert cli.invoke(app, ["import", str(path), "--clinic", str(world.clinic_x)]).exit_code == 0
     assert cli.invoke(app, args).exit_code == 0
+
+
+def test_no_birth_date_is_planned_once_the_intake_page_records_it(
+    app_client: TestClient, world: World, login: Login, db: Database, cli: CliRunner
+) -> None:
+    """CLINICAL.md 2 item 5: an unknown age is not "under 65". The builder says "birth date"
+    and links the intake page, which asks for the birth date while the record has none."""
+    b = _no_birth_date_screened(db, world)
+    h = login(world.prac_x)
+    page_login(app_client, world.prac_x)
+    ready = app_client.get(f"{API}/patients/{b.pid}/readiness", headers=h).json()
+    assert ready["screen"]["status"] == "birth_date_needed"
+    assert ready["blocking"][0]["reason"].startswith("screen needed: birth date")
+    html = app_client.get(f"/clinic/patients/{b.pid}/prescription").text
+    assert "with the patient&#39;s birth date" in html or "with the patient's birth date" in html
+    intake = f"/clinic/patients/{b.pid}/intake"
+    block = app_client.get(f"/clinic/patients/{b.pid}").text.split('id="readiness"')[1]
+    block = block.split("</section>")[0]  # the patient page says it too, with the intake link
+    assert "screen needed: birth date" in block and f'href="{intake}"' in block
+    form = app_client.get(intake).text
+    check_markup(form)
+    assert 'name="birth_date"' in form
+    future = (TODAY + dt.timedelta(days=3)).isoformat()
+    r = app_client.post(
+        intake, data={"flag": [], "asked": "yes", "birth_date": future}, headers=SAME
+    )
+    assert r.status_code == 422 and "future" in r.text
+    r = app_client.post(
+        intake,
+        data={"flag": [], "asked": "yes", "birth_date": "1979-03-04",
+              "first_headache_onset": "2001-01-01"},
+        headers=SAME,
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    with db.read() as s:
+        patient = s.get(Patient, b.pid)
+        assert patient is not None and patient.birth_date == dt.date(1979, 3, 4)
+    assert 'name="birth_date"' not in app_client.get(intake).text  # known now: not asked again
+    _assert_plannable(app_client, cli, world, h, b.pid, db)
+
+
+def test_puerperium_from_the_api_blocks_and_shows_on_the_builder(
+    app_client: TestClient, world: World, login: Login, db: Database
+) -> None:
+    """SNNOOP10 P6 is pregnancy *or puerperium* (CLINICAL.md 2 item 11): the safety fact
+    ``puerperium`` raises P6 from the record, and the builder's safety profile names it."""
+    h = login(world.prac_x)
+    page_login(app_client, world.prac_x)
+    r = app_client.post(
+        f"{API}/patients",
+        json={"external_id": "pp-1", "birth_date": "1993-02-02",
+              "safety": {"puerperium": True}},
+        headers=h,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert r.json()["safety"]["puerperium"] is True
+    screen(db, pid, onset=dt.date(2010, 1, 1))
+    ready = app_client.get(f"{API}/patients/{pid}/readiness", headers=h).json()
+    assert [b["code"] for b in ready["blocking"]] == ["P6_pregnancy_puerperium"]
+    assert "puerperium" in ready["blocking"][0]["evidence"][0]
+    html = app_client.get(f"/clinic/patients/{pid}/prescription").text
+    profile = html.split('class="safety-profile"')[1].split("</p>")[0]
+    assert "puerperium" in profile

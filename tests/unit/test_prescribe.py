@@ -278,6 +278,17 @@ def test_pregnancy_flags_li4_and_sp6_for_confirmation() -> None:
     assert "LI4" in [pt.code for pt in p.points]  # flagged, not removed
 
 
+def test_puerperium_reminds_of_the_red_flag_screen_but_not_the_pregnancy_points() -> None:
+    """SNNOOP10 P6 is "pregnancy or puerperium" (CLINICAL.md 2 item 11): after childbirth the
+    red-flag reminder shows; the traditionally forbidden points are a pregnancy caution
+    (CLINICAL.md 7.3), so LI4 and SP6 need no confirmation."""
+    tpl = make_template("t", [("LI4", "both"), ("SP6", "both")])
+    p = from_template(tpl, safety=SafetyProfile(puerperium=True))
+    assert [f.action for f in _findings(p, rule="pregnancy_red_flags")] == [Action.INFO]
+    assert not _findings(p, "LI4", "pregnancy") and not _findings(p, "SP6", "pregnancy")
+    assert is_ready(p)
+
+
 def test_no_pregnancy_findings_when_not_pregnant() -> None:
     tpl = make_template("t", [("LI4", "both"), ("SP6", "both")])
     p = from_template(tpl, safety=SafetyProfile())

@@ -39,7 +39,9 @@ from acuhead.domain.redflags import RedFlagFinding, open_alert, resolve
 TODAY = dt.date(2026, 12, 6)
 ADULT = PatientFacts(birth_date=dt.date(1985, 4, 2))
 BORN_1954 = PatientFacts(birth_date=dt.date(1954, 3, 1))  # 72 on TODAY
+UNKNOWN_AGE = PatientFacts(birth_date=None)
 PREGNANT = PatientFacts(birth_date=dt.date(1992, 5, 5), safety=SafetyProfile(pregnant=True))
+PUERPERIUM = PatientFacts(birth_date=dt.date(1992, 5, 5), safety=SafetyProfile(puerperium=True))
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
@@ -105,6 +107,20 @@ SCREENS = [
         "over-65-onset-known", "CLINICAL.md 2 item 5", screened(10), BORN_1954,
         ScreenStatus.CURRENT,
     ),
+    ScreenCase(
+        "birth-date-unknown-onset-unknown",
+        "CLINICAL.md 2 item 5: an unknown age is not 'under 65'",
+        screened(10, onset=None), UNKNOWN_AGE, ScreenStatus.BIRTH_DATE_NEEDED,
+    ),
+    ScreenCase(
+        "birth-date-unknown-onset-known",
+        "CLINICAL.md 2 item 5: onset after 65 needs the birth date as well as the onset",
+        screened(10), UNKNOWN_AGE, ScreenStatus.BIRTH_DATE_NEEDED,
+    ),
+    ScreenCase(
+        "birth-date-unknown-no-screen", "CLINICAL.md 2: no screen at all is missing first",
+        None, UNKNOWN_AGE, ScreenStatus.MISSING,
+    ),
 ]  # fmt: skip
 
 
@@ -119,6 +135,23 @@ def test_screen_state(case: ScreenCase) -> None:
 def test_onset_needed_says_so() -> None:
     state = screen_state(screened(3, onset=None), patient=BORN_1954, today=TODAY)
     assert state.reason.startswith("screen needed: onset date")
+
+
+def test_birth_date_needed_says_why() -> None:
+    """CLINICAL.md 2 item 5: without a birth date "onset after 65" cannot be checked."""
+    state = screen_state(screened(3), patient=UNKNOWN_AGE, today=TODAY)
+    assert state.reason.startswith("screen needed: birth date")
+    assert "65" in state.reason and "CLINICAL.md 2 item 5" in state.reason
+
+
+def test_birth_date_unknown_blocks_planning() -> None:
+    """CLINICAL.md 2 item 5: a complete, current screen is not enough without a birth date."""
+    result = decide(
+        today=TODAY, patient=UNKNOWN_AGE, screen=screened(3), alerts=[], derived=[]
+    )
+    assert not result.ready
+    assert [b.code for b in result.blocking] == [SCREEN_NEEDED]
+    assert "birth date" in result.message()
 
 
 def test_add_months_clamps_to_the_month_end() -> None:
@@ -312,6 +345,16 @@ RECORD = [
         expected=["P6_pregnancy_puerperium"],
     ),
     RecordCase(
+        "puerperium", "CLINICAL.md 2 item 11 (P6 pregnancy or puerperium)", PUERPERIUM,
+        expected=["P6_pregnancy_puerperium"],
+    ),
+    RecordCase(
+        "pregnant-and-puerperium", "CLINICAL.md 2 item 11: one item, one flag",
+        PatientFacts(birth_date=dt.date(1992, 5, 5),
+                     safety=SafetyProfile(pregnant=True, puerperium=True)),
+        expected=["P6_pregnancy_puerperium"],
+    ),
+    RecordCase(
         "moh-definite", "ICHD-3 8.2.3 -> CLINICAL.md 2 item 15 (P10)", ADULT,
         [_dx("8.2.3", "definite")], expected=["P10_painkiller_or_new_drug"],
     ),
@@ -460,3 +503,11 @@ def test_blocked_message_names_each_reason() -> None:
         "reason": result.screen.reason,
     }
     assert result.blocking[1].source == "record" and result.blocking[1].alert_id is None
+
+
+def test_puerperium_evidence_names_the_fact() -> None:
+    """CLINICAL.md 2 item 11: P6 is "pregnancy or puerperium"; the evidence says which."""
+    (found,) = record_flags(
+        patient=PUERPERIUM, diary=None, diagnoses=[], screen=None, today=TODAY
+    )
+    assert "puerperium" in found.evidence[0] and "pregnant" not in found.evidence[0]

@@ -286,6 +286,9 @@ class SafetyProfile:
     needle_phobia: bool = False
     fainting_history: bool = False
     low_bmi: bool = False  # thin build over the lung apex: GB21 depth
+    # After childbirth: SNNOOP10 P6 is "pregnancy or puerperium" (CLINICAL.md 2 item 11; the
+    # length of the period is not in CLINICAL.md, so the clinician judges it).
+    puerperium: bool = False
 
 
 @dataclass(frozen=True, slots=True)

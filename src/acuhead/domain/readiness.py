@@ -12,7 +12,8 @@ sources:
 3. **Every SNNOOP10 item the record itself shows** blocks, even when the intake answer was
    missing or "no" (:func:`record_flags`):
 
-   * P6 pregnancy or puerperium: the safety profile says pregnant (CLINICAL.md 2 item 11);
+   * P6 pregnancy or puerperium: the safety profile says pregnant or puerperium (after
+     childbirth) (CLINICAL.md 2 item 11);
    * P10 painkiller overuse: any ICHD-3 8.2 medication-overuse diagnosis, definite or probable,
      from the diary (CLINICAL.md 1 "8.2" and 2 item 15), with the class and intake days shown;
    * O sudden onset: an attack whose intensity readings reach 9 or 10 within one minute of its
@@ -21,7 +22,8 @@ sources:
      double the first (CLINICAL.md 2 item 10), for review;
    * O older age: the screen's first-headache date is on or after the 65th birthday
      (CLINICAL.md 0.3 and 2 item 5). A patient aged 65 or more whose onset date is unknown
-     gets "screen needed: onset date", since the rule cannot be checked.
+     gets "screen needed: onset date", and a patient whose birth date is unknown gets "screen
+     needed: birth date" (onset known or not), since the rule cannot be checked.
 
 A record-derived flag stops blocking once a referral or clearance with a written reason covers
 its item (an alert with the same code, resolved within the validity period): the same
@@ -79,6 +81,7 @@ class ScreenStatus(StrEnum):
     INCOMPLETE = "incomplete"
     EXPIRED = "expired"
     ONSET_NEEDED = "onset_date_needed"
+    BIRTH_DATE_NEEDED = "birth_date_needed"
 
 
 ALL_ITEMS = frozenset(f.code for f in CATALOGUE)
@@ -226,9 +229,19 @@ def screen_state(
             f"the last SNNOOP10 intake screen ({screen.screened_on.isoformat()}) is older than "
             f"{valid_months} months",
         )
+    if patient.birth_date is None:
+        # CLINICAL.md 2 item 5: "onset after 65" needs the age at onset, so an unknown birth
+        # date is not "under 65"; the rule cannot be checked with or without the onset date.
+        return ScreenState(
+            ScreenStatus.BIRTH_DATE_NEEDED,
+            screen.screened_on,
+            until,
+            "screen needed: birth date. The patient's birth date is unknown, so SNNOOP10 O "
+            "(onset after 65, CLINICAL.md 2 item 5) cannot be checked; record it on the intake "
+            "screen or in the patient record",
+        )
     if (
         screen.first_headache_onset is None
-        and patient.birth_date is not None
         and today >= birthday(patient.birth_date, OLDER_AGE_ONSET_AFTER_YEARS)
     ):
         return ScreenState(
@@ -363,13 +376,17 @@ def record_flags(
 ) -> list[RedFlagFinding]:
     """SNNOOP10 items the record shows without an intake answer (see the module docstring)."""
     found: list[RedFlagFinding] = []
-    if patient.safety.pregnant:
-        found.append(
-            RedFlagFinding(
-                "P6_pregnancy_puerperium",
-                ("safety profile: pregnant (SNNOOP10 P6; CLINICAL.md 2 item 11)",),
-            )
+    # P6 is "pregnancy or puerperium" (CLINICAL.md 2 item 11): either fact raises it, once.
+    p6 = [
+        f"safety profile: {fact} (SNNOOP10 P6; CLINICAL.md 2 item 11)"
+        for fact, on in (
+            ("pregnant", patient.safety.pregnant),
+            ("puerperium (after childbirth)", patient.safety.puerperium),
         )
+        if on
+    ]
+    if p6:
+        found.append(RedFlagFinding("P6_pregnancy_puerperium", tuple(p6)))
     overuse = overuse_evidence(diagnoses)
     if overuse:
         found.append(RedFlagFinding("P10_painkiller_or_new_drug", tuple(overuse)))

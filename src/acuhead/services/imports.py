@@ -76,6 +76,7 @@ from acuhead.store.models import (
     MedicationDoseRow,
     Patient,
     QuestionnaireRow,
+    RedFlagAlertRow,
     RegimenRow,
     utcnow,
 )
@@ -982,8 +983,9 @@ def _write_assessment(
 
 
 def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
-    """The document's ``questionnaires`` (what was answered, to be scored again on import) and
-    ``assessment`` (the latest one's findings) blocks; an empty block is left out."""
+    """The document's ``questionnaires`` (what was answered, to be scored again on import),
+    ``assessment`` (the latest one's findings) and ``red_flags`` (the latest intake screen)
+    blocks; an empty block is left out."""
     out: dict[str, Any] = {}
     rows = session.scalars(
         select(QuestionnaireRow)
@@ -1015,6 +1017,23 @@ def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
         if latest.confirmed_pattern:
             block["confirmed_pattern"] = latest.confirmed_pattern
         out["assessment"] = block
+    # The latest SNNOOP10 intake screen (CLINICAL.md 2), so an import records it again.
+    # Clearances are never written: an import refuses them, so the new record reviews again.
+    screen = safety.latest_screen(session, patient.id)
+    if screen is not None:
+        onset = screen.first_headache_onset
+        out["red_flags"] = {
+            "screened_on": screen.screened_on.isoformat(),
+            "answers": {k: bool(v) for k, v in (screen.answers or {}).items()},
+            "first_headache_onset": onset.isoformat() if onset else None,
+        }
+        # The screen's notes live with the alert its "yes" answers opened (if any).
+        alert = session.get(RedFlagAlertRow, screen.alert_id) if screen.alert_id else None
+        notes = next(
+            (str(f["note"]) for f in (alert.findings if alert else []) if f.get("note")), ""
+        )
+        if notes:
+            out["red_flags"]["notes"] = notes
     return out
 
 

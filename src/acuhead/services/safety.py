@@ -170,6 +170,28 @@ def record_intake_screen(
     return alert
 
 
+def _same_as_latest(
+    session: Session,
+    patient_id: int,
+    screened_on: dt.date,
+    onset: dt.date | None,
+    answers: Mapping[str, Any],
+) -> bool:
+    latest = latest_screen(session, patient_id)
+    if latest is None:
+        return False
+    coded = {
+        code: bool(v)
+        for k, v in answers.items()
+        if (code := redflags.normalise_code(str(k))) is not None
+    }
+    return (latest.screened_on, latest.first_headache_onset, dict(latest.answers or {})) == (
+        screened_on,
+        onset,
+        coded,
+    )
+
+
 def import_intake_block(
     session: Session, *, actor: Actor, patient: Patient, block: Mapping[str, Any]
 ) -> None:
@@ -196,6 +218,12 @@ def import_intake_block(
     notes = str(block.get("notes") or "")
     if errors:
         raise ValidationError(errors)
+    # The file's screen is already the record's (an exported document imported again, by
+    # staff or by the patient): nothing new to record and no alert to open twice.
+    if screened_on is not None and _same_as_latest(
+        session, patient.id, screened_on, onset, answers
+    ):
+        return
     try:
         if screened_on is not None and actor.is_staff:
             record_intake_screen(

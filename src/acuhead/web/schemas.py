@@ -133,6 +133,7 @@ class SafetyIn(Strict):
     needle_phobia: StrictBool = False
     fainting_history: StrictBool = False
     low_bmi: StrictBool = False
+    puerperium: StrictBool = False  # after childbirth (SNNOOP10 P6, CLINICAL.md 2 item 11)
 
 
 class PatientIn(Strict):

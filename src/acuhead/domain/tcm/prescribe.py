@@ -464,7 +464,7 @@ def safety_findings(
             "Implanted electrical device: keep to manual stimulation (SafetyProfile.pacemaker)",
             Action.INFO,
         )
-    if safety.pregnant:
+    if safety.pregnant or safety.puerperium:  # SNNOOP10 P6 (CLINICAL.md 2 item 11)
         add(
             "pregnancy_red_flags",
             None,

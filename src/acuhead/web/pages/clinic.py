@@ -1,8 +1,10 @@
 """Practitioner pages: the clinic dashboard, the patient page, red-flag review and intake.
 
-The patient page puts what must be acted on first: open red-flag alerts (with the form that
-records a referral or a documented clearance), then diagnoses by ICHD-3 with their evidence
-and any medication-overuse warning, the calendar and migraine-days chart, the outcome panel
+The patient page puts what must be acted on first: the safety gate's answer
+(``services.gate.readiness``: "screen needed" with the intake link, each flag the record
+raises), open red-flag alerts (with the form that records a referral or a documented
+clearance), then diagnoses by ICHD-3 with their evidence and any medication-overuse warning,
+the calendar and migraine-days chart, the outcome panel
 (``services.outcomes.patient_outcomes``, the figures of ``acuhead outcomes``, worded by
 ``web.outcome_panel``), then the timeline of diary days, attacks (with the ICHD-3 code and the
 reasons for it), medication and treatment sessions.
@@ -21,7 +23,7 @@ from fastapi.responses import Response
 from acuhead.domain import redflags
 from acuhead.domain.diary import DiaryDay, MedClass
 from acuhead.errors import Conflict, NotFound, ValidationError
-from acuhead.services import care, clinical, dashboard, questionnaire_due, safety
+from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
 from acuhead.services import diary as svc
 from acuhead.services.outcomes import patient_outcomes
 from acuhead.store.models import Patient
@@ -218,6 +220,9 @@ def patient_context(
             "diagnoses": list(read["diagnoses"]),
             "overuse_codes": sorted({str(d["code"]) for ds in overuse.values() for d in ds}),
             "open_alerts": open_alerts,
+            # The safety gate's own answer (the rule every planning path uses), so the
+            # practitioner sees "screen needed" and the record's flags before the builder.
+            "gate": gate.readiness(session, actor=actor, patient_id=patient.id, today=today),
             "closed_alerts": closed_alerts,
             "resolve_forms": forms,
             "resolution_kinds": RESOLUTION_KINDS,
@@ -349,6 +354,18 @@ def intake_submit(
         else:
             if onset > svc.local_today(patient.timezone):
                 form.add("first_headache_onset", "This date is in the future.")
+    # The birth date, asked while the record has none: SNNOOP10 O (onset after 65,
+    # CLINICAL.md 2 item 5) cannot be checked without it, so the safety gate waits for it.
+    birth: dt.date | None = None
+    raw_birth = str(form.get("birth_date")) if patient.birth_date is None else ""
+    if raw_birth:
+        try:
+            birth = dt.date.fromisoformat(raw_birth)
+        except ValueError:
+            form.add("birth_date", "Use a date such as 1980-04-30.")
+        else:
+            if birth > svc.local_today(patient.timezone):
+                form.add("birth_date", "This date is in the future.")
     notes = str(form.get("notes"))
     if len(notes) > 4000:
         form.add("notes", "Notes can be at most 4000 characters.")
@@ -356,6 +373,14 @@ def intake_submit(
     if form.ok:
         try:
             with session.begin_nested():
+                if birth is not None:
+                    svc.update_patient(
+                        session,
+                        actor=user.actor,
+                        patient_id=patient.id,
+                        version=patient.version,
+                        changes={"birth_date": birth},
+                    )
                 alert = safety.record_intake_screen(
                     session,
                     actor=user.actor,
@@ -368,7 +393,11 @@ def intake_submit(
             apply_field_errors(
                 form,
                 exc.errors,
-                {"first_headache_onset": "first_headache_onset", "answers*": "flag"},
+                {
+                    "first_headache_onset": "first_headache_onset",
+                    "birth_date": "birth_date",
+                    "answers*": "flag",
+                },
             )
     if not form.ok:
         return render(

@@ -72,6 +72,7 @@ SAFETY_LABELS: Mapping[str, str] = {
     "needle_phobia": "needle phobia",
     "fainting_history": "has fainted before",
     "low_bmi": "thin build (low BMI)",
+    "puerperium": "puerperium (after childbirth)",
 }
 
 
