@@ -478,19 +478,21 @@ def _said(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "not recorded"}[value]
 
 
+@functools.cache
 def _flag(value: bool | None, name: str) -> Finding:
+    """A yes/no feature; None names ``name`` as missing. Cached: findings are immutable and a
+    large import asks for the same few thousands of times."""
     return Finding(value, () if value is not None else (name,))
 
 
-def _no_nausea_or_vomiting(attack: Attack) -> Finding:
-    """ICHD-3 2.1 D1."""
-    found = _nausea_or_vomiting(attack)
+def _no_nausea_or_vomiting(found: Finding) -> Finding:
+    """ICHD-3 2.1 D1, from the attack's 1.1 D1 finding (`_nausea_or_vomiting`)."""
     return Finding(None if found.value is None else not found.value, found.missing, found.why)
 
 
-def _at_most_one_of_photo_phono(attack: Attack) -> Finding:
-    """ICHD-3 2.1 D2: no more than one of photophobia or phonophobia."""
-    both = _photo_and_phono(attack)
+def _at_most_one_of_photo_phono(both: Finding) -> Finding:
+    """ICHD-3 2.1 D2: no more than one of photophobia or phonophobia; from the attack's 1.1 D2
+    finding (`_photo_and_phono`)."""
     return Finding(None if both.value is None else not both.value, both.missing, both.why)
 
 
@@ -718,8 +720,8 @@ def classify_attack(
     t["C4"] = _not_aggravated(attack)
     tth_features = [t["C1"], t["C2"], t["C3"], t["C4"]]
     t["C"] = _at_least(2, tth_features, f"{sum(f.value is True for f in tth_features)} of 4")
-    t["D1"] = _no_nausea_or_vomiting(attack)
-    t["D2"] = _at_most_one_of_photo_phono(attack)
+    t["D1"] = _no_nausea_or_vomiting(m["D1"])
+    t["D2"] = _at_most_one_of_photo_phono(m["D2"])
     t["D"] = _all([t["D1"], t["D2"]])
     t_parts = [t["B"], t["C"], t["D"]] if headache else [no_headache]
     meets_2 = _all(t_parts)
@@ -728,7 +730,7 @@ def classify_attack(
 
     # ICHD-3 3.1 B-C (B split into its four parts so each can be explained)
     c: dict[str, Finding] = {"B1": _peak_at_least(attack, cutoffs.severe_from)}
-    c["B2"] = _unilateral(attack)
+    c["B2"] = m["C1"]  # unilateral, as 1.1 C1
     c["B3"] = (
         Finding(None, ("pain location",))
         if not attack.locations
