@@ -171,10 +171,13 @@ def _at_least(n: int, findings: Iterable[Finding], why: str = "") -> Finding:
         elif f.value is None:
             unknown.append(f)
     if yes >= n:
-        return Finding(True, why=why)
+        return Finding(True, (), why) if why else _MET
     if yes + len(unknown) < n:
-        return Finding(False, why=why)
+        return Finding(False, (), why) if why else _NOT_MET
     return Finding(None, _merge(f.missing for f in unknown), why)
+
+
+_MET, _NOT_MET = Finding(True), Finding(False)  # shared: findings are immutable
 
 
 def _all(findings: Iterable[Finding], why: str = "") -> Finding:
