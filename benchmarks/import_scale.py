@@ -19,9 +19,14 @@ waited 79.6 s. Target: under 10 s on both engines, still all or nothing.
 Measured on the shared 2-core machine (2026-12-06; load average 2-4 after, 10-13 before):
 before: SQLite import_s=368 (113 CPU s), other_write_max_s=364; PostgreSQL failed
 (OperationalError) after 56 s, nothing stored. After: SQLite import_s=22.2 (20.2 CPU s),
-write_s=1.5, other_write_max_s=1.5; PostgreSQL import_s=21.9 (19.2 CPU s), write_s=4.9. The
-10 s target is not met: about 8 CPU s of the rest is the ICHD-3 classification of each attack
-for the day units (step 1, outside any lock). The LAST line per engine is
+write_s=1.5, other_write_max_s=1.5; PostgreSQL import_s=21.9 (19.2 CPU s), write_s=4.9.
+
+Cheaper classification and day units (same results; 2026-12-06 20:00-20:05, load 0.3-1.3, both
+runs in the same half hour): SQLite import_s 25.1 -> 17.3 (CPU 25.3 -> 17.4), write_s 1.1 ->
+1.3; PostgreSQL import_s 28.0 -> 19.4 (CPU 26.3 -> 17.8), write_s 4.4 -> 3.7. The 10 s target
+is still not met: step 1 (outside any lock) is about 16 s, of which ~5 CPU s is the ICHD-3
+classification of each attack, ~3.5 the day units, ~3 reading and checking the JSON and ~2
+building the rows. The LAST line per engine is
 
     engine=<name> attacks=<n> import_s=<s> import_cpu_s=<s> read_s=<s> write_s=<s>
     baseline_s=<s> baseline_cpu_s=<s> ratio=<import/baseline> cpu_ratio=<...>

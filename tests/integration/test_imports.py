@@ -477,3 +477,31 @@ def test_a_patient_never_screened_exports_no_red_flags_block(db: Database) -> No
     cid = _clinic(db)
     _import(db, cid, FULL)
     assert "red_flags" not in _export(db, cid, _patient(db, cid).id)
+
+
+def test_rows_are_converted_as_the_column_types_would(db: Database) -> None:
+    """Issue 13 item 5: the import converts its rows for the driver itself and serialises each
+    distinct list of a JSON column once; every value must still be what the column type gives
+    (``[1]`` and ``[True]`` are equal keys but different JSON)."""
+    columns = ("start_local", "locations", "triggers", "vomiting", "warning_signs")
+    rows = [
+        (dt.datetime(2026, 1, 2, 3, 4, 5), ["temporal"], [], True, ["fever"]),
+        (dt.datetime(2026, 1, 3), ["temporal"], [1], None, ["fever"]),
+        (dt.datetime(2026, 1, 4), ["temporal", "orbital"], [True], False, []),
+    ]
+    with db.read() as s:
+        convert = imports._converter(s, "attacks", columns)
+        dialect = s.get_bind().dialect
+        table = imports._table(AttackRow)
+        procs = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
+        for row in rows:
+            expected = tuple(
+                p(v) if p is not None and v is not None else v
+                for p, v in zip(procs, row, strict=True)
+            )
+            assert _plain(convert(row)) == _plain(expected)
+
+
+def _plain(values: tuple[Any, ...]) -> list[Any]:
+    """Values to compare: PostgreSQL's driver wraps JSON (``Json``, compared by its object)."""
+    return [(type(v).__name__, v.obj) if hasattr(v, "obj") else v for v in values]

@@ -27,7 +27,7 @@ from acuhead.domain.diary import (
     Quality,
     Side,
 )
-from acuhead.domain.ichd3 import classify_attack, in_patient_zone
+from acuhead.domain.ichd3 import classify_attack, diary_in_patient_zone, in_patient_zone
 from acuhead.domain.outcomes import day_records
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -281,3 +281,30 @@ def test_naive_local_times_mean_the_same_instants(case: tuple[Attack, Attack, st
     assert in_patient_zone(naive, facts).minutes == in_utc.minutes
     a, b = classify_attack(in_utc, facts), classify_attack(naive, facts)
     assert (a.code, a.criteria) == (b.code, b.criteria)
+
+
+@settings(deadline=None, max_examples=200)
+@given(written_attacks())
+def test_a_diary_placed_on_the_patients_clock_once_gives_the_same_results(
+    case: tuple[Attack, Attack, str],
+) -> None:
+    """Issue 13 item 5: an import places its diary on the patient's clock once
+    (`diary_in_patient_zone`) instead of in every step; every result stays the same, and an
+    attack already on that clock is not copied again."""
+    in_utc, in_zone, patient_zone = case
+    facts = patient(patient_zone)
+    zone = ZoneInfo(patient_zone)
+    naive = replace(in_utc, start=in_utc.start.astimezone(zone).replace(tzinfo=None), end=None)
+    diary = Diary(facts, attacks=(in_utc, in_zone, naive))
+    placed = diary_in_patient_zone(diary)
+    for written, local in zip(diary.attacks, placed.attacks, strict=True):
+        assert local == in_patient_zone(written, facts)
+        assert in_patient_zone(local, facts) is local
+        assert classify_attack(local, facts) == classify_attack(written, facts)
+    days = [d for a in placed.attacks for d in a.local_dates()]
+    first, last = min(days), max(days)
+    assert day_units(placed, first, last) == day_units(diary, first, last)
+    recorded = [dt.datetime(2031, 1, 1), None, dt.datetime(2026, 1, 1)]
+    assert day_records(placed, first, last, attack_recorded_utc=recorded) == day_records(
+        diary, first, last, attack_recorded_utc=recorded
+    )

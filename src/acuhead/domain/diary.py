@@ -209,10 +209,11 @@ class Attack:
         The dates are those of the attack's own clock: call it on `in_patient_zone(attack)` to
         get the patient's local dates (DESIGN.md data model: days are local dates)."""
         last = self.effective_end or self.start
-        if to_utc(last) < to_utc(self.start):
+        first_utc, last_utc = to_utc(self.start), to_utc(last)
+        if last_utc < first_utc:
             last = self.start
         # An attack ending exactly at midnight does not touch the next day.
-        if to_utc(last) > to_utc(self.start) and last.time() == dt.time(0, 0):
+        elif last_utc > first_utc and last.time() == dt.time(0, 0):
             last = last - dt.timedelta(microseconds=1)
         days = []
         d = self.start.date()

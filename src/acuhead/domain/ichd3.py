@@ -41,17 +41,20 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.domain.diary import (
     Attack,
     AuraType,
+    Diary,
     Effect,
     Location,
     Nausea,
     PatientFacts,
     Quality,
     Side,
+    elapsed_minutes,
 )
 from acuhead.errors import FieldError, ValidationError
 
@@ -137,9 +140,12 @@ def label(code: str) -> str:
 # --- three-valued findings ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One criterion's answer, the data it lacked, and a sentence a page can show."""
+class Finding(NamedTuple):
+    """One criterion's answer, the data it lacked, and a sentence a page can show.
+
+    A named tuple rather than a frozen dataclass: about forty are made per attack and a large
+    import classifies 100,000 attacks; a tuple is built in C, a frozen dataclass field by field
+    through ``object.__setattr__`` (issue 13 item 5)."""
 
     value: bool | None
     missing: tuple[str, ...] = ()
@@ -165,10 +171,13 @@ def _at_least(n: int, findings: Iterable[Finding], why: str = "") -> Finding:
         elif f.value is None:
             unknown.append(f)
     if yes >= n:
-        return Finding(True, why=why)
+        return Finding(True, (), why) if why else _MET
     if yes + len(unknown) < n:
-        return Finding(False, why=why)
+        return Finding(False, (), why) if why else _NOT_MET
     return Finding(None, _merge(f.missing for f in unknown), why)
+
+
+_MET, _NOT_MET = Finding(True), Finding(False)  # shared: findings are immutable
 
 
 def _all(findings: Iterable[Finding], why: str = "") -> Finding:
@@ -217,7 +226,15 @@ def local_datetime(moment: dt.datetime, patient: PatientFacts) -> dt.datetime:
 def in_patient_zone(attack: Attack, patient: PatientFacts) -> Attack:
     """The same attack with every time on the patient's clock (aware), so that
     `Attack.local_dates()` yields the patient's calendar days and `Attack.minutes` the elapsed
-    time, whatever zone or offset the times were written in."""
+    time, whatever zone or offset the times were written in.
+
+    An attack already on that clock is returned as it is (converting it again would give an
+    equal copy): a caller that places a diary on the patient's clock once
+    (`diary_in_patient_zone`) spares every later step the copy, which cost several seconds
+    per 100,000 attacks of an import (issue 13 item 5)."""
+    zone = _zone(patient.timezone)
+    if _on_clock(attack, zone):
+        return attack
 
     def local(moment: dt.datetime | None) -> dt.datetime | None:
         return None if moment is None else local_datetime(moment, patient)
@@ -230,6 +247,25 @@ def in_patient_zone(attack: Attack, patient: PatientFacts) -> Attack:
         aura=tuple(replace(s, onset=local(s.onset)) for s in attack.aura),
         medications=tuple(replace(m, taken_at=local(m.taken_at)) for m in attack.medications),
     )
+
+
+def _on_clock(attack: Attack, zone: ZoneInfo) -> bool:
+    """Every time of the attack is aware and in ``zone`` (the very object: then
+    `datetime.astimezone` returns it unchanged)."""
+    return (
+        attack.start.tzinfo is zone
+        and (attack.end is None or attack.end.tzinfo is zone)
+        and all(r.at.tzinfo is zone for r in attack.readings)
+        and all(s.onset is None or s.onset.tzinfo is zone for s in attack.aura)
+        and all(m.taken_at is None or m.taken_at.tzinfo is zone for m in attack.medications)
+    )
+
+
+def diary_in_patient_zone(diary: Diary) -> Diary:
+    """The diary with every attack on the patient's clock (`in_patient_zone`), done once so
+    that the functions that each place every attack there (day units, outcomes, diagnosis)
+    find it done. Their results are the same for either diary."""
+    return replace(diary, attacks=tuple(in_patient_zone(a, diary.patient) for a in diary.attacks))
 
 
 # --- result type -------------------------------------------------------------------------------
@@ -327,16 +363,19 @@ def _short_but_treated(attack: Attack, minutes: int, minimum: int, source: str) 
     return Finding(False, why=shorter)
 
 
-def _migraine_duration(attack: Attack, patient: PatientFacts) -> Finding:
-    """ICHD-3 1.1 B with note 2 (asleep: end = waking, see module docstring) and note 3 (<18 y)."""
-    minutes = attack.minutes
+def _migraine_duration(
+    attack: Attack, patient: PatientFacts, minutes: int | None, first_day: dt.date
+) -> Finding:
+    """ICHD-3 1.1 B with note 2 (asleep: end = waking, see module docstring) and note 3 (<18 y).
+    ``minutes`` and ``first_day``: the attack's elapsed length and local start date on the
+    patient's clock (see `classify_attack`)."""
     if minutes is None:
         return Finding(None, ("attack end or duration",), "duration not recorded")
     if minutes < 0:
         raise ValidationError(FieldError("end", "attack ends before it starts"))
     if minutes > MIGRAINE_MAX_MINUTES:
         return Finding(False, why=f"lasted {_hm(minutes)}, over 72 h (ICHD-3 1.1 B)")
-    age = patient.age_on(attack.start.date())
+    age = patient.age_on(first_day)
     if age is None:
         if minutes >= MIGRAINE_MIN_MINUTES:
             return Finding(True, why=f"lasted {_hm(minutes)}, within 4-72 h (ICHD-3 1.1 B)")
@@ -442,19 +481,21 @@ def _said(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "not recorded"}[value]
 
 
+@functools.cache
 def _flag(value: bool | None, name: str) -> Finding:
+    """A yes/no feature; None names ``name`` as missing. Cached: findings are immutable and a
+    large import asks for the same few thousands of times."""
     return Finding(value, () if value is not None else (name,))
 
 
-def _no_nausea_or_vomiting(attack: Attack) -> Finding:
-    """ICHD-3 2.1 D1."""
-    found = _nausea_or_vomiting(attack)
+def _no_nausea_or_vomiting(found: Finding) -> Finding:
+    """ICHD-3 2.1 D1, from the attack's 1.1 D1 finding (`_nausea_or_vomiting`)."""
     return Finding(None if found.value is None else not found.value, found.missing, found.why)
 
 
-def _at_most_one_of_photo_phono(attack: Attack) -> Finding:
-    """ICHD-3 2.1 D2: no more than one of photophobia or phonophobia."""
-    both = _photo_and_phono(attack)
+def _at_most_one_of_photo_phono(both: Finding) -> Finding:
+    """ICHD-3 2.1 D2: no more than one of photophobia or phonophobia; from the attack's 1.1 D2
+    finding (`_photo_and_phono`)."""
     return Finding(None if both.value is None else not both.value, both.missing, both.why)
 
 
@@ -588,8 +629,7 @@ def _aura_subtype(attack: Attack, c6: Finding) -> tuple[str, str, tuple[str, ...
 # --- the classifier ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):  # a named tuple for speed, as `Finding`
     code: str
     status: str
     meets: Finding
@@ -622,12 +662,20 @@ def classify_attack(
     the more specific finding. If an earlier code is undecided for lack of data, the first code
     that is certainly met is returned and the missing data is named.
     """
-    local = in_patient_zone(attack, patient)
+    # Only the start and end need the patient's clock (the local start date for the age, the
+    # elapsed length): converting every reading, aura and dose time as `in_patient_zone` does
+    # was a third of the cost of classifying a large import (issue 13 item 5).
+    start = local_datetime(attack.start, patient)
+    minutes = (
+        attack.duration_min
+        if attack.end is None
+        else elapsed_minutes(start, local_datetime(attack.end, patient))
+    )
     headache = _has_headache(attack)
     no_headache = Finding(False, why=NON_HEADACHE)
 
     # ICHD-3 1.1 B-D
-    m: dict[str, Finding] = {"B": _migraine_duration(local, patient)}
+    m: dict[str, Finding] = {"B": _migraine_duration(attack, patient, minutes, start.date())}
     m["C1"] = _unilateral(attack)
     m["C2"] = _pulsating(attack)
     m["C3"] = _peak_at_least(attack, cutoffs.moderate_from)
@@ -664,7 +712,6 @@ def classify_attack(
 
     # ICHD-3 2.1-2.2 B-D (episodic wording; 2.3 D kept in checks for the chronic form)
     t: dict[str, Finding] = {}
-    minutes = local.minutes
     t["B"] = (
         Finding(None, ("attack end or duration",))
         if minutes is None
@@ -676,8 +723,8 @@ def classify_attack(
     t["C4"] = _not_aggravated(attack)
     tth_features = [t["C1"], t["C2"], t["C3"], t["C4"]]
     t["C"] = _at_least(2, tth_features, f"{sum(f.value is True for f in tth_features)} of 4")
-    t["D1"] = _no_nausea_or_vomiting(attack)
-    t["D2"] = _at_most_one_of_photo_phono(attack)
+    t["D1"] = _no_nausea_or_vomiting(m["D1"])
+    t["D2"] = _at_most_one_of_photo_phono(m["D2"])
     t["D"] = _all([t["D1"], t["D2"]])
     t_parts = [t["B"], t["C"], t["D"]] if headache else [no_headache]
     meets_2 = _all(t_parts)
@@ -686,7 +733,7 @@ def classify_attack(
 
     # ICHD-3 3.1 B-C (B split into its four parts so each can be explained)
     c: dict[str, Finding] = {"B1": _peak_at_least(attack, cutoffs.severe_from)}
-    c["B2"] = _unilateral(attack)
+    c["B2"] = m["C1"]  # unilateral, as 1.1 C1
     c["B3"] = (
         Finding(None, ("pain location",))
         if not attack.locations

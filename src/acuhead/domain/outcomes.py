@@ -30,6 +30,7 @@ Rules and their sources:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnits, DayUnitsPolicy, day_units
 from acuhead.domain.diary import Diary
-from acuhead.domain.ichd3 import AttackClassification, in_patient_zone, local_datetime
+from acuhead.domain.ichd3 import (
+    AttackClassification,
+    diary_in_patient_zone,
+    in_patient_zone,
+    local_datetime,
+)
 from acuhead.domain.stats import mean_ci, wilson_interval
 from acuhead.errors import FieldError, ValidationError
 
@@ -95,8 +101,10 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+@functools.lru_cache(maxsize=4096)
 def day_end_utc(day: dt.date, timezone: str) -> dt.datetime:
-    """The end of a local calendar day (next local midnight) as naive UTC."""
+    """The end of a local calendar day (next local midnight) as naive UTC. Cached: a large
+    import asks it a few times for each of thousands of days (issue 13 item 5)."""
     midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=_zone(timezone))
     return midnight.astimezone(dt.UTC).replace(tzinfo=None)
 
@@ -136,6 +144,8 @@ def day_records(
     ``classifications``: as for :func:`~acuhead.domain.dayunits.day_units` (attacks a caller
     already classified).
     """
+    # On the patient's clock once, for day_units and the loop below (identical results).
+    diary = diary_in_patient_zone(diary)
     units = day_units(
         diary, start, end, policy, has_migraine=has_migraine, classifications=classifications
     )
@@ -146,8 +156,7 @@ def day_records(
     attack_seen: dict[dt.date, dt.datetime] = {}
     one_day = dt.timedelta(days=1)
 
-    for index, raw in enumerate(diary.attacks):
-        attack = in_patient_zone(raw, patient)
+    for index, attack in enumerate(diary.attacks):
         # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
         begin = _naive_utc(attack.start)
@@ -164,8 +173,8 @@ def day_records(
         if attack_recorded_utc is not None and index < len(attack_recorded_utc):
             value = attack_recorded_utc[index]
             seen = _naive_utc(value) if value is not None else None
-        touched = [d for d in attack.local_dates() if start <= d <= end]
-        touched += [
+        dates = [d for d in attack.local_dates() if start <= d <= end]
+        touched = dates + [
             taken
             for dose in attack.medications
             if dose.taken_at is not None
@@ -176,9 +185,7 @@ def day_records(
                 attack_seen[day] = seen
         if finish is None or finish <= begin:
             continue
-        for day in attack.local_dates():
-            if not start <= day <= end:
-                continue
+        for day in dates:
             lo = max(begin, day_end_utc(day - one_day, patient.timezone))
             hi = min(finish, day_end_utc(day, patient.timezone))
             if hi > lo:

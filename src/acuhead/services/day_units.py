@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
 from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
-from acuhead.domain.ichd3 import AttackClassification, classify_attack
+from acuhead.domain.ichd3 import AttackClassification, classify_attack, diary_in_patient_zone
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -113,6 +113,7 @@ def compute_rows(
     the patient's migraine diagnosis over the whole diary (None: decided from ``diary``);
     ``classifications`` (attack index -> result): attacks already classified, e.g. by an import
     before its write."""
+    diary = diary_in_patient_zone(diary)  # once, for diary_extent and day_records
     if start is None or end is None:
         extent = diary_extent(diary)
         if extent is None:
