@@ -12,16 +12,13 @@ from typing import Any
 
 import pytest
 
-from acuhead.domain.questionnaires import (
-    HIT6_POSSIBLE_TOTALS,
-    Instrument,
-    QuestionnaireScore,
-    hit6_from_total,
-    load_licensed_item_texts,
-    score,
-    score_midas,
-    score_pss10,
-)
+from acuhead.domain.instruments import BY_ID
+from acuhead.domain.instruments.hit6 import POSSIBLE_TOTALS as HIT6_POSSIBLE_TOTALS
+from acuhead.domain.instruments.hit6 import from_total as hit6_from_total
+from acuhead.domain.instruments.hit6 import load_licensed_item_texts
+from acuhead.domain.instruments.midas import score_midas
+from acuhead.domain.instruments.pss10 import score_pss10
+from acuhead.domain.questionnaires import QuestionnaireScore, score
 from acuhead.errors import ValidationError
 
 
@@ -50,7 +47,7 @@ HIT6_POINTS = "CLINICAL.md 4.1; HIT-6 points 6/8/10/11/13, total = sum"
 MIDAS_GRADES = "CLINICAL.md 4.2; MIDAS grades I-IV"
 MIDAS_SANITY = "CLINICAL.md 4.2; MIDAS sanity rules"
 PSS = "CLINICAL.md 4.3; PSS-10 reverse items 4,5,7,8, total 0-40"
-PGIC = "Guy 1976 CGI-I 7-point direction; questionnaires.PGIC_CHOICES"
+PGIC = "Guy 1976 CGI-I 7-point direction; instruments/pgic.py CHOICES"
 
 SCORED = [
     # HIT-6 from six answers, one case on each side of every band edge.
@@ -270,7 +267,7 @@ def test_midas_pair_limits_are_inclusive() -> None:
     # CLINICAL.md 4.2: Q1+Q2 <= 90 and Q3+Q4 <= 90, so exactly 90 is allowed.
     result = score_midas([45, 45, 60, 30, 0], a=90, b=10)
     assert result.total == 180
-    assert (result.midas_a, result.midas_b) == (90, 10)
+    assert dict(result.recorded) == {"a": 90, "b": 10}
 
 
 def test_pss10_reverse_scoring_hand_computed() -> None:
@@ -311,7 +308,7 @@ def test_recall_period_and_range(
 def test_hit6_entered_total_is_marked_and_has_no_items() -> None:
     result = hit6_from_total(58)
     assert result == QuestionnaireScore(
-        Instrument.HIT6,
+        BY_ID["hit6"],
         58,
         "substantial",
         "substantial impact",
@@ -343,7 +340,7 @@ def test_midas_a_and_b_recorded_not_scored() -> None:
     result = score("MIDAS", {"items": [1, 2, 3, 4, 5], "a": 30, "b": 7})
     assert result.total == 15
     assert result.band == "III"
-    assert (result.midas_a, result.midas_b) == (30, 7)
+    assert dict(result.recorded) == {"a": 30, "b": 7}
 
 
 def test_payload_must_be_an_object() -> None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from acuhead.domain.questionnaires import Instrument
+from acuhead.domain.instruments import BY_ID, InstrumentSpec
 from acuhead.domain.schedule import due_questionnaires, schedule_status
 
-HIT6, MIDAS, PSS10, PGIC = Instrument.HIT6, Instrument.MIDAS, Instrument.PSS10, Instrument.PGIC
+HIT6, MIDAS, PSS10, PGIC = (BY_ID[k] for k in ("hit6", "midas", "pss10", "pgic"))
+Instrument = InstrumentSpec
 D = dt.date
 TODAY = D(2026, 11, 27)
 START = D(2026, 10, 1)

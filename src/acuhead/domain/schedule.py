@@ -11,9 +11,9 @@ The rule, per scheduled instrument with an interval of ``every_days``:
   clock, whether it came early or late, so a patient is never asked twice in one interval);
 * never completed: due on the day care started, as a baseline (the first treatment session,
   or the day the patient was registered while there is no session yet);
-* PGIC asks about change *since the start of treatment* (``RECALL_PERIODS``), so a first PGIC
-  is due only once treatment has started, one interval after its start; before the first
-  session it is never due.
+* an instrument that asks about change *since the start of treatment* (its spec's
+  ``since_treatment``, e.g. a global impression of change) is first due only once treatment
+  has started, one interval after its start; before the first session it is never due.
 
 An instrument is due when its due date is today or earlier; ``overdue_days`` counts the days
 since the due date (0 on the day itself). An interval under one day is treated as not
@@ -26,10 +26,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from acuhead.domain.questionnaires import Instrument
-
-# The order a person is asked in when several are due on one day: the headache impact first.
-_ORDER = {inst: n for n, inst in enumerate(Instrument)}
+from acuhead.domain.instruments import ORDER as _ORDER
+from acuhead.domain.instruments import InstrumentSpec as Instrument
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ def schedule_status(
         last = last_completed.get(instrument)
         if last is not None:
             due_on = last + dt.timedelta(days=every_days)
-        elif instrument is Instrument.PGIC:
+        elif instrument.since_treatment:
             if treatment_start is None:
                 continue
             due_on = treatment_start + dt.timedelta(days=every_days)
