@@ -22,6 +22,7 @@ from acuhead.analytics.cohort import (
     session_relief_values,
 )
 from acuhead.domain.dayunits import VD_AREND_2023
+from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.mechanisms import (
     ASSOCIATION_LABEL,
     CLINICAL_CONTEXT,
@@ -42,7 +43,6 @@ from acuhead.domain.outcomes import (
     responder,
     responder_basis,
 )
-from acuhead.domain.questionnaires import Instrument
 
 # Which graded mechanism (CLINICAL.md 8) a diary measure speaks to; sleep has no entry there.
 MEASURE_MECHANISM: dict[str, str | None] = {
@@ -62,8 +62,11 @@ PATIENT_MECHANISM_NOTE = (
     "other; the clinic report gives the association across patients, with its uncertainty."
 )
 QUESTIONNAIRE_NOTE = (
-    "First and latest score of each instrument; higher is worse for HIT-6, MIDAS and PSS-10. "
-    "PGIC asks about change since treatment began, so it has no baseline: the latest answer is "
+    "First and latest score of each instrument; higher is worse for "
+    + ", ".join(s.label for s in REGISTRY if not s.since_treatment)
+    + ". "
+    + ", ".join(s.label for s in REGISTRY if s.since_treatment)
+    + " asks about change since treatment began, so it has no baseline: the latest answer is "
     "shown (CLINICAL.md 3, 4)."
 )
 
@@ -125,15 +128,15 @@ def primary_change(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[str,
 def questionnaire_json(ends: list[QuestionnaireEnds], anchor: dt.date | None) -> dict[str, Any]:
     by_instrument = {e.instrument: e for e in ends}
     out: dict[str, Any] = {"note": QUESTIONNAIRE_NOTE}
-    for inst in Instrument:
-        e = by_instrument.get(inst.value)
+    for inst in REGISTRY:
+        e = by_instrument.get(inst.id)
         entry: dict[str, Any] = {"label": inst.label, "n": e.n if e else 0}
         latest = (
             {"date": e.latest_on.isoformat(), "total": e.latest_total, "band": e.latest_band}
             if e
             else None
         )
-        if inst is Instrument.PGIC:
+        if inst.since_treatment:
             entry["latest"] = latest
         else:
             entry["first"] = (
@@ -146,7 +149,7 @@ def questionnaire_json(ends: list[QuestionnaireEnds], anchor: dt.date | None) ->
             entry["first_before_treatment"] = (
                 e.first_on <= anchor if e is not None and anchor is not None else None
             )
-        out[inst.value] = entry
+        out[inst.id] = entry
     return out
 
 

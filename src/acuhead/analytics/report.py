@@ -43,6 +43,7 @@ from acuhead.analytics.outcomes import (
     not_measurable_mechanisms,
 )
 from acuhead.domain.dayunits import VD_AREND_2023
+from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.mechanisms import ASSOCIATION_LABEL, CLINICAL_CONTEXT
 from acuhead.domain.mechanisms import observable_mechanism_change as association
 from acuhead.domain.outcomes import (
@@ -58,7 +59,6 @@ from acuhead.domain.outcomes import (
     proportion_summary,
     responder,
 )
-from acuhead.domain.questionnaires import Instrument
 
 # Progress steps, in order (the CLI sizes its bar with this).
 REPORT_STEPS: tuple[str, ...] = (
@@ -69,7 +69,6 @@ REPORT_STEPS: tuple[str, ...] = (
     "questionnaires",
     "mechanisms",
 )
-PGIC_IMPROVED = frozenset({"very_much_improved", "much_improved"})
 
 
 def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[str, Any]:
@@ -203,27 +202,31 @@ def questionnaire_summary(
     session: Session, scope: Scope, treated: set[int], level: float
 ) -> dict[str, Any]:
     changes: dict[str, list[float]] = defaultdict(list)
-    pgic: dict[str, int] = defaultdict(int)
+    answers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    since_treatment = {s.id for s in REGISTRY if s.since_treatment}
     for e in questionnaire_ends(session, scope):
         if e.patient_id not in treated:
             continue
-        if e.instrument == Instrument.PGIC.value:
-            pgic[e.latest_band] += 1
+        if e.instrument in since_treatment:  # no baseline: the latest answer counts
+            answers[e.instrument][e.latest_band] += 1
         elif e.n >= 2:
             changes[e.instrument].append(e.latest_total - e.first_total)
     out: dict[str, Any] = {}
-    for inst in (Instrument.HIT6, Instrument.MIDAS, Instrument.PSS10):
-        out[inst.value] = {
+    for inst in REGISTRY:
+        if not inst.since_treatment:
+            out[inst.id] = {
+                "label": inst.label,
+                "change_first_to_latest": mean_summary(changes.get(inst.id, []), level),
+            }
+            continue
+        given = answers[inst.id]
+        answered = sum(given.values())
+        improved = sum(n for band, n in given.items() if band in inst.improved_bands)
+        out[inst.id] = {
             "label": inst.label,
-            "change_first_to_latest": mean_summary(changes.get(inst.value, []), level),
+            "latest_by_answer": dict(sorted(given.items())),
+            "much_or_very_much_improved": proportion_summary(improved, answered, level),
         }
-    answered = sum(pgic.values())
-    improved = sum(n for band, n in pgic.items() if band in PGIC_IMPROVED)
-    out[Instrument.PGIC.value] = {
-        "label": Instrument.PGIC.label,
-        "latest_by_answer": dict(sorted(pgic.items())),
-        "much_or_very_much_improved": proportion_summary(improved, answered, level),
-    }
     return out
 
 

@@ -40,6 +40,7 @@ from acuhead.domain.diary import (
     Sex,
     Side,
 )
+from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.tcm.channels import parse_location
 from acuhead.domain.tcm.patterns import parse_pattern
 from acuhead.errors import FieldError, ValidationError
@@ -52,6 +53,13 @@ FORMAT = "acuhead.diary/1"
 def schema() -> dict[str, Any]:
     text = (resources.files("acuhead") / "schemas" / "diary-1.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
+    # The questionnaire entry is completed from the instrument registry, so a new instrument
+    # needs no edit here: its id, the longest list of answers, and recorded items by key.
+    entry = loaded["$defs"]["questionnaire"]["properties"]
+    entry["instrument"] = {"enum": [s.id for s in REGISTRY]}
+    entry["items"]["maxItems"] = max(len(s.scored_items) for s in REGISTRY)
+    for key in sorted({i.key for s in REGISTRY for i in s.recorded_items}):
+        entry[key] = {"type": "integer"}
     return loaded
 
 
@@ -328,7 +336,8 @@ def _parse_questionnaires(
     raw: Sequence[Mapping[str, Any]], latest: dt.date, errors: list[FieldError]
 ) -> list[QuestionnaireEntry]:
     """``questionnaires[i]``: ``instrument``, ``completed_on`` and the answers as the API takes
-    them (``items``; HIT-6 ``total`` from a paper form; MIDAS ``a`` and ``b``)."""
+    them (``items``; ``total`` from a paper form where the instrument allows it; recorded
+    items by their key), each checked against the instrument's spec."""
     out: list[QuestionnaireEntry] = []
     for i, q in enumerate(raw):
         path = f"questionnaires[{i}]"

@@ -40,8 +40,10 @@ AdverseEvent                one per event of a session: event code
                             seriousness, suspectEntity = the Procedure; ``adverse-event``
                             complex extension for hospitalised, action_taken, point, note
 QuestionnaireResponse       one per questionnaire: questionnaire =
-                            ``urn:acuhead:questionnaire:<instrument>``; items ``1``..``n`` (the
-                            answers), ``A``/``B`` (MIDAS), ``total`` and ``band`` (derived)
+                            ``urn:acuhead:questionnaire:<instrument>``; one item per answer,
+                            linkId and text from the instrument's spec (``questionnaire_
+                            resource`` gives the matching Questionnaire), ``total`` and
+                            ``band`` (derived)
 ==========================  ===============================================================
 
 Codes and URIs are defined once, below. ``urn:acuhead:codes`` is acuhead's local code system
@@ -349,8 +351,8 @@ def to_bundle(
     """The patient's record as a validated FHIR R4 ``collection`` Bundle (plain JSON).
 
     ``doc`` is a diary document as ``services.diary.export_document`` returns it; each of
-    ``questionnaires`` has ``instrument``, ``completed_on``, ``items``, ``extra`` (MIDAS ``a``,
-    ``b``), ``total``, ``band``, ``band_label``; ``diagnoses`` and ``day_units`` are the
+    ``questionnaires`` has ``instrument``, ``completed_on``, ``answers`` (by item key),
+    ``total``, ``band``, ``band_label``; ``diagnoses`` and ``day_units`` are the
     read-out's ``diagnoses`` and ``days``.
     """
     p = doc["patient"]
@@ -673,15 +675,20 @@ def _number(value: Any) -> dict[str, Any]:
 
 
 def _add_questionnaire(b: _Bundle, subject: dict[str, str], q: Mapping[str, Any]) -> None:
-    inst = str(q["instrument"])
+    """One QuestionnaireResponse, its items named and worded by the instrument's spec."""
+    spec = qmod.parse_instrument(str(q["instrument"]))
+    inst = spec.id
     completed = str(q["completed_on"])
-    items: list[dict[str, Any]] = [
-        {"linkId": str(i), "answer": [_number(v)]} for i, v in enumerate(q.get("items") or [], 1)
-    ]
-    extra = q.get("extra") or {}
-    for k in ("a", "b"):
-        if extra.get(k) is not None:
-            items.append({"linkId": k.upper(), "answer": [_number(extra[k])]})
+    answers = q.get("answers") or {}
+    items: list[dict[str, Any]] = []
+    for item in spec.items:
+        if answers.get(item.key) is None:
+            continue
+        entry: dict[str, Any] = {"linkId": item.link_id}
+        if item.text and not spec.licensed_items:
+            entry["text"] = item.text
+        entry["answer"] = [_number(answers[item.key])]
+        items.append(entry)
     items.append({"linkId": "total", "text": "Total score", "answer": [_number(q["total"])]})
     band: dict[str, Any] = {"system": value_system(f"{inst}-band"), "code": str(q["band"])}
     if q.get("band_label"):
@@ -695,6 +702,58 @@ def _add_questionnaire(b: _Bundle, subject: dict[str, str], q: Mapping[str, Any]
         "item": items,
     }
     b.add("QuestionnaireResponse", b.key(f"questionnaire/{inst}/{completed}"), body)
+
+
+def questionnaire_resource(spec: qmod.InstrumentSpec) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire that acuhead's QuestionnaireResponses of ``spec`` answer,
+    validated by its R4B model: url ``urn:acuhead:questionnaire:<id>``, the LOINC panel code
+    where one is verified, one item per question (choice items list their answers with the
+    points as ``ordinalValue``), the derived ``total`` and ``band``. Licensed wording is never
+    written (CLINICAL.md 0.5): such items carry only their number."""
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    items: list[dict[str, Any]] = []
+    for n, item in enumerate(spec.items, start=1):
+        entry: dict[str, Any] = {
+            "linkId": item.link_id,
+            "text": item.text if item.text and not spec.licensed_items else f"Question {n}",
+            "type": "choice" if item.choices else "integer",
+            "required": item.scored and not spec.total_entry,
+        }
+        if item.choices:
+            entry["answerOption"] = [
+                {
+                    "valueCoding": {
+                        "system": value_system(f"{spec.id}-answer"),
+                        "code": c.code,
+                        "display": c.label,
+                    },
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+                            "valueDecimal": c.points,
+                        }
+                    ],
+                }
+                for c in item.choices
+            ]
+        items.append(entry)
+    items.append({"linkId": "total", "text": "Total score", "type": "integer", "readOnly": True})
+    items.append({"linkId": "band", "text": "Band", "type": "choice", "readOnly": True})
+    body: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": spec.id,
+        "url": QUESTIONNAIRE + spec.id,
+        "name": "".join(ch for ch in spec.label if ch.isalnum()),
+        "title": f"{spec.title} ({spec.label})",
+        "status": "active",
+        "description": f"Recall: {spec.recall_period}. Scoring: {spec.source}.",
+        "copyright": spec.licence,
+        "item": items,
+    }
+    if spec.loinc:
+        body["code"] = [{"system": LOINC, "code": spec.loinc}]
+    return dict(Questionnaire.model_validate(body).model_dump(mode="json", exclude_none=True))
 
 
 # ---- import ---------------------------------------------------------------------------------
@@ -1313,28 +1372,30 @@ def _read_questionnaire(
     if date is None:
         r.err(loc(i, ".authored"), "is required: the date it was completed (YYYY-MM-DD)")
         return None
-    items: list[Any] = []
-    item_at: list[int] = []
+    scored = {it.link_id: n for n, it in enumerate(inst.scored_items)}
+    recorded = {it.link_id: it.key for it in inst.recorded_items}
+    given: dict[int, tuple[Any, int]] = {}
     payload: dict[str, Any] = {}
     total: Any = None
     total_at = -1
     for k, item in enumerate(res.get("item") or []):
         link = str(item.get("linkId"))
-        if link.isdigit():
-            items.append(_answer(item))
-            item_at.append(k)
-        elif link in ("A", "B"):
-            payload[link.lower()] = _answer(item)
+        if link in scored:
+            given[scored[link]] = (_answer(item), k)
+        elif link in recorded:
+            payload[recorded[link]] = _answer(item)
         elif link == "total":
             total, total_at = _answer(item), k
         elif link != "band":
             r.err(loc(i, f".item[{k}].linkId"), f"is not an item of {inst.label}; got {link!r}")
+    items = [given[n][0] for n in sorted(given)]
+    item_at = [given[n][1] for n in sorted(given)]
     if items:
         payload["items"] = items
-    elif total is not None and inst is qmod.Instrument.HIT6:
+    elif total is not None and inst.total_entry:
         payload["total"] = total
     try:
-        scored = qmod.score(inst.value, payload)
+        result = qmod.score(inst, payload)
     except ValidationError as exc:
         for e in exc.errors:
             m = re.fullmatch(r"items\[(\d+)\]", e.path)
@@ -1346,10 +1407,10 @@ def _read_questionnaire(
                 where = loc(i, f".item ({e.path})" if e.path else ".item")
             r.err(where, e.message)
         return None
-    if total is not None and total_at >= 0 and float(total) != float(scored.total):
+    if total is not None and total_at >= 0 and float(total) != float(result.total):
         r.err(
             loc(i, f".item[{total_at}].answer[0]"),
-            f"total {total} does not match the answers (they add up to {scored.total})",
+            f"total {total} does not match the answers (they add up to {result.total})",
         )
         return None
-    return QuestionnaireAnswers(inst.value, dt.date.fromisoformat(date), scored, loc(i))
+    return QuestionnaireAnswers(inst.id, dt.date.fromisoformat(date), result, loc(i))

@@ -1,5 +1,5 @@
 """The clinical read-out of a stored diary (ICHD-3 classification, diagnoses, day units) and
-the questionnaires (HIT-6, MIDAS, PSS-10, PGIC)."""
+the questionnaires (every instrument of ``domain.instruments.REGISTRY``)."""
 
 from __future__ import annotations
 
@@ -106,11 +106,10 @@ def record_questionnaire(
     row = QuestionnaireRow(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
-        instrument=scored.instrument.value,
+        instrument=scored.instrument.id,
         completed_on=completed_on,
         recall_period=scored.recall_period,
-        items=list(scored.items) if scored.items else None,
-        extra={k: v for k, v in (("a", scored.midas_a), ("b", scored.midas_b)) if v is not None},
+        answers=scored.answers,
         total=scored.total,
         band=scored.band,
         total_entered=scored.total_entered,
@@ -128,19 +127,27 @@ def list_questionnaires(
     stmt = select(QuestionnaireRow).where(QuestionnaireRow.patient_id == patient.id)
     if instrument:
         stmt = stmt.where(
-            QuestionnaireRow.instrument == questionnaires.parse_instrument(instrument).value
+            QuestionnaireRow.instrument == questionnaires.parse_instrument(instrument).id
         )
     audit(session, actor, "read", "questionnaires", patient_id=patient.id)
     return list(session.scalars(stmt.order_by(QuestionnaireRow.completed_on, QuestionnaireRow.id)))
 
 
 def band_label(row: QuestionnaireRow) -> str:
-    inst = questionnaires.parse_instrument(row.instrument)
-    total = int(row.total)
-    if inst == questionnaires.Instrument.HIT6:
-        return questionnaires.hit6_band(total)[1]
-    if inst == questionnaires.Instrument.MIDAS:
-        return questionnaires.midas_grade(total)[1]
-    if inst == questionnaires.Instrument.PSS10:
-        return questionnaires.pss10_band(total)[1]
-    return row.band
+    """The stored band in words, from the instrument's spec (the code when it is unknown)."""
+    try:
+        spec = questionnaires.parse_instrument(row.instrument)
+    except ValidationError:
+        return row.band.replace("_", " ")
+    return spec.band_label(row.band)
+
+
+def scored_answers(row: QuestionnaireRow) -> tuple[list[Any] | None, dict[str, Any]]:
+    """A stored row's answers split the way the API and documents give them: the scored ones
+    in item order (None for a total typed in from paper) and the recorded ones by key."""
+    try:
+        spec = questionnaires.parse_instrument(row.instrument)
+    except ValidationError:
+        return None, dict(row.answers or {})
+    items, recorded = spec.split(row.answers or {})
+    return (items or None), recorded

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Row, Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from acuhead.domain import redflags
+from acuhead.domain import instruments, redflags
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.diagnosis import migraine_status
 from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyProfile
@@ -922,7 +922,7 @@ def _write_questionnaires(
     session: Session, patient: Patient, entries: Sequence[QuestionnaireEntry]
 ) -> int:
     """Each instrument and date given replaces the stored ones of that instrument and date."""
-    pairs = {(q.score.instrument.value, q.completed_on) for q in entries}
+    pairs = {(q.score.instrument.id, q.completed_on) for q in entries}
     for instrument, completed_on in sorted(pairs):
         session.execute(
             delete(QuestionnaireRow).where(
@@ -937,11 +937,10 @@ def _write_questionnaires(
             QuestionnaireRow(
                 clinic_id=patient.clinic_id,
                 patient_id=patient.id,
-                instrument=s.instrument.value,
+                instrument=s.instrument.id,
                 completed_on=q.completed_on,
                 recall_period=s.recall_period,
-                items=list(s.items) if s.items else None,
-                extra={k: v for k, v in (("a", s.midas_a), ("b", s.midas_b)) if v is not None},
+                answers=s.answers,
                 total=s.total,
                 band=s.band,
                 total_entered=s.total_entered,
@@ -1023,11 +1022,12 @@ def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
             "instrument": r.instrument,
             "completed_on": r.completed_on.isoformat(),
         }
+        items, recorded = instruments.get(r.instrument).split(r.answers or {})
         if r.total_entered:
             entry["total"] = int(r.total)
         else:
-            entry["items"] = list(r.items or [])
-        entry.update({k: v for k, v in (r.extra or {}).items() if k in ("a", "b")})
+            entry["items"] = items or []
+        entry.update(recorded)
         entries.append(entry)
     if entries:
         out["questionnaires"] = entries

@@ -30,8 +30,7 @@ def questionnaire_dicts(session: Session, *, actor: Actor, patient_id: int) -> l
         {
             "instrument": r.instrument,
             "completed_on": r.completed_on.isoformat(),
-            "items": list(r.items) if r.items else None,
-            "extra": dict(r.extra or {}),
+            "answers": dict(r.answers or {}),
             "total": r.total,
             "band": r.band,
             "band_label": clinical.band_label(r),

@@ -21,13 +21,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, func, select, true
 from sqlalchemy.orm import Session
 
-from acuhead.domain.questionnaires import Instrument
+from acuhead.domain.instruments import BY_ID
+from acuhead.domain.instruments import InstrumentSpec as Instrument
 from acuhead.domain.schedule import DueQuestionnaire, schedule_status
 from acuhead.services.actors import Actor, audit, load_patient, require_staff
 from acuhead.store.models import Patient, QuestionnaireRow, QuestionnaireSchedule
 from acuhead.store.models import TreatmentSessionRow as SessionRow
 
-_KNOWN = {i.value: i for i in Instrument}
+_KNOWN = BY_ID
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ Why this shape (DESIGN.md, job-server's "side effects only after commit"):
   patient was registered by then); a questionnaire reminder for each instrument
   ``questionnaire_due`` says is due. A fixed handful of queries, however many patients.
 * **Never twice**: each reminder is a ``ReminderLog`` row, unique per user, kind and reason
-  (``diary:2026-11-26``, ``hit6:2026-11-30``). Rows are inserted with ON CONFLICT DO NOTHING
+  (``diary:2026-11-26``, ``<instrument>:2026-11-30``). Rows are inserted with ON CONFLICT DO NOTHING
   ... RETURNING, so of two runs at the same moment only one gets a row back, and only reminders
   whose row this transaction inserted are mailed.
 * **Only after the commit**: ``queue_reminders`` returns an ``Outbox`` that watches its

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acuhead.domain.questionnaires import RECALL_PERIODS, Instrument
+from acuhead.domain.instruments import REGISTRY, InstrumentSpec
 from acuhead.errors import Conflict, FieldError, ValidationError
 from acuhead.services.actors import Actor, audit, require_admin, require_staff
 from acuhead.store.models import QuestionnaireSchedule
 
 MIN_EVERY_DAYS = 7
 MAX_EVERY_DAYS = 365
-# What a new clinic is offered: HIT-6 matches its 4-week recall, MIDAS its 3-month recall.
-DEFAULT_SCHEDULE: Mapping[Instrument, int] = {Instrument.HIT6: 28, Instrument.MIDAS: 84}
+# What a new clinic is offered: each spec's default interval (matching its recall period).
+DEFAULT_SCHEDULE: Mapping[InstrumentSpec, int] = {
+    s: s.default_interval_days for s in REGISTRY if s.default_interval_days
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class ScheduleItem:
     label: str
     recall_period: str
     every_days: int | None  # None: never scheduled
+    interval_hint: str  # "28 days = every 4 weeks", or ""
     active: bool
     version: int | None
 
@@ -59,14 +62,15 @@ def list_schedule(session: Session, *, actor: Actor) -> list[ScheduleItem]:
         )
     }
     out = []
-    for inst in Instrument:
-        row = rows.get(inst.value)
+    for inst in REGISTRY:
+        row = rows.get(inst.id)
         out.append(
             ScheduleItem(
-                inst.value,
+                inst.id,
                 inst.label,
-                RECALL_PERIODS[inst],
+                inst.recall_period,
                 row.every_days if row else None,
+                inst.interval_hint,
                 bool(row.active) if row else False,
                 row.version if row else None,
             )
@@ -96,7 +100,7 @@ def _validate(
     intervals read from them."""
     errors: list[FieldError] = []
     days: dict[str, int | None] = {}
-    known = {i.value for i in Instrument}
+    known = {i.id for i in REGISTRY}
     for key, entry in entries.items():
         if key not in known:
             errors.append(
@@ -183,6 +187,6 @@ def apply_default_schedule(session: Session, *, actor: Actor) -> int:
     set_schedule(
         session,
         actor=actor,
-        entries={i.value: ScheduleEntry(d, True) for i, d in DEFAULT_SCHEDULE.items()},
+        entries={i.id: ScheduleEntry(d, True) for i, d in DEFAULT_SCHEDULE.items()},
     )
     return len(DEFAULT_SCHEDULE)

@@ -293,11 +293,11 @@ class QuestionnaireRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    instrument: Mapped[str] = mapped_column(String(10))  # hit6 | midas | pss10 | pgic
+    instrument: Mapped[str] = mapped_column(String(10))  # an id of domain.instruments.REGISTRY
     completed_on: Mapped[dt.date] = mapped_column(Date)
     recall_period: Mapped[str] = mapped_column(String(40))
-    items: Mapped[list[Any] | None] = mapped_column(JSON)
-    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # MIDAS A and B
+    # Every answer by its item key in the instrument's spec ({} for a total typed in from paper).
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     total: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(40))
     total_entered: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -614,13 +614,13 @@ class Invitation(Base):
 
 
 class QuestionnaireSchedule(Base):
-    """How often a clinic asks its patients to fill in an instrument (e.g. HIT-6 every 28 days)."""
+    """How often a clinic asks its patients to fill in an instrument (e.g. every 28 days)."""
 
     __tablename__ = "questionnaire_schedules"
     __table_args__ = (UniqueConstraint("clinic_id", "instrument"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
-    instrument: Mapped[str] = mapped_column(String(10))  # hit6 | midas | pss10 | pgic
+    instrument: Mapped[str] = mapped_column(String(10))  # an id of domain.instruments.REGISTRY
     every_days: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -630,7 +630,7 @@ class ReminderLog(Base):
     """One row per reminder sent, so a reminder is never sent twice for the same reason.
 
     ``reason`` names what was due without health data, e.g. ``diary:2026-11-27`` or
-    ``hit6:2026-11-30``.
+    ``<instrument id>:2026-11-30``.
     """
 
     __tablename__ = "reminder_log"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Re-exported: the fewest blocks an association needs is the domain's, named here as before.
+from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.mechanisms import MIN_ASSOCIATION_BLOCKS as MIN_ASSOCIATION_BLOCKS
 from acuhead.domain.mechanisms import BlockVerdict, get_mechanism
 from acuhead.domain.mechanisms import block_association as compute_association
@@ -42,7 +43,10 @@ MECHANISM_MEASURES: dict[str, str] = {
     "neck_tension": "Neck tension (0-10)",
     "sleep_hours": "Sleep (hours a night)",
 }
-INSTRUMENTS = ("hit6", "midas", "pss10")
+# From the registry: instruments with a baseline get a first/latest/change line; the one that
+# asks about change since treatment began (a global impression) gets its latest answer.
+INSTRUMENTS = tuple(s.id for s in REGISTRY if not s.since_treatment)
+GLOBAL_CHANGE = next(s.id for s in REGISTRY if s.since_treatment)
 
 NO_COURSE = (
     "No treatment session is recorded yet, so there is nothing to compare. Outcomes are "
@@ -358,7 +362,7 @@ def _questionnaires(q: Mapping[str, Any]) -> tuple[tuple[QuestionnaireLine, ...]
         for key in INSTRUMENTS
         if key in q
     )
-    pgic = q.get("pgic") or {}
+    pgic = q.get(GLOBAL_CHANGE) or {}
     latest = pgic.get("latest")
     pgic_text = (
         f"{str(latest['band'] or num(latest['total'], 0)).replace('_', ' ')} "

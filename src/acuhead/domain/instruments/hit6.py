@@ -39,9 +39,7 @@ SPEC = InstrumentSpec(
         "How headaches have affected your daily life over the last 4 weeks. Six questions, "
         "each answered never, rarely, sometimes, very often or always."
     ),
-    items=tuple(
-        Item(f"q{n}", str(n), f"answer {n}", choices=CHOICES) for n in range(1, 7)
-    ),
+    items=tuple(Item(f"q{n}", str(n), f"answer {n}", choices=CHOICES) for n in range(1, 7)),
     bands=(  # CLINICAL.md 4.1 impact categories
         Band(36, 49, "little_or_none", "little or no impact"),
         Band(50, 55, "some", "some impact"),

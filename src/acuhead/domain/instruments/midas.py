@@ -69,8 +69,7 @@ SPEC = InstrumentSpec(
             "b",
             "B",
             "question B (average pain)",
-            "On those days, how bad was the pain on average? 0 no pain, 10 the worst "
-            "imaginable.",
+            "On those days, how bad was the pain on average? 0 no pain, 10 the worst imaginable.",
             low=0,
             high=10,
             scored=False,

@@ -42,7 +42,9 @@ SPEC = InstrumentSpec(
     ),
     bands=tuple(Band(c.points, c.points, c.code, c.label.lower()) for c in CHOICES),
     source="Guy 1976 (CGI-I, 7 points, 1 = very much improved)",
-    licence="CGI-I item (Guy 1976, ECDEU manual), asked of the patient; the wording is acuhead's own.",
+    licence=(
+        "CGI-I item (Guy 1976, ECDEU manual), asked of the patient; the wording is acuhead's own."
+    ),
     since_treatment=True,
     improved_bands=frozenset({"very_much_improved", "much_improved"}),
 )

@@ -26,7 +26,7 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 
 
 def count_words(n: int) -> str:
-    """"six" for 6: how a form speaks of its own number of questions."""
+    """ "six" for 6: how a form speaks of its own number of questions."""
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
@@ -80,7 +80,7 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """Totals ``low``..``high`` (inclusive) fall in this band; ``code`` is stored, ``label`` shown."""
+    """Totals ``low``..``high`` (inclusive); ``code`` is what is stored, ``label`` what is shown."""
 
     low: int
     high: int
@@ -132,7 +132,7 @@ class InstrumentSpec:
     items_legend: str = ""  # heading over number questions ("In the last 3 months ...")
     since_treatment: bool = False
     improved_bands: frozenset[str] = frozenset()
-    template: str | None = None  # a per-instrument form template, when the generic one is not enough
+    template: str | None = None  # its own form template, where the generic one is not enough
     aliases: tuple[str, ...] = ()
 
     def __eq__(self, other: object) -> bool:
@@ -180,6 +180,11 @@ class InstrumentSpec:
             sums = {s + o for s in sums for o in options}
         low, high = self.score_range
         return frozenset(s for s in sums if low <= s <= high)
+
+    def split(self, answers: Mapping[str, Any]) -> tuple[list[int], dict[str, int]]:
+        """Stored answers by key, split into the scored ones (item order) and the recorded."""
+        scored = [answers[i.key] for i in self.scored_items if i.key in answers]
+        return scored, {i.key: answers[i.key] for i in self.recorded_items if i.key in answers}
 
     def band(self, total: int) -> Band:
         for b in self.bands:
@@ -284,9 +289,7 @@ def _check_count(spec: InstrumentSpec, values: object) -> Sequence[object]:
         raise ValidationError(FieldError("items", f"{spec.label} answers must be a list"))
     if len(values) != expected:
         raise ValidationError(
-            FieldError(
-                "items", f"{spec.label} needs exactly {expected} answers; got {len(values)}"
-            )
+            FieldError("items", f"{spec.label} needs exactly {expected} answers; got {len(values)}")
         )
     return values
 
@@ -375,9 +378,7 @@ def score_items(
     if errors:
         raise ValidationError(errors)
     answered = tuple(v for v in read if v is not None)
-    scores = tuple(
-        item.item_score(v) for item, v in zip(spec.scored_items, answered, strict=True)
-    )
+    scores = tuple(item.item_score(v) for item, v in zip(spec.scored_items, answered, strict=True))
     return _result(spec, sum(scores), answered, scores, recorded=tuple(kept))
 
 
@@ -385,9 +386,7 @@ def score_answers(spec: InstrumentSpec, payload: Mapping[str, Any]) -> Questionn
     """Score an API/CLI/import payload: ``{"items": [...]}`` plus the recorded items by key,
     or ``{"total": n}`` where the spec allows a typed-in total."""
     if not isinstance(payload, Mapping):
-        raise ValidationError(
-            f"{spec.label} answers must be an object such as {{'items': [...]}}"
-        )
+        raise ValidationError(f"{spec.label} answers must be an object such as {{'items': [...]}}")
     allowed = {"items", *(i.key for i in spec.recorded_items)}
     if spec.total_entry:
         allowed.add("total")

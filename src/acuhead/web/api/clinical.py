@@ -6,8 +6,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 
+from acuhead.domain.instruments import REGISTRY
 from acuhead.services import clinical, gate, safety
 from acuhead.store.models import QuestionnaireRow, RedFlagAlertRow
 from acuhead.web.deps import CurrentActor, WriteSession
@@ -42,13 +51,44 @@ class AlertOut(BaseModel):
     resolution_reason: str | None
 
 
+# Built from the registry: the instrument ids, the longest list of scored answers, and every
+# recorded (not scored) item key, so a new instrument needs no change here. What a body may
+# hold for one instrument (which keys, whole numbers, ranges) is then checked against its spec
+# by the domain, which answers 422 naming the item and the reason.
+INSTRUMENT_IDS = tuple(s.id for s in REGISTRY)
+MAX_ITEMS = max(len(s.scored_items) for s in REGISTRY)
+RECORDED_KEYS = tuple(sorted({i.key for s in REGISTRY for i in s.recorded_items}))
+
+
+def _known_instrument(value: str) -> str:
+    if value not in INSTRUMENT_IDS:
+        raise ValueError(f"unknown questionnaire; expected one of {', '.join(INSTRUMENT_IDS)}")
+    return value
+
+
+InstrumentId = Annotated[
+    str,
+    AfterValidator(_known_instrument),
+    WithJsonSchema({"type": "string", "enum": list(INSTRUMENT_IDS)}),
+]
+
+
 class QuestionnaireIn(Strict):
-    instrument: Literal["hit6", "midas", "pss10", "pgic"]
+    """One questionnaire: ``items`` (the scored answers in order) or, where the instrument
+    allows it, ``total`` from a paper form; recorded questions by their key (e.g. ``a``)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": "integer"},
+            "description": "recorded, unscored items by key: " + ", ".join(RECORDED_KEYS),
+        },
+    )
+
+    instrument: InstrumentId
     completed_on: PastDate
-    items: list[StrictInt | str] | None = Field(default=None, max_length=10)
+    items: list[StrictInt | str] | None = Field(default=None, max_length=MAX_ITEMS)
     total: StrictInt | None = None
-    a: StrictInt | None = None
-    b: StrictInt | None = None
 
 
 class QuestionnaireOut(BaseModel):
@@ -58,6 +98,7 @@ class QuestionnaireOut(BaseModel):
     recall_period: str
     items: list[int] | None
     extra: dict[str, Any]
+    answers: dict[str, Any]
     total: float
     band: str
     band_label: str
@@ -80,13 +121,15 @@ def alert_out(r: RedFlagAlertRow) -> AlertOut:
 
 
 def questionnaire_out(r: QuestionnaireRow) -> QuestionnaireOut:
+    items, recorded = clinical.scored_answers(r)
     return QuestionnaireOut(
         id=r.id,
         instrument=r.instrument,
         completed_on=r.completed_on,
         recall_period=r.recall_period,
-        items=r.items,
-        extra=dict(r.extra or {}),
+        items=items,
+        extra=recorded,
+        answers=dict(r.answers or {}),
         total=r.total,
         band=r.band,
         band_label=clinical.band_label(r),
@@ -209,7 +252,7 @@ def list_questionnaires(
     patient_id: int,
     actor: CurrentActor,
     session: WriteSession,
-    instrument: Annotated[Literal["hit6", "midas", "pss10", "pgic"] | None, Query()] = None,
+    instrument: Annotated[InstrumentId | None, Query()] = None,
 ) -> list[QuestionnaireOut]:
     rows = clinical.list_questionnaires(
         session, actor=actor, patient_id=patient_id, instrument=instrument
