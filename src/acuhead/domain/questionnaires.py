@@ -1,7 +1,7 @@
 """Scoring for the patient questionnaires, one entry point for the API, CLI, pages and imports.
 
 Why: these are the patient-reported outcomes a headache service tracks beside the diary
-(CLINICAL.md 3 lists HIT-6, MIDAS, PGIC and PSS among trial endpoints). What each instrument
+(CLINICAL.md 3 lists them among the trial endpoints). What each instrument
 is (items, choices, reversal, bands, ranges, codes, licence) lives in its spec in
 ``domain/instruments/``; this module only finds the spec and runs the generic scoring, so no
 caller needs to know which instruments exist.
@@ -22,7 +22,7 @@ __all__ = ["REGISTRY", "InstrumentSpec", "QuestionnaireScore", "parse_instrument
 
 
 def parse_instrument(name: str) -> InstrumentSpec:
-    """Accept the usual spellings ("HIT-6", "hit6", "PSS_10", "pgic") for an instrument."""
+    """Accept an instrument's id, label or usual spellings (any case, with or without "-")."""
     return get(name)
 
 

@@ -66,7 +66,8 @@ def schedule_status(
     """Every scheduled instrument with its next due date, the most overdue first.
 
     ``care_start`` is the first session's date or, without one, the registration date;
-    ``treatment_start`` is the first session's date (None before any), which PGIC needs.
+    ``treatment_start`` is the first session's date (None before any), which an instrument
+    asking about change since treatment began needs.
     """
     out: list[DueQuestionnaire] = []
     for instrument, every_days in schedule.items():
