@@ -7,6 +7,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
+from acuhead.present.format import ci_of as _ci
+from acuhead.present.format import fixed as _num
+from acuhead.present.format import percent1 as _pct
+
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 max-width:72rem;padding:0 1rem;color:#1b1f24}
@@ -17,31 +21,6 @@ th{background:#f2f4f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#555;font-size:.9rem}.tag{font-size:.8rem;padding:0 .3rem;border:1px solid #999;
 border-radius:3px}
 """
-
-
-def _num(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return escape(str(value))
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
-
-
-def _ci(entry: dict[str, Any], *, percent: bool = False) -> str:
-    low, high = entry.get("ci_low"), entry.get("ci_high")
-    if low is None or high is None:
-        return "–"
-    if percent:
-        return f"{_pct(low)} to {_pct(high)}"
-    return f"{_num(low)} to {_num(high)}"
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -7,8 +7,8 @@ measure with headache days included (:func:`association_text`): that figure is c
 :mod:`acuhead.domain.mechanisms` and carried by the JSON, because a bare pair of trends invites
 reading one as the cause of the other, and the page and the JSON must not disagree about it.
 
-Pure: no I/O, no clock. Numbers keep one decimal (rates per 28 days are means of whole days:
-more digits would claim a precision the diary does not have).
+Pure: no I/O, no clock. Numbers are formatted by :mod:`acuhead.present.format` (compact style),
+the words shared with the letter come from :mod:`acuhead.present.labels`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from acuhead.domain.mechanisms import MIN_ASSOCIATION_BLOCKS as MIN_ASSOCIATION_
 from acuhead.domain.mechanisms import BlockVerdict, get_mechanism
 from acuhead.domain.mechanisms import block_association as compute_association
 from acuhead.domain.triggers import NOTE_ASSOCIATION, NOTE_DEPENDENCE, NOTE_MULTIPLE
+from acuhead.present.format import DASH, interval, num, percent, signed
+from acuhead.present.labels import responder_text, uncertain_text
 
 GENERAL_TRIGGER_NOTES = (NOTE_DEPENDENCE, NOTE_ASSOCIATION, NOTE_MULTIPLE)
-
-MINUS = "\u2212"
-DASH = "\u2013"
 
 # The window measures of the panel: key in the outcomes JSON, label.
 MEASURES: tuple[tuple[str, str], ...] = (
@@ -55,38 +54,6 @@ ASSOCIATION_CAVEAT = (
     "interval is approximate, and a measure moving with headache days may follow the headaches, "
     "or both may follow something else (expectation, season, other treatment)."
 )
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def num(value: float | None, digits: int = 1) -> str:
-    """``1.5``, ``−0.5``, ``–`` for unknown (a typographic minus, never a hyphen)."""
-    if value is None:
-        return DASH
-    text = f"{value:.{digits}f}"
-    if digits and "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", "0"):
-        return "0"
-    return text.replace("-", MINUS)
-
-
-def signed(value: float | None, digits: int = 1) -> str:
-    """A change: ``+1.5``, ``−2``, ``0``, ``–``."""
-    text = num(value, digits)
-    return "+" + text if value is not None and text not in ("0", DASH) and value > 0 else text
-
-
-def percent(share: float | None) -> str:
-    """``96 %`` with a no-break space, so a narrow table cell never splits it."""
-    return DASH if share is None else f"{round(share * 100)}\u00a0%"
-
-
-def interval(low: float | None, high: float | None, level: float, digits: int = 2) -> str:
-    if low is None or high is None:
-        return ""
-    return f"{round(level * 100)} % CI {num(low, digits)} to {num(high, digits)}"
 
 
 def _date(value: Any) -> dt.date | None:
@@ -243,16 +210,6 @@ def _cells(window: Mapping[str, Any], baseline: bool) -> tuple[Cell, ...]:
     )
 
 
-def responder_text(flags: Mapping[str, bool | None] | None) -> str:
-    """The highest threshold met ("≥50 %"), "under 30 %", or "–" when it cannot be judged."""
-    if not flags or any(v is None for v in flags.values()):
-        return DASH
-    met = [int(k) for k, v in flags.items() if v]
-    if not met:
-        return f"under {min(int(k) for k in flags)} %"
-    return f"\u2265{max(met)} %"
-
-
 def window_row(
     window: Mapping[str, Any], primary_index: int, today: dt.date | None = None
 ) -> WindowRow:
@@ -315,25 +272,6 @@ def _endpoint(out: Mapping[str, Any]) -> Endpoint:
         responders=tuple((k, v) for k, v in flags.items()),
         extra=extra,
         uncertain=uncertain_text(out.get("responder_basis")),
-    )
-
-
-def uncertain_text(basis: Mapping[str, Any] | None) -> str:
-    """Uncertain migraine days left out of the responder figures, or "" when there are none."""
-    if not basis:
-        return ""
-    parts = []
-    for key, name in (("baseline", "baseline"), ("block", "endpoint block")):
-        side = basis.get(key) or {}
-        n = int(side.get("uncertain_days") or 0)
-        if n:
-            parts.append(f"{n} uncertain day{'s' if n != 1 else ''} in the {name}")
-    if not parts:
-        return ""
-    return (
-        "Responders are computed on days whose migraine status is known; "
-        + " and ".join(parts)
-        + " (missing attack details) are left out."
     )
 
 
