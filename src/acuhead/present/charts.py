@@ -26,6 +26,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from acuhead.analytics.results import TrendRow
+
 # Colours chosen to stay distinguishable in greyscale and for common colour-vision deficiencies
 # (lightness rises with severity); missing days are hatched, not just a lighter tint.
 FREE = "#cfe8d5"
@@ -439,17 +441,17 @@ def migraine_days_chart(
     )
 
 
-def trend_chart(trend: Sequence[Mapping[str, Any]]) -> Markup:
+def trend_chart(trend: Sequence[TrendRow]) -> Markup:
     """Mean headache and migraine days per 28 days for each window, among the patients whose
     window was evaluable (the same figures are in the table beside it)."""
-    shown = [t for t in trend if t.get("evaluable_patients")]
+    shown = [t for t in trend if t.evaluable_patients]
     if not shown:
         return Markup("")
     width, height = 640, 240
     left, right, top, bottom = 34, 10, 16, 54
     plot_w, plot_h = width - left - right, height - top - bottom
-    values = [float(t.get("headache_days_per_28") or 0) for t in shown]
-    values += [float(t.get("migraine_days_per_28") or 0) for t in shown]
+    values = [t.headache_days_per_28 for t in shown]
+    values += [t.migraine_days_per_28 for t in shown]
     ymax = max([*values, 8.0])
     ymax = float(int(ymax) + (-int(ymax) % 4) + (4 if ymax > int(ymax) else 0))
     ymax = max(ymax, 4.0)
@@ -475,16 +477,16 @@ def trend_chart(trend: Sequence[Mapping[str, Any]]) -> Markup:
         )
     for i, t in enumerate(shown):
         x0 = left + i * slot
-        hd = float(t.get("headache_days_per_28") or 0)
-        mg = float(t.get("migraine_days_per_28") or 0)
+        hd = t.headache_days_per_28
+        mg = t.migraine_days_per_28
         hd_w, mg_w = slot * 0.7, slot * 0.4
-        label = "baseline" if t.get("index") == -1 else str(t.get("label", ""))
+        label = "baseline" if t.index == -1 else t.label
         desc = (
             f"{label}: {hd:.1f} headache days and {mg:.1f} migraine days per 28 days, "
-            f"{t.get('evaluable_patients')} patients"
+            f"{t.evaluable_patients} patients"
         )
         parts.append(
-            f'<g class="trend-window" data-index="{escape(str(t.get("index")))}">'
+            f'<g class="trend-window" data-index="{t.index}">'
             f"<title>{escape(desc)}</title>"
             f'<rect x="{coord(x0 + (slot - hd_w) / 2)}" y="{coord(y_of(hd))}" '
             f'width="{coord(hd_w)}" height="{coord(plot_h * hd / ymax)}" fill="{MILD}" '

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from acuhead.analytics.results import ResponderBasis
 from acuhead.present.format import DASH
 
 
@@ -19,14 +20,16 @@ def responder_text(flags: Mapping[str, bool | None] | None) -> str:
     return f"\u2265{max(met)} %"
 
 
-def uncertain_text(basis: Mapping[str, Any] | None) -> str:
-    """Uncertain migraine days left out of the responder figures, or "" when there are none."""
+def uncertain_text(basis: ResponderBasis | Mapping[str, Any] | None) -> str:
+    """Uncertain migraine days left out of the responder figures, or "" when there are none.
+    Takes the typed result, or its JSON (the letter reads the JSON until it is rewritten)."""
     if not basis:
         return ""
+    if not isinstance(basis, ResponderBasis):
+        basis = ResponderBasis.model_validate(basis)
     parts = []
-    for key, name in (("baseline", "baseline"), ("block", "endpoint block")):
-        side = basis.get(key) or {}
-        n = int(side.get("uncertain_days") or 0)
+    for side, name in ((basis.baseline, "baseline"), (basis.block, "endpoint block")):
+        n = side.uncertain_days if side is not None else 0
         if n:
             parts.append(f"{n} uncertain day{'s' if n != 1 else ''} in the {name}")
     if not parts:

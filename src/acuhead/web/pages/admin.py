@@ -673,7 +673,7 @@ def report_page(
     ctx.update(
         {
             "report": report,
-            "chart": trend_chart(report["trend"]),
+            "chart": trend_chart(report.trend),
             "practitioner_name": names.get(prac) if prac is not None else None,
             "json_url": "/api/v1/reports/practice?" + query,
         }
