@@ -176,11 +176,11 @@ def questionnaire_result(ends: list[QuestionnaireEnds], anchor: dt.date | None) 
 def session_relief_result(values: list[int], level: float) -> SessionRelief:
     summary = mean_summary([float(v) for v in values], level)
     return SessionRelief(
-        sessions_with_scores=summary["n"],
-        mean_relief=summary["mean"],
-        sd=summary["sd"],
-        ci_low=summary["ci_low"],
-        ci_high=summary["ci_high"],
+        sessions_with_scores=summary.n,
+        mean_relief=summary.mean,
+        sd=summary.sd,
+        ci_low=summary.ci_low,
+        ci_high=summary.ci_high,
         level=level,
         note=SESSION_RELIEF_NOTE,
     )

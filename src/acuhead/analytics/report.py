@@ -124,9 +124,9 @@ def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headlin
                 hits[key] += int(value)
     level = config.level
     change = ChangeSummary(
-        **mean_summary(changes, level),
-        baseline_mean=mean_summary(base_rates, level)["mean"],
-        block_mean=mean_summary(block_rates, level)["mean"],
+        **dict(_mean(changes, level)),
+        baseline_mean=mean_summary(base_rates, level).mean,
+        block_mean=mean_summary(block_rates, level).mean,
     )
     return Headline(
         patients_treated=len(cohort),
@@ -136,7 +136,7 @@ def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headlin
         migraine_days_change=change,
         responders={
             key: ResponderRate(
-                **proportion_summary(hits[key], known[key], level),
+                **dict(_proportion(hits[key], known[key], level)),
                 missing_as_non_responder=_proportion(hits[key], eligible, level),
             )
             for key in keys
@@ -145,11 +145,11 @@ def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headlin
 
 
 def _proportion(count: int, n: int, level: float) -> ProportionSummary:
-    return ProportionSummary(**proportion_summary(count, n, level))
+    return ProportionSummary.of(proportion_summary(count, n, level))
 
 
 def _mean(values: Sequence[float], level: float) -> MeanSummary:
-    return MeanSummary(**mean_summary(values, level))
+    return MeanSummary.of(mean_summary(values, level))
 
 
 def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[TrendRow]:

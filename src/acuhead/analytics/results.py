@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from acuhead.domain.mechanisms import BlockAssociation, BlockVerdict
-from acuhead.domain.outcomes import Block, OutcomeConfig
+from acuhead.domain.outcomes import Block, MeanStats, OutcomeConfig, ProportionStats
 from acuhead.domain.triggers import FactorKind, TriggerResult, Verdict
 
 
@@ -64,6 +64,10 @@ class MeanSummary(Result):
     ci_high: float | None
     level: float
 
+    @classmethod
+    def of(cls, stats: MeanStats) -> MeanSummary:
+        return cls.model_validate(stats, from_attributes=True)
+
 
 class ProportionSummary(Result):
     """count of n with the Wilson interval (``domain.outcomes.proportion_summary``)."""
@@ -74,6 +78,10 @@ class ProportionSummary(Result):
     ci_low: float | None
     ci_high: float | None
     level: float
+
+    @classmethod
+    def of(cls, stats: ProportionStats) -> ProportionSummary:
+        return cls.model_validate(stats, from_attributes=True)
 
 
 # --------------------------------------------------------------------------- windows
