@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from acuhead.analytics.results import PracticeReport
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import Clinic, DayUnitRow, DiaryDayRow, Patient
 
@@ -244,7 +245,7 @@ def main() -> None:
                 s.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             return list(s.execute(sql, {"clinic": clinic_id}).all())
 
-    def report() -> dict[str, Any]:
+    def report() -> PracticeReport:
         with db.write() as s:
             return outcomes.practice_report(s, actor=actor)
 
@@ -265,7 +266,8 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     db.dispose()
 
-    change = result["migraine_days_change"]
+    assert result is not None
+    change = result.migraine_days_change
     print(f"diary rows {rows}, day_units rows {units}, patient x block rows {len(table)}")
     print(f"baseline runs, wall/CPU s: {', '.join(f'{w:.3f}/{c:.3f}' for w, c in baseline_times)}")
     print(f"report runs, wall/CPU s:   {', '.join(f'{w:.3f}/{c:.3f}' for w, c in report_times)}")
@@ -278,10 +280,10 @@ def main() -> None:
             f"{cpu_base:.3f} s, ratio {cpu_report / cpu_base:.2f}"
         )
     print(
-        f"report: {result['patients_treated']} treated, mean change in MMD at "
-        f"{result['block']['label']} {change['mean']:.2f} "
-        f"(95% CI {change['ci_low']:.2f} to {change['ci_high']:.2f}), 50% responders "
-        f"{result['responders']['50']['rate']:.3f}"
+        f"report: {result.patients_treated} treated, mean change in MMD at "
+        f"{result.block.label} {change.mean or 0:.2f} "
+        f"(95% CI {change.ci_low or 0:.2f} to {change.ci_high or 0:.2f}), 50% responders "
+        f"{result.responders['50'].rate or 0:.3f}"
     )
     print(f"migraine-day table identical to the baseline's: {same}")
     print(f"peak RSS {peak_mb:.0f} MB (target < 2048 MB)")

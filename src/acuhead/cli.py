@@ -816,7 +816,7 @@ def outcomes_cmd(
             data = outcomes.patient_outcomes(session, actor=actor, patient_id=pid, config=config)
     except AcuheadError as exc:
         fail(exc)
-    print_json(data)
+    print_json(data.to_json())
 
 
 @app.command("report")
@@ -870,7 +870,9 @@ def report_cmd(
                 )
     except AcuheadError as exc:
         fail(exc)
-    text_out = render(data) if fmt == "html" else json.dumps(data, indent=2, default=str) + "\n"
+    text_out = (
+        render(data) if fmt == "html" else json.dumps(data.to_json(), indent=2, default=str) + "\n"
+    )
     if output is not None:
         output.write_text(text_out, "utf-8")
         err.print(f"report written to {output}")

@@ -718,11 +718,11 @@ def test_report_page_shows_the_service_figures(app_client: TestClient, db: Datab
     assert r.status_code == 303
     admin = _admin(db, result.clinic_id)
     with db.write() as s:
-        whole = outcomes.practice_report(s, actor=admin)
+        whole = outcomes.practice_report(s, actor=admin).to_json()
         prac_id = int(whole["by_practitioner"][0]["practitioner_id"])
         one = outcomes.practice_report(
             s, actor=admin, practitioner_id=prac_id, config=OutcomeConfig(primary_block=1)
-        )
+        ).to_json()
 
     def shown(html: str, report: dict[str, object]) -> None:
         change = report["migraine_days_change"]

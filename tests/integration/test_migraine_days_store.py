@@ -195,7 +195,7 @@ def test_uncertain_days_reach_the_outcomes_the_page_and_the_letter(
             diary.create_attack(s, actor=actor, patient_id=pid, attack=_attack(day, probable=False))
         add_session(s, pid, dt.datetime.combine(ANCHOR, dt.time(9, 30)), None, None)
     with db.write() as s:
-        out = outcomes.patient_outcomes(s, actor=actor, patient_id=pid)
+        out = outcomes.patient_outcomes(s, actor=actor, patient_id=pid).to_json()
         letter = physician_letter_html(s, actor=actor, patient_id=pid)
     base = out["baseline"]
     assert (base["migraine_days"], base["migraine_days_uncertain"]) == (4, 3)

@@ -253,12 +253,13 @@ def cohort(db: Database, world: World) -> World:
 
 
 def outcome_of(db: Database, world: World, pid: int, **config: Any) -> dict[str, Any]:
+    """The outcomes' JSON (the typed result as the API and the CLI write it)."""
     from acuhead.domain.outcomes import OutcomeConfig
 
     with db.write() as s:
         return outcomes.patient_outcomes(
             s, actor=Actor.system(world.clinic_x), patient_id=pid, config=OutcomeConfig(**config)
-        )
+        ).to_json()
 
 
 def test_day_number_is_whole_days_since_1970_on_both_engines(db: Database) -> None:
@@ -422,7 +423,7 @@ def test_per_patient_path_equals_the_clinic_report_path(db: Database, cohort: Wo
             s,
             actor=Actor.system(cohort.clinic_x),
             practitioner_id=pb.practitioner_id,
-        )
+        ).to_json()
     assert only_a["patients_treated"] == 1
     assert only_a["migraine_days_change"]["mean"] == out["change"]["migraine_days_per_28"]
     assert only_a["responders"]["50"]["count"] == 1
@@ -455,7 +456,7 @@ def test_practice_report_figures_match_an_independent_calculation(
     db: Database, cohort: World
 ) -> None:
     with db.write() as s:
-        r = outcomes.practice_report(s, actor=Actor.system(cohort.clinic_x))
+        r = outcomes.practice_report(s, actor=Actor.system(cohort.clinic_x)).to_json()
     assert r["patients_treated"] == 2 and r["with_complete_baseline"] == 2
     assert r["evaluable_at_block"] == 2
     changes = [3 * 28 / 25 - 8 * 28 / 26, 1.0 - 4.0]
@@ -649,7 +650,7 @@ def test_every_outcomes_and_report_key_is_documented_in_the_readme(
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     section = readme.split("## Outcomes JSON", 1)[1].split("\n## ", 1)[0]
     with db.write() as s:
-        report = outcomes.practice_report(s, actor=Actor.system(cohort.clinic_x))
+        report = outcomes.practice_report(s, actor=Actor.system(cohort.clinic_x)).to_json()
     keys = _keys(outcome_of(db, cohort, cohort.patient_a)) | _keys(report)
     keys -= set(report["questionnaires"]["pgic"]["latest_by_answer"])  # PGIC answer codes
     missing = sorted(k for k in keys if f"`{k}`" not in section and f'`"{k}"`' not in section)

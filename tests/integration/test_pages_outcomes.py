@@ -20,6 +20,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from acuhead import demo
+from acuhead.analytics.results import PatientOutcomes
 from acuhead.cli import app
 from acuhead.config import get_settings
 from acuhead.domain.diary import DiaryDay
@@ -88,7 +89,7 @@ def treated(db: Database) -> dict[str, Any]:
             answers={"items": [2]},
         )
     with db.write() as s:
-        out = outcomes.patient_outcomes(s, actor=actor, patient_id=pid)
+        out = outcomes.patient_outcomes(s, actor=actor, patient_id=pid).to_json()
     return {"pid": pid, "out": out}
 
 
@@ -264,7 +265,8 @@ def test_outcomes_json_carries_the_association_the_panel_shows(
     page = app_client.get(f"/clinic/patients/{pid}")
     assert page.status_code == 200
     panel = section(page.text, 'id="outcomes"')
-    lines = {line.measure: line for line in build_panel(out).mechanisms}
+    typed = PatientOutcomes.model_validate(out)  # the API's JSON reads back into the type
+    lines = {line.measure: line for line in build_panel(typed).mechanisms}
     computed = 0
     for m, m_cli in zip(
         out["mechanisms"]["observable"], from_cli["mechanisms"]["observable"], strict=True

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from acuhead.analytics.results import Association
+from acuhead.domain.mechanisms import block_association as compute_association
 from acuhead.domain.stats import spearman
 from acuhead.web.outcome_panel import (
     MIN_ASSOCIATION_BLOCKS,
-    block_association,
+    association_text,
     num,
     responder_text,
     signed,
@@ -64,6 +66,12 @@ def blocks(means: Sequence[float | None], headache: Sequence[float | None]) -> l
         {"index": i - 1, "mean": m, "days": 28, "headache_days_per_28": h}
         for i, (m, h) in enumerate(zip(means, headache, strict=True))
     ]
+
+
+def block_association(by_block: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+    """The panel's sentence for the association the outcomes carry for these rows (the panel
+    itself only words the result; the domain computes it)."""
+    return association_text(Association.of(compute_association(by_block)))
 
 
 def test_association_is_spearman_of_changes_from_baseline_with_its_interval() -> None:

@@ -206,10 +206,10 @@ def test_mean_summary_matches_a_hand_t_interval() -> None:
     s = mean_summary(values)
     sd = math.sqrt(((-2) ** 2 + 0 + 2**2) / 2)  # = 2
     half = 4.302652729911275 * sd / math.sqrt(3)  # t(0.975, 2) from tables: 4.303
-    assert s["n"] == 3 and s["mean"] == -3.0 and s["sd"] == pytest.approx(2.0)
-    assert (s["ci_low"], s["ci_high"]) == pytest.approx((-3 - half, -3 + half))
-    assert mean_summary([4.0])["ci_low"] is None and mean_summary([4.0])["mean"] == 4.0
-    assert mean_summary([])["mean"] is None
+    assert s.n == 3 and s.mean == -3.0 and s.sd == pytest.approx(2.0)
+    assert (s.ci_low, s.ci_high) == pytest.approx((-3 - half, -3 + half))
+    assert mean_summary([4.0]).ci_low is None and mean_summary([4.0]).mean == 4.0
+    assert mean_summary([]).mean is None
 
 
 def test_proportion_summary_is_wilson() -> None:
@@ -219,9 +219,9 @@ def test_proportion_summary_is_wilson() -> None:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     s = proportion_summary(k, n)
-    assert s["rate"] == 0.35
-    assert (s["ci_low"], s["ci_high"]) == pytest.approx((centre - half, centre + half))
-    assert proportion_summary(0, 0)["rate"] is None
+    assert s.rate == 0.35
+    assert (s.ci_low, s.ci_high) == pytest.approx((centre - half, centre + half))
+    assert proportion_summary(0, 0).rate is None
 
 
 def test_benchmarks_carry_clinical_md_figures_and_markers() -> None:

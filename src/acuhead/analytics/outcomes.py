@@ -1,15 +1,15 @@
-"""One patient's outcomes: the cohort queries filtered to that patient, shaped as JSON.
+"""One patient's outcomes: the cohort queries filtered to that patient, as typed results.
 
 The block figures come from :func:`acuhead.analytics.cohort.cohort_blocks` with a one-patient
 :class:`~acuhead.analytics.cohort.Scope`, the very query the practice report runs for a clinic,
-so a patient's page and the clinic report cannot disagree (tested on both engines). The JSON
-keys are documented in README.md, section "Outcomes JSON".
+so a patient's page and the clinic report cannot disagree (tested on both engines). The result
+types are in :mod:`acuhead.analytics.results`; their JSON is documented in README.md, section
+"Outcomes JSON" (a test compares the two).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,26 @@ from acuhead.analytics.cohort import (
     questionnaire_ends,
     session_relief_values,
 )
+from acuhead.analytics.results import (
+    Association,
+    BlockWindow,
+    Change,
+    ConfigResult,
+    MeasureBlock,
+    NotMeasurable,
+    ObservableMechanism,
+    PatientMechanisms,
+    PatientOutcome,
+    PrimaryChange,
+    QuestionnaireLatest,
+    Questionnaires,
+    QuestionnaireTrend,
+    ResponderBasis,
+    Score,
+    SessionCounts,
+    SessionRelief,
+    Window,
+)
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.mechanisms import (
@@ -31,7 +51,6 @@ from acuhead.domain.mechanisms import (
     get_mechanism,
 )
 from acuhead.domain.outcomes import (
-    BASELINE,
     DEFAULT_OUTCOME_CONFIG,
     MECHANISM_MEASURES,
     Block,
@@ -71,136 +90,145 @@ QUESTIONNAIRE_NOTE = (
 )
 
 
-def not_measurable_mechanisms() -> list[dict[str, Any]]:
+def not_measurable_mechanisms() -> list[NotMeasurable]:
     """The proposed mechanisms no clinic can measure: their evidence grade, never a number
     (CLINICAL.md 8)."""
     return [
-        {
-            "key": m.key,
-            "claim": m.claim,
-            "grade": str(m.grade),
-            "grade_note": m.grade_note,
-            "citations": list(m.citations),
-        }
+        NotMeasurable(
+            key=m.key,
+            claim=m.claim,
+            grade=str(m.grade),
+            grade_note=m.grade_note,
+            citations=list(m.citations),
+        )
         for m in MECHANISMS
         if m.key not in OBSERVABLE_KEYS
     ]
 
 
-def measure_mechanism(measure: str) -> dict[str, Any]:
+def measure_mechanism(measure: str) -> tuple[str | None, str | None]:
+    """The graded mechanism a diary measure speaks to and its grade (None, None for none)."""
     key = MEASURE_MECHANISM[measure]
     if key is None:
-        return {"mechanism": None, "grade": None}
+        return None, None
     m = get_mechanism(key)
-    return {"mechanism": m.key, "grade": str(m.grade)}
+    return m.key, str(m.grade)
 
 
-def block_json(pb: PatientBlocks, block: Block, config: OutcomeConfig) -> dict[str, Any]:
-    out = block.as_dict(config)
-    if block.index != BASELINE:
-        out["change"] = change_from_baseline(pb.baseline, block)
-        out["responder"] = responder(pb.baseline, block, config.responder_thresholds)
-        out["responder_basis"] = responder_basis(pb.baseline, block)
-    return out
+def block_result(pb: PatientBlocks, block: Block, config: OutcomeConfig) -> BlockWindow:
+    return BlockWindow(
+        **dict(Window.of(block, config)),
+        change=Change.model_validate(change_from_baseline(pb.baseline, block)),
+        responder=responder(pb.baseline, block, config.responder_thresholds),
+        responder_basis=ResponderBasis.model_validate(responder_basis(pb.baseline, block)),
+    )
 
 
-def primary_change(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[str, Any]:
+def primary_change(pb: PatientBlocks | None, config: OutcomeConfig) -> PrimaryChange:
     """Change from baseline at the primary block (default weeks 9-12), with why if unknown."""
     index = config.primary_block
-    head: dict[str, Any] = {"block": index, "label": block_label(index, config)}
+    label = block_label(index, config)
     target = pb.block(index) if pb is not None else None
     if pb is None or target is None:
         why = "no treatment session yet" if pb is None else "no diary data in this block yet"
-        return {**head, **change_from_baseline(None, None), "evaluable": False, "reason": why}
+        return PrimaryChange(
+            block=index,
+            label=label,
+            **change_from_baseline(None, None),
+            evaluable=False,
+            reason=why,
+        )
     reasons = []
     if not pb.baseline.evaluable:
         reasons.append("baseline not evaluable (diary compliance under the minimum)")
     if not target.evaluable:
         reasons.append("block not evaluable (diary compliance under the minimum)")
-    return {
-        **head,
+    return PrimaryChange(
+        block=index,
+        label=label,
         **change_from_baseline(pb.baseline, target),
-        "evaluable": not reasons,
-        "reason": "; ".join(reasons),
-    }
+        evaluable=not reasons,
+        reason="; ".join(reasons),
+    )
 
 
-def questionnaire_json(ends: list[QuestionnaireEnds], anchor: dt.date | None) -> dict[str, Any]:
+def questionnaire_result(ends: list[QuestionnaireEnds], anchor: dt.date | None) -> Questionnaires:
     by_instrument = {e.instrument: e for e in ends}
-    out: dict[str, Any] = {"note": QUESTIONNAIRE_NOTE}
+    entries: dict[str, QuestionnaireTrend | QuestionnaireLatest] = {}
     for inst in REGISTRY:
         e = by_instrument.get(inst.id)
-        entry: dict[str, Any] = {"label": inst.label, "n": e.n if e else 0}
-        latest = (
-            {"date": e.latest_on.isoformat(), "total": e.latest_total, "band": e.latest_band}
-            if e
-            else None
-        )
+        latest = Score(date=e.latest_on, total=e.latest_total, band=e.latest_band) if e else None
         if inst.since_treatment:
-            entry["latest"] = latest
+            entries[inst.id] = QuestionnaireLatest(
+                label=inst.label, n=e.n if e else 0, latest=latest
+            )
         else:
-            entry["first"] = (
-                {"date": e.first_on.isoformat(), "total": e.first_total, "band": e.first_band}
-                if e
-                else None
+            entries[inst.id] = QuestionnaireTrend(
+                label=inst.label,
+                n=e.n if e else 0,
+                first=Score(date=e.first_on, total=e.first_total, band=e.first_band) if e else None,
+                latest=latest,
+                change=e.latest_total - e.first_total if e and e.n >= 2 else None,
+                first_before_treatment=(
+                    e.first_on <= anchor if e is not None and anchor is not None else None
+                ),
             )
-            entry["latest"] = latest
-            entry["change"] = e.latest_total - e.first_total if e and e.n >= 2 else None
-            entry["first_before_treatment"] = (
-                e.first_on <= anchor if e is not None and anchor is not None else None
-            )
-        out[inst.id] = entry
-    return out
+    return Questionnaires(note=QUESTIONNAIRE_NOTE, **entries)
 
 
-def session_relief_json(values: list[int], level: float) -> dict[str, Any]:
+def session_relief_result(values: list[int], level: float) -> SessionRelief:
     summary = mean_summary([float(v) for v in values], level)
-    return {
-        "sessions_with_scores": summary["n"],
-        "mean_relief": summary["mean"],
-        "sd": summary["sd"],
-        "ci_low": summary["ci_low"],
-        "ci_high": summary["ci_high"],
-        "level": level,
-        "note": SESSION_RELIEF_NOTE,
-    }
+    return SessionRelief(
+        sessions_with_scores=summary.n,
+        mean_relief=summary.mean,
+        sd=summary.sd,
+        ci_low=summary.ci_low,
+        ci_high=summary.ci_high,
+        level=level,
+        note=SESSION_RELIEF_NOTE,
+    )
 
 
-def patient_mechanisms(pb: PatientBlocks | None, config: OutcomeConfig) -> dict[str, Any]:
+def patient_mechanisms(pb: PatientBlocks | None, config: OutcomeConfig) -> PatientMechanisms:
     observable = []
     for name in MECHANISM_MEASURES:
-        entry: dict[str, Any] = {"measure": name, **measure_mechanism(name)}
-        if pb is None:
-            entry.update(baseline_mean=None, by_block=[], change_at_primary=None)
-        else:
+        by_block: list[MeasureBlock] = []
+        base = now = None
+        if pb is not None:
             target = pb.block(config.primary_block)
             base = pb.baseline.mean_of(name)
             now = target.mean_of(name) if target is not None else None
-            entry.update(
-                baseline_mean=base,
-                by_block=[
-                    {
-                        "index": b.index,
-                        "mean": b.mean_of(name),
-                        "days": getattr(b.counts, f"{name}_n"),
-                        "headache_days_per_28": b.rate_of("headache_days"),
-                    }
-                    for b in (pb.baseline, *pb.blocks)
-                ],
-                change_at_primary=None if base is None or now is None else now - base,
-            )
+            by_block = [
+                MeasureBlock(
+                    index=b.index,
+                    mean=b.mean_of(name),
+                    days=getattr(b.counts, f"{name}_n"),
+                    headache_days_per_28=b.rate_of("headache_days"),
+                )
+                for b in (pb.baseline, *pb.blocks)
+            ]
+        mechanism, grade = measure_mechanism(name)
         # Summarised from the very by_block figures above (domain.mechanisms), so a reader of
         # the JSON and the outcome panel see one coefficient.
-        association = block_association(entry["by_block"], level=config.level)
-        entry["association"] = association.as_dict()
-        observable.append(entry)
-    return {
-        "label": ASSOCIATION_LABEL,
-        "context": CLINICAL_CONTEXT,
-        "note": PATIENT_MECHANISM_NOTE,
-        "observable": observable,
-        "not_measurable": not_measurable_mechanisms(),
-    }
+        association = block_association([b.model_dump() for b in by_block], level=config.level)
+        observable.append(
+            ObservableMechanism(
+                measure=name,
+                mechanism=mechanism,
+                grade=grade,
+                baseline_mean=base,
+                by_block=by_block,
+                change_at_primary=None if base is None or now is None else now - base,
+                association=Association.of(association),
+            )
+        )
+    return PatientMechanisms(
+        label=ASSOCIATION_LABEL,
+        context=CLINICAL_CONTEXT,
+        note=PATIENT_MECHANISM_NOTE,
+        observable=observable,
+        not_measurable=not_measurable_mechanisms(),
+    )
 
 
 def patient_outcome(
@@ -209,7 +237,7 @@ def patient_outcome(
     clinic_id: int,
     patient_id: int,
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
-) -> dict[str, Any]:
+) -> PatientOutcome:
     """Everything but triggers (which need the diary itself; see services.outcomes)."""
     scope = Scope(clinic_id, patient_id=patient_id)
     found = cohort_blocks(session, scope, config)
@@ -217,26 +245,28 @@ def patient_outcome(
     safety = adverse_events(session, scope)
     relief = [v for _, v in session_relief_values(session, scope)]
     target = pb.block(config.primary_block) if pb is not None else None
-    return {
-        "patient_id": patient_id,
-        "policy": VD_AREND_2023.name,
-        "config": config.as_dict(),
-        "anchor": pb.anchor.isoformat() if pb is not None else None,
-        "sessions": {
-            "count": safety.sessions,
-            "adverse_events": safety.events,
-            "serious_adverse_events": safety.serious,
-        },
-        "baseline": pb.baseline.as_dict(config) if pb is not None else None,
-        "blocks": [block_json(pb, b, config) for b in pb.blocks] if pb is not None else [],
-        "change": primary_change(pb, config),
-        "responder": responder(
+    return PatientOutcome(
+        patient_id=patient_id,
+        policy=VD_AREND_2023.name,
+        config=ConfigResult.of(config),
+        anchor=pb.anchor if pb is not None else None,
+        sessions=SessionCounts(
+            count=safety.sessions,
+            adverse_events=safety.events,
+            serious_adverse_events=safety.serious,
+        ),
+        baseline=Window.of(pb.baseline, config) if pb is not None else None,
+        blocks=[block_result(pb, b, config) for b in pb.blocks] if pb is not None else [],
+        change=primary_change(pb, config),
+        responder=responder(
             pb.baseline if pb is not None else None, target, config.responder_thresholds
         ),
-        "responder_basis": responder_basis(pb.baseline if pb is not None else None, target),
-        "questionnaires": questionnaire_json(
+        responder_basis=ResponderBasis.model_validate(
+            responder_basis(pb.baseline if pb is not None else None, target)
+        ),
+        questionnaires=questionnaire_result(
             questionnaire_ends(session, scope), pb.anchor if pb is not None else None
         ),
-        "session_relief": session_relief_json(relief, config.level),
-        "mechanisms": patient_mechanisms(pb, config),
-    }
+        session_relief=session_relief_result(relief, config.level),
+        mechanisms=patient_mechanisms(pb, config),
+    )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +40,26 @@ from acuhead.analytics.outcomes import (
     SESSION_RELIEF_NOTE,
     measure_mechanism,
     not_measurable_mechanisms,
+)
+from acuhead.analytics.results import (
+    AdverseEventSummary,
+    BenchmarkBeside,
+    BlockRef,
+    ChangeSummary,
+    ClinicMechanisms,
+    ClinicObservable,
+    ConfigResult,
+    Headline,
+    MeanSummary,
+    PgicSummary,
+    PracticeReport,
+    PractitionerSummary,
+    ProportionSummary,
+    QuestionnaireChange,
+    QuestionnaireSummaries,
+    ReliefSummary,
+    ResponderRate,
+    TrendRow,
 )
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.instruments import REGISTRY
@@ -71,7 +90,7 @@ REPORT_STEPS: tuple[str, ...] = (
 )
 
 
-def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[str, Any]:
+def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headline:
     """Headline endpoints of a set of patients at ``config.primary_block``."""
     index = config.primary_block
     keys = [str(t) for t in config.responder_thresholds]
@@ -103,26 +122,36 @@ def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[st
                 known[key] += 1
                 hits[key] += int(value)
     level = config.level
-    change = mean_summary(changes, level)
-    change["baseline_mean"] = mean_summary(base_rates, level)["mean"]
-    change["block_mean"] = mean_summary(block_rates, level)["mean"]
-    return {
-        "patients_treated": len(cohort),
-        "with_complete_baseline": complete_baseline,
-        "evaluable_at_block": len(changes),
-        "follow_up_completeness": proportion_summary(evaluable_block, len(cohort), level),
-        "migraine_days_change": change,
-        "responders": {
-            key: {
-                **proportion_summary(hits[key], known[key], level),
-                "missing_as_non_responder": proportion_summary(hits[key], eligible, level),
-            }
+    change = ChangeSummary(
+        **dict(_mean(changes, level)),
+        baseline_mean=mean_summary(base_rates, level).mean,
+        block_mean=mean_summary(block_rates, level).mean,
+    )
+    return Headline(
+        patients_treated=len(cohort),
+        with_complete_baseline=complete_baseline,
+        evaluable_at_block=len(changes),
+        follow_up_completeness=_proportion(evaluable_block, len(cohort), level),
+        migraine_days_change=change,
+        responders={
+            key: ResponderRate(
+                **dict(_proportion(hits[key], known[key], level)),
+                missing_as_non_responder=_proportion(hits[key], eligible, level),
+            )
             for key in keys
         },
-    }
+    )
 
 
-def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[dict[str, Any]]:
+def _proportion(count: int, n: int, level: float) -> ProportionSummary:
+    return ProportionSummary.of(proportion_summary(count, n, level))
+
+
+def _mean(values: Sequence[float], level: float) -> MeanSummary:
+    return MeanSummary.of(mean_summary(values, level))
+
+
+def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[TrendRow]:
     """Per window index: evaluable patients and mean rates / measure means among them.
 
     One pass over every window of every patient, arithmetic inlined (the hot loop of a
@@ -158,21 +187,22 @@ def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[dict[s
     for index in sorted(acc):
         row = acc[index]
         n = int(row[0])
-        entry: dict[str, Any] = {
-            "index": index,
-            "label": block_label(index, config),
-            "evaluable_patients": n,
-        }
+        figures: dict[str, float | None] = {}
         for k, name in enumerate(rates, start=1):
-            entry[f"{name}_per_28"] = row[k] / n
+            figures[f"{name}_per_28"] = row[k] / n
         for k, name in enumerate(MECHANISM_MEASURES):
             total, count = row[4 + 2 * k], row[5 + 2 * k]
-            entry[f"{name}_mean"] = total / count if count else None
-        out.append(entry)
+            figures[f"{name}_mean"] = total / count if count else None
+        out.append(
+            TrendRow.model_validate(
+                {"index": index, "label": block_label(index, config), "evaluable_patients": n}
+                | figures
+            )
+        )
     return out
 
 
-def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> dict[str, Any]:
+def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> ClinicMechanisms:
     """For stress, neck tension and sleep: does the change from baseline to the primary block
     go with the change in headache days across patients (domain.mechanisms; association, not
     cause)? The mechanisms no clinic can measure are listed with their grade only."""
@@ -187,20 +217,21 @@ def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) ->
                 (target.mean_of(name), target.headache_rate) if target is not None else (None, None)
             )
         result = association(before, after, measure=name, level=config.level)
-        result.update(measure_mechanism(name))
-        observable.append(result)
-    return {
-        "label": ASSOCIATION_LABEL,
-        "context": CLINICAL_CONTEXT,
-        "block": config.primary_block,
-        "observable": observable,
-        "not_measurable": not_measurable_mechanisms(),
-    }
+        mechanism, grade = measure_mechanism(name)
+        result.update(mechanism=mechanism, grade=grade)
+        observable.append(ClinicObservable.model_validate(result))
+    return ClinicMechanisms(
+        label=ASSOCIATION_LABEL,
+        context=CLINICAL_CONTEXT,
+        block=config.primary_block,
+        observable=observable,
+        not_measurable=not_measurable_mechanisms(),
+    )
 
 
 def questionnaire_summary(
     session: Session, scope: Scope, treated: set[int], level: float
-) -> dict[str, Any]:
+) -> QuestionnaireSummaries:
     changes: dict[str, list[float]] = defaultdict(list)
     answers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     since_treatment = {s.id for s in REGISTRY if s.since_treatment}
@@ -211,54 +242,61 @@ def questionnaire_summary(
             answers[e.instrument][e.latest_band] += 1
         elif e.n >= 2:
             changes[e.instrument].append(e.latest_total - e.first_total)
-    out: dict[str, Any] = {}
+    out: dict[str, QuestionnaireChange | PgicSummary] = {}
     for inst in REGISTRY:
         if not inst.since_treatment:
-            out[inst.id] = {
-                "label": inst.label,
-                "change_first_to_latest": mean_summary(changes.get(inst.id, []), level),
-            }
+            out[inst.id] = QuestionnaireChange(
+                label=inst.label,
+                change_first_to_latest=_mean(changes.get(inst.id, []), level),
+            )
             continue
         given = answers[inst.id]
         answered = sum(given.values())
         improved = sum(n for band, n in given.items() if band in inst.improved_bands)
-        out[inst.id] = {
-            "label": inst.label,
-            "latest_by_answer": dict(sorted(given.items())),
-            "much_or_very_much_improved": proportion_summary(improved, answered, level),
-        }
-    return out
+        out[inst.id] = PgicSummary(
+            label=inst.label,
+            latest_by_answer=dict(sorted(given.items())),
+            much_or_very_much_improved=_proportion(improved, answered, level),
+        )
+    return QuestionnaireSummaries(**out)
 
 
 def session_relief_summary(
     by_patient: dict[int, tuple[int, float]], treated: set[int], level: float
-) -> dict[str, Any]:
+) -> ReliefSummary:
     """Mean over patients of each patient's mean relief (sessions cluster within patients, so
     the patient is the unit for the interval), plus the pooled per-session mean."""
     means = [total / n for pid, (n, total) in by_patient.items() if pid in treated and n]
     sessions = sum(n for pid, (n, _) in by_patient.items() if pid in treated)
     pooled = sum(t for pid, (_, t) in by_patient.items() if pid in treated)
-    return {
-        "patients": mean_summary(means, level),
-        "sessions_with_scores": sessions,
-        "pooled_mean_relief": pooled / sessions if sessions else None,
-        "note": SESSION_RELIEF_NOTE,
-    }
+    return ReliefSummary(
+        patients=_mean(means, level),
+        sessions_with_scores=sessions,
+        pooled_mean_relief=pooled / sessions if sessions else None,
+        note=SESSION_RELIEF_NOTE,
+    )
 
 
-def benchmarks_beside(headline: dict[str, Any], config: OutcomeConfig) -> list[dict[str, Any]]:
+def benchmarks_beside(headline: Headline, config: OutcomeConfig) -> list[BenchmarkBeside]:
     out = []
     for b in BENCHMARKS:
-        entry = b.as_dict()
+        clinic: float | None
         if b.measure == "responder_50":
-            rate = headline["responders"].get("50", {}).get("rate")
-            entry["clinic"] = None if rate is None else rate * 100
-            entry["clinic_unit"] = "% >= 50 % responders (complete cases)"
+            found = headline.responders.get("50")
+            rate = found.rate if found is not None else None
+            clinic = None if rate is None else rate * 100
+            unit = "% >= 50 % responders (complete cases)"
         else:
-            entry["clinic"] = headline["migraine_days_change"]["mean"]
-            entry["clinic_unit"] = "mean change in migraine days per 28 days"
-        entry["clinic_block"] = block_label(config.primary_block, config)
-        out.append(entry)
+            clinic = headline.migraine_days_change.mean
+            unit = "mean change in migraine days per 28 days"
+        out.append(
+            BenchmarkBeside(
+                **b.as_dict(),
+                clinic=clinic,
+                clinic_unit=unit,
+                clinic_block=block_label(config.primary_block, config),
+            )
+        )
     return out
 
 
@@ -269,8 +307,8 @@ def practice_report(
     practitioner_id: int | None = None,
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """The report as JSON-ready data (see README "Outcomes JSON")."""
+) -> PracticeReport:
+    """The report as a typed result (its JSON: README "Outcomes JSON")."""
 
     def step(name: str) -> None:
         if progress:
@@ -289,15 +327,15 @@ def practice_report(
         for prac, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
             s = summarise(members, config)
             by_practitioner.append(
-                {
-                    "practitioner_id": prac,
-                    "name": names.get(prac, "") if prac is not None else "(none recorded)",
-                    "patients_treated": s["patients_treated"],
-                    "evaluable_at_block": s["evaluable_at_block"],
-                    "migraine_days_change": s["migraine_days_change"],
-                    "responders_50": s["responders"].get("50"),
-                    "follow_up_completeness": s["follow_up_completeness"],
-                }
+                PractitionerSummary(
+                    practitioner_id=prac,
+                    name=names.get(prac, "") if prac is not None else "(none recorded)",
+                    patients_treated=s.patients_treated,
+                    evaluable_at_block=s.evaluable_at_block,
+                    migraine_days_change=s.migraine_days_change,
+                    responders_50=s.responders.get("50"),
+                    follow_up_completeness=s.follow_up_completeness,
+                )
             )
     step("endpoints")
     safety = adverse_events(session, scope)
@@ -310,31 +348,28 @@ def practice_report(
     mechanisms = clinic_mechanisms(cohort, config)
     trends = trend(cohort, config)
     step("mechanisms")
-    return {
-        "clinic_id": clinic_id,
-        "practitioner_id": practitioner_id,
-        "generated_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "policy": VD_AREND_2023.name,
-        "config": config.as_dict(),
-        "block": {
-            "index": config.primary_block,
-            "label": block_label(config.primary_block, config),
-        },
-        **headline,
-        "adverse_events": {
-            "sessions": safety.sessions,
-            "events": safety.events,
-            "serious": safety.serious,
-            "events_per_session": safety.events / safety.sessions if safety.sessions else None,
-            "sessions_with_event": proportion_summary(
+    return PracticeReport(
+        clinic_id=clinic_id,
+        practitioner_id=practitioner_id,
+        generated_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        policy=VD_AREND_2023.name,
+        config=ConfigResult.of(config),
+        block=BlockRef(index=config.primary_block, label=block_label(config.primary_block, config)),
+        **dict(headline),
+        adverse_events=AdverseEventSummary(
+            sessions=safety.sessions,
+            events=safety.events,
+            serious=safety.serious,
+            events_per_session=safety.events / safety.sessions if safety.sessions else None,
+            sessions_with_event=_proportion(
                 safety.sessions_with_event, safety.sessions, config.level
             ),
-        },
-        "session_relief": relief,
-        "questionnaires": questionnaires,
-        "trend": trends,
-        "mechanisms": mechanisms,
-        "by_practitioner": by_practitioner,
-        "benchmarks": benchmarks_beside(headline, config),
-        "cohort_vs_trial": list(COHORT_CAVEATS),
-    }
+        ),
+        session_relief=relief,
+        questionnaires=questionnaires,
+        trend=trends,
+        mechanisms=mechanisms,
+        by_practitioner=by_practitioner,
+        benchmarks=benchmarks_beside(headline, config),
+        cohort_vs_trial=list(COHORT_CAVEATS),
+    )

@@ -604,42 +604,49 @@ def patient_blocks(
 # --------------------------------------------------------------------------- cohort summaries
 
 
-def mean_summary(values: Sequence[float], level: float = 0.95) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class MeanStats:
+    """n, mean, SD and the t interval of a set of values (``level`` two-sided coverage)."""
+
+    n: int
+    mean: float | None
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    level: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProportionStats:
+    """count of n with the Wilson score interval; ``rate`` None when n is 0."""
+
+    n: int
+    count: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    level: float
+
+
+def mean_summary(values: Sequence[float], level: float = 0.95) -> MeanStats:
     """n, mean, SD and the t interval (stats.mean_ci); the interval needs two values."""
     n = len(values)
-    out: dict[str, Any] = {
-        "n": n,
-        "mean": None,
-        "sd": None,
-        "ci_low": None,
-        "ci_high": None,
-        "level": level,
-    }
     if n == 0:
-        return out
-    out["mean"] = math.fsum(values) / n
-    if n >= 2:
-        interval = mean_ci(values, level=level)
-        mean = interval.estimate
-        out["mean"] = mean
-        out["sd"] = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-        out["ci_low"], out["ci_high"] = interval.low, interval.high
-    return out
+        return MeanStats(0, None, None, None, None, level)
+    if n == 1:
+        return MeanStats(1, math.fsum(values), None, None, None, level)
+    interval = mean_ci(values, level=level)
+    mean = interval.estimate
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return MeanStats(n, mean, sd, interval.low, interval.high, level)
 
 
-def proportion_summary(count: int, n: int, level: float = 0.95) -> dict[str, Any]:
+def proportion_summary(count: int, n: int, level: float = 0.95) -> ProportionStats:
     """count of n with the Wilson score interval (stats.wilson_interval); None rates at n = 0."""
     if n == 0:
-        return {"n": 0, "count": 0, "rate": None, "ci_low": None, "ci_high": None, "level": level}
+        return ProportionStats(0, 0, None, None, None, level)
     interval = wilson_interval(count, n, level=level)
-    return {
-        "n": n,
-        "count": count,
-        "rate": interval.estimate,
-        "ci_low": interval.low,
-        "ci_high": interval.high,
-        "level": level,
-    }
+    return ProportionStats(n, count, interval.estimate, interval.low, interval.high, level)
 
 
 # --------------------------------------------------------------------------- benchmarks

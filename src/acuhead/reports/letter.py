@@ -17,11 +17,9 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from acuhead.web.charts import Block, migraine_days_chart
-from acuhead.web.outcome_panel import uncertain_text
-
-# ICHD-3 8.2: overuse thresholds in days per month (for >3 months) by drug group.
-OVERUSE_DAYS = {"triptans, ergots, opioids, combinations": 10, "simple analgesics / NSAIDs": 15}
+from acuhead.domain.diagnosis import ICHD3_RULES
+from acuhead.present.charts import Block, migraine_days_chart
+from acuhead.present.labels import uncertain_text
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Headache summary</title>
@@ -55,8 +53,8 @@ not counted as headache-free.{% if uncertain %} {{ uncertain }}{% endif %}</p>{%
 
 <h2>Acute medication against the overuse thresholds (ICHD-3 8.2)</h2>
 <p>Latest 28 days: {{ latest_med_days }} acute-medication days, of which {{ latest_specific_days }}
-with a triptan, ergot, gepant or ditan. Thresholds: 10 days/month for triptans, ergots, opioids or
-combinations; 15 days/month for simple analgesics or NSAIDs (for more than 3 months).
+with a triptan, ergot, gepant or ditan. Thresholds: {{ overuse_days }} days/month for triptans, ergots, opioids or
+combinations; {{ overuse_days_non_opioid }} days/month for simple analgesics or NSAIDs (for more than 3 months).
 {% if overuse %}<span class="flag">{{ overuse }}</span>{% endif %}</p>
 
 <h2>Diagnoses suggested by the diary (ICHD-3)</h2>
@@ -177,6 +175,9 @@ def letter_html(
         uncertain=uncertain_text(outcomes.get("responder_basis")),
         latest_med_days=latest.get("acute_medication_days", 0),
         latest_specific_days=latest.get("migraine_specific_medication_days", 0),
+        # ICHD-3 8.2 thresholds, from the rules the diagnosis itself applies (one place).
+        overuse_days=ICHD3_RULES.overuse_days,
+        overuse_days_non_opioid=ICHD3_RULES.overuse_days_non_opioid,
         overuse=f"The diary meets the criteria for: {overuse}." if overuse else "",
         diagnoses=[d for d in diagnoses if not str(d.get("code", "")).startswith("8.2")]
         + [d for d in diagnoses if str(d.get("code", "")).startswith("8.2")],

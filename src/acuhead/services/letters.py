@@ -42,9 +42,11 @@ def physician_letter_html(session: Session, *, actor: Actor, patient_id: int) ->
             "birth_date": patient.birth_date,
         },
         clinic=clinic.name if clinic else "",
+        # The letter still reads the outcomes' JSON (its content is being rewritten; it will
+        # take the typed result then).
         outcomes=outcomes.patient_outcomes(
             session, actor=actor, patient_id=patient.id, diary=diary
-        ),
+        ).to_json(),
         readout=clinical.readout(session, actor=actor, patient_id=patient.id, diary=diary),
         sessions=sessions,
         adverse_events=events,

@@ -7,13 +7,18 @@ row (who, what, when; never the figures).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.cohort import Progress
 from acuhead.analytics.outcomes import patient_outcome
 from acuhead.analytics.report import practice_report as build_report
+from acuhead.analytics.results import (
+    PatientOutcomes,
+    PracticeReport,
+    TriggerFactor,
+    TriggerMinimum,
+    Triggers,
+)
 from acuhead.domain.diary import Diary
 from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG, OutcomeConfig
 from acuhead.domain.triggers import (
@@ -28,30 +33,30 @@ from acuhead.services.diary import load_diary
 from acuhead.store.models import User
 
 
-def triggers_json(
+def patient_triggers(
     session: Session,
     *,
     actor: Actor,
     patient_id: int,
     config: TriggerConfig,
     diary: Diary | None = None,
-) -> dict[str, Any]:
+) -> Triggers:
     """Per-patient trigger analysis over the whole diary (domain.triggers): the odds of an
     attack starting on the day or the next after a factor, only with enough days. ``diary``:
     the whole diary when the caller has loaded it already."""
     if diary is None:
         diary = load_diary(session, actor=actor, patient_id=patient_id)
-    return {
-        "window_days": config.window_days,
-        "minimum": {
-            "exposed_days": config.min_exposed_days,
-            "unexposed_days": config.min_unexposed_days,
-            "attack_windows": config.min_attack_windows,
-            "attack_free_windows": config.min_attack_free_windows,
-        },
-        "note": NOTE_ASSOCIATION,
-        "factors": [r.as_dict() for r in analyse_triggers(diary, config=config)],
-    }
+    return Triggers(
+        window_days=config.window_days,
+        minimum=TriggerMinimum(
+            exposed_days=config.min_exposed_days,
+            unexposed_days=config.min_unexposed_days,
+            attack_windows=config.min_attack_windows,
+            attack_free_windows=config.min_attack_free_windows,
+        ),
+        note=NOTE_ASSOCIATION,
+        factors=[TriggerFactor.of(r) for r in analyse_triggers(diary, config=config)],
+    )
 
 
 def patient_outcomes(
@@ -62,19 +67,18 @@ def patient_outcomes(
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     trigger_config: TriggerConfig = DEFAULT_TRIGGER_CONFIG,
     diary: Diary | None = None,
-) -> dict[str, Any]:
-    """The outcomes JSON of README "Outcomes JSON" for one patient. ``diary``: the patient's
-    whole diary (``load_diary`` without dates) when the caller holds it already."""
+) -> PatientOutcomes:
+    """One patient's outcomes (README "Outcomes JSON" is their JSON). ``diary``: the
+    patient's whole diary (``load_diary`` without dates) when the caller holds it already."""
     patient = load_patient(session, actor, patient_id)
-    out: dict[str, Any] = {"external_id": patient.external_id}
-    out.update(
-        patient_outcome(session, clinic_id=patient.clinic_id, patient_id=patient.id, config=config)
+    outcome = patient_outcome(
+        session, clinic_id=patient.clinic_id, patient_id=patient.id, config=config
     )
-    out["triggers"] = triggers_json(
+    triggers = patient_triggers(
         session, actor=actor, patient_id=patient.id, config=trigger_config, diary=diary
     )
     audit(session, actor, "read", "outcomes", patient_id=patient.id)
-    return out
+    return PatientOutcomes.of(patient.external_id, outcome, triggers)
 
 
 def practice_report(
@@ -84,7 +88,7 @@ def practice_report(
     practitioner_id: int | None = None,
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> PracticeReport:
     """The clinic's practice report, or one practitioner's patients (staff only)."""
     require_staff(actor)
     if practitioner_id is not None:

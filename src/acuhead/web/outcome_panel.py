@@ -1,14 +1,16 @@
 """The outcome panel of the practitioner's patient page, as rows ready to print.
 
-Input is the outcomes JSON of :func:`acuhead.services.outcomes.patient_outcomes`, the same
-figures as ``acuhead outcomes`` and the practice report, so the page cannot disagree with
-either. This module only words and formats them, the within-patient association of a diary
-measure with headache days included (:func:`association_text`): that figure is computed in
-:mod:`acuhead.domain.mechanisms` and carried by the JSON, because a bare pair of trends invites
-reading one as the cause of the other, and the page and the JSON must not disagree about it.
+Input is the typed result of :func:`acuhead.services.outcomes.patient_outcomes`
+(:class:`acuhead.analytics.results.PatientOutcomes`), the same figures as ``acuhead outcomes``
+and the practice report, so the page cannot disagree with either. This module only words and
+formats them, the within-patient association of a diary measure with headache days included
+(:func:`association_text`): that figure is computed in :mod:`acuhead.domain.mechanisms` and
+carried by the result, because a bare pair of trends invites reading one as the cause of the
+other, and the page and the JSON must not disagree about it. Nothing here recomputes a domain
+result.
 
-Pure: no I/O, no clock. Numbers keep one decimal (rates per 28 days are means of whole days:
-more digits would claim a precision the diary does not have).
+Pure: no I/O, no clock. Numbers are formatted by :mod:`acuhead.present.format` (compact style),
+the words shared with the letter come from :mod:`acuhead.present.labels`.
 """
 
 from __future__ import annotations
@@ -16,19 +18,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from acuhead.analytics.results import (
+    Association,
+    BlockWindow,
+    NotMeasurable,
+    PatientMechanisms,
+    PatientOutcomes,
+    QuestionnaireLatest,
+    Questionnaires,
+    QuestionnaireTrend,
+    Score,
+    SessionRelief,
+    Triggers,
+    Window,
+)
 
 # Re-exported: the fewest blocks an association needs is the domain's, named here as before.
 from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.mechanisms import MIN_ASSOCIATION_BLOCKS as MIN_ASSOCIATION_BLOCKS
 from acuhead.domain.mechanisms import BlockVerdict, get_mechanism
-from acuhead.domain.mechanisms import block_association as compute_association
-from acuhead.domain.triggers import NOTE_ASSOCIATION, NOTE_DEPENDENCE, NOTE_MULTIPLE
+from acuhead.domain.triggers import NOTE_ASSOCIATION, NOTE_DEPENDENCE, NOTE_MULTIPLE, Verdict
+from acuhead.present.format import DASH, interval, num, percent, signed
+from acuhead.present.labels import responder_text, uncertain_text
 
 GENERAL_TRIGGER_NOTES = (NOTE_DEPENDENCE, NOTE_ASSOCIATION, NOTE_MULTIPLE)
-
-MINUS = "\u2212"
-DASH = "\u2013"
 
 # The window measures of the panel: key in the outcomes JSON, label.
 MEASURES: tuple[tuple[str, str], ...] = (
@@ -59,45 +73,6 @@ ASSOCIATION_CAVEAT = (
     "interval is approximate, and a measure moving with headache days may follow the headaches, "
     "or both may follow something else (expectation, season, other treatment)."
 )
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def num(value: float | None, digits: int = 1) -> str:
-    """``1.5``, ``−0.5``, ``–`` for unknown (a typographic minus, never a hyphen)."""
-    if value is None:
-        return DASH
-    text = f"{value:.{digits}f}"
-    if digits and "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", "0"):
-        return "0"
-    return text.replace("-", MINUS)
-
-
-def signed(value: float | None, digits: int = 1) -> str:
-    """A change: ``+1.5``, ``−2``, ``0``, ``–``."""
-    text = num(value, digits)
-    return "+" + text if value is not None and text not in ("0", DASH) and value > 0 else text
-
-
-def percent(share: float | None) -> str:
-    """``96 %`` with a no-break space, so a narrow table cell never splits it."""
-    return DASH if share is None else f"{round(share * 100)}\u00a0%"
-
-
-def interval(low: float | None, high: float | None, level: float, digits: int = 2) -> str:
-    if low is None or high is None:
-        return ""
-    return f"{round(level * 100)} % CI {num(low, digits)} to {num(high, digits)}"
-
-
-def _date(value: Any) -> dt.date | None:
-    return dt.date.fromisoformat(str(value)) if value else None
-
-
-# --------------------------------------------------------------------------- rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +199,7 @@ class OutcomePanel:
     mechanism_context: str
     mechanism_note: str
     association_caveat: str
-    not_measurable: tuple[dict[str, Any], ...]
+    not_measurable: tuple[NotMeasurable, ...]
     triggers: tuple[TriggerLine, ...]
     trigger_minimum: str
     trigger_notes: tuple[str, ...]
@@ -232,170 +207,128 @@ class OutcomePanel:
     level: str
 
 
-def _cells(window: Mapping[str, Any], baseline: bool) -> tuple[Cell, ...]:
-    change = window.get("change") or {}
+def _cells(window: Window) -> tuple[Cell, ...]:
+    change = window.change if isinstance(window, BlockWindow) else None
     return tuple(
         Cell(
-            rate=num(window.get(f"{key}_per_28")),
-            count=int(window.get(key) or 0),
-            change="" if baseline else signed(change.get(f"{key}_per_28")),
-            uncertain=int(window.get("migraine_days_uncertain") or 0)
-            if key == "migraine_days"
-            else 0,
+            rate=num(window.rate(key)),
+            count=int(getattr(window, key)),
+            change="" if change is None else signed(getattr(change, f"{key}_per_28")),
+            uncertain=window.migraine_days_uncertain if key == "migraine_days" else 0,
         )
         for key, _ in MEASURES
     )
 
 
-def responder_text(flags: Mapping[str, bool | None] | None) -> str:
-    """The highest threshold met ("≥50 %"), "under 30 %", or "–" when it cannot be judged."""
-    if not flags or any(v is None for v in flags.values()):
-        return DASH
-    met = [int(k) for k, v in flags.items() if v]
-    if not met:
-        return f"under {min(int(k) for k in flags)} %"
-    return f"\u2265{max(met)} %"
-
-
-def window_row(
-    window: Mapping[str, Any], primary_index: int, today: dt.date | None = None
-) -> WindowRow:
-    index = int(window["index"])
-    late_days = int(window.get("late_days") or 0)
-    recorded = int(window.get("recorded_days") or 0)
-    start = dt.date.fromisoformat(str(window["start"]))
-    end = dt.date.fromisoformat(str(window["end"]))
+def window_row(window: Window, primary_index: int, today: dt.date | None = None) -> WindowRow:
+    recorded = window.recorded_days
+    responder = window.responder if isinstance(window, BlockWindow) else None
     return WindowRow(
-        index=index,
-        label=str(window["label"]),
-        start=start,
-        end=end,
-        days=int(window["days"]),
+        index=window.index,
+        label=window.label,
+        start=window.start,
+        end=window.end,
+        days=window.days,
         recorded=recorded,
-        compliance=percent(window.get("compliance")),
-        low_compliance=bool(window.get("low_compliance")),
-        evaluable=bool(window.get("evaluable")),
-        late=f"{late_days} ({percent(window.get('late_share'))})" if recorded else DASH,
-        cells=_cells(window, index < 0),
-        responder="" if index < 0 else responder_text(window.get("responder")),
-        primary=index == primary_index,
-        in_progress=today is not None and start <= today < end,
+        compliance=percent(window.compliance),
+        low_compliance=window.low_compliance,
+        evaluable=window.evaluable,
+        late=f"{window.late_days} ({percent(window.late_share)})" if recorded else DASH,
+        cells=_cells(window),
+        responder="" if window.index < 0 else responder_text(responder),
+        primary=window.index == primary_index,
+        in_progress=today is not None and window.start <= today < window.end,
     )
 
 
-def _endpoint(out: Mapping[str, Any]) -> Endpoint:
-    config = out["config"]
-    change = out["change"]
-    index = int(change["block"])
-    anchor = _date(out.get("anchor"))
+def _endpoint(out: PatientOutcomes) -> Endpoint:
+    change = out.change
+    index = change.block
     start = end = None
-    if anchor is not None:
-        start = anchor + dt.timedelta(days=index * int(config["block_days"]))
-        end = start + dt.timedelta(days=int(config["block_days"]) - 1)
-    base: Mapping[str, Any] = out.get("baseline") or {}
-    block: Mapping[str, Any] = next(
-        (b for b in out.get("blocks", []) if int(b["index"]) == index), {}
-    )
+    if out.anchor is not None:
+        start = out.anchor + dt.timedelta(days=index * out.config.block_days)
+        end = start + dt.timedelta(days=out.config.block_days - 1)
+    base = out.baseline
+    block = out.block(index) if index >= 0 else None
+
+    def rate(window: Window | None, key: str) -> float | None:
+        return window.rate(key) if window is not None else None
+
     extra = tuple(
-        (
-            label,
-            num(base.get(f"{key}_per_28")),
-            num(block.get(f"{key}_per_28")),
-            signed(change.get(f"{key}_per_28")),
-        )
+        (label, num(rate(base, key)), num(rate(block, key)), signed(change.rate(key)))
         for key, label in MEASURES[1:]
     )
-    flags = out.get("responder") or {}
     return Endpoint(
-        label=str(change["label"]),
+        label=change.label,
         start=start,
         end=end,
-        baseline_rate=num(base.get("migraine_days_per_28")),
-        block_rate=num(block.get("migraine_days_per_28")),
-        change=signed(change.get("migraine_days_per_28")),
-        change_percent=signed(change.get("migraine_days_percent"), 0),
-        evaluable=bool(change.get("evaluable")),
-        reason=str(change.get("reason") or ""),
-        responders=tuple((k, v) for k, v in flags.items()),
+        baseline_rate=num(rate(base, "migraine_days")),
+        block_rate=num(rate(block, "migraine_days")),
+        change=signed(change.migraine_days_per_28),
+        change_percent=signed(change.migraine_days_percent, 0),
+        evaluable=change.evaluable,
+        reason=change.reason,
+        responders=tuple(out.responder.items()),
         extra=extra,
-        uncertain=uncertain_text(out.get("responder_basis")),
+        uncertain=uncertain_text(out.responder_basis),
     )
 
 
-def uncertain_text(basis: Mapping[str, Any] | None) -> str:
-    """Uncertain migraine days left out of the responder figures, or "" when there are none."""
-    if not basis:
-        return ""
-    parts = []
-    for key, name in (("baseline", "baseline"), ("block", "endpoint block")):
-        side = basis.get(key) or {}
-        n = int(side.get("uncertain_days") or 0)
-        if n:
-            parts.append(f"{n} uncertain day{'s' if n != 1 else ''} in the {name}")
-    if not parts:
-        return ""
-    return (
-        "Responders are computed on days whose migraine status is known; "
-        + " and ".join(parts)
-        + " (missing attack details) are left out."
-    )
-
-
-def _score(entry: Mapping[str, Any] | None) -> str:
-    if not entry:
+def _score(entry: Score | None) -> str:
+    if entry is None:
         return DASH
-    band = f", {str(entry['band']).replace('_', ' ')}" if entry.get("band") else ""
-    day = dt.date.fromisoformat(str(entry["date"]))
-    return f"{num(entry['total'], 0)}{band} ({day:%d %b %Y})"
+    band = f", {entry.band.replace('_', ' ')}" if entry.band else ""
+    return f"{num(entry.total, 0)}{band} ({entry.date:%d %b %Y})"
 
 
-def _questionnaires(q: Mapping[str, Any]) -> tuple[tuple[QuestionnaireLine, ...], str]:
+def _questionnaires(q: Questionnaires) -> tuple[tuple[QuestionnaireLine, ...], str]:
+    found = q.instruments
     lines = tuple(
         QuestionnaireLine(
-            label=str(q[key]["label"]),
-            n=int(q[key]["n"]),
-            first=_score(q[key].get("first")),
-            latest=_score(q[key].get("latest")) if int(q[key]["n"]) > 1 else DASH,
-            change=signed(q[key].get("change"), 0),
-            first_before_treatment=q[key].get("first_before_treatment"),
+            label=entry.label,
+            n=entry.n,
+            first=_score(entry.first),
+            latest=_score(entry.latest) if entry.n > 1 else DASH,
+            change=signed(entry.change, 0),
+            first_before_treatment=entry.first_before_treatment,
         )
         for key in INSTRUMENTS
-        if key in q
+        if isinstance(entry := found.get(key), QuestionnaireTrend)
     )
-    pgic = q.get(GLOBAL_CHANGE) or {}
-    latest = pgic.get("latest")
+    pgic = found.get(GLOBAL_CHANGE)
+    latest = pgic.latest if isinstance(pgic, QuestionnaireLatest) else None
     pgic_text = (
-        f"{str(latest['band'] or num(latest['total'], 0)).replace('_', ' ')} "
-        f"({dt.date.fromisoformat(str(latest['date'])):%d %b %Y}; {pgic['n']} answered)"
-        if latest
+        f"{str(latest.band or num(latest.total, 0)).replace('_', ' ')} "
+        f"({latest.date:%d %b %Y}; {pgic.n} answered)"
+        if pgic is not None and latest is not None
         else "not answered yet"
     )
     return lines, pgic_text
 
 
-def _relief(r: Mapping[str, Any]) -> str:
-    n = int(r.get("sessions_with_scores") or 0)
+def _relief(r: SessionRelief) -> str:
+    n = r.sessions_with_scores
     if not n:
         return "No session has pain scored before and after."
-    ci = interval(r.get("ci_low"), r.get("ci_high"), float(r.get("level") or 0.95), 1)
+    ci = interval(r.ci_low, r.ci_high, r.level, 1)
     tail = f" ({ci})" if ci else " (too few sessions for an interval)"
     plural = "s" if n != 1 else ""
-    return f"{num(r.get('mean_relief'))} points lower after than before{tail}, {n} session{plural}"
+    return f"{num(r.mean_relief)} points lower after than before{tail}, {n} session{plural}"
 
 
-def association_text(assoc: Mapping[str, Any]) -> tuple[str, bool]:
-    """The sentence for one measure's within-patient association as the outcomes JSON gives
-    it (``mechanisms.observable[].association``, computed by
+def association_text(assoc: Association) -> tuple[str, bool]:
+    """The sentence for one measure's within-patient association as the outcomes give it
+    (``mechanisms.observable[].association``, computed by
     :func:`acuhead.domain.mechanisms.within_patient_association`), and whether a coefficient
-    was computed. Only words: the figures are the JSON's own."""
-    verdict = BlockVerdict(str(assoc["verdict"]))
-    n = int(assoc["n_blocks"])
+    was computed. Only words: the figures are the result's own."""
+    verdict = assoc.verdict
+    n = assoc.n_blocks
     if verdict is BlockVerdict.NO_BASELINE:
         return ("No association can be given: the baseline has no usable figure.", False)
     if verdict is BlockVerdict.TOO_FEW_BLOCKS:
         return (
             f"Not enough data for an association: {n} block{'s' if n != 1 else ''} with both "
-            f"figures (need {int(assoc['min_blocks'])}).",
+            f"figures (need {assoc.min_blocks}).",
             False,
         )
     if verdict is BlockVerdict.NO_VARIATION:
@@ -406,88 +339,71 @@ def association_text(assoc: Mapping[str, Any]) -> tuple[str, bool]:
             "tended to change in the opposite direction to headache days"
         ),
     }.get(verdict, "showed no clear association with headache days")
-    ci = interval(assoc["ci_low"], assoc["ci_high"], float(assoc["level"]))
+    ci = interval(assoc.ci_low, assoc.ci_high, assoc.level)
     return (
         f"Across {n} blocks its change from baseline {how} "
-        f"(Spearman \u03c1 {num(assoc['rho'], 2)}, {ci}): an association, not a cause.",
+        f"(Spearman \u03c1 {num(assoc.rho, 2)}, {ci}): an association, not a cause.",
         True,
     )
 
 
-def block_association(
-    by_block: Sequence[Mapping[str, Any]], *, level: float = 0.95
-) -> tuple[str, bool]:
-    """How a measure's change from baseline went with the change in headache days per 28,
-    across this patient's blocks, worded; for a ``by_block`` list without the JSON's
-    ``association`` beside it. Same computation as the outcomes JSON."""
-    return association_text(compute_association(by_block, level=level).as_dict())
-
-
 def _mechanisms(
-    m: Mapping[str, Any], primary: int, level: float, labels: Mapping[int, str]
+    m: PatientMechanisms, primary: int, labels: Mapping[int, str]
 ) -> tuple[MechanismLine, ...]:
     lines = []
-    for entry in m.get("observable", []):
-        measure = str(entry["measure"])
-        by_block = list(entry.get("by_block") or [])
-        base: Mapping[str, Any] = next((b for b in by_block if int(b["index"]) < 0), {})
-        target: Mapping[str, Any] = next((b for b in by_block if int(b["index"]) == primary), {})
-        hd_base = base.get("headache_days_per_28")
-        hd_now = target.get("headache_days_per_28")
+    for entry in m.observable:
+        base = next((b for b in entry.by_block if b.index < 0), None)
+        target = next((b for b in entry.by_block if b.index == primary), None)
+        hd_base = base.headache_days_per_28 if base is not None else None
+        hd_now = target.headache_days_per_28 if target is not None else None
         hd_change = None if hd_base is None or hd_now is None else hd_now - hd_base
-        key = entry.get("mechanism")
-        assoc = entry.get("association")
-        sentence, found = (
-            association_text(assoc) if assoc else block_association(by_block, level=level)
-        )
+        sentence, found = association_text(entry.association)
         lines.append(
             MechanismLine(
-                measure=measure,
-                label=MECHANISM_MEASURES.get(measure, measure),
-                mechanism_claim=get_mechanism(str(key)).claim if key else "",
-                grade=entry.get("grade"),
-                baseline=num(entry.get("baseline_mean")),
-                at_primary=num(target.get("mean") if target else None),
-                change=signed(entry.get("change_at_primary")),
+                measure=entry.measure,
+                label=MECHANISM_MEASURES.get(entry.measure, entry.measure),
+                mechanism_claim=get_mechanism(entry.mechanism).claim if entry.mechanism else "",
+                grade=entry.grade,
+                baseline=num(entry.baseline_mean),
+                at_primary=num(target.mean if target is not None else None),
+                change=signed(entry.change_at_primary),
                 headache_change=signed(hd_change),
                 association=sentence,
                 association_found=found,
                 trend=tuple(
                     TrendPoint(
-                        label=labels.get(int(b["index"]), f"block {int(b['index'])}"),
-                        mean=num(b.get("mean")),
-                        days=int(b.get("days") or 0),
-                        headache_days=num(b.get("headache_days_per_28")),
+                        label=labels.get(b.index, f"block {b.index}"),
+                        mean=num(b.mean),
+                        days=b.days,
+                        headache_days=num(b.headache_days_per_28),
                     )
-                    for b in by_block
+                    for b in entry.by_block
                 ),
             )
         )
     return tuple(lines)
 
 
-def _triggers(t: Mapping[str, Any]) -> tuple[TriggerLine, ...]:
+def _triggers(t: Triggers) -> tuple[TriggerLine, ...]:
     lines = []
-    for f in t.get("factors", []):
+    for f in t.factors:
         # The service may compute a ratio and still judge the data too thin (e.g. a factor
         # named only on attack records): then no ratio is shown.
-        enough = f.get("verdict") != "not enough data" and f.get("odds_ratio") is not None
+        enough = f.verdict is not Verdict.NOT_ENOUGH_DATA and f.odds_ratio is not None
         lines.append(
             TriggerLine(
-                factor=str(f["factor"]),
-                label=str(f["label"]),
-                exposed_days=int(f["exposed_days"]),
-                unexposed_days=int(f["unexposed_days"]),
-                exposed_risk=percent(f.get("exposed_risk")),
-                unexposed_risk=percent(f.get("unexposed_risk")),
-                odds_ratio=num(f.get("odds_ratio"), 2) if enough else "not enough data",
-                ci=interval(f.get("ci_low"), f.get("ci_high"), float(f.get("level") or 0.95))
-                if enough
-                else "",
-                verdict=str(f["verdict"]),
-                reason=str(f.get("reason") or ""),
+                factor=f.factor,
+                label=f.label,
+                exposed_days=f.exposed_days,
+                unexposed_days=f.unexposed_days,
+                exposed_risk=percent(f.exposed_risk),
+                unexposed_risk=percent(f.unexposed_risk),
+                odds_ratio=num(f.odds_ratio, 2) if enough else "not enough data",
+                ci=interval(f.ci_low, f.ci_high, f.level) if enough else "",
+                verdict=str(f.verdict),
+                reason=f.reason,
                 enough=enough,
-                notes=tuple(str(n) for n in f.get("notes") or () if n not in GENERAL_TRIGGER_NOTES),
+                notes=tuple(n for n in f.notes if n not in GENERAL_TRIGGER_NOTES),
             )
         )
     # Factors with a result first; within each group the service's order is kept.
@@ -496,29 +412,26 @@ def _triggers(t: Mapping[str, Any]) -> tuple[TriggerLine, ...]:
 
 
 def build_panel(
-    out: Mapping[str, Any],
+    out: PatientOutcomes,
     *,
     session_days: Sequence[dt.date] = (),
     today: dt.date | None = None,
 ) -> OutcomePanel:
-    """The panel for one patient's outcomes JSON; ``session_days`` marks the course, and the
-    block holding ``today`` is shown as in progress."""
-    config = out["config"]
-    level = float(config.get("level", 0.95))
-    primary = int(config["primary_block"])
-    anchor = _date(out.get("anchor"))
-    windows = ([out["baseline"]] if out.get("baseline") else []) + list(out.get("blocks") or [])
+    """The panel for one patient's outcomes; ``session_days`` marks the course, and the block
+    holding ``today`` is shown as in progress."""
+    config = out.config
+    level = config.level
+    primary = config.primary_block
+    anchor = out.anchor
+    windows: list[Window] = ([out.baseline] if out.baseline is not None else []) + list(out.blocks)
     rows = tuple(window_row(w, primary, today) for w in windows)
     labels = {r.index: "baseline" if r.index < 0 else r.label for r in rows}
-    min_c = float(config["min_compliance"])
-    baseline_days = int(config["baseline_days"])
-    needed = -(-round(min_c * 1_000_000) * baseline_days // 1_000_000)  # ceil, as make_block
-    questionnaires, pgic = _questionnaires(out.get("questionnaires") or {})
-    relief = out.get("session_relief") or {}
-    mech = out.get("mechanisms") or {}
-    trig = out.get("triggers") or {}
-    minimum = trig.get("minimum") or {}
-    sessions = out.get("sessions") or {}
+    min_c = config.min_compliance
+    needed = -(-round(min_c * 1_000_000) * config.baseline_days // 1_000_000)  # ceil, as make_block
+    questionnaires, pgic = _questionnaires(out.questionnaires)
+    mech = out.mechanisms
+    trig = out.triggers
+    minimum = trig.minimum
     return OutcomePanel(
         has_course=anchor is not None,
         needs=""
@@ -529,33 +442,31 @@ def build_panel(
         baseline_end=rows[0].end if rows else None,
         first_session=min(session_days) if session_days else anchor,
         last_session=max(session_days) if session_days else anchor,
-        sessions=int(sessions.get("count") or 0),
-        adverse_events=int(sessions.get("adverse_events") or 0),
-        serious_adverse_events=int(sessions.get("serious_adverse_events") or 0),
+        sessions=out.sessions.count,
+        adverse_events=out.sessions.adverse_events,
+        serious_adverse_events=out.sessions.serious_adverse_events,
         rows=rows,
         endpoint=_endpoint(out),
         min_compliance=f"{round(min_c * 100)} %",
         questionnaires=questionnaires,
-        questionnaire_note=str((out.get("questionnaires") or {}).get("note", "")),
+        questionnaire_note=out.questionnaires.note,
         pgic=pgic,
-        relief=_relief(relief),
-        relief_note=str(relief.get("note", "")),
-        mechanisms=_mechanisms(mech, primary, level, labels),
-        mechanism_label=str(mech.get("label", "")),
-        mechanism_context=str(mech.get("context", "")),
-        mechanism_note=str(mech.get("note", "")),
+        relief=_relief(out.session_relief),
+        relief_note=out.session_relief.note,
+        mechanisms=_mechanisms(mech, primary, labels),
+        mechanism_label=mech.label,
+        mechanism_context=mech.context,
+        mechanism_note=mech.note,
         association_caveat=ASSOCIATION_CAVEAT,
-        not_measurable=tuple(mech.get("not_measurable") or ()),
+        not_measurable=tuple(mech.not_measurable),
         triggers=_triggers(trig),
         trigger_minimum=(
-            f"A factor is compared once the diary has at least {minimum.get('exposed_days')} "
-            f"days with it and {minimum.get('unexposed_days')} without, and at least "
-            f"{minimum.get('attack_windows')} windows with an attack and "
-            f"{minimum.get('attack_free_windows')} without."
-            if minimum
-            else ""
+            f"A factor is compared once the diary has at least {minimum.exposed_days} "
+            f"days with it and {minimum.unexposed_days} without, and at least "
+            f"{minimum.attack_windows} windows with an attack and "
+            f"{minimum.attack_free_windows} without."
         ),
-        trigger_notes=GENERAL_TRIGGER_NOTES if trig.get("factors") else (),
-        trigger_window_days=int(trig.get("window_days") or 0),
+        trigger_notes=GENERAL_TRIGGER_NOTES if trig.factors else (),
+        trigger_window_days=trig.window_days,
         level=f"{round(level * 100)} %",
     )

@@ -1,15 +1,17 @@
 """Outcomes over HTTP: one patient's trial-grade outcomes and the clinic's practice report.
 
 A patient may read their own outcomes; staff read those of their clinic's patients; the
-practice report is for staff only (403 for a patient). JSON keys: README "Outcomes JSON".
+practice report is for staff only (403 for a patient). JSON keys: README "Outcomes JSON";
+the answer is the typed result itself (analytics.results), so OpenAPI shows its schema.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from acuhead.analytics.results import PatientOutcomes, PracticeReport
 from acuhead.domain.outcomes import OutcomeConfig
 from acuhead.services import outcomes as svc
 from acuhead.web.deps import CurrentActor, WriteSession
@@ -39,7 +41,7 @@ def patient_outcomes(
     block: Block = 2,
     min_compliance: MinCompliance = 0.8,
     prorate_low_compliance: Prorate = False,
-) -> dict[str, Any]:
+) -> PatientOutcomes:
     """Baseline and 28-day blocks, change, responders, questionnaires, session relief,
     observable mechanisms and triggers."""
     return svc.patient_outcomes(
@@ -58,7 +60,7 @@ def practice_report(
     block: Block = 2,
     min_compliance: MinCompliance = 0.8,
     prorate_low_compliance: Prorate = False,
-) -> dict[str, Any]:
+) -> PracticeReport:
     """The clinic's practice report (staff only), optionally for one practitioner's patients."""
     return svc.practice_report(
         session,

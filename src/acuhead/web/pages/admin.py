@@ -27,7 +27,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -35,14 +35,14 @@ from acuhead.analytics.cohort import practitioner_names
 from acuhead.config import Settings
 from acuhead.domain.outcomes import OutcomeConfig
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
-from acuhead.reports.practice_html import _ci, _num, _pct
+from acuhead.present.charts import trend_chart
+from acuhead.present.format import ci_of, fixed, percent1
 from acuhead.services import accounts, invitations, schedules
 from acuhead.services import outcomes as outcomes_svc
 from acuhead.services.actors import Role
 from acuhead.services.invitations import IssuedLink, LinkUnusable, Purpose
 from acuhead.services.mail import SmtpMailer, mailer_from_settings
 from acuhead.store.db import Database
-from acuhead.web.charts import GRID, INK, MILD, MODERATE, SEVERE, _fmt
 from acuhead.web.deps import (
     COOKIE,
     DbDep,
@@ -101,10 +101,10 @@ def require_admin_user(user: Annotated[PageUser, Depends(require_staff_user)]) -
 AdminUser = Annotated[PageUser, Depends(require_admin_user)]
 
 # The report's number formats (shared with the HTML report of the CLI; they escape text).
-templates.env.filters["report_num"] = lambda v, digits=2: Markup(_num(v, digits))  # noqa: S704
-templates.env.filters["report_pct"] = lambda v: Markup(_pct(v))  # noqa: S704
+templates.env.filters["report_num"] = lambda v, digits=2: Markup(fixed(v, digits))  # noqa: S704
+templates.env.filters["report_pct"] = lambda v: Markup(percent1(v))  # noqa: S704
 templates.env.filters["report_ci"] = lambda e, percent=False: Markup(  # noqa: S704
-    _ci(e, percent=percent)
+    ci_of(e, percent=percent)
 )
 
 SHOW = {
@@ -624,78 +624,6 @@ def schedule_submit(
 # ---- practice report -----------------------------------------------------------------------
 
 
-def trend_chart(trend: Sequence[Mapping[str, Any]]) -> Markup:
-    """Mean headache and migraine days per 28 days for each window, among the patients whose
-    window was evaluable (the same figures are in the table beside it)."""
-    shown = [t for t in trend if t.get("evaluable_patients")]
-    if not shown:
-        return Markup("")
-    width, height = 640, 240
-    left, right, top, bottom = 34, 10, 16, 54
-    plot_w, plot_h = width - left - right, height - top - bottom
-    values = [float(t.get("headache_days_per_28") or 0) for t in shown]
-    values += [float(t.get("migraine_days_per_28") or 0) for t in shown]
-    ymax = max([*values, 8.0])
-    ymax = float(int(ymax) + (-int(ymax) % 4) + (4 if ymax > int(ymax) else 0))
-    ymax = max(ymax, 4.0)
-    slot = plot_w / len(shown)
-
-    def y_of(v: float) -> float:
-        return top + plot_h * (1 - v / ymax)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="trend-title trend-desc" class="trend-chart">'
-        '<title id="trend-title">Headache and migraine days per 28 days, by window</title>'
-        '<desc id="trend-desc">Means among the patients whose window was evaluable; '
-        "the table below gives the same figures.</desc>"
-    ]
-    step = max(int(ymax) // 4, 1)
-    for v in range(0, int(ymax) + 1, step):
-        gy = y_of(v)
-        parts.append(
-            f'<line x1="{left}" y1="{_fmt(gy)}" x2="{width - right}" y2="{_fmt(gy)}" '
-            f'stroke="{GRID}" stroke-width="1"/><text x="{left - 5}" y="{_fmt(gy + 3)}" '
-            f'text-anchor="end" font-size="10" fill="{INK}">{v}</text>'
-        )
-    for i, t in enumerate(shown):
-        x0 = left + i * slot
-        hd = float(t.get("headache_days_per_28") or 0)
-        mg = float(t.get("migraine_days_per_28") or 0)
-        hd_w, mg_w = slot * 0.7, slot * 0.4
-        label = "baseline" if t.get("index") == -1 else str(t.get("label", ""))
-        desc = (
-            f"{label}: {hd:.1f} headache days and {mg:.1f} migraine days per 28 days, "
-            f"{t.get('evaluable_patients')} patients"
-        )
-        parts.append(
-            f'<g class="trend-window" data-index="{escape(str(t.get("index")))}">'
-            f"<title>{escape(desc)}</title>"
-            f'<rect x="{_fmt(x0 + (slot - hd_w) / 2)}" y="{_fmt(y_of(hd))}" '
-            f'width="{_fmt(hd_w)}" height="{_fmt(plot_h * hd / ymax)}" fill="{MILD}" '
-            f'stroke="{MODERATE}" stroke-width="1"/>'
-            f'<rect x="{_fmt(x0 + (slot - mg_w) / 2)}" y="{_fmt(y_of(mg))}" '
-            f'width="{_fmt(mg_w)}" height="{_fmt(plot_h * mg / ymax)}" fill="{SEVERE}"/>'
-            f'<text x="{_fmt(x0 + slot / 2)}" y="{_fmt(y_of(mg) - 4)}" text-anchor="middle" '
-            f'font-size="10" font-weight="600" fill="{INK}">{mg:.1f}</text>'
-            f'<text x="{_fmt(x0 + slot / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
-            f'font-size="9" fill="{INK}">{escape(label.replace("weeks ", "wk "))}</text></g>'
-        )
-    axis_y = top + plot_h
-    parts.append(
-        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="{INK}"/>'
-    )
-    lx, ly = left, height - 14
-    for fill, text in ((MILD, "headache days"), (SEVERE, "migraine days")):
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{fill}"/>'
-            f'<text x="{lx + 14}" y="{ly}" font-size="10" fill="{INK}">{text}</text>'
-        )
-        lx += 110
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
-
-
 def _weeks(block: int) -> str:
     return f"weeks {block * 4 + 1}-{block * 4 + 4}"
 
@@ -745,7 +673,7 @@ def report_page(
     ctx.update(
         {
             "report": report,
-            "chart": trend_chart(report["trend"]),
+            "chart": trend_chart(report.trend),
             "practitioner_name": names.get(prac) if prac is not None else None,
             "json_url": "/api/v1/reports/practice?" + query,
         }

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from acuhead.domain import redflags
+from acuhead.domain.diagnosis import ICHD3_RULES
 from acuhead.domain.diary import DiaryDay, MedClass
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
@@ -227,6 +228,8 @@ def patient_context(
             "resolve_forms": forms,
             "resolution_kinds": RESOLUTION_KINDS,
             "med_days": med_days,
+            # ICHD-3 8.2 day thresholds as the diagnosis applies them (never restated here).
+            "overuse_rules": ICHD3_RULES,
             "policy": read.get("policy", ""),
             "window_start": start,
             "outcomes": outcome_panel.build_panel(outcomes, session_days=session_days, today=today),

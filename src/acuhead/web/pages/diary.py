@@ -19,12 +19,12 @@ from sqlalchemy import select
 from acuhead.domain.diary import Attack, Diary, RegimenKind
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.interop.document import parse_attack
+from acuhead.present import charts
 from acuhead.services import care, clinical, safety
 from acuhead.services import diary as svc
 from acuhead.services import questionnaire_due as due
 from acuhead.store.mapping import attack_from_row, day_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow, utcnow
-from acuhead.web import charts
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages import diary_form as f
 from acuhead.web.pages.base import (

@@ -1,4 +1,5 @@
-"""Charts drawn on the server as SVG: the diary calendar heat map and the migraine-days chart.
+"""Charts drawn on the server as SVG: the diary calendar heat map, the migraine-days chart and
+the practice report's trend by window.
 
 Why SVG from the server rather than Vega-Lite in the browser:
 
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from acuhead.analytics.results import TrendRow
 
 # Colours chosen to stay distinguishable in greyscale and for common colour-vision deficiencies
 # (lightness rises with severity); missing days are hatched, not just a lighter tint.
@@ -83,7 +86,8 @@ class Span:
     kind: str = "course"  # course | drug | non_drug
 
 
-def _fmt(x: float) -> str:
+def coord(x: float) -> str:
+    """An SVG coordinate: one decimal at most, no trailing zeros."""
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
@@ -188,7 +192,7 @@ def calendar_month(
         if mark.migraine:
             cx, cy = x + CELL / 2, y + CELL / 2
             dot = "#ffffff" if state == "severe" else INK
-            extra = f'<circle cx="{_fmt(cx)}" cy="{_fmt(cy)}" r="3" fill="{dot}"/>'
+            extra = f'<circle cx="{coord(cx)}" cy="{coord(cy)}" r="3" fill="{dot}"/>'
         cells.append(
             f'<g data-date="{day.isoformat()}" class="{cls}"><title>{escape(title)}</title>'
             f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="3" fill="{fill}"/>'
@@ -199,7 +203,7 @@ def calendar_month(
         tx = GAP + (pos % 7) * step - 1.5
         ty = top + (pos // 7) * step - 1.5
         cells.append(
-            f'<rect x="{_fmt(tx)}" y="{_fmt(ty)}" width="{CELL + 3}" height="{CELL + 3}" rx="4" '
+            f'<rect x="{coord(tx)}" y="{coord(ty)}" width="{CELL + 3}" height="{CELL + 3}" rx="4" '
             f'fill="none" stroke="{INK}" stroke-width="2" class="cal-today"/>'
         )
     heads = "".join(
@@ -315,15 +319,15 @@ def migraine_days_chart(
             lane += 1
             parts.append(
                 f'<g class="chart-regimen"><title>{escape(span.label)}: {s} to {e}</title>'
-                f'<rect x="{_fmt(x0)}" y="{y}" width="{_fmt(max(x1 - x0, 2))}" height="6" '
-                f'fill="#7a6fb0"/><text x="{_fmt(x0 + 2)}" y="{y - 2}" font-size="9" '
+                f'<rect x="{coord(x0)}" y="{y}" width="{coord(max(x1 - x0, 2))}" height="6" '
+                f'fill="#7a6fb0"/><text x="{coord(x0 + 2)}" y="{y - 2}" font-size="9" '
                 f'fill="{INK}">{escape(span.label)}</text></g>'
             )
             continue
         parts.append(
             f'<g class="chart-course" data-start="{s.isoformat()}" data-end="{e.isoformat()}">'
             f"<title>{escape(span.label)}: {s} to {e}</title>"
-            f'<rect x="{_fmt(x0)}" y="{top}" width="{_fmt(max(x1 - x0, 2))}" height="{plot_h}" '
+            f'<rect x="{coord(x0)}" y="{top}" width="{coord(max(x1 - x0, 2))}" height="{plot_h}" '
             f'fill="{COURSE}"/></g>'
         )
         # Its edges and name go on top of the bars (drawn last), or tall bars would hide
@@ -333,11 +337,11 @@ def migraine_days_chart(
             f'<g class="chart-course-mark" data-start="{s.isoformat()}" '
             f'data-end="{e.isoformat()}">'
             + "".join(
-                f'<line x1="{_fmt(x)}" y1="{top}" x2="{_fmt(x)}" y2="{top + plot_h}" '
+                f'<line x1="{coord(x)}" y1="{top}" x2="{coord(x)}" y2="{top + plot_h}" '
                 f'stroke="{COURSE_INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
                 for x in edges
             )
-            + f'<text x="{_fmt(x0 + 4)}" y="{top + 12 + 12 * course_lane}" font-size="10" '
+            + f'<text x="{coord(x0 + 4)}" y="{top + 12 + 12 * course_lane}" font-size="10" '
             f'font-weight="600" fill="{COURSE_INK}" stroke="#ffffff" stroke-width="3" '
             f'paint-order="stroke">{escape(span.label)}</text></g>'
         )
@@ -346,9 +350,9 @@ def migraine_days_chart(
     for v in range(0, ymax + 1, max(ymax // 4, 1)):
         gy = y_of(v)
         parts.append(
-            f'<line x1="{left}" y1="{_fmt(gy)}" x2="{width - right}" y2="{_fmt(gy)}" '
+            f'<line x1="{left}" y1="{coord(gy)}" x2="{width - right}" y2="{coord(gy)}" '
             f'stroke="{GRID}" stroke-width="1"/>'
-            f'<text x="{left - 5}" y="{_fmt(gy + 3)}" text-anchor="end" font-size="10" '
+            f'<text x="{left - 5}" y="{coord(gy + 3)}" text-anchor="end" font-size="10" '
             f'fill="{INK}">{v}</text>'
         )
     slot = plot_w / len(blocks)
@@ -372,18 +376,18 @@ def migraine_days_chart(
             f'data-block-end="{b.end.isoformat()}" data-migraine-days="{b.migraine_days}" '
             f'data-headache-days="{b.headache_days}" data-recorded="{b.recorded}">'
             f"<title>{escape(desc)}</title>"
-            f'<rect x="{_fmt(hx)}" y="{_fmt(y_of(b.headache_days))}" width="{_fmt(hd_w)}" '
-            f'height="{_fmt(plot_h * b.headache_days / ymax)}" fill="{hd_fill}" '
+            f'<rect x="{coord(hx)}" y="{coord(y_of(b.headache_days))}" width="{coord(hd_w)}" '
+            f'height="{coord(plot_h * b.headache_days / ymax)}" fill="{hd_fill}" '
             f'stroke="{MODERATE if not low else MISSING_STROKE}" stroke-width="1"/>'
-            f'<rect x="{_fmt(mx)}" y="{_fmt(y_of(b.migraine_days))}" width="{_fmt(mg_w)}" '
-            f'height="{_fmt(plot_h * b.migraine_days / ymax)}" fill="{mg_fill}"/>'
-            f'<text x="{_fmt(x0 + slot / 2)}" y="{_fmt(y_of(b.migraine_days) - 4)}" '
+            f'<rect x="{coord(mx)}" y="{coord(y_of(b.migraine_days))}" width="{coord(mg_w)}" '
+            f'height="{coord(plot_h * b.migraine_days / ymax)}" fill="{mg_fill}"/>'
+            f'<text x="{coord(x0 + slot / 2)}" y="{coord(y_of(b.migraine_days) - 4)}" '
             f'text-anchor="middle" font-size="11" font-weight="600" fill="{INK}">'
             f"{count_label}</text>"
-            f'<text x="{_fmt(x0 + slot / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
+            f'<text x="{coord(x0 + slot / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
             f'font-size="9" fill="{INK}">{b.end:%d %b}</text>'
             + (
-                f'<text x="{_fmt(x0 + slot / 2)}" y="{height - bottom + 25}" '
+                f'<text x="{coord(x0 + slot / 2)}" y="{height - bottom + 25}" '
                 f'text-anchor="middle" font-size="8" fill="{INK}">'
                 f"{'few entries' if b.recorded else 'no entries'}</text>"
                 if low
@@ -398,7 +402,7 @@ def migraine_days_chart(
     for d in ticks:
         x = x_of(d) + plot_w / total_days / 2
         parts.append(
-            f'<path class="chart-session" d="M{_fmt(x)} {axis_y + 2} l-3.5 6 h7 z" '
+            f'<path class="chart-session" d="M{coord(x)} {axis_y + 2} l-3.5 6 h7 z" '
             f'fill="{COURSE_INK}"><title>treatment session {d.isoformat()}</title></path>'
         )
     parts.append(
@@ -435,3 +439,75 @@ def migraine_days_chart(
         f'<desc id="chart-desc">{escape(summary)}</desc>'
         f"{''.join(parts)}</svg>"
     )
+
+
+def trend_chart(trend: Sequence[TrendRow]) -> Markup:
+    """Mean headache and migraine days per 28 days for each window, among the patients whose
+    window was evaluable (the same figures are in the table beside it)."""
+    shown = [t for t in trend if t.evaluable_patients]
+    if not shown:
+        return Markup("")
+    width, height = 640, 240
+    left, right, top, bottom = 34, 10, 16, 54
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [t.headache_days_per_28 for t in shown]
+    values += [t.migraine_days_per_28 for t in shown]
+    ymax = max([*values, 8.0])
+    ymax = float(int(ymax) + (-int(ymax) % 4) + (4 if ymax > int(ymax) else 0))
+    ymax = max(ymax, 4.0)
+    slot = plot_w / len(shown)
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - v / ymax)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="trend-title trend-desc" class="trend-chart">'
+        '<title id="trend-title">Headache and migraine days per 28 days, by window</title>'
+        '<desc id="trend-desc">Means among the patients whose window was evaluable; '
+        "the table below gives the same figures.</desc>"
+    ]
+    step = max(int(ymax) // 4, 1)
+    for v in range(0, int(ymax) + 1, step):
+        gy = y_of(v)
+        parts.append(
+            f'<line x1="{left}" y1="{coord(gy)}" x2="{width - right}" y2="{coord(gy)}" '
+            f'stroke="{GRID}" stroke-width="1"/><text x="{left - 5}" y="{coord(gy + 3)}" '
+            f'text-anchor="end" font-size="10" fill="{INK}">{v}</text>'
+        )
+    for i, t in enumerate(shown):
+        x0 = left + i * slot
+        hd = t.headache_days_per_28
+        mg = t.migraine_days_per_28
+        hd_w, mg_w = slot * 0.7, slot * 0.4
+        label = "baseline" if t.index == -1 else t.label
+        desc = (
+            f"{label}: {hd:.1f} headache days and {mg:.1f} migraine days per 28 days, "
+            f"{t.evaluable_patients} patients"
+        )
+        parts.append(
+            f'<g class="trend-window" data-index="{t.index}">'
+            f"<title>{escape(desc)}</title>"
+            f'<rect x="{coord(x0 + (slot - hd_w) / 2)}" y="{coord(y_of(hd))}" '
+            f'width="{coord(hd_w)}" height="{coord(plot_h * hd / ymax)}" fill="{MILD}" '
+            f'stroke="{MODERATE}" stroke-width="1"/>'
+            f'<rect x="{coord(x0 + (slot - mg_w) / 2)}" y="{coord(y_of(mg))}" '
+            f'width="{coord(mg_w)}" height="{coord(plot_h * mg / ymax)}" fill="{SEVERE}"/>'
+            f'<text x="{coord(x0 + slot / 2)}" y="{coord(y_of(mg) - 4)}" text-anchor="middle" '
+            f'font-size="10" font-weight="600" fill="{INK}">{mg:.1f}</text>'
+            f'<text x="{coord(x0 + slot / 2)}" y="{height - bottom + 14}" text-anchor="middle" '
+            f'font-size="9" fill="{INK}">{escape(label.replace("weeks ", "wk "))}</text></g>'
+        )
+    axis_y = top + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="{INK}"/>'
+    )
+    lx, ly = left, height - 14
+    for fill, text in ((MILD, "headache days"), (SEVERE, "migraine days")):
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{fill}"/>'
+            f'<text x="{lx + 14}" y="{ly}" font-size="10" fill="{INK}">{text}</text>'
+        )
+        lx += 110
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
