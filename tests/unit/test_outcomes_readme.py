@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from acuhead.analytics.results import Change, PatientOutcomes, PrimaryChange, Window
+from acuhead.domain.instruments import REGISTRY
 from acuhead.domain.outcomes import MECHANISM_MEASURES, RESPONDER_THRESHOLDS
-from acuhead.domain.questionnaires import Instrument
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TICKED = re.compile(r"`([^`]+)`")
@@ -117,7 +117,7 @@ def test_change_keys_match_the_model() -> None:
 # Names the README mentions in a row that are values or keys chosen by the domain (instrument
 # ids, diary measures, responder thresholds), not fields of a model.
 DOMAIN_NAMES: dict[str, set[str]] = {
-    "questionnaires": {i.value for i in Instrument},
+    "questionnaires": {s.id for s in REGISTRY},
     "mechanisms": set(MECHANISM_MEASURES),
     "responder": {str(t) for t in RESPONDER_THRESHOLDS},
 }
