@@ -48,6 +48,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) browser-deps postgres
 	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
