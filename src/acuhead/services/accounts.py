@@ -21,7 +21,8 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from acuhead.errors import AcuheadError, Conflict, FieldError, NotFound, ValidationError
-from acuhead.services.actors import Actor, Role, audit, require_admin
+from acuhead.services.actors import Actor, Role, require_admin
+from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.models import AuthSession, Clinic, LoginAttempt, Patient, User, utcnow
 

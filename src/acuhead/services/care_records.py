@@ -29,7 +29,8 @@ from acuhead.domain.sessions import (
 )
 from acuhead.errors import FieldError, ValidationError
 from acuhead.interop.care import care_to_document, parse_care
-from acuhead.services.actors import Actor, Role, audit
+from acuhead.services.actors import Actor, Role
+from acuhead.store.audit import audit
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
     AdverseEventRow,

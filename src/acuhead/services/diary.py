@@ -20,7 +20,8 @@ from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, Vers
 from acuhead.interop.document import DiaryDocument, to_document
 from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,

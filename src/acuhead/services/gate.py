@@ -23,9 +23,10 @@ from acuhead.domain import redflags
 from acuhead.domain.classify import diary_span
 from acuhead.domain.diagnosis import diagnose
 from acuhead.errors import FieldError, SafetyBlock, ValidationError
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
 from acuhead.services.diary import load_diary, local_today
 from acuhead.services.safety import alert_value, finding_dicts, latest_screen
+from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import RedFlagAlertRow, User, utcnow
 

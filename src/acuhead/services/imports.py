@@ -53,7 +53,8 @@ from acuhead.interop.document import (
 )
 from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,

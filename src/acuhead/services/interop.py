@@ -17,7 +17,8 @@ from acuhead.errors import FieldError, ValidationError
 from acuhead.interop import csv_io, fhir
 from acuhead.interop.document import to_document
 from acuhead.services import clinical, diary, imports
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import Patient
 

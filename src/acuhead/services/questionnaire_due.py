@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain.questionnaires import Instrument
 from acuhead.domain.schedule import DueQuestionnaire, schedule_status
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.models import Patient, QuestionnaireRow, QuestionnaireSchedule
 from acuhead.store.models import TreatmentSessionRow as SessionRow
 
