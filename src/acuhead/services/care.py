@@ -68,12 +68,12 @@ from acuhead.errors import Conflict, FieldError, Forbidden, NotFound, Validation
 from acuhead.interop.care import session_start
 from acuhead.services import gate
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
-from acuhead.services.care_records import (
+from acuhead.services.diary import MAX_PAGE, check_not_future, load_diary
+from acuhead.store.audit import audit
+from acuhead.store.care_records import (
     session_record,
     write_session_row,
 )
-from acuhead.services.diary import MAX_PAGE, check_not_future, load_diary
-from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import (

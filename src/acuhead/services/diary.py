@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
-from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
+from acuhead.services import safety
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store import care_records
 from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (

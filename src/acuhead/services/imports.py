@@ -51,9 +51,10 @@ from acuhead.interop.document import (
     parse,
     to_document,
 )
-from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
+from acuhead.services import safety
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store import care_records
 from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
