@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
+from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
-from acuhead.services import safety
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
-from acuhead.store import care_records
 from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
@@ -591,7 +590,7 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     patient = load_patient(session, actor, patient_id)
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     audit(session, actor, "export", "diary", patient_id=patient.id)
-    extras = care_records.export_care(session, patient=patient)  # sessions, course (issue 4)
+    extras = care_documents.export_care(session, patient=patient)  # sessions, course (issue 4)
     from acuhead.services import imports  # questionnaires, assessment (issue 13 item 9)
 
     extras.update(imports.export_extras(session, patient))
