@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from acuhead.config import Settings
+from acuhead.services import accounts
 from acuhead.store.db import Database
-from acuhead.store.models import AuditEvent
+from acuhead.store.models import AuditEvent, LoginAttempt, utcnow
 
 from .factories import PASSWORD, World
 
@@ -52,6 +55,68 @@ def test_login_is_throttled_after_repeated_failures(app_client: TestClient, worl
     # Another account is not affected.
     ok = app_client.post("/api/v1/auth/login", json={"email": world.admin_x, "password": PASSWORD})
     assert ok.status_code == 200
+
+
+SAME_ORIGIN = {"Origin": "http://testserver"}
+
+
+def test_the_page_form_and_the_api_count_failed_logins_against_one_limit(
+    app_client: TestClient, world: World
+) -> None:
+    """One rule (accounts.record_failed_login, via accounts.log_in) for both edges: three
+    wrong passwords on the page and two on the API use up the account's five together."""
+    for _ in range(3):
+        page = app_client.post(
+            "/login",
+            data={"email": world.prac_x, "password": "x"},
+            headers=SAME_ORIGIN,
+            follow_redirects=False,
+        )
+        assert page.status_code == 401
+    for _ in range(2):
+        r = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": "x"})
+        assert r.status_code == 401
+    api = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": PASSWORD})
+    page = app_client.post(
+        "/login",
+        data={"email": world.prac_x, "password": PASSWORD},
+        headers=SAME_ORIGIN,
+        follow_redirects=False,
+    )
+    assert (api.status_code, page.status_code) == (429, 429)
+    assert int(api.headers["Retry-After"]) > 0 and int(page.headers["Retry-After"]) > 0
+
+
+def test_record_failed_login_counts_up_to_the_limit_per_account(db: Database) -> None:
+    limit = {"max_failures": 3, "window_seconds": 300}
+    key, other = accounts.login_key("Someone@x.test "), accounts.login_key("other@x.test")
+    for _ in range(3):
+        with db.write() as session:
+            accounts.record_failed_login(session, key, **limit)
+    with pytest.raises(accounts.LoginThrottled) as refused, db.write() as session:
+        accounts.record_failed_login(session, key, **limit)
+    assert 0 < refused.value.retry_after <= 300
+    with db.write() as session:  # another account keeps its own allowance
+        accounts.record_failed_login(session, other, **limit)
+    with db.read() as session:
+        counted = session.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key_hash == key)
+        )
+    assert counted == 3  # the refused attempt is not recorded
+
+
+def test_log_in_takes_the_limit_and_session_length_from_the_settings(
+    db: Database, world: World
+) -> None:
+    settings = Settings(env="test", login_max_failures=2, login_window_seconds=300)
+    for _ in range(2):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.log_in(db, settings, email=world.prac_x, password="wrong")
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.log_in(db, settings, email=world.prac_x, password=PASSWORD)
+    ok = accounts.log_in(db, settings, email=world.admin_x, password=PASSWORD)
+    hours = (ok.expires_utc - utcnow()).total_seconds() / 3600
+    assert settings.session_hours - 0.1 < hours <= settings.session_hours
 
 
 def test_patient_sees_only_their_own_record(

@@ -59,15 +59,7 @@ async def login_submit(
         # Off the event loop: the password check takes tens of milliseconds of CPU.
         result = await run_login(
             request,
-            partial(
-                accounts.login,
-                db,
-                email=email,
-                password=password,
-                session_hours=settings.session_hours,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-            ),
+            partial(accounts.log_in, db, settings, email=email, password=password),
         )
         token, actor = result.token, result.actor
     except accounts.LoginRefused:
