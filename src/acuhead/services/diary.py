@@ -48,8 +48,7 @@ from acuhead.store.models import (
     User,
     utcnow,
 )
-
-MAX_PAGE = 500
+from acuhead.store.paging import MAX_PAGE, page_of
 
 
 def local_today(tz: str) -> dt.date:
@@ -178,10 +177,7 @@ def list_patients(
         stmt = stmt.where(
             func.lower(Patient.external_id).like(like) | func.lower(Patient.display_name).like(like)
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(stmt.order_by(Patient.id).limit(min(limit, MAX_PAGE)).offset(offset))
-    )
+    rows, total = page_of(session, stmt, Patient.id, limit=limit, offset=offset)
     audit(session, actor, "read", "patient_list")
     return rows, total
 
@@ -397,14 +393,8 @@ def list_attacks(
         stmt = stmt.where(
             AttackRow.start_local < dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(
-            stmt.order_by(AttackRow.start_local, AttackRow.id)
-            .limit(min(limit, MAX_PAGE))
-            .offset(offset)
-        )
-    )
+    order = (AttackRow.start_local, AttackRow.id)
+    rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "attacks", patient_id=patient.id)
     return rows, total
 
@@ -425,14 +415,8 @@ def list_medications(
         stmt = stmt.where(MedicationDoseRow.taken_day >= start)
     if end:
         stmt = stmt.where(MedicationDoseRow.taken_day <= end)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(
-            stmt.order_by(MedicationDoseRow.taken_day, MedicationDoseRow.id)
-            .limit(min(limit, MAX_PAGE))
-            .offset(offset)
-        )
-    )
+    order = (MedicationDoseRow.taken_day, MedicationDoseRow.id)
+    rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "medications", patient_id=patient.id)
     return rows, total
 
