@@ -12,6 +12,7 @@ from acuhead.config import Settings
 from acuhead.services import accounts
 from acuhead.store.db import Database
 from acuhead.store.models import AuditEvent, LoginAttempt, utcnow
+from acuhead.web.app import create_app
 
 from .factories import PASSWORD, World
 
@@ -22,6 +23,17 @@ def test_health_needs_no_login_and_reports_the_database(app_client: TestClient) 
     r = app_client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["database"] == "ok"
+
+
+def test_health_reports_an_unreachable_database_as_degraded() -> None:
+    """The check runs in a ReadSession like every route, and still answers when the database
+    does not (port 1: nothing listens there)."""
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    app = create_app(Settings(env="test"), down)
+    with TestClient(app, base_url="http://testserver") as client:
+        r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["status"] == "degraded" and r.json()["database"] == "unavailable"
 
 
 def test_every_api_route_refuses_anonymous_callers(app_client: TestClient, world: World) -> None:
@@ -208,6 +220,21 @@ def test_logout_revokes_the_session(app_client: TestClient, world: World, login:
     assert app_client.get("/api/v1/auth/me", headers=h).status_code == 200
     assert app_client.post("/api/v1/auth/logout", headers=h).status_code == 204
     assert app_client.get("/api/v1/auth/me", headers=h).status_code == 401
+
+
+def test_the_logout_page_revokes_the_session_in_its_write_session(
+    app_client: TestClient, world: World
+) -> None:
+    form = {"email": world.prac_x, "password": PASSWORD}
+    page = app_client.post("/login", data=form, headers=SAME_ORIGIN, follow_redirects=False)
+    assert page.status_code == 303
+    token = app_client.cookies.get("acuhead_session")
+    assert token
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert app_client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    out = app_client.post("/logout", headers=SAME_ORIGIN, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login?logged_out=1"
+    assert app_client.get("/api/v1/auth/me", headers=bearer).status_code == 401
 
 
 def test_reads_and_changes_of_a_patient_record_are_audited_without_health_data(
