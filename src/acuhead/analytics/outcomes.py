@@ -64,8 +64,8 @@ PATIENT_MECHANISM_NOTE = (
 QUESTIONNAIRE_NOTE = (
     "First and latest score of each instrument; higher is worse for HIT-6, MIDAS and PSS-10. "
     "PGIC asks about change since treatment began, so it has no baseline: the latest answer is "
-    "shown (CLINICAL.md 3, 4)."
-)
+    "shown."
+)  # CLINICAL.md 3, 4
 
 
 def not_measurable_mechanisms() -> list[dict[str, Any]]:

@@ -741,7 +741,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 COHORT_CAVEATS: tuple[str, ...] = (
     "No control group: a clinic sees only treated patients, so the change includes the natural "
     "course of migraine, the effect of being cared for and any placebo response, not only the "
-    "effect of needling (acupuncture beats sham only modestly; CLINICAL.md 5 and 8).",
+    "effect of needling (acupuncture beats sham only modestly).",  # CLINICAL.md 5 and 8
     "Regression to the mean: people tend to start treatment when their headaches are at their "
     "worst, so later months look better even without any treatment effect.",
     "Selection: patients who choose acupuncture, stay for a course and keep a diary differ from "
@@ -753,5 +753,5 @@ COHORT_CAVEATS: tuple[str, ...] = (
     "Co-interventions: new preventive drugs, lifestyle changes or other therapies during the "
     "course are not controlled for.",
     "Definitions differ: migraine days here follow the vdArend2023 day rule, trials used their "
-    "own definitions and a prospective baseline diary of at least 4 weeks (CLINICAL.md 1.x, 3).",
+    "own definitions and a prospective baseline diary of at least 4 weeks.",  # CLINICAL.md 1.x, 3
 )
