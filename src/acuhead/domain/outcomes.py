@@ -69,7 +69,7 @@ class DayRecord:
     (an attack is one event, even over midnight); ``headache_minutes`` is the part of every
     attack that falls on this local day, overlapping attacks counted once, attacks without an
     end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
-    daylight-saving change day the local day has 23 or 25 hours (README time rules).
+    daylight-saving change day the local day has 23 or 25 hours (docs/clinical-rules.md).
     """
 
     units: DayUnits
@@ -157,7 +157,7 @@ def day_records(
     one_day = dt.timedelta(days=1)
 
     for index, attack in enumerate(diary.attacks):
-        # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
+        # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
         begin = _naive_utc(attack.start)
         end_local = attack.effective_end

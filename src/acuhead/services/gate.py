@@ -7,7 +7,7 @@ diary (its ICHD-3 8.2 diagnoses, intensity readings and headache days). Every pl
 (``services.care.create_prescription`` / ``confirm_prescription``), the planning-check endpoint
 and ``acuhead prescribe --patient``. A refusal is SafetyBlock (HTTP 409, CLI exit 6) naming each
 reason. A flag the record raises is cleared with a reason by :func:`clear_record_flag`, which
-keeps the same audit trail as resolving an intake alert (README "Safety gate").
+keeps the same audit trail as resolving an intake alert (docs/safety-gate.md).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def _patient_block(patient: Patient) -> dict[str, Any]:
 
 
 def export_csv(session: Session, *, actor: Actor, patient_id: int) -> tuple[str, str]:
-    """(days CSV, attacks CSV) of the patient's diary (columns in README.md, "CSV")."""
+    """(days CSV, attacks CSV) of the patient's diary (columns in docs/diary-document.md, "CSV")."""
     doc = diary.export_document(session, actor=actor, patient_id=patient_id)
     return csv_io.days_to_csv(doc["days"]), csv_io.attacks_to_csv(doc["attacks"])
 

@@ -60,7 +60,7 @@ DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-# Production is served over HTTPS (README "Deploying"): browsers keep to it for a year.
+# Production is served over HTTPS (docs/deploying.md): browsers keep to it for a year.
 HSTS = "max-age=31536000; includeSubDomains"
 
 
