@@ -180,6 +180,28 @@ def test_no_route_opens_a_transaction_itself() -> None:
     assert found == []
 
 
+# The two named exceptions to WriteSession/ReadSession (ARCHITECTURE.md, "Transactions").
+WORKER_HELPERS = {
+    "run_write": {"api/diary.py"},  # the diary hot path: one thread hop per request
+    "run_read": {"api/diary.py"},
+    "run_transaction": {"pages/admin.py"},  # commit, then e-mail the link
+}
+
+
+def test_the_worker_thread_helpers_are_used_only_where_written_down() -> None:
+    found = []
+    for path in sorted(WEB.rglob("*.py")):
+        where = path.relative_to(WEB).as_posix()
+        if where == "deps.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                allowed = WORKER_HELPERS.get(node.func.id)
+                if allowed is not None and where not in allowed:
+                    found.append(f"{where}:{node.lineno} {node.func.id}")
+    assert found == []
+
+
 # --- the freeze itself, on a real PostgreSQL server -----------------------------------------
 
 # Generous for one request on this shared 2-core machine, far below "hung".
