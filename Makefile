@@ -1,27 +1,53 @@
 # acuhead: two commands on a fresh machine.
-#   make run   install into .venv, create/upgrade the SQLite database with a demo clinic, serve
-#   make test  install everything the suite needs (incl. Debian chromium) and run the whole suite
+#   make run   install the app (runtime dependencies only) into .venv, create/upgrade the SQLite
+#              database with a demo clinic, serve on 127.0.0.1:$(PORT) (PORT or ACUHEAD_PORT)
+#   make test  install the dev tools too (incl. Debian chromium) and run the whole suite
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 export ACUHEAD_DATA_DIR ?= ./var
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PORT ?= $(or $(ACUHEAD_PORT),8000)
+HOST ?= $(or $(ACUHEAD_HOST),127.0.0.1)
 
-.PHONY: run test lint typecheck check bench fuzz screenshots clean browser-deps postgres
+.PHONY: run test lint typecheck check bench fuzz screenshots clean browser-deps system-deps postgres
 
-$(STAMP): pyproject.toml
+# The app and its runtime dependencies (what `make run` needs).
+$(RUNTIME): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+# Plus the dev tools: pytest, mypy, ruff, Playwright's driver, import-linter ... (`make test`).
+$(STAMP): $(RUNTIME) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/acuhead db upgrade
 	$(BIN)/acuhead demo --if-empty --patients 40 --days 240
-	@echo "acuhead on http://127.0.0.1:8000  (demo logins printed above; API docs at /docs)"
-	$(BIN)/acuhead serve --host 127.0.0.1 --port 8000
+	@echo "acuhead on http://$(HOST):$(PORT)  (demo logins printed above; API docs at /docs)"
+	ACUHEAD_BASE_URL=$${ACUHEAD_BASE_URL:-http://$(HOST):$(PORT)} \
+	  $(BIN)/acuhead serve --host $(HOST) --port $(PORT)
+
+# The system libraries WeasyPrint (PDF letters and reports) loads: Pango, HarfBuzz's subsetter
+# and a font. Installed with apt when missing and running as root; otherwise the command to run.
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+system-deps:
+	@missing=""; \
+	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib" || missing="$$missing $$lib"; \
+	done; \
+	[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(WEASYPRINT_DEBS)) >/dev/null; \
+	  else echo "WeasyPrint needs:$$missing; run 'sudo apt-get install $(WEASYPRINT_DEBS)'" >&2; exit 1; fi; \
+	fi
 
 # Headless Chromium from Debian for the browser tests (never a browser download).
 browser-deps:
@@ -48,6 +74,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) browser-deps postgres
 	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

@@ -22,7 +22,7 @@ happened.
 
 Last line: rps=<n> p50_ms=<n> p99_ms=<n> errors=<n> framework_rps=<n> ratio=<rps/framework_rps>
 Targets (issue 7): p99 < 100 ms, zero errors, ratio >= 0.3, on SQLite and PostgreSQL. The
-server runs as the README's deployment advice has it (``--workers``): one process on SQLite, one
+server runs as docs/deploying.md's advice has it (``--workers``): one process on SQLite, one
 per core on PostgreSQL.
 Only 127.0.0.1 is ever contacted; every loop is bounded by --seconds.
 """
@@ -286,7 +286,7 @@ def main() -> None:
     ap.add_argument(
         "--workers",
         type=int,
-        help="server processes (acuhead serve --workers); default as the README advises: "
+        help="server processes (acuhead serve --workers); default as docs/deploying.md advises: "
         "1 on SQLite, one per core on PostgreSQL",
     )
     ap.add_argument("--think", type=float, default=0.5, help="pause between a client's requests")

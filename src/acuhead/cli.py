@@ -546,8 +546,8 @@ def prescribe_cmd(
     """Propose a point prescription for a diary document, or save one for a stored patient
     (``--patient``); prints JSON.
 
-    Reads ``patient.safety`` and the ``assessment`` block. The safety gate runs first (README
-    "Safety gate"; SNNOOP10, CLINICAL.md 2): without a current intake screen (the document's
+    Reads ``patient.safety`` and the ``assessment`` block. The safety gate runs first
+    (docs/safety-gate.md; SNNOOP10, CLINICAL.md 2): without a current intake screen (the document's
     ``red_flags`` block with ``screened_on`` and all 15 ``answers``), with a red flag from the
     screen or the attacks, or with one the record shows (pregnancy, ICHD-3 8.2 medication
     overuse, thunderclap readings, a progressive pattern, onset after 65) not cleared with a

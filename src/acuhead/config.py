@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     # Server processes for `acuhead serve`. One suits SQLite (a single writer anyway); on
-    # PostgreSQL, one per core lets requests use every core (README "Deploying on PostgreSQL").
+    # PostgreSQL, one per core lets requests use every core (docs/deploying.md).
     workers: int = Field(default=1, ge=1, le=64)
     # E-mail reminders (services/mail.py, services/reminders.py): an empty host turns them off.
     smtp_host: str = ""
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     mail_from: str = "acuhead <noreply@localhost>"
     base_url: str = "http://127.0.0.1:8000"  # where the links in e-mails point
     # The safety gate (domain/readiness.py): how long a completed SNNOOP10 intake screen
-    # stays current. 12 months is a product choice, not a published figure (README "Safety gate").
+    # stays current. 12 months is a product choice, not a published figure (docs/safety-gate.md).
     screen_valid_months: int = Field(default=12, ge=1, le=60)
     # Request bodies (web/limits.py): 413 past the size while it streams in, 408 when the
     # whole body has not arrived within the time; imports of a patient record get their own

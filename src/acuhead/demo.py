@@ -138,7 +138,7 @@ def _patient_rows(
         }
     )
     # A complete SNNOOP10 intake screen, all 15 items "no", so that the safety gate lets a
-    # demo patient be planned for (README "Safety gate"); ages at onset 14-28, before 65.
+    # demo patient be planned for (docs/safety-gate.md); ages at onset 14-28, before 65.
     # Deterministic from the index: the random stream stays as it was.
     out["screens"].append(
         {

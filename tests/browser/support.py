@@ -76,7 +76,7 @@ def prepare_world(path: Path, template: Path | None = None) -> tuple[str, World]
             actor=actor,
             patient_id=world.patient_b,
             # A complete screen (all 15 items asked): only the thunderclap answer is "yes",
-            # so the open alert is the one thing that blocks planning (README "Safety gate").
+            # so the open alert is the one thing that blocks planning (docs/safety-gate.md).
             answers={f.code: f.code == "O_onset_sudden" for f in CATALOGUE},
         )
     db.dispose()

@@ -83,7 +83,7 @@ def screen(
 ) -> None:
     """Record a complete SNNOOP10 intake screen (all 15 items asked, "no" unless named in
     ``yes``) for the patient, as the clinic's operator: the safety gate plans for nobody
-    without one (README "Safety gate", CLINICAL.md 2).
+    without one (docs/safety-gate.md, CLINICAL.md 2).
 
     A screen needs the patient's age (SNNOOP10 O, onset after 65, CLINICAL.md 2 item 5), so a
     patient without a birth date is given ``birth_date`` (an adult unless told otherwise; pass

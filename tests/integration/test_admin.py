@@ -740,6 +740,7 @@ def test_report_page_shows_the_service_figures(app_client: TestClient, db: Datab
     rate = whole["responders"]["50"]["rate"]
     assert f"{rate * 100:.1f} %" in r.text
     assert "<svg" in r.text and 'class="trend-window"' in r.text
+    assert "CLINICAL.md" not in r.text  # benchmarks cite their source, not the design notes
     r = c.get(f"/admin/report?practitioner_id={prac_id}&block=1")
     assert r.status_code == 200 and "weeks 5-8" in r.text
     shown(r.text, one)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from acuhead.config import Settings
+from acuhead.services import accounts
 from acuhead.store.db import Database
-from acuhead.store.models import AuditEvent
+from acuhead.store.models import AuditEvent, LoginAttempt, utcnow
+from acuhead.web.app import create_app
 
 from .factories import PASSWORD, World
 
@@ -19,6 +23,17 @@ def test_health_needs_no_login_and_reports_the_database(app_client: TestClient) 
     r = app_client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["database"] == "ok"
+
+
+def test_health_reports_an_unreachable_database_as_degraded() -> None:
+    """The check runs in a ReadSession like every route, and still answers when the database
+    does not (port 1: nothing listens there)."""
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    app = create_app(Settings(env="test"), down)
+    with TestClient(app, base_url="http://testserver") as client:
+        r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["status"] == "degraded" and r.json()["database"] == "unavailable"
 
 
 def test_every_api_route_refuses_anonymous_callers(app_client: TestClient, world: World) -> None:
@@ -52,6 +67,68 @@ def test_login_is_throttled_after_repeated_failures(app_client: TestClient, worl
     # Another account is not affected.
     ok = app_client.post("/api/v1/auth/login", json={"email": world.admin_x, "password": PASSWORD})
     assert ok.status_code == 200
+
+
+SAME_ORIGIN = {"Origin": "http://testserver"}
+
+
+def test_the_page_form_and_the_api_count_failed_logins_against_one_limit(
+    app_client: TestClient, world: World
+) -> None:
+    """One rule (accounts.record_failed_login, via accounts.log_in) for both edges: three
+    wrong passwords on the page and two on the API use up the account's five together."""
+    for _ in range(3):
+        page = app_client.post(
+            "/login",
+            data={"email": world.prac_x, "password": "x"},
+            headers=SAME_ORIGIN,
+            follow_redirects=False,
+        )
+        assert page.status_code == 401
+    for _ in range(2):
+        r = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": "x"})
+        assert r.status_code == 401
+    api = app_client.post("/api/v1/auth/login", json={"email": world.prac_x, "password": PASSWORD})
+    page = app_client.post(
+        "/login",
+        data={"email": world.prac_x, "password": PASSWORD},
+        headers=SAME_ORIGIN,
+        follow_redirects=False,
+    )
+    assert (api.status_code, page.status_code) == (429, 429)
+    assert int(api.headers["Retry-After"]) > 0 and int(page.headers["Retry-After"]) > 0
+
+
+def test_record_failed_login_counts_up_to_the_limit_per_account(db: Database) -> None:
+    limit = {"max_failures": 3, "window_seconds": 300}
+    key, other = accounts.login_key("Someone@x.test "), accounts.login_key("other@x.test")
+    for _ in range(3):
+        with db.write() as session:
+            accounts.record_failed_login(session, key, **limit)
+    with pytest.raises(accounts.LoginThrottled) as refused, db.write() as session:
+        accounts.record_failed_login(session, key, **limit)
+    assert 0 < refused.value.retry_after <= 300
+    with db.write() as session:  # another account keeps its own allowance
+        accounts.record_failed_login(session, other, **limit)
+    with db.read() as session:
+        counted = session.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key_hash == key)
+        )
+    assert counted == 3  # the refused attempt is not recorded
+
+
+def test_log_in_takes_the_limit_and_session_length_from_the_settings(
+    db: Database, world: World
+) -> None:
+    settings = Settings(env="test", login_max_failures=2, login_window_seconds=300)
+    for _ in range(2):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.log_in(db, settings, email=world.prac_x, password="wrong")
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.log_in(db, settings, email=world.prac_x, password=PASSWORD)
+    ok = accounts.log_in(db, settings, email=world.admin_x, password=PASSWORD)
+    hours = (ok.expires_utc - utcnow()).total_seconds() / 3600
+    assert settings.session_hours - 0.1 < hours <= settings.session_hours
 
 
 def test_patient_sees_only_their_own_record(
@@ -143,6 +220,21 @@ def test_logout_revokes_the_session(app_client: TestClient, world: World, login:
     assert app_client.get("/api/v1/auth/me", headers=h).status_code == 200
     assert app_client.post("/api/v1/auth/logout", headers=h).status_code == 204
     assert app_client.get("/api/v1/auth/me", headers=h).status_code == 401
+
+
+def test_the_logout_page_revokes_the_session_in_its_write_session(
+    app_client: TestClient, world: World
+) -> None:
+    form = {"email": world.prac_x, "password": PASSWORD}
+    page = app_client.post("/login", data=form, headers=SAME_ORIGIN, follow_redirects=False)
+    assert page.status_code == 303
+    token = app_client.cookies.get("acuhead_session")
+    assert token
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert app_client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    out = app_client.post("/logout", headers=SAME_ORIGIN, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login?logged_out=1"
+    assert app_client.get("/api/v1/auth/me", headers=bearer).status_code == 401
 
 
 def test_reads_and_changes_of_a_patient_record_are_audited_without_health_data(

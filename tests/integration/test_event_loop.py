@@ -80,7 +80,7 @@ def test_no_coroutine_endpoint_or_dependency_is_given_a_synchronous_session() ->
     count = 0
     for route, extra in _routes(app.router.routes):
         count += 1
-        where = f"{sorted(route.methods)} {route.path}"
+        where = f"{sorted(route.methods or ())} {route.path}"
         found += _coroutines_given_a_session(route.dependant, where)
         for dep in extra:
             found += _coroutines_given_a_session(get_dependant(path=route.path, call=dep), where)
@@ -136,6 +136,69 @@ def test_no_coroutine_in_the_web_layer_takes_a_session_or_opens_a_transaction() 
         for path in sorted(WEB.rglob("*.py"))
         for line, what in _blocking_in_coroutines(ast.parse(path.read_text(encoding="utf-8")))
     ]
+    assert found == []
+
+
+# One transaction idiom (ARCHITECTURE.md, "Transactions"): a route takes WriteSession or
+# ReadSession, or hands its work to run_write / run_read / run_transaction. Only the request
+# dependencies that provide those open a session themselves.
+OPENS_SESSIONS = {"deps.py", "pages/base.py"}
+
+
+def _transactions_opened(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Calls of ``<...>db.write()``, ``db.read()`` or ``db.transact()`` anywhere."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+        if name == "db" and node.func.attr in ("write", "read", "transact"):
+            yield node.lineno, ast.unparse(node)
+
+
+def test_the_transaction_checker_finds_what_it_looks_for() -> None:
+    bad = ast.parse(
+        "def a(db): \n"
+        "    with db.write() as s: ...\n"
+        "def b(request):\n"
+        "    with request.app.state.db.read() as s: ...\n"
+        "def c(db, work):\n"
+        "    db.transact(work)\n"
+        "def d(f):\n"
+        "    f.read()\n"
+    )
+    assert sorted(line for line, _ in _transactions_opened(bad)) == [2, 4, 6]
+
+
+def test_no_route_opens_a_transaction_itself() -> None:
+    found = [
+        f"{path.relative_to(WEB)}:{line} {what}"
+        for path in sorted(WEB.rglob("*.py"))
+        if path.relative_to(WEB).as_posix() not in OPENS_SESSIONS
+        for line, what in _transactions_opened(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+
+
+# The two named exceptions to WriteSession/ReadSession (ARCHITECTURE.md, "Transactions").
+WORKER_HELPERS = {
+    "run_write": {"api/diary.py"},  # the diary hot path: one thread hop per request
+    "run_read": {"api/diary.py"},
+    "run_transaction": {"pages/admin.py"},  # commit, then e-mail the link
+}
+
+
+def test_the_worker_thread_helpers_are_used_only_where_written_down() -> None:
+    found = []
+    for path in sorted(WEB.rglob("*.py")):
+        where = path.relative_to(WEB).as_posix()
+        if where == "deps.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                allowed = WORKER_HELPERS.get(node.func.id)
+                if allowed is not None and where not in allowed:
+                    found.append(f"{where}:{node.lineno} {node.func.id}")
     assert found == []
 
 

@@ -424,7 +424,7 @@ def test_puerperium_is_imported_and_kept_when_a_later_file_leaves_it_out(db: Dat
 
 def test_export_writes_the_latest_intake_screen_and_import_round_trips_it(db: Database) -> None:
     """The document's ``red_flags`` block carries the latest SNNOOP10 intake screen
-    (CLINICAL.md 2: 15 yes/no items; README "Safety gate"): export -> import into another
+    (CLINICAL.md 2: 15 yes/no items; docs/safety-gate.md): export -> import into another
     clinic records the same screen, and its "yes" opens an alert there (a clearance is never
     carried by a file). Importing it again into the same patient adds no second screen."""
     from acuhead.domain.redflags import CATALOGUE

@@ -512,7 +512,7 @@ def test_patient_page_shows_the_gate_answer_before_the_builder(
     app_client: TestClient, world: World, db: Database
 ) -> None:
     """The clinic's patient page shows the safety gate's own answer (services.gate.readiness,
-    README "Safety gate"), not only open alerts: "screen needed" with the intake link (no screen
+    docs/safety-gate.md), not only open alerts: "screen needed" with the intake link (no screen
     is not no red flags, CLINICAL.md 2), then each flag the record raises (P6 pregnancy,
     CLINICAL.md 2 item 11) with its evidence, and "ready to plan" once cleared."""
     c = app_client

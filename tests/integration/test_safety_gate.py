@@ -1,4 +1,4 @@
-"""The safety gate on both engines (issue 12 items 1-4; README "Safety gate").
+"""The safety gate on both engines (issue 12 items 1-4; docs/safety-gate.md).
 
 For each patient the issue found planned without review, the same rule (services.gate ->
 domain/readiness.decide) refuses the prescription builder page, the API and
@@ -368,7 +368,7 @@ def test_a_screen_is_complete_only_with_all_15_items(
 def test_an_imported_dated_screen_counts_and_its_yes_answers_block(
     world: World, db: Database, cli: CliRunner, tmp_path: Any
 ) -> None:
-    # A diary document's red_flags block with screened_on is a screen (README "Safety gate").
+    # A diary document's red_flags block with screened_on is a screen (docs/safety-gate.md).
     answers = {f.code: False for f in CATALOGUE}
     doc: dict[str, Any] = {
         "format": "acuhead.diary/1",

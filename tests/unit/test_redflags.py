@@ -182,7 +182,7 @@ def test_intake_evidence_and_notes() -> None:
     assert codes(findings) == ["S_systemic", "O_older_age"]
     assert findings[1].evidence == (
         "first headache on 2020-01-01 at 69 years 6 months, on or after the 65th birthday "
-        "(SNNOOP10 O, older age; CLINICAL.md 2 item 5)",
+        "(SNNOOP10 O, older age)",
     )
     assert all(f.note == "night sweats for two weeks" for f in findings)
 

@@ -1,4 +1,4 @@
-"""Time rules (issue 12 item 5; README "Time rules").
+"""Time rules (issue 12 item 5; docs/clinical-rules.md).
 
 Instants are aware datetimes, every duration is elapsed (absolute, UTC) time, and days are the
 patient's local dates. Python subtracts two datetimes that share one tzinfo by their wall clocks,

@@ -86,8 +86,8 @@ QUESTIONNAIRE_NOTE = (
     + ". "
     + ", ".join(s.label for s in REGISTRY if s.since_treatment)
     + " asks about change since treatment began, so it has no baseline: the latest answer is "
-    "shown (CLINICAL.md 3, 4)."
-)
+    "shown."
+)  # CLINICAL.md 3, 4
 
 
 def not_measurable_mechanisms() -> list[NotMeasurable]:

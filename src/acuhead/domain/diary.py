@@ -188,7 +188,7 @@ class Attack:
     def minutes(self) -> int | None:
         """Elapsed duration in whole minutes, from times when both are known, else the recorded
         length. Computed from absolute time (`elapsed_minutes`): across a daylight-saving
-        change the hour gained or lost counts as it passed (see the README's time rules)."""
+        change the hour gained or lost counts as it passed (see docs/clinical-rules.md)."""
         if self.end is not None:
             return elapsed_minutes(self.start, self.end)
         return self.duration_min

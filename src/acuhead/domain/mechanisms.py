@@ -138,7 +138,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "minimal needling in the ART-TTH trial, and no trial has shown that lower muscle "
             "tension (by EMG or tenderness) is what carries the improvement."
         ),
-        citations=(_MELCHART_2005, "Lu 2021 (points most used in TTH trials), per CLINICAL.md 8."),
+        citations=(_MELCHART_2005, "Lu 2021 (points most used in TTH trials)."),
     ),
     Mechanism(
         key="nervous_system",

@@ -69,7 +69,7 @@ class DayRecord:
     (an attack is one event, even over midnight); ``headache_minutes`` is the part of every
     attack that falls on this local day, overlapping attacks counted once, attacks without an
     end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
-    daylight-saving change day the local day has 23 or 25 hours (README time rules).
+    daylight-saving change day the local day has 23 or 25 hours (docs/clinical-rules.md).
     """
 
     units: DayUnits
@@ -157,7 +157,7 @@ def day_records(
     one_day = dt.timedelta(days=1)
 
     for index, attack in enumerate(diary.attacks):
-        # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
+        # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
         begin = _naive_utc(attack.start)
         end_local = attack.effective_end
@@ -748,7 +748,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 COHORT_CAVEATS: tuple[str, ...] = (
     "No control group: a clinic sees only treated patients, so the change includes the natural "
     "course of migraine, the effect of being cared for and any placebo response, not only the "
-    "effect of needling (acupuncture beats sham only modestly; CLINICAL.md 5 and 8).",
+    "effect of needling (acupuncture beats sham only modestly).",  # CLINICAL.md 5 and 8
     "Regression to the mean: people tend to start treatment when their headaches are at their "
     "worst, so later months look better even without any treatment effect.",
     "Selection: patients who choose acupuncture, stay for a course and keep a diary differ from "
@@ -760,5 +760,5 @@ COHORT_CAVEATS: tuple[str, ...] = (
     "Co-interventions: new preventive drugs, lifestyle changes or other therapies during the "
     "course are not controlled for.",
     "Definitions differ: migraine days here follow the vdArend2023 day rule, trials used their "
-    "own definitions and a prospective baseline diary of at least 4 weeks (CLINICAL.md 1.x, 3).",
+    "own definitions and a prospective baseline diary of at least 4 weeks.",  # CLINICAL.md 1.x, 3
 )

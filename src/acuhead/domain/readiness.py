@@ -236,9 +236,10 @@ def screen_state(
             ScreenStatus.BIRTH_DATE_NEEDED,
             screen.screened_on,
             until,
+            # CLINICAL.md 2 item 5
             "screen needed: birth date. The patient's birth date is unknown, so SNNOOP10 O "
-            "(onset after 65, CLINICAL.md 2 item 5) cannot be checked; record it on the intake "
-            "screen or in the patient record",
+            "(onset after 65) cannot be checked; record it on the intake screen or in the "
+            "patient record",
         )
     if (
         screen.first_headache_onset is None
@@ -248,9 +249,9 @@ def screen_state(
             ScreenStatus.ONSET_NEEDED,
             screen.screened_on,
             until,
+            # CLINICAL.md 2 item 5
             f"screen needed: onset date. The patient is {patient.age_on(today)} and the date of "
-            "the first headache is unknown, so SNNOOP10 O (onset after 65, CLINICAL.md 2 item "
-            "5) cannot be checked",
+            "the first headache is unknown, so SNNOOP10 O (onset after 65) cannot be checked",
         )
     return ScreenState(
         ScreenStatus.CURRENT,
@@ -378,7 +379,7 @@ def record_flags(
     found: list[RedFlagFinding] = []
     # P6 is "pregnancy or puerperium" (CLINICAL.md 2 item 11): either fact raises it, once.
     p6 = [
-        f"safety profile: {fact} (SNNOOP10 P6; CLINICAL.md 2 item 11)"
+        f"safety profile: {fact} (SNNOOP10 P6)"
         for fact, on in (
             ("pregnant", patient.safety.pregnant),
             ("puerperium (after childbirth)", patient.safety.puerperium),
@@ -432,7 +433,7 @@ def decide(
                 SCREEN_NEEDED,
                 "Screen needed",
                 state.reason,
-                ("SNNOOP10 intake screen, Do et al. 2019; CLINICAL.md 2",),
+                ("SNNOOP10 intake screen, Do et al. 2019",),  # CLINICAL.md 2
                 "screen",
             )
         )

@@ -142,7 +142,7 @@ CATALOGUE: tuple[RedFlag, ...] = (
         "P6",
         "Pregnancy or puerperium (the weeks after giving birth)",
         "Headache in pregnancy or soon after birth, especially a new or different one, needs "
-        "medical assessment; several points also need caution in pregnancy (CLINICAL.md 7.3).",
+        "medical assessment; several points also need caution in pregnancy.",  # CLINICAL.md 7.3
     ),
     RedFlag(
         12,
@@ -294,8 +294,8 @@ def older_age_onset(birth_date: dt.date, onset: dt.date) -> str | None:
         months -= 1
     return (
         f"first headache on {onset.isoformat()} at {months // 12} years {months % 12} months, "
-        f"on or after the {OLDER_AGE_ONSET_AFTER_YEARS}th birthday (SNNOOP10 O, older age; "
-        "CLINICAL.md 2 item 5)"
+        f"on or after the {OLDER_AGE_ONSET_AFTER_YEARS}th birthday (SNNOOP10 O, older age)"
+        # CLINICAL.md 2 item 5
     )
 
 

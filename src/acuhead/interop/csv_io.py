@@ -1,9 +1,9 @@
 """CSV export and import of a patient's diary days and attacks (two files, one table each).
 
-The columns are the diary document's keys (README.md, "CSV"), so a CSV row is converted to the
-document's shape and checked by ``document.parse``: one set of rules whatever the format. A
-problem is reported by line and column (``line 7, column peak_intensity: must be at most 10;
-got 12``), every problem at once, and an import with any problem imports nothing.
+The columns are the diary document's keys (docs/diary-document.md, "CSV"), so a CSV row is
+converted to the document's shape and checked by ``document.parse``: one set of rules whatever
+the format. A problem is reported by line and column (``line 7, column peak_intensity: must be
+at most 10; got 12``), every problem at once, and an import with any problem imports nothing.
 
 Cells: dates and times ISO 8601 (``2026-02-02``, ``2026-02-02T06:30``; a space instead of ``T``
 is accepted); booleans ``yes``/``no`` (``true``/``false``, ``1``/``0`` are read too); an empty

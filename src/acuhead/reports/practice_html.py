@@ -108,8 +108,7 @@ def render(report: PracticeReport) -> str:
             ("source", "comparison", "acupuncture", "control", "this clinic", "status"),
             [
                 (
-                    f"{escape(b.citation)} <span class='note'>({escape(b.source_section)};"
-                    f" {escape(b.window)})</span>",
+                    f"{escape(b.citation)} <span class='note'>({escape(b.window)})</span>",
                     f"{escape(b.comparison)}<br><span class='note'>{escape(b.unit)}</span>",
                     _num(b.acupuncture, 1),
                     _num(b.control, 1),
@@ -218,7 +217,7 @@ def render(report: PracticeReport) -> str:
                 for o in mech.observable
             ],
         ),
-        "<p>Not measurable in a clinic (evidence grade, CLINICAL.md 8):</p>",
+        "<p>Not measurable in a clinic (evidence grade):</p>",  # CLINICAL.md 8
         _table(
             ("claim", "grade"),
             [

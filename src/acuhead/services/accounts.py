@@ -20,8 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from acuhead.config import Settings
 from acuhead.errors import AcuheadError, Conflict, FieldError, NotFound, ValidationError
-from acuhead.services.actors import Actor, Role, audit, require_admin
+from acuhead.services.actors import Actor, Role, require_admin
+from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.models import AuthSession, Clinic, LoginAttempt, Patient, User, utcnow
 
@@ -121,6 +123,20 @@ def login_key(email: str) -> str:
     return _sha("login:" + email.strip().lower())
 
 
+def log_in(db: Database, settings: Settings, *, email: str, password: str) -> LoginResult:
+    """The login of every edge (the page form and the API): :func:`login` with the clinic's
+    throttle (``login_max_failures`` per ``login_window_seconds``) and session length, so
+    the rule is stated once, here, whichever door an attempt comes through."""
+    return login(
+        db,
+        email=email,
+        password=password,
+        session_hours=settings.session_hours,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+
+
 def login(
     db: Database,
     *,
@@ -142,7 +158,7 @@ def login(
     key = login_key(email)
     address = email.strip().lower()
     with db.write() as session:
-        _record_attempt(session, key, max_failures, window_seconds)
+        record_failed_login(session, key, max_failures=max_failures, window_seconds=window_seconds)
         found = session.execute(
             select(User.id, User.password_hash, User.active).where(User.email == address)
         ).first()
@@ -163,8 +179,16 @@ def login(
         return start_session(session, user, session_hours=session_hours)
 
 
-def _record_attempt(session: Session, key: str, max_failures: int, window_seconds: int) -> None:
-    """Count the attempts of ``key`` in the window and add this one, or raise LoginThrottled.
+def record_failed_login(
+    session: Session, key: str, *, max_failures: int, window_seconds: int
+) -> None:
+    """Record a failed login of the account ``key`` (:func:`login_key`), or raise
+    LoginThrottled when the account has had ``max_failures`` in the last ``window_seconds``.
+    The one place the login throttle is written; the refused attempt is not recorded.
+
+    Every attempt counts as failed until its password proves right: :func:`login` records it
+    before checking, and a correct password clears the account's attempts. Recording only
+    after a wrong answer would let a burst of parallel guesses all be checked.
 
     The count and the insert must not interleave with another request's: SQLite admits one
     writer at a time (``BEGIN IMMEDIATE``), and on PostgreSQL a transaction-scoped advisory

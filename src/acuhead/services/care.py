@@ -67,12 +67,13 @@ from acuhead.domain.tcm.restore import (
 from acuhead.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from acuhead.interop.care import session_start
 from acuhead.services import gate
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
-from acuhead.services.care_records import (
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.services.diary import check_not_future, load_diary
+from acuhead.store.audit import audit
+from acuhead.store.care_records import (
     session_record,
     write_session_row,
 )
-from acuhead.services.diary import MAX_PAGE, check_not_future, load_diary
 from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import (
@@ -85,6 +86,7 @@ from acuhead.store.models import (
     TreatmentSessionRow,
     utcnow,
 )
+from acuhead.store.paging import page_of, page_of_rows
 
 # ---- access -----------------------------------------------------------------------------------
 
@@ -771,14 +773,8 @@ def list_treatment_sessions(
 ) -> tuple[list[TreatmentSessionRow], int]:
     patient = load_patient(session, actor, patient_id)
     stmt = select(TreatmentSessionRow).where(TreatmentSessionRow.patient_id == patient.id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(
-            stmt.order_by(TreatmentSessionRow.start_local, TreatmentSessionRow.id)
-            .limit(min(limit, MAX_PAGE))
-            .offset(offset)
-        )
-    )
+    order = (TreatmentSessionRow.start_local, TreatmentSessionRow.id)
+    rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "treatment_sessions", patient_id=patient.id)
     return rows, total
 
@@ -852,12 +848,8 @@ def list_adverse_events(
         stmt = stmt.where(AdverseEventRow.serious.is_(serious))
     if since is not None:
         stmt = stmt.where(TreatmentSessionRow.start_local >= dt.datetime.combine(since, dt.time()))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(TreatmentSessionRow.start_local.desc(), AdverseEventRow.id.desc())
-        .limit(min(limit, MAX_PAGE))
-        .offset(offset)
-    ).all()
+    order = (TreatmentSessionRow.start_local.desc(), AdverseEventRow.id.desc())
+    rows, total = page_of_rows(session, stmt, *order, limit=limit, offset=offset)
     out = [
         {
             "id": ev.id,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from acuhead.services.actors import Actor, audit, require_staff
+from acuhead.services.actors import Actor, require_staff
 from acuhead.services.diary import local_today
+from acuhead.store.audit import audit
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RedFlagAlertRow, User
 
 OVERDUE_DAYS = 3

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
-from acuhead.services import care_records, safety
+from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -47,8 +48,7 @@ from acuhead.store.models import (
     User,
     utcnow,
 )
-
-MAX_PAGE = 500
+from acuhead.store.paging import MAX_PAGE, page_of
 
 
 def local_today(tz: str) -> dt.date:
@@ -177,10 +177,7 @@ def list_patients(
         stmt = stmt.where(
             func.lower(Patient.external_id).like(like) | func.lower(Patient.display_name).like(like)
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(stmt.order_by(Patient.id).limit(min(limit, MAX_PAGE)).offset(offset))
-    )
+    rows, total = page_of(session, stmt, Patient.id, limit=limit, offset=offset)
     audit(session, actor, "read", "patient_list")
     return rows, total
 
@@ -396,14 +393,8 @@ def list_attacks(
         stmt = stmt.where(
             AttackRow.start_local < dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(
-            stmt.order_by(AttackRow.start_local, AttackRow.id)
-            .limit(min(limit, MAX_PAGE))
-            .offset(offset)
-        )
-    )
+    order = (AttackRow.start_local, AttackRow.id)
+    rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "attacks", patient_id=patient.id)
     return rows, total
 
@@ -424,14 +415,8 @@ def list_medications(
         stmt = stmt.where(MedicationDoseRow.taken_day >= start)
     if end:
         stmt = stmt.where(MedicationDoseRow.taken_day <= end)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(
-            stmt.order_by(MedicationDoseRow.taken_day, MedicationDoseRow.id)
-            .limit(min(limit, MAX_PAGE))
-            .offset(offset)
-        )
-    )
+    order = (MedicationDoseRow.taken_day, MedicationDoseRow.id)
+    rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "medications", patient_id=patient.id)
     return rows, total
 
@@ -589,7 +574,7 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     patient = load_patient(session, actor, patient_id)
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     audit(session, actor, "export", "diary", patient_id=patient.id)
-    extras = care_records.export_care(session, patient=patient)  # sessions, course (issue 4)
+    extras = care_documents.export_care(session, patient=patient)  # sessions, course (issue 4)
     from acuhead.services import imports  # questionnaires, assessment (issue 13 item 9)
 
     extras.update(imports.export_extras(session, patient))

@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from acuhead.services.accounts import login_key
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_admin
+from acuhead.services.actors import Actor, Role, load_patient, require_admin
+from acuhead.store.audit import audit
 from acuhead.store.models import AuditEvent, Base, LoginAttempt, Patient, User
 
 _AUDIT = "audit_events"

@@ -7,7 +7,7 @@ diary (its ICHD-3 8.2 diagnoses, intensity readings and headache days). Every pl
 (``services.care.create_prescription`` / ``confirm_prescription``), the planning-check endpoint
 and ``acuhead prescribe --patient``. A refusal is SafetyBlock (HTTP 409, CLI exit 6) naming each
 reason. A flag the record raises is cleared with a reason by :func:`clear_record_flag`, which
-keeps the same audit trail as resolving an intake alert (README "Safety gate").
+keeps the same audit trail as resolving an intake alert (docs/safety-gate.md).
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from acuhead.domain import redflags
 from acuhead.domain.classify import diary_span
 from acuhead.domain.diagnosis import diagnose
 from acuhead.errors import FieldError, SafetyBlock, ValidationError
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
 from acuhead.services.diary import load_diary, local_today
 from acuhead.services.safety import alert_value, finding_dicts, latest_screen
+from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import RedFlagAlertRow, User, utcnow
 

@@ -51,9 +51,10 @@ from acuhead.interop.document import (
     parse,
     to_document,
 )
-from acuhead.services import care_records, safety
+from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -372,7 +373,7 @@ def write_import(
     if isinstance(block, dict) and block:
         safety.import_intake_block(session, actor=actor, patient=patient, block=block)
     counts.update(
-        care_records.import_care(session, actor=actor, patient=patient, extras=doc.extras)
+        care_documents.import_care(session, actor=actor, patient=patient, extras=doc.extras)
     )
     counts["questionnaires"] = _write_questionnaires(session, patient, prepared.questionnaires)
     counts["assessments"] = _write_assessment(session, actor, patient, doc.assessment)

@@ -17,7 +17,8 @@ from acuhead.errors import FieldError, ValidationError
 from acuhead.interop import csv_io, fhir
 from acuhead.interop.document import to_document
 from acuhead.services import clinical, diary, imports
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
 from acuhead.store.models import Patient
 
@@ -80,7 +81,7 @@ def _patient_block(patient: Patient) -> dict[str, Any]:
 
 
 def export_csv(session: Session, *, actor: Actor, patient_id: int) -> tuple[str, str]:
-    """(days CSV, attacks CSV) of the patient's diary (columns in README.md, "CSV")."""
+    """(days CSV, attacks CSV) of the patient's diary (columns in docs/diary-document.md, "CSV")."""
     doc = diary.export_document(session, actor=actor, patient_id=patient_id)
     return csv_io.days_to_csv(doc["days"]), csv_io.attacks_to_csv(doc["attacks"])
 

@@ -39,15 +39,9 @@ from acuhead.services.accounts import (
     hash_password,
     revoke_user_sessions,
 )
-from acuhead.services.actors import (
-    Actor,
-    Role,
-    audit,
-    find_patient,
-    require_admin,
-    require_staff,
-)
+from acuhead.services.actors import Actor, Role, find_patient, require_admin, require_staff
 from acuhead.services.mail import Mail, Mailer
+from acuhead.store.audit import audit
 from acuhead.store.models import Clinic, Invitation, Patient, User, utcnow
 
 LINK_DAYS = 7  # how long a link works; long enough for a patient to open it after the visit

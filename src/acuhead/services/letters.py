@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from acuhead.reports.letter import letter_html, render_pdf
 from acuhead.services import clinical, outcomes
-from acuhead.services.actors import Actor, audit, load_patient
+from acuhead.services.actors import Actor, load_patient
 from acuhead.services.diary import load_diary, local_today
+from acuhead.store.audit import audit
 from acuhead.store.models import AdverseEventRow, Clinic, TreatmentSessionRow
 
 

@@ -28,8 +28,9 @@ from acuhead.domain.triggers import (
     analyse_triggers,
 )
 from acuhead.errors import FieldError, ValidationError
-from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, Role, load_patient, require_staff
 from acuhead.services.diary import load_diary
+from acuhead.store.audit import audit
 from acuhead.store.models import User
 
 

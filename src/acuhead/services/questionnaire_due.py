@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from acuhead.domain.instruments import BY_ID
 from acuhead.domain.instruments import InstrumentSpec as Instrument
 from acuhead.domain.schedule import DueQuestionnaire, schedule_status
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.models import Patient, QuestionnaireRow, QuestionnaireSchedule
 from acuhead.store.models import TreatmentSessionRow as SessionRow
 

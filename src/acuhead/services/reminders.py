@@ -36,8 +36,9 @@ from sqlalchemy.orm import Session
 from acuhead.config import Settings
 from acuhead.errors import NotFound
 from acuhead.services import questionnaire_due
-from acuhead.services.actors import Actor, Role, audit
+from acuhead.services.actors import Actor, Role
 from acuhead.services.mail import Mail, Mailer, SendResult, mailer_from_settings
+from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, ReminderLog, User, utcnow
 

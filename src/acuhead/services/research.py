@@ -19,7 +19,8 @@ from acuhead.domain.diary import CURATED_TRIGGERS, Diary
 from acuhead.errors import FieldError, NotFound, ValidationError
 from acuhead.interop import research
 from acuhead.services import diary as diary_svc
-from acuhead.services.actors import Actor, audit, load_patient, require_admin, require_staff
+from acuhead.services.actors import Actor, load_patient, require_admin, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.models import (
     Patient,
     QuestionnaireRow,

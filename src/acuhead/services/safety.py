@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from acuhead.domain import redflags
 from acuhead.domain.diary import Attack
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
-from acuhead.services.actors import Actor, audit, load_patient, require_staff
+from acuhead.services.actors import Actor, load_patient, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.db import lock_for_update
 from acuhead.store.mapping import attack_from_row, patient_facts
 from acuhead.store.models import (

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain.instruments import REGISTRY, InstrumentSpec
 from acuhead.errors import Conflict, FieldError, ValidationError
-from acuhead.services.actors import Actor, audit, require_admin, require_staff
+from acuhead.services.actors import Actor, require_admin, require_staff
+from acuhead.store.audit import audit
 from acuhead.store.models import QuestionnaireSchedule
 
 MIN_EVERY_DAYS = 7

@@ -59,8 +59,8 @@ def with_fold(
 ) -> dt.datetime | None:
     """A stored local time with the ``fold`` the database cannot keep, restored from the stored
     UTC instant: in the repeated hour of an autumn change (01:30 twice in America/New_York) the
-    second 01:30 gets ``fold=1``, so durations computed from it are elapsed time (README time
-    rules). Outside a repeated hour the value is returned unchanged."""
+    second 01:30 gets ``fold=1``, so durations computed from it are elapsed time
+    (docs/clinical-rules.md). Outside a repeated hour the value is returned unchanged."""
     if local is None or utc is None or tz is None:
         return local
     later = local.replace(fold=1)

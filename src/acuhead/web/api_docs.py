@@ -3,7 +3,7 @@
 Swagger UI's files come from an installed package (``fastapi-offline`` ships them), under
 ``/docs/assets``; the page's only other script is ``static/js/api-docs.js``. Nothing is
 fetched from another host, and the page runs under a CSP without inline script, so the docs
-work offline (README "nothing fetched at run time"). Whether ``/docs`` and ``/openapi.json``
+work offline (nothing is fetched at run time). Whether ``/docs`` and ``/openapi.json``
 exist at all is the ``ACUHEAD_API_DOCS`` setting: off by default in production.
 """
 

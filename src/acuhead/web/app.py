@@ -39,7 +39,7 @@ from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
 from acuhead.web.api_docs import add_api_docs
-from acuhead.web.deps import deferred_access_error, patient_access
+from acuhead.web.deps import ReadSession, deferred_access_error, patient_access
 from acuhead.web.limits import BodyLimits
 from acuhead.web.schemas import Health
 
@@ -60,7 +60,7 @@ DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-# Production is served over HTTPS (README "Deploying"): browsers keep to it for a year.
+# Production is served over HTTPS (docs/deploying.md): browsers keep to it for a year.
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -300,11 +300,10 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/healthz", response_model=Health, tags=["health"])
-    def healthz() -> Health:
+    def healthz(session: ReadSession) -> Health:
         """Liveness and database reachability; carries no data and needs no login."""
         try:
-            with db.read() as session:
-                session.execute(text("SELECT 1"))
+            session.execute(text("SELECT 1"))
             state = "ok"
         except Exception:
             log.exception("health check failed")

@@ -340,6 +340,20 @@ async def run_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
     return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "read"))
 
 
+async def run_transaction(request: Request, work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one write transaction on a worker thread of the write limiter,
+    committed when this returns (and run again on a transient refusal, as :func:`run_write`).
+
+    For a route that must act after its commit within the same request: a page that e-mails
+    the link it has just created sends it only once the link surely exists, and outside the
+    database write lock. With ``WriteSession`` the commit comes after the handler returns.
+    """
+    db: Database = request.app.state.db
+    return await anyio.to_thread.run_sync(
+        lambda: db.transact(work), limiter=worker_threads(request, "write")
+    )
+
+
 async def run_login(request: Request, check: Callable[[], T]) -> T:
     """``check()`` (``accounts.login``: its transactions and the password hash) on a worker
     thread of the login limiter, off the event loop."""

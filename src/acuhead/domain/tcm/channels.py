@@ -75,7 +75,7 @@ LOCATION_RULES: Mapping[Location, LocationRule] = MappingProxyType(
             Location.FRONTAL,
             (Channel.YANGMING,),
             ("ST8", "EX-HN3", "GB14"),
-            "CLINICAL.md 7.1 (forehead, supra-orbital: Yangming)",
+            "forehead, supra-orbital: Yangming",
         ),
         # Temples / sides, incl. one-sided migraine -> Shaoyang; local Taiyang (EX-HN5),
         # TE23 towards GB8, GB20 (CLINICAL.md 7.1 row 2).
@@ -83,28 +83,28 @@ LOCATION_RULES: Mapping[Location, LocationRule] = MappingProxyType(
             Location.TEMPORAL,
             (Channel.SHAOYANG,),
             ("EX-HN5", "TE23", "GB8", "GB20"),
-            "CLINICAL.md 7.1 (temples/sides: Shaoyang)",
+            "temples and sides: Shaoyang",
         ),
         # Occiput -> Taiyang; local BL10, GV19, GB20 (CLINICAL.md 7.1 row 3).
         Location.OCCIPITAL: LocationRule(
             Location.OCCIPITAL,
             (Channel.TAIYANG,),
             ("BL10", "GV19", "GB20"),
-            "CLINICAL.md 7.1 (occiput/nape: Taiyang)",
+            "occiput and nape: Taiyang",
         ),
         # Nape shares the occiput row of 7.1; GV19 sits on the scalp, so only the nape points.
         Location.NECK: LocationRule(
             Location.NECK,
             (Channel.TAIYANG,),
             ("BL10", "GB20"),
-            "CLINICAL.md 7.1 (occiput/nape: Taiyang)",
+            "occiput and nape: Taiyang",
         ),
         # Vertex -> Jueyin + Governor vessel; local GV20, Sishencong (CLINICAL.md 7.1 row 4).
         Location.VERTEX: LocationRule(
             Location.VERTEX,
             (Channel.JUEYIN, Channel.GOVERNOR),
             ("GV20", "EX-HN1"),
-            "CLINICAL.md 7.1 (vertex: Jueyin + Du/GV)",
+            "vertex: Jueyin and the Governor vessel",
         ),
         # Orbital: 7.1 has no row of its own. The supra-orbital part belongs to the forehead row
         # (Yangming: Yintang, GB14); the lateral brow end (TE23) is in the temple row
@@ -114,29 +114,23 @@ LOCATION_RULES: Mapping[Location, LocationRule] = MappingProxyType(
             Location.ORBITAL,
             (Channel.YANGMING, Channel.SHAOYANG),
             ("EX-HN3", "GB14", "TE23"),
-            "CLINICAL.md 7.1 (supra-orbital row: Yangming; TE23 from the temple row: Shaoyang)",
+            "supra-orbital: Yangming; TE23 from the temples: Shaoyang",
         ),
     }
 )
 
+# Distal points per channel: CLINICAL.md 7.1. The texts are shown with each proposed point,
+# so they name no file.
 DISTAL_RULES: Mapping[Channel, DistalRule] = MappingProxyType(
     {
-        Channel.YANGMING: DistalRule(
-            Channel.YANGMING, ("LI4", "ST44"), "CLINICAL.md 7.1 (distal LI4 Hegu, ST44 Neiting)"
-        ),
-        Channel.SHAOYANG: DistalRule(
-            Channel.SHAOYANG, ("TE5", "GB43"), "CLINICAL.md 7.1 (distal TE5 Waiguan, GB43 Xiaxi)"
-        ),
-        Channel.TAIYANG: DistalRule(
-            Channel.TAIYANG, ("SI3", "BL62"), "CLINICAL.md 7.1 (distal SI3 Houxi, BL62 Shenmai)"
-        ),
+        Channel.YANGMING: DistalRule(Channel.YANGMING, ("LI4", "ST44"), "LI4 Hegu, ST44 Neiting"),
+        Channel.SHAOYANG: DistalRule(Channel.SHAOYANG, ("TE5", "GB43"), "TE5 Waiguan, GB43 Xiaxi"),
+        Channel.TAIYANG: DistalRule(Channel.TAIYANG, ("SI3", "BL62"), "SI3 Houxi, BL62 Shenmai"),
         # PC6 is also listed for the vertex but marked [R] (page truncated): left out.
-        Channel.JUEYIN: DistalRule(
-            Channel.JUEYIN, ("LR3",), "CLINICAL.md 7.1 (distal LR3 Taichong; PC6 is [R])"
-        ),
+        Channel.JUEYIN: DistalRule(Channel.JUEYIN, ("LR3",), "LR3 Taichong"),
         # The Governor vessel is treated through its local vertex points (GV20); 7.1 gives no
         # distal point of its own.
-        Channel.GOVERNOR: DistalRule(Channel.GOVERNOR, (), "CLINICAL.md 7.1 (no distal point)"),
+        Channel.GOVERNOR: DistalRule(Channel.GOVERNOR, (), "no distal point"),
     }
 )
 

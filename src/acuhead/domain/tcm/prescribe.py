@@ -102,7 +102,7 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
                 key="li_lu_ctth_2017",
                 name="Li/Lu chronic tension-type headache trial, core set",
                 citation="Li Y/Lu L et al., Trials 2017 protocol (doi 10.1186/s13063-017-2188-9) "
-                "Table 1; result PMID 35732505 (CLINICAL.md 7.4)",
+                "Table 1; result PMID 35732505",  # CLINICAL.md 7.4
                 headache_kinds=("tension-type",),
                 points=("GB20", "GV20", "EX-HN5", "LI4", "LR3"),
                 evidence_status=EvidenceStatus.VERIFIED,
@@ -115,7 +115,7 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
             Protocol(
                 key="li_2012_shaoyang",
                 name="Li 2012 migraine trial, Shaoyang-specific set",
-                citation="Li Y et al., CMAJ 2012;184(4):401, Table 1 (CLINICAL.md 5.6, 7.4)",
+                citation="Li Y et al., CMAJ 2012;184(4):401, Table 1",  # CLINICAL.md 5.6, 7.4
                 headache_kinds=("migraine",),
                 points=("TE5", "GB34", "GB40", "GB20"),
                 evidence_status=EvidenceStatus.VERIFIED,
@@ -127,7 +127,7 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
             Protocol(
                 key="xu_2020_bmj",
                 name="Xu 2020 manual acupuncture for migraine without aura",
-                citation="Xu S et al., BMJ 2020;368:m697 (CLINICAL.md 5.4, 7.4)",
+                citation="Xu S et al., BMJ 2020;368:m697",  # CLINICAL.md 5.4, 7.4
                 headache_kinds=("migraine",),
                 points=("GB20", "GB8", "EX-HN5", "GV20", "GV24"),
                 evidence_status=EvidenceStatus.REPORTED,
@@ -138,7 +138,7 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
             Protocol(
                 key="zhao_2017_jama",
                 name="Zhao 2017 migraine prophylaxis, obligatory head points",
-                citation="Zhao L et al., JAMA Intern Med 2017;177(4):508 (CLINICAL.md 5.3, 7.4)",
+                citation="Zhao L et al., JAMA Intern Med 2017;177(4):508",  # CLINICAL.md 5.3, 7.4
                 headache_kinds=("migraine",),
                 points=("GB20", "GB8"),
                 evidence_status=EvidenceStatus.REPORTED,
@@ -150,7 +150,7 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
             Protocol(
                 key="opentcm_external_wind",
                 name="Textbook base prescription for external (wind) headache",
-                citation="opentcm, as summarised in CLINICAL.md 7.1",
+                citation="opentcm textbook summary",  # CLINICAL.md 7.1
                 headache_kinds=(),
                 points=("GB20", "ST8", "BL7", "LI4", "TE8"),
                 evidence_status=EvidenceStatus.TRADITION,
@@ -192,32 +192,28 @@ class PatternPoints:
     source: str
 
 
+# Pattern points: CLINICAL.md 7.2 ([V] checked against the source, [R] reported only); the texts
+# are shown with each proposed point, so they say it in words and name no file.
 PATTERN_POINTS: Mapping[Pattern, PatternPoints] = MappingProxyType(
     {
-        Pattern.WIND_COLD: PatternPoints(("BL12", "LU7"), "PRC textbook via CLINICAL.md 7.2 [R]"),
+        Pattern.WIND_COLD: PatternPoints(("BL12", "LU7"), "PRC textbook, not checked"),
         Pattern.WIND_HEAT: PatternPoints(
-            ("GV14", "LI11"), "CLINICAL.md 7.2 (GV14 [R]; LI4+LI11 pair [V tcmwindow])"
+            ("GV14", "LI11"), "GV14 not checked; LI4+LI11 pair checked, tcmwindow"
         ),
-        Pattern.WIND_DAMP: PatternPoints(("ST8", "SP9"), "textbook add-ons, CLINICAL.md 7.2 [R]"),
-        Pattern.LIVER_YANG_RISING: PatternPoints(
-            ("GB20", "GB40", "LR3"), "nyior list, CLINICAL.md 7.2 [V]"
-        ),
-        Pattern.LIVER_FIRE: PatternPoints(("LR2", "GB43"), "CLINICAL.md 7.2 [R]"),
-        Pattern.LIVER_QI_STAGNATION: PatternPoints(
-            ("LR3", "LI4"), "'Four Gates', CLINICAL.md 7.2 [R]"
-        ),
-        Pattern.PHLEGM_TURBIDITY: PatternPoints(
-            ("ST40", "CV12"), "nyior and Musil 2018, CLINICAL.md 7.2 [V]"
-        ),
+        Pattern.WIND_DAMP: PatternPoints(("ST8", "SP9"), "textbook add-ons, not checked"),
+        Pattern.LIVER_YANG_RISING: PatternPoints(("GB20", "GB40", "LR3"), "nyior list, checked"),
+        Pattern.LIVER_FIRE: PatternPoints(("LR2", "GB43"), "textbook, not checked"),
+        Pattern.LIVER_QI_STAGNATION: PatternPoints(("LR3", "LI4"), "'Four Gates', not checked"),
+        Pattern.PHLEGM_TURBIDITY: PatternPoints(("ST40", "CV12"), "nyior and Musil 2018, checked"),
         Pattern.BLOOD_STASIS: PatternPoints(
-            ("SP6", "SP10", "BL17"), "nyior and Musil 2018, CLINICAL.md 7.2 [V]"
+            ("SP6", "SP10", "BL17"), "nyior and Musil 2018, checked"
         ),
-        Pattern.QI_DEFICIENCY: PatternPoints(("GV20", "ST36", "CV6"), "CLINICAL.md 7.2 [R]"),
+        Pattern.QI_DEFICIENCY: PatternPoints(("GV20", "ST36", "CV6"), "textbook, not checked"),
         Pattern.BLOOD_DEFICIENCY: PatternPoints(
-            ("ST36", "SP6", "SP10"), "nyior (qi and blood deficiency), CLINICAL.md 7.2 [V]"
+            ("ST36", "SP6", "SP10"), "nyior (qi and blood deficiency), checked"
         ),
         Pattern.KIDNEY_DEFICIENCY: PatternPoints(
-            ("BL23", "KI3"), "CLINICAL.md 7.2 (BL23 [V nyior]; KI3 textbook [R])"
+            ("BL23", "KI3"), "BL23 checked, nyior; KI3 textbook, not checked"
         ),
     }
 )
@@ -414,7 +410,7 @@ def _stimulation(electro: bool, pattern: Pattern | None) -> StimulationPlan:
             frequency_hz=(2.0, 100.0),
             intensity_ma=(0.1, 1.0),
             moxa_suggested=moxa,
-            source="Li 2012 CMAJ: 2/100 Hz alternating, 0.1-1.0 mA, 30 min (CLINICAL.md 5.6)",
+            source="Li 2012 CMAJ: 2/100 Hz alternating, 0.1-1.0 mA, 30 min",  # CLINICAL.md 5.6
         )
     return StimulationPlan(
         method="manual",
@@ -422,8 +418,9 @@ def _stimulation(electro: bool, pattern: Pattern | None) -> StimulationPlan:
         retention_min=30,
         response_sought="deqi",
         moxa_suggested=moxa,
-        source="CLINICAL.md 7.2 (reducing for excess, reinforcing +/- moxa for deficiency); "
-        "30 min retention as in the trials of 7.4",
+        # CLINICAL.md 7.2 (manipulation) and 7.4 (retention in the trials)
+        source="textbook: reducing for excess, reinforcing +/- moxa for deficiency; "
+        "30 min retention as in the headache trials",
     )
 
 
@@ -431,8 +428,8 @@ def _stimulation(electro: bool, pattern: Pattern | None) -> StimulationPlan:
 
 _CHEN_2018 = (
     "mean skin-to-pleura depth at GB21 17.4 mm in men and 14.6 mm in women, less in thin people "
-    "(Chen et al. 2018, CLINICAL.md 7.3)"
-)
+    "(Chen et al. 2018)"
+)  # CLINICAL.md 7.3
 
 
 def safety_findings(
@@ -469,7 +466,7 @@ def safety_findings(
             "pregnancy_red_flags",
             None,
             "Headache in pregnancy or post partum is a SNNOOP10 flag: make sure the red-flag "
-            "screen was done (Do et al., Neurology 2019; CLINICAL.md 2)",
+            "screen was done (Do et al., Neurology 2019)",  # CLINICAL.md 2
             Action.INFO,
         )
     if bleeding:
@@ -478,14 +475,14 @@ def safety_findings(
             "bleeding_risk",
             None,
             f"Patient on {which}: confirm that needling is appropriate (haematoma risk; "
-            "CLINICAL.md 7.3 large-artery and eye-region cautions)",
+            "see the large-artery and eye-region cautions)",  # CLINICAL.md 7.3
             Action.CONFIRM,
         )
         add(
             "bleeding_technique",
             None,
             "Bleeding risk: press each site after withdrawal; prefer shallow needling; avoid "
-            "deep and vascular points (CLINICAL.md 7.3)",
+            "deep and vascular points",  # CLINICAL.md 7.3
             Action.INFO,
         )
     if safety.needle_phobia or safety.fainting_history:
@@ -494,7 +491,7 @@ def safety_findings(
             "vasovagal",
             None,
             f"{why.capitalize()}: treat lying down and start with few needles (this plan: "
-            f"{n_needles} insertions); fainting is a recorded adverse event (CLINICAL.md 6 extras)",
+            f"{n_needles} insertions); fainting is a recorded adverse event",  # CLINICAL.md 6
             Action.INFO,
         )
 
@@ -506,7 +503,7 @@ def safety_findings(
                 p.code,
                 f"{p.code} is traditionally forbidden in pregnancy: needs explicit confirmation. "
                 "Not hard-blocked: 15 trials showed no excess harm (Betts & Budd, Acupunct Med "
-                "2011; CLINICAL.md 7.3)",
+                "2011)",  # CLINICAL.md 7.3
                 Action.CONFIRM,
             )
         if Caution.PNEUMOTHORAX in cautions:
@@ -523,8 +520,8 @@ def safety_findings(
                     "pneumothorax",
                     p.code,
                     f"{p.code}: pneumothorax risk, shallow or oblique needling; pneumothorax is "
-                    "the most frequent serious event reported (Zhang, Shang, Ernst 2010; "
-                    "CLINICAL.md 7.3)",
+                    "the most frequent serious event reported (Zhang, Shang, Ernst 2010)",
+                    # CLINICAL.md 7.3
                     Action.INFO,
                 )
         if Caution.MEDULLA in cautions:
@@ -532,15 +529,15 @@ def safety_findings(
                 "medulla",
                 p.code,
                 f"{p.code}: direct toward the tip of the nose; never deep, upward or medially "
-                "(medulla; CLINICAL.md 7.3, JCM safe-use review)",
+                "(medulla; JCM safe-use review)",  # CLINICAL.md 7.3
                 Action.INFO,
             )
         if Caution.EYE in cautions:
             add(
                 "eye_region",
                 p.code,
-                f"{p.code}: eye region; no manipulation, press after withdrawal, no moxa "
-                "(CLINICAL.md 7.3)"
+                # CLINICAL.md 7.3
+                f"{p.code}: eye region; no manipulation, press after withdrawal, no moxa"
                 + ("; bleeding risk makes a haematoma likelier: confirm" if bleeding else ""),
                 Action.CONFIRM if bleeding else Action.INFO,
             )
@@ -548,7 +545,8 @@ def safety_findings(
             add(
                 "large_artery",
                 p.code,
-                f"{p.code}: near a large artery; palpate and avoid the vessel (CLINICAL.md 7.3)"
+                # CLINICAL.md 7.3
+                f"{p.code}: near a large artery; palpate and avoid the vessel"
                 + ("; with bleeding risk confirm or choose another point" if bleeding else ""),
                 Action.CONFIRM if bleeding else Action.INFO,
             )
@@ -556,22 +554,25 @@ def safety_findings(
             add(
                 "trachea",
                 p.code,
-                f"{p.code}: trachea and great vessels; specialist technique (CLINICAL.md 7.3 [R])",
+                # CLINICAL.md 7.3 [R]
+                f"{p.code}: trachea and great vessels; specialist technique "
+                "(reported, not checked)",
                 Action.CONFIRM,
             )
         if Caution.EAR_INFECTION in cautions:
             add(
                 "ear",
                 p.code,
+                # CLINICAL.md 7.3 [R]
                 f"{p.code}: ear point; avoid inflamed or broken skin, perichondritis risk "
-                "(CLINICAL.md 7.3 [R])",
+                "(reported, not checked)",
                 Action.INFO,
             )
         if Caution.NO_MOXA in cautions and stimulation.moxa_suggested:
             add(
                 "no_moxa",
                 p.code,
-                f"{p.code}: no moxibustion here (CLINICAL.md 7.3)",
+                f"{p.code}: no moxibustion here",  # CLINICAL.md 7.3
                 Action.INFO,
             )
     return tuple(out)

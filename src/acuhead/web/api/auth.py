@@ -42,15 +42,7 @@ async def login(
     """Start a session. The token is returned and also set as an HttpOnly cookie."""
     if request.cookies.get(COOKIE):
         check_same_origin(request)
-    check = partial(
-        accounts.login,
-        db,
-        email=body.email,
-        password=body.password,
-        session_hours=settings.session_hours,
-        max_failures=settings.login_max_failures,
-        window_seconds=settings.login_window_seconds,
-    )
+    check = partial(accounts.log_in, db, settings, email=body.email, password=body.password)
     try:
         result = await run_login(request, check)
     except accounts.LoginRefused:

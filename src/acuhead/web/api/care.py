@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from acuhead.services import care as svc
-from acuhead.services.diary import MAX_PAGE
+from acuhead.store.paging import MAX_PAGE
 from acuhead.web.care_schemas import (
     AdverseEventOut,
     AdverseEventPage,

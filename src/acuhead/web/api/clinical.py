@@ -201,7 +201,7 @@ class ClearFlagIn(Strict):
 
 @router.get("/patients/{patient_id}/planning-check", status_code=204)
 def planning_check(patient_id: int, actor: CurrentActor, session: WriteSession) -> None:
-    """204 when treatment may be planned; 409 with the reasons otherwise (README "Safety gate":
+    """204 when treatment may be planned; 409 with the reasons otherwise (docs/safety-gate.md:
     no current intake screen, an open red flag, or a flag the record shows)."""
     gate.ensure_planning_allowed(session, actor=actor, patient_id=patient_id)
 

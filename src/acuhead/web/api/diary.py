@@ -18,6 +18,7 @@ from acuhead.services import diary as svc
 from acuhead.services.actors import Actor, load_patient
 from acuhead.store.mapping import attack_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RegimenRow, utcnow
+from acuhead.store.paging import MAX_PAGE
 from acuhead.web.deps import access_in_transaction, run_read, run_write
 from acuhead.web.schemas import (
     AttackIn,
@@ -36,7 +37,7 @@ from acuhead.web.schemas import (
 
 router = APIRouter(tags=["diary"])
 
-Limit = Annotated[int, Query(ge=1, le=svc.MAX_PAGE)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0)]
 Start = Annotated[dt.date | None, Query(description="first local date (inclusive)")]
 End = Annotated[dt.date | None, Query(description="last local date (inclusive)")]

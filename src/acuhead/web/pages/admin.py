@@ -11,9 +11,9 @@ a redirect URL, never logged: the server runs without an access log). The ``/inv
 send no Referer, so the token in their URL does not travel on.
 
 With mail configured (``ACUHEAD_SMTP_HOST``) the forms that create an account also offer to
-e-mail the link to its address. Those forms run their transaction themselves
-(:func:`_in_transaction`) so that the e-mail is sent after the commit and outside the database
-write lock, and its outcome is still in the answer: the link is shown either way, with a
+e-mail the link to its address. Those forms run their transaction through
+``run_transaction`` (web/deps.py) so that the e-mail is sent after the commit and outside the
+database write lock, and its outcome is still in the answer: the link is shown either way, with a
 notice when the e-mail could not be sent.
 """
 
@@ -42,14 +42,12 @@ from acuhead.services import outcomes as outcomes_svc
 from acuhead.services.actors import Role
 from acuhead.services.invitations import IssuedLink, LinkUnusable, Purpose
 from acuhead.services.mail import SmtpMailer, mailer_from_settings
-from acuhead.store.db import Database
 from acuhead.web.deps import (
     COOKIE,
-    DbDep,
     ReadSession,
     SettingsDep,
     WriteSession,
-    worker_threads,
+    run_transaction,
 )
 from acuhead.web.pages.base import (
     FormState,
@@ -174,20 +172,6 @@ def _mailer(request: Request) -> SmtpMailer | None:
     return mailer_from_settings(_settings(request))
 
 
-async def _in_transaction(request: Request, db: Database, work: Callable[[Session], T]) -> T:
-    """``work`` in one write transaction on a worker thread, committed when this returns.
-
-    For the forms that may e-mail a link: with ``WriteSession`` the commit comes only after
-    the handler has built its answer, so the e-mail would go out before the link exists for
-    sure, and while the database write lock is held (up to the SMTP timeout on SQLite)."""
-
-    def transaction() -> T:
-        with db.write() as session:
-            return work(session)
-
-    return await anyio.to_thread.run_sync(transaction, limiter=worker_threads(request, "write"))
-
-
 @dataclass(frozen=True, slots=True)
 class _Made:
     """A link committed by a form, and whom it is for."""
@@ -281,7 +265,7 @@ def users_page(
 
 
 @router.post("/admin/users", dependencies=[SameOrigin])
-async def create_staff(request: Request, user: AdminUser, db: DbDep) -> Response:
+async def create_staff(request: Request, user: AdminUser) -> Response:
     form = FormState.from_form(await request.form())
     name, email, role = str(form.get("name")), str(form.get("email")), str(form.get("role"))
     if not name:
@@ -304,7 +288,7 @@ async def create_staff(request: Request, user: AdminUser, db: DbDep) -> Response
                 return _Made(link, created.name, created.email)
         return _users_page(request, user, session, form=form, status_code=422)
 
-    made = await _in_transaction(request, db, work)
+    made = await run_transaction(request, work)
     if isinstance(made, Response):
         return made
     send = form.get("send_email") == SEND_EMAIL
@@ -446,7 +430,7 @@ def invitations_page(
 
 
 @router.post("/admin/invitations/new-patient", dependencies=[SameOrigin])
-async def invite_new_patient(request: Request, user: AdminUser, db: DbDep) -> Response:
+async def invite_new_patient(request: Request, user: AdminUser) -> Response:
     form = FormState.from_form(await request.form())
     if not form.get("external_id"):
         form.add("external_id", "Enter the patient number in your practice records.")
@@ -492,7 +476,7 @@ async def invite_new_patient(request: Request, user: AdminUser, db: DbDep) -> Re
                 return _Made(link, patient.display_name or patient.external_id, login.email)
         return _invitations_page(request, user, session, new_form=form, status_code=422)
 
-    made = await _in_transaction(request, db, work)
+    made = await run_transaction(request, work)
     if isinstance(made, Response):
         return made
     send = form.get("send_email") == SEND_EMAIL
@@ -500,7 +484,7 @@ async def invite_new_patient(request: Request, user: AdminUser, db: DbDep) -> Re
 
 
 @router.post("/admin/invitations/existing-patient", dependencies=[SameOrigin])
-async def invite_existing_patient(request: Request, user: AdminUser, db: DbDep) -> Response:
+async def invite_existing_patient(request: Request, user: AdminUser) -> Response:
     form = FormState.from_form(await request.form())
     if not form.get("patient"):
         form.add("patient", "Enter the patient's external id or acuhead number.")
@@ -524,7 +508,7 @@ async def invite_existing_patient(request: Request, user: AdminUser, db: DbDep) 
                 return _Made(link, patient.display_name or patient.external_id, login.email)
         return _invitations_page(request, user, session, existing_form=form, status_code=422)
 
-    made = await _in_transaction(request, db, work)
+    made = await run_transaction(request, work)
     if isinstance(made, Response):
         return made
     send = form.get("patient_send_email") == SEND_EMAIL

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from acuhead.services import accounts
-from acuhead.web.deps import COOKIE, DbDep, SettingsDep, run_login
+from acuhead.web.deps import COOKIE, DbDep, SettingsDep, WriteSession, run_login
 from acuhead.web.pages.base import (
     FormState,
     OptionalUser,
@@ -59,15 +59,7 @@ async def login_submit(
         # Off the event loop: the password check takes tens of milliseconds of CPU.
         result = await run_login(
             request,
-            partial(
-                accounts.login,
-                db,
-                email=email,
-                password=password,
-                session_hours=settings.session_hours,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-            ),
+            partial(accounts.log_in, db, settings, email=email, password=password),
         )
         token, actor = result.token, result.actor
     except accounts.LoginRefused:
@@ -95,11 +87,10 @@ async def login_submit(
 
 
 @router.post("/logout", dependencies=[SameOrigin])
-def logout(request: Request, db: DbDep) -> Response:
+def logout(request: Request, session: WriteSession) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        with db.write() as session:
-            accounts.logout(session, token=token)
+        accounts.logout(session, token=token)
     response = see_other("/login?logged_out=1")
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -1,8 +1,8 @@
 """Treatment sessions, their adverse events and courses in the store.
 
 Shared by the care use cases (``services.care``) and the diary document's import and export
-(``services.diary``), so a session is written the same way whichever edge it came from. It does
-not import ``services.diary`` (which imports it).
+(``services.care_documents``), so a session is written the same way whichever edge it came
+from. Access checks, audit and parsing stay with the callers: this module reads and writes rows.
 
 A session row keeps the whole STRICTA record (``session_as_dict``) in ``record`` and, beside it,
 the columns the outcome analytics read: start (UTC and the patient's local time), pain before and
@@ -12,11 +12,8 @@ serious events can be listed without reading every record (CLINICAL.md 6 extras,
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,8 +25,6 @@ from acuhead.domain.sessions import (
     validate_session,
 )
 from acuhead.errors import FieldError, ValidationError
-from acuhead.interop.care import care_to_document, parse_care
-from acuhead.services.actors import Actor, Role, audit
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
     AdverseEventRow,
@@ -99,7 +94,7 @@ def write_session_row(
     return row
 
 
-def _latest_course(session: Session, patient_id: int) -> CourseRow | None:
+def latest_course(session: Session, patient_id: int) -> CourseRow | None:
     return session.scalars(
         select(CourseRow)
         .where(CourseRow.patient_id == patient_id)
@@ -107,39 +102,43 @@ def _latest_course(session: Session, patient_id: int) -> CourseRow | None:
     ).first()
 
 
-def import_care(
-    session: Session, *, actor: Actor, patient: Patient, extras: Mapping[str, Any]
-) -> dict[str, int]:
-    """Merge a document's ``sessions`` and ``course`` into the patient's record.
+@dataclass(frozen=True, slots=True)
+class CareMerged:
+    """What :func:`merge_care` wrote: the course row (if the document had a course) and how
+    many sessions."""
+
+    course_id: int | None
+    sessions: int
+
+
+def merge_care(
+    session: Session,
+    *,
+    patient: Patient,
+    sessions: Sequence[SessionRecord],
+    course: TreatmentCourse | None,
+    practitioner_id: int | None,
+) -> CareMerged:
+    """Merge parsed sessions and a course into the patient's record.
 
     A session replaces a stored one with the same local start (as attacks do); the course is
-    matched by its start date. Sessions on or after the document's course start are linked to it.
-    Raises ValidationError (nothing written by the caller's transaction) on any bad value.
+    matched by its start date. Sessions on or after the course start are linked to it.
     """
-    tz = ZoneInfo(patient.timezone)
-    latest = dt.datetime.now(tz).date() + dt.timedelta(days=1)
-    blocks, errors = parse_care(extras, timezone=patient.timezone, latest=latest)
-    if errors:
-        raise ValidationError(errors)
-    counts = {"sessions": 0, "courses": 0}
     course_row: CourseRow | None = None
-    if blocks.course is not None:
-        c = blocks.course
+    if course is not None:
         course_row = session.scalars(
             select(CourseRow).where(
-                CourseRow.patient_id == patient.id, CourseRow.start_date == c.start
+                CourseRow.patient_id == patient.id, CourseRow.start_date == course.start
             )
         ).first()
         if course_row is None:
             course_row = CourseRow(clinic_id=patient.clinic_id, patient_id=patient.id)
             session.add(course_row)
-        course_row.planned_sessions = c.planned_sessions
-        course_row.sessions_per_week = c.sessions_per_week
-        course_row.start_date = c.start
+        course_row.planned_sessions = course.planned_sessions
+        course_row.sessions_per_week = course.sessions_per_week
+        course_row.start_date = course.start
         session.flush()
-        audit(session, actor, "import", "course", course_row.id, patient_id=patient.id)
-        counts["courses"] = 1
-    starts = [s.start for s in blocks.sessions if s.start is not None]
+    starts = [s.start for s in sessions if s.start is not None]
     if starts:
         session.execute(
             delete(TreatmentSessionRow).where(
@@ -147,7 +146,7 @@ def import_care(
                 TreatmentSessionRow.start_local.in_(starts),
             )
         )
-    for record in blocks.sessions:
+    for record in sessions:
         assert record.start is not None  # parse_care refuses a session without a start
         linked = (
             course_row.id
@@ -158,22 +157,21 @@ def import_care(
             session,
             patient=patient,
             record=record,
-            practitioner_id=actor.user_id if actor.role == Role.PRACTITIONER else None,
+            practitioner_id=practitioner_id,
             course_id=linked,
         )
-        counts["sessions"] += 1
-    if counts["sessions"]:
-        audit(session, actor, "import", "treatment_sessions", patient_id=patient.id)
-    return counts
+    return CareMerged(course_row.id if course_row is not None else None, len(sessions))
 
 
-def export_care(session: Session, *, patient: Patient) -> dict[str, Any]:
-    """The ``sessions`` and ``course`` blocks for the patient's document (the latest course)."""
+def care_of(
+    session: Session, *, patient: Patient
+) -> tuple[list[SessionRecord], TreatmentCourse | None]:
+    """The patient's sessions (in order, at their local start) and latest course."""
     rows = session.scalars(
         select(TreatmentSessionRow)
         .where(TreatmentSessionRow.patient_id == patient.id)
         .order_by(TreatmentSessionRow.start_local, TreatmentSessionRow.id)
     )
     records = [replace(session_record(r), start=r.start_local) for r in rows]
-    course = _latest_course(session, patient.id)
-    return care_to_document(records, course_value(course) if course is not None else None)
+    course = latest_course(session, patient.id)
+    return records, course_value(course) if course is not None else None
