@@ -25,7 +25,8 @@ TICKED = re.compile(r"`([^`]+)`")
 def section() -> str:
     text = README.read_text("utf-8")
     start = text.index("## Outcomes JSON")
-    body = text[start : text.index("\n## ", start + 1)]
+    end = text.find("\n## ", start + 1)
+    body = text[start : end if end != -1 else len(text)]  # the last section runs to the end
     return re.sub(r"```.*?```", "", body, flags=re.S)  # commands, not keys
 
 
