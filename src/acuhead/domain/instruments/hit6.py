@@ -46,7 +46,8 @@ SPEC = InstrumentSpec(
         Band(56, 59, "substantial", "substantial impact"),
         Band(60, 78, "severe", "severe impact"),
     ),
-    source="CLINICAL.md 4.1 (points 6/8/10/11/13, sum 36-78, impact categories)",
+    # CLINICAL.md 4.1
+    source="HIT-6 scoring: points 6/8/10/11/13 per answer, sum 36-78, four impact categories",
     licence=(
         "Item wording (c) QualityMetric/GSK: not shipped; electronic use needs a licence "
         "(CLINICAL.md 0.5, 4.1). Scoring only."

@@ -81,7 +81,8 @@ SPEC = InstrumentSpec(
         Band(11, 20, "III", "grade III: moderate disability"),
         Band(21, 3 * MAX_DAYS, "IV", "grade IV: severe disability"),
     ),
-    source="CLINICAL.md 4.2 (sum of Q1-Q5 in days; grades I-IV; sanity rules)",
+    # CLINICAL.md 4.2
+    source="Stewart et al., Neurology 1999 and 2001 (sum of Q1-Q5 in days; grades I-IV)",
     licence=(
         "(c) Innovative Medical Research 1997, widely treated as free for clinical use "
         "(CLINICAL.md 4.2, reported); questions shown in acuhead's own words."

@@ -48,7 +48,8 @@ SPEC = InstrumentSpec(
         Band(27, 40, "high", "high stress (non-canonical band)"),
     ),
     bands_canonical=False,
-    source="CLINICAL.md 4.3 (reverse items 4, 5, 7, 8; sum 0-40; bands non-canonical)",
+    # CLINICAL.md 4.3
+    source="Cohen PSS-10 (reverse items 4, 5, 7, 8; sum 0-40; bands not from the authors)",
     licence=(
         "Cohen lab: free for academic and non-profit use; commercial use: ask the author "
         "(CLINICAL.md 4.3). Questions not shipped; the clinic gives them on paper."
