@@ -48,9 +48,9 @@ SPEC = InstrumentSpec(
     ),
     # CLINICAL.md 4.1
     source="HIT-6 scoring: points 6/8/10/11/13 per answer, sum 36-78, four impact categories",
-    licence=(
-        "Item wording (c) QualityMetric/GSK: not shipped; electronic use needs a licence "
-        "(CLINICAL.md 0.5, 4.1). Scoring only."
+    licence=(  # CLINICAL.md 0.5, 4.1
+        "Item wording (c) QualityMetric/GSK: not shipped; electronic use needs a licence. "
+        "Scoring only."
     ),
     default_interval_days=28,  # matches its 4-week recall
     interval_hint="28 days = every 4 weeks",

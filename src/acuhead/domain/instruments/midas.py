@@ -83,9 +83,9 @@ SPEC = InstrumentSpec(
     ),
     # CLINICAL.md 4.2
     source="Stewart et al., Neurology 1999 and 2001 (sum of Q1-Q5 in days; grades I-IV)",
-    licence=(
+    licence=(  # CLINICAL.md 4.2 (reported)
         "(c) Innovative Medical Research 1997, widely treated as free for clinical use "
-        "(CLINICAL.md 4.2, reported); questions shown in acuhead's own words."
+        "(reported); questions shown in acuhead's own words."
     ),
     default_interval_days=84,  # matches its 3-month recall
     interval_hint="84 days = every 12 weeks",

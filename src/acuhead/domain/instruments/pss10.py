@@ -50,9 +50,9 @@ SPEC = InstrumentSpec(
     bands_canonical=False,
     # CLINICAL.md 4.3
     source="Cohen PSS-10 (reverse items 4, 5, 7, 8; sum 0-40; bands not from the authors)",
-    licence=(
-        "Cohen lab: free for academic and non-profit use; commercial use: ask the author "
-        "(CLINICAL.md 4.3). Questions not shipped; the clinic gives them on paper."
+    licence=(  # CLINICAL.md 4.3
+        "Cohen lab: free for academic and non-profit use; commercial use: ask the author. "
+        "Questions not shipped; the clinic gives them on paper."
     ),
     licensed_items=True,
     licensed_note=(
