@@ -43,8 +43,13 @@ def test_letter_pdf_states_the_migraine_days_of_each_period(
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Monthly migraine days" in text
     base = outcomes["baseline"]
-    row = f"Baseline {base['start']} to {base['end']} {base['recorded_days']}/28"
+    # The diary ends on 31 May, so the blocks since then are listed as not recorded and a long
+    # table is set in two columns, which give each period's start only.
+    long_table = "Each period runs 28 days from the date given" in " ".join(text.split())
+    dates = base["start"] if long_table else f"{base['start']} to {base['end']}"
+    row = f"Baseline {dates} {base['recorded_days']}/28"
     assert row in " ".join(text.split()), text[:600]
+    assert "not recorded" in text
     assert f"{base['recorded_days']}/28" in text
     # The baseline migraine-day count follows its row.
     after = " ".join(text.split()).split(row, 1)[1].split()
@@ -142,7 +147,31 @@ def _long_history(db: Database) -> int:
                 findings=[{"code": "S_systemic"}, {"code": "P10_painkiller_or_new_drug"}],
             )
         )  # fmt: skip
+        s.add(
+            RedFlagAlertRow(
+                clinic_id=patient.clinic_id, patient_id=patient.id, source="practitioner",
+                findings=[{"code": "N_neoplasm"}],
+            )
+        )  # fmt: skip
+        for month in range(1, 6):  # a long record of resolved flags with long reasons
+            s.add(
+                RedFlagAlertRow(
+                    clinic_id=patient.clinic_id, patient_id=patient.id, source="intake",
+                    findings=[{"code": "S_systemic"}], resolution_kind="referral",
+                    resolved_by_name="Demo practitioner",
+                    resolved_utc=dt.datetime(2026, month, 3, 9, 0),
+                    resolution_reason="Seen by the GP; bloods normal, no further action. " * 8,
+                )
+            )  # fmt: skip
         return patient.id
+
+
+# The longest recipient and question the form takes: they must not push the letter over a page.
+RECIPIENT = ("Dr Anna Weiss, Praxis Mitte, Hauptstrasse 12, 10115 Berlin " * 4)[:150].strip()
+QUESTION = (
+    "Is a preventive indicated, and would you review the acute medication, which the diary shows "
+    "on many days? " * 6
+)[:400].strip()
 
 
 def test_letter_pdf_lists_every_block_and_the_medication_on_one_page(
@@ -153,13 +182,13 @@ def test_letter_pdf_lists_every_block_and_the_medication_on_one_page(
     outcomes = app_client.get(f"/api/v1/patients/{pid}/outcomes", headers=h).json()
     r = app_client.post(
         f"/api/v1/patients/{pid}/letter.pdf",
-        json={"recipient": "Dr Anna Weiss, Praxis Mitte", "question": "Is a preventive indicated?"},
+        json={"recipient": RECIPIENT, "question": QUESTION},
         headers=h,
     )
     assert r.status_code == 200, r.text
     pages, text = _pdf_text(r.content)
     assert pages == 1, text  # one page a doctor reads in a minute, even after a year
-    assert "Dr Anna Weiss, Praxis Mitte" in text and "Is a preventive indicated?" in text
+    assert RECIPIENT in text and QUESTION[:200] in text
     assert "Demo Acupuncture Clinic" in text
     today = dt.date.today()
     anchor = dt.date.fromisoformat(outcomes["anchor"])
@@ -168,7 +197,7 @@ def test_letter_pdf_lists_every_block_and_the_medication_on_one_page(
     assert f"Baseline {outcomes['baseline']['start']}" in text
     for b in complete:
         start = anchor + dt.timedelta(days=28 * b)
-        assert f"Weeks {4 * b + 1}-{4 * b + 4} {start.isoformat()} to" in text, b
+        assert f"Weeks {4 * b + 1}-{4 * b + 4} {start.isoformat()} " in text, b
     # the acute medication of the latest 28 days, by name, and the preventive drug
     with db.read() as s:
         names = set(
@@ -185,6 +214,7 @@ def test_letter_pdf_lists_every_block_and_the_medication_on_one_page(
     assert "propranolol" in text and "preventive drug" in text
     assert "ICHD-3 8.2" in text and "threshold" in text
     assert "Systemic symptoms" in text and "Open:" in text and "P10_" not in text
+    assert "Past or present cancer" in text and "3 earlier resolved red flag(s)" in text
     assert "HIT-6" in text and "MIDAS" in text
 
 
@@ -206,10 +236,10 @@ def test_letter_request_too_long_is_refused_with_field_and_reason(
         pid = s.scalars(select(Patient.id)).first()
     h = _demo_login(app_client)
     r = app_client.post(
-        f"/api/v1/patients/{pid}/letter.pdf", json={"recipient": "x" * 201}, headers=h
+        f"/api/v1/patients/{pid}/letter.pdf", json={"recipient": "x" * 151}, headers=h
     )
     assert r.status_code == 422
-    assert "recipient" in r.text and "at most 200" in r.text
+    assert "recipient" in r.text and "at most 150" in r.text
 
 
 def test_letter_form_page_makes_the_pdf_for_staff_of_the_clinic_only(
@@ -233,7 +263,7 @@ def test_letter_form_page_makes_the_pdf_for_staff_of_the_clinic_only(
     assert "not recorded" in text  # an empty diary is said to be empty, not guessed
     # too long: the form again, with the reason, and what was typed kept
     r = c.post(url, data={"recipient": "y" * 300, "question": "q"}, headers=SAME)
-    assert r.status_code == 422 and "at most 200 characters" in r.text and "y" * 300 in r.text
+    assert r.status_code == 422 and "at most 150 characters" in r.text and "y" * 300 in r.text
     # another clinic's patient: 404, the same as an id that does not exist
     assert c.get(f"/clinic/patients/{world.patient_y}/letter").status_code == 404
     r = c.post(f"/clinic/patients/{world.patient_y}/letter", data={}, headers=SAME)

@@ -235,3 +235,61 @@ def test_preventive_courses_running_today_are_listed_by_name_and_kind() -> None:
     html = _letter(medication=med)
     assert "propranolol" in html and "40 mg twice daily" in html and "amitriptyline" not in html
     assert "Acute medication: none recorded in the latest 28 days." in html
+
+
+def test_long_lists_are_shortened_so_the_letter_stays_one_page() -> None:
+    """Every open red flag is named; resolved ones beyond the latest few are counted; repeated
+    adverse events are one item with how often; rare acute drugs share one row."""
+    resolved = [
+        {"open": False, "findings": [{"code": "S_systemic"}],
+         "resolution": {"kind": "referred", "by": "Prac X", "at": f"2026-0{m}-01T10:00:00",
+                        "reason": "GP saw her " * 40}}
+        for m in range(1, 7)
+    ]  # fmt: skip
+    opened = [{"open": True, "findings": [{"code": "N_neoplasm"}]} for _ in range(4)]
+    html = _letter(
+        readout={"diagnoses": [], "red_flags": resolved + opened},
+        adverse_events=[{"type": "bruise", "severity": "mild", "serious": False}] * 5,
+    )
+    assert html.count("Open: Past or present cancer") == 4
+    assert html.count("Systemic symptoms, fever included: referred") == 2
+    assert "(2026-06-01)" in html and "(2026-04-01)" not in html  # the latest two
+    assert "4 earlier resolved red flag(s) are in the record." in html
+    assert "GP saw her " * 12 not in html  # a long reason is shortened
+    assert "bruise (mild) ×5" in html
+    names = [(f"drug{k}", MedClass.OTHER) for k in range(12)]
+    med = medication_summary(_diary({0: names, 1: names[:3]}), TODAY)
+    assert len(med["acute"]) == 8
+    assert med["acute"][0] == {"name": "drug0", "cls": "other", "days": 2}
+    assert med["acute"][-1] == {"name": "5 other medications", "cls": "other", "days": None}
+
+
+def test_two_and_a_half_years_of_blocks_still_fit_one_page() -> None:
+    """Past ten periods the table is set in two columns side by side; every block stays listed
+    and the PDF stays one page with the longest recipient and question the form takes."""
+    import io
+
+    from pypdf import PdfReader
+
+    from acuhead.reports.letter import render_pdf
+    from acuhead.services.letters import QUESTION_MAX, RECIPIENT_MAX
+
+    blocks = 32  # 128 weeks
+    today = ANCHOR + dt.timedelta(days=28 * blocks + 3)
+    outcomes = {**_outcomes(list(range(blocks))), "questionnaires": {}}
+    flags = [{"open": True, "findings": [{"code": "N_neoplasm"}]}] * 2
+    names = [(f"drug{k}", MedClass.TRIPTAN) for k in range(10)]
+    html = _letter(
+        outcomes=outcomes,
+        today=today,
+        recipient="R" * RECIPIENT_MAX,
+        question="Q " * (QUESTION_MAX // 2),
+        readout={"diagnoses": [], "red_flags": flags},
+        medication=medication_summary(_diary({0: names}), TODAY),
+    )
+    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert len(reader.pages) == 1
+    for b in range(blocks):
+        start = (ANCHOR + dt.timedelta(days=28 * b)).isoformat()
+        assert f"Weeks {4 * b + 1}-{4 * b + 4} {start}" in text, b

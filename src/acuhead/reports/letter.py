@@ -50,6 +50,10 @@ CLASS_LABELS: dict[MedClass, str] = {
     MedClass.ANTIEMETIC: "antiemetic",
     MedClass.OTHER: "other",
 }
+RESOLVED_FLAGS_SHOWN = 2
+ONE_COLUMN_PERIODS = 10  # baseline and nine blocks (36 weeks) in one table; more: two tables
+ACUTE_SHOWN = 8
+_NO_DETAILS = "a red flag whose details were not recorded"
 REGIMEN_LABELS = {RegimenKind.DRUG: "preventive drug", RegimenKind.NON_DRUG: "non-drug preventive"}
 
 _TEMPLATE = """<!doctype html>
@@ -62,26 +66,37 @@ p { margin: 0.4mm 0; }
 table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #ccc;
 padding: 0.25mm 1.2mm; text-align: left; vertical-align: top; }
 .muted { color: #555; font-size: 7.5pt; } .flag { color: #8a1c1c; font-weight: bold; }
-.head td { border: 0; padding: 0 1.2mm 0 0; } .question { border: 1px solid #999;
+.question { border: 1px solid #999;
 padding: 0.8mm 1.5mm; margin: 1mm 0; }
-svg { width: 100%; height: 30mm; }
+svg { width: 100%; height: 27mm; }
+table.cols > tbody > tr > td.col, table.cols td.col { border: 0; padding: 0 1.5mm 0 0; width: 50%; }
+table.compact td, table.compact th { padding: 0.2mm 0.8mm; font-size: 7.5pt; white-space: nowrap; }
 </style></head><body>
 <h1>Headache diary summary</h1>
-<table class="head"><tr><td><strong>From:</strong> {{ sender.clinic }} · practitioner:
-{{ sender.practitioner }}</td><td><strong>To:</strong> {{ recipient }}</td>
-<td><strong>Date:</strong> {{ today }}</td></tr>
-<tr><td colspan="3"><strong>Patient:</strong> {{ p.external_id }}{% if p.name %} ({{ p.name }}){% endif %},
-born {{ p.birth_year }} · diary days recorded: {{ recorded_days }}</td></tr></table>
+<p><strong>From:</strong> {{ sender.clinic }} · practitioner: {{ sender.practitioner }} ·
+<strong>Date:</strong> {{ today }}</p>
+<p><strong>To:</strong> {{ recipient }}</p>
+<p><strong>Patient:</strong> {{ p.external_id }}{% if p.name %} ({{ p.name }}){% endif %},
+born {{ p.birth_year }} · diary days recorded: {{ recorded_days }}</p>
 <p class="question"><strong>Question:</strong> {{ question }}</p>
 
 <h2>Monthly migraine days (per 28 days)</h2>
-<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
+{% if period_columns|length == 1 %}<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
 <th>Headache days</th><th>Acute-medication days</th></tr>
 {% for b in periods %}<tr><td>{{ b.label }}</td><td>{{ b.start }} to {{ b.end }}</td>
 {% if b.recorded_days %}<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few entries){% endif %}</td>
 <td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
 <td>{{ b.acute_medication_days }}</td>{% else %}<td>0/{{ b.days }}</td><td colspan="3">not recorded (no diary entries)</td>{% endif %}</tr>{% endfor %}
 </table>
+{% else %}<p class="muted">Each period runs 28 days from the date given. Migraine, headache and
+acute-medication days are counted on the recorded days.</p>
+<table class="cols"><tr>{% for column in period_columns %}<td class="col"><table class="compact">
+<tr><th>Period</th><th>From</th><th>Recorded</th><th>Migraine</th><th>Headache</th><th>Acute med.</th></tr>
+{% for b in column %}<tr><td>{{ b.label }}</td><td>{{ b.start }}</td>
+{% if b.recorded_days %}<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few){% endif %}</td>
+<td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
+<td>{{ b.acute_medication_days }}</td>{% else %}<td>0/{{ b.days }}</td><td colspan="3">not recorded</td>{% endif %}</tr>{% endfor %}
+</table></td>{% endfor %}</tr></table>{% endif %}
 <p class="muted">Weeks are counted from the first acupuncture session; days without an entry are
 not counted as headache-free.{% if running %} {{ running }}{% endif %}</p>
 {% if change %}<p>Change in migraine days per 28 days at {{ change.label }}:
@@ -93,7 +108,7 @@ caused a change.{% if uncertain %} {{ uncertain }}{% endif %}</p>{% endif %}
 <h2>Current medication</h2>
 <table><tr><th>Medication</th><th>Class</th><th>Use</th></tr>
 {% for m in medication.acute %}<tr><td>{{ m.name }}</td><td>acute: {{ m.cls }}</td>
-<td>{{ m.days }} day(s) in the latest 28 days</td></tr>{% endfor %}
+<td>{% if m.days is none %}fewer days each{% else %}{{ m.days }} day(s) in the latest 28 days{% endif %}</td></tr>{% endfor %}
 {% for m in medication.preventive %}<tr><td>{{ m.name }}</td><td>{{ m.cls }}</td>
 <td>since {{ m.start }}{% if m.dose %}, {{ m.dose }}{% endif %}</td></tr>{% endfor %}
 {% if not medication.acute %}<tr><td colspan="3">Acute medication: none recorded in the latest 28 days.</td></tr>{% endif %}
@@ -202,10 +217,18 @@ def medication_summary(
             if first <= day <= today:
                 key = (" ".join(dose.name.split()) or CLASS_LABELS[dose.med_class], dose.med_class)
                 names.setdefault(key, set()).add(day)
-    acute = [
+    acute: list[dict[str, Any]] = [
         {"name": name, "cls": CLASS_LABELS[cls], "days": len(days)}
         for (name, cls), days in sorted(names.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))
     ]
+    if len(acute) > ACUTE_SHOWN:  # the rarest last, named together in one row (one page)
+        rest = acute[ACUTE_SHOWN - 1 :]
+        other: dict[str, Any] = {
+            "name": f"{len(rest)} other medications",
+            "cls": ", ".join(sorted({str(m["cls"]) for m in rest})),
+            "days": None,
+        }
+        acute = [*acute[: ACUTE_SHOWN - 1], other]
     taken = frozenset(c for u in units for c in u.medication_classes)
     groups = []
     for code, classes, threshold in overuse_groups(rules):
@@ -284,6 +307,61 @@ def _finding_label(finding: Mapping[str, Any]) -> str:
     return text or "a red flag whose details were not recorded"
 
 
+def _columns(periods: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The periods in one table, or side by side in two once a long course would push the
+    letter past one page (every block is still listed)."""
+    if len(periods) <= ONE_COLUMN_PERIODS:
+        return [periods]
+    half = (len(periods) + 1) // 2
+    return [periods[:half], periods[half:]]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every open alert, in words; the latest few resolved ones with what was done, and how many
+    earlier ones the record holds (the page must stay one page)."""
+    out: list[dict[str, Any]] = []
+    resolved: list[Mapping[str, Any]] = []
+    for alert in alerts:
+        if not alert.get("open"):
+            resolved.append(alert)
+            continue
+        items = ", ".join(_finding_label(f) for f in alert.get("findings", [])) or _NO_DETAILS
+        out.append({"open": True, "text": f"Open: {items}. Needs medical review."})
+    resolved.sort(key=lambda a: str((a.get("resolution") or {}).get("at") or ""), reverse=True)
+    for alert in resolved[:RESOLVED_FLAGS_SHOWN]:
+        items = ", ".join(_finding_label(f) for f in alert.get("findings", [])) or _NO_DETAILS
+        res = alert.get("resolution") or {}
+        reason = _shorten(str(res.get("reason") or NOT_RECORDED), 120)
+        out.append(
+            {
+                "open": False,
+                "text": f"{items}: {res.get('kind') or NOT_RECORDED} by "
+                f"{res.get('by') or NOT_RECORDED} ({str(res.get('at') or '')[:10]}): {reason}",
+            }
+        )
+    earlier = len(resolved) - RESOLVED_FLAGS_SHOWN
+    if earlier > 0:
+        out.append(
+            {"open": False, "text": f"{earlier} earlier resolved red flag(s) are in the record."}
+        )
+    return out
+
+
+def _adverse(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Adverse events by kind and severity with how often, so a long course stays one line."""
+    counts = Counter(
+        f"{e.get('type') or NOT_RECORDED} ({e.get('severity') or 'severity not recorded'}"
+        f"{', serious' if e.get('serious') else ''})"
+        for e in events
+    )
+    return [f"{text} ×{n}" if n > 1 else text for text, n in counts.most_common()]
+
+
 def letter_html(
     *,
     patient: Mapping[str, Any],
@@ -328,23 +406,7 @@ def letter_html(
     )
     points = Counter(p["code"] for s in sessions for p in s.get("points", []))
     relief = outcomes.get("session_relief") or {}
-    flags = []
-    for alert in sorted(readout.get("red_flags", []), key=lambda a: not a.get("open")):
-        items = ", ".join(_finding_label(f) for f in alert.get("findings", [])) or (
-            "a red flag whose details were not recorded"
-        )
-        if alert.get("open"):
-            flags.append({"open": True, "text": f"Open: {items}. Needs medical review."})
-        else:
-            res = alert.get("resolution") or {}
-            flags.append(
-                {
-                    "open": False,
-                    "text": f"{items}: {res.get('kind') or NOT_RECORDED} by "
-                    f"{res.get('by') or NOT_RECORDED} ({str(res.get('at') or '')[:10]}): "
-                    f"{res.get('reason') or NOT_RECORDED}",
-                }
-            )
+    flags = _red_flags(readout.get("red_flags", []))
     birth = patient.get("birth_date")
     med = medication or {"window": "", "recorded": 0, "acute": [], "preventive": [], "groups": []}
     html = _env.from_string(_TEMPLATE).render(
@@ -359,6 +421,7 @@ def letter_html(
         today=today.isoformat(),
         recorded_days=sum(int(b["recorded_days"]) for b in periods),
         periods=periods,
+        period_columns=_columns(periods),
         running=running,
         chart=chart,
         change={"label": change.get("label", ""), "value": f"{value:+.1f}"}
@@ -383,11 +446,7 @@ def letter_html(
         )
         if relief.get("mean_relief") is not None and relief.get("ci_low") is not None
         else "",
-        adverse=[
-            f"{e.get('type') or NOT_RECORDED} ({e.get('severity') or 'severity not recorded'}"
-            f"{', serious' if e.get('serious') else ''})"
-            for e in adverse_events
-        ],
+        adverse=_adverse(adverse_events),
         red_flags=flags,
     )
     return html

@@ -20,8 +20,8 @@ from acuhead.services.actors import Actor, Role, audit, load_patient
 from acuhead.services.diary import load_diary, local_today
 from acuhead.store.models import AdverseEventRow, Clinic, TreatmentSessionRow, User
 
-RECIPIENT_MAX = 200
-QUESTION_MAX = 600
+RECIPIENT_MAX = 150
+QUESTION_MAX = 400
 
 
 def clean_request(recipient: str | None, question: str | None) -> tuple[str, str]:
