@@ -285,3 +285,26 @@ def test_letter_form_page_makes_the_pdf_for_staff_of_the_clinic_only(
     assert own.status_code == 200
     other = c.post(f"/api/v1/patients/{world.patient_b}/letter.pdf", json={}, headers=h)
     assert other.status_code == 404
+
+
+def test_cli_letter_takes_recipient_and_question(
+    db: Database, world: World, monkeypatch: Any, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from acuhead.cli import app
+    from acuhead.config import get_settings
+
+    monkeypatch.setenv("ACUHEAD_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "letter.pdf"
+        args = ["letter", "A-1", "--out", str(out), "--clinic", str(world.clinic_x)]
+        r = CliRunner().invoke(app, [*args, "--recipient", "Dr Lee", "--question", "MOH?"])
+        assert r.exit_code == 0, r.output
+        pages, text = _pdf_text(out.read_bytes())
+        assert pages == 1 and "To: Dr Lee" in text and "Question: MOH?" in text
+        r = CliRunner().invoke(app, [*args, "--recipient", "x" * 151])
+        assert r.exit_code != 0 and "recipient" in r.output
+    finally:
+        get_settings.cache_clear()
