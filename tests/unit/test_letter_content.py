@@ -235,6 +235,10 @@ def test_preventive_courses_running_today_are_listed_by_name_and_kind() -> None:
     html = _letter(medication=med)
     assert "propranolol" in html and "40 mg twice daily" in html and "amitriptyline" not in html
     assert "Acute medication: none recorded in the latest 28 days." in html
+    assert "28/28 days recorded." in html
+    gaps = medication_summary(_diary({}, missing=frozenset({3, 4, 5})), TODAY)
+    html = _letter(medication=gaps)
+    assert "25/28 days recorded; intake on the 3 day(s) without an entry is not known." in html
 
 
 def test_long_lists_are_shortened_so_the_letter_stays_one_page() -> None:

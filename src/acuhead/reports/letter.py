@@ -116,7 +116,7 @@ caused a change.{% if uncertain %} {{ uncertain }}{% endif %}</p>{% endif %}
 </table>
 
 <h2>Medication overuse (ICHD-3 8.2)</h2>
-<p>Latest 28 days ({{ medication.window }}): {{ medication.recorded }}/28 days recorded.
+<p>Latest 28 days ({{ medication.window }}): {{ medication.recorded }}/28 days recorded{% if medication.recorded < 28 %}; intake on the {{ 28 - medication.recorded }} day(s) without an entry is not known{% endif %}.
 {% for g in medication.groups %}{{ g.label }}: {{ g.days }} day(s), threshold {{ g.threshold }}
 days/month: <span{% if g.flag %} class="flag"{% endif %}>{{ g.status }}</span>. {% endfor %}
 ICHD-3 needs the intake for more than 3 months. <span{% if overuse_flag %} class="flag"{% endif %}>{{ overuse }}</span></p>
@@ -402,7 +402,7 @@ def letter_html(
         + "; ".join(f"{d['label']} ({d.get('status')})" for d in overuse_dx)
         + "."
         if overuse_dx
-        else "Over whole calendar months, the diary does not meet the 8.2 criteria."
+        else "Over whole calendar months, the diary does not show the 8.2 criteria as met."
     )
     points = Counter(p["code"] for s in sessions for p in s.get("points", []))
     relief = outcomes.get("session_relief") or {}
