@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from acuhead.errors import NotFound, ValidationError
 from acuhead.reports.letter import DEFAULT_QUESTION, DEFAULT_RECIPIENT
-from acuhead.services import letters
+from acuhead.services import diary, letters
 from acuhead.services.actors import load_patient
 from acuhead.store.models import Patient
 from acuhead.web.deps import WriteSession
@@ -48,7 +48,7 @@ def letter_form(
     request: Request, patient_id: int, user: StaffUser, session: WriteSession
 ) -> Response:
     try:
-        patient = load_patient(session, user.actor, patient_id)
+        patient = diary.get_patient(session, actor=user.actor, patient_id=patient_id)  # audited
     except NotFound:
         return not_found(request, user, "patient")
     return _form_page(request, user, patient, FormState())
