@@ -265,3 +265,20 @@ def test_erasure_from_the_page_leaves_no_row_and_an_audit_row_without_personal_d
     # no audit row names the erased patient's external id, name or e-mail
     assert not [t for t in texts if "A-1" in t or "Patient A" in t or world.patient_a_email in t]
     assert c.get(_data(a)).status_code == 404
+
+
+def test_a_cross_site_erase_or_consent_is_refused(
+    app_client: TestClient, world: World, db: Database
+) -> None:
+    c = app_client
+    page_login(c, world.admin_x)
+    evil = {"Origin": "http://evil.test"}
+    a = world.patient_a
+    r = c.post(f"/admin/patients/{a}/erase", data={"confirm": "A-1"}, headers=evil)
+    assert r.status_code == 403
+    r = c.post(f"/admin/patients/{a}/consent", data={"scope": "research"}, headers=evil)
+    assert r.status_code == 403
+    assert c.post("/admin/data/research-export", headers=evil).status_code == 403
+    with db.read() as s:
+        assert s.get(Patient, a) is not None
+        assert s.scalars(select(ResearchConsentRow)).first() is None
