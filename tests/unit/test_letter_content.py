@@ -97,9 +97,12 @@ def test_the_block_the_text_quotes_is_a_row_of_the_table() -> None:
     assert "at weeks 9-12" in html and "<td>Weeks 9-12</td>" in html
 
 
-def test_a_letter_before_the_first_session_has_the_baseline_only() -> None:
-    outcomes = {"anchor": None, "baseline": None, "blocks": [], "questionnaires": {}}
+def test_a_letter_before_the_first_session_says_so() -> None:
+    outcomes: dict[str, Any] = {"anchor": None, "baseline": None, "blocks": []}
     assert every_block(outcomes, TODAY) == ([], "")
+    html = _letter(outcomes=outcomes)
+    assert "No acupuncture session is recorded yet" in html and "<th>Period</th>" not in html
+    assert "HIT-6: not recorded; MIDAS: not recorded." in html
 
 
 def test_sender_recipient_and_question_with_defaults() -> None:

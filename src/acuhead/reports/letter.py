@@ -24,7 +24,7 @@ from acuhead.domain.diagnosis import ICHD3_RULES, DiagnosisRules, overuse_groups
 from acuhead.domain.diary import Diary, MedClass, RegimenKind
 from acuhead.domain.ichd3 import in_patient_zone
 from acuhead.domain.outcomes import PER_DAYS, OutcomeConfig, block_label
-from acuhead.domain.questionnaires import hit6_band, midas_grade
+from acuhead.domain.questionnaires import Instrument, hit6_band, midas_grade
 from acuhead.domain.redflags import flag, normalise_code
 from acuhead.web.charts import Block, migraine_days_chart
 from acuhead.web.outcome_panel import uncertain_text
@@ -81,7 +81,9 @@ born {{ p.birth_year }} · diary days recorded: {{ recorded_days }}</p>
 <p class="question"><strong>Question:</strong> {{ question }}</p>
 
 <h2>Monthly migraine days (per 28 days)</h2>
-{% if period_columns|length == 1 %}<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
+{% if not periods %}<p>No acupuncture session is recorded yet: the baseline and the 28-day blocks
+are counted from the first session.</p>
+{% elif period_columns|length == 1 %}<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
 <th>Headache days</th><th>Acute-medication days</th></tr>
 {% for b in periods %}<tr><td>{{ b.label }}</td><td>{{ b.start }} to {{ b.end }}</td>
 {% if b.recorded_days %}<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few entries){% endif %}</td>
@@ -97,8 +99,8 @@ acute-medication days are counted on the recorded days.</p>
 <td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
 <td>{{ b.acute_medication_days }}</td>{% else %}<td>0/{{ b.days }}</td><td colspan="3">not recorded</td>{% endif %}</tr>{% endfor %}
 </table></td>{% endfor %}</tr></table>{% endif %}
-<p class="muted">Weeks are counted from the first acupuncture session; days without an entry are
-not counted as headache-free.{% if running %} {{ running }}{% endif %}</p>
+{% if periods %}<p class="muted">Weeks are counted from the first acupuncture session; days without an entry are
+not counted as headache-free.{% if running %} {{ running }}{% endif %}</p>{% endif %}
 {% if change %}<p>Change in migraine days per 28 days at {{ change.label }}:
 <strong>{{ change.value }}</strong> against the baseline{% if responder %}; ≥50% responder:
 <strong>{{ responder }}</strong>{% endif %}. This is what the diary shows; it does not say what
@@ -274,9 +276,10 @@ def medication_summary(
 
 def _questionnaire_lines(questionnaires: Mapping[str, Any]) -> list[str]:
     """HIT-6 and MIDAS always (with their bands, or "not recorded"); others when recorded."""
-    bands = {"hit6": hit6_band, "midas": midas_grade}
+    bands = {Instrument.HIT6.value: hit6_band, Instrument.MIDAS.value: midas_grade}
+    always = {key: {"label": Instrument(key).label} for key in bands}
     lines = []
-    for key, q in questionnaires.items():
+    for key, q in {**always, **questionnaires}.items():
         if key == "note" or not isinstance(q, Mapping):
             continue
         name = str(q.get("label", key))
