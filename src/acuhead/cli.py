@@ -885,6 +885,10 @@ def letter_cmd(
     patient: Annotated[str, typer.Argument(help="patient id or external id")],
     out: Annotated[Path, typer.Option("--out", help="PDF file to write")],
     clinic: Annotated[int | None, typer.Option(help="clinic id (default: the only one)")] = None,
+    recipient: Annotated[
+        str | None, typer.Option(help="physician and practice (default: the treating physician)")
+    ] = None,
+    question: Annotated[str | None, typer.Option(help="the question asked, briefly")] = None,
 ) -> None:
     """Write the one-page physician letter (PDF) for a patient."""
     from acuhead.services.actors import Actor, find_patient
@@ -895,7 +899,9 @@ def letter_cmd(
     try:
         with db.write() as session:
             pid = find_patient(session, actor, patient).id
-            pdf = physician_letter_pdf(session, actor=actor, patient_id=pid)
+            pdf = physician_letter_pdf(
+                session, actor=actor, patient_id=pid, recipient=recipient, question=question
+            )
     except AcuheadError as exc:
         fail(exc)
     out.write_bytes(pdf)

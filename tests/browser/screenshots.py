@@ -80,6 +80,11 @@ def shoot(
                 page.locator('[data-region="frontal"]').click()
             elif action == "error":
                 page.get_by_role("button", name="Log in").click()
+            elif action == "consent":
+                page.get_by_role("button", name="Record the consent").click()
+            elif action == "erase-wrong":
+                page.get_by_label("to confirm").fill("not-this-patient")
+                page.get_by_role("button", name="Erase the patient").click()
             page.wait_for_load_state("networkidle")
             path = out / f"{name}-{width}.png"
             page.screenshot(path=str(path), full_page=True)
@@ -138,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("care-assessment", f"/clinic/patients/{pid}/assessment", None),
                     ("care-prescription", f"/clinic/patients/{pid}/prescription", None),
                     ("care-session", f"/clinic/patients/{pid}/sessions/new", None),
+                    ("clinic-letter", f"/clinic/patients/{pid}/letter", None),
                 ],
             )
             written += shoot(
@@ -151,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
                     ("admin-invitations", "/admin/invitations", None),
                     ("admin-schedule", "/admin/schedule", None),
                     ("admin-report", "/admin/report", None),
+                    ("admin-data", "/admin/data", None),
+                    ("admin-patient-data", f"/admin/patients/{pid}/data", "consent"),
+                    ("admin-erase-refused", f"/admin/patients/{pid}/data", "erase-wrong"),
                 ],
             )
             browser.close()

@@ -1,5 +1,6 @@
-"""The physician letter in a real browser: the practitioner's link downloads a PDF whose text
-(read back with a PDF text extractor) gives the patient's monthly migraine days (issue 6)."""
+"""The physician letter in a real browser: the practitioner opens the letter form, names the
+recipient and the question, and downloads a PDF whose text (read back with a PDF text
+extractor) gives them and the patient's monthly migraine days (issues 6 and 15)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,11 @@ def test_the_letter_downloads_with_the_monthly_migraine_days(
     expect(page).to_have_url(re.compile(r"/clinic$"))
     page.goto(f"/clinic/patients/{pid}")
 
+    page.get_by_role("link", name="Letter for the physician").click()
+    page.get_by_label("To (physician and practice)").fill("Dr Anna Weiss, Praxis Mitte")
+    page.get_by_label("Your question").fill("Would a preventive be worth considering?")
     with page.expect_download() as info:
-        page.get_by_role("link", name="Letter for the physician (PDF)").click()
+        page.get_by_role("button", name="Make the letter (PDF)").click()
     download = info.value
     assert download.suggested_filename.endswith(".pdf")
     path = tmp_path / "letter.pdf"
@@ -62,6 +66,8 @@ def test_the_letter_downloads_with_the_monthly_migraine_days(
     outcomes = page.request.get(f"/api/v1/patients/{pid}/outcomes").json()
     base = outcomes["baseline"]
     assert "Monthly migraine days" in text
+    assert "Dr Anna Weiss, Praxis Mitte" in text
+    assert "Would a preventive be worth considering?" in text
     row = f"Baseline {base['start']} to {base['end']} {base['recorded_days']}/28"
     assert row in text, text[:800]
     after = text.split(row, 1)[1].split()

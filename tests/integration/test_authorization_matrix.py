@@ -92,6 +92,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/patients/{patient_id}/consents/withdraw"): "self",
     ("GET", "/api/v1/patients/{patient_id}/outcomes"): "self",
     ("GET", "/api/v1/patients/{patient_id}/letter.pdf"): "self",
+    ("POST", "/api/v1/patients/{patient_id}/letter.pdf"): "self",
     ("GET", "/api/v1/reports/practice"): "clinic",
 }
 
@@ -100,6 +101,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/auth/login"): {"email": "nobody@x.test", "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"email": "m@x.test", "role": "practitioner"},
     ("POST", "/api/v1/patients"): {"external_id": "M-1"},
+    ("POST", "/api/v1/patients/{patient_id}/letter.pdf"): {"recipient": "Dr M"},
     ("PATCH", "/api/v1/patients/{patient_id}"): {"version": 1},
     ("PUT", "/api/v1/patients/{patient_id}/days/{day}"): {"headache": False},
     ("POST", "/api/v1/patients/{patient_id}/attacks"): {

@@ -350,6 +350,14 @@ def _overuse_groups(rules: DiagnosisRules) -> list[tuple[str, frozenset[MedClass
     ]
 
 
+def overuse_groups(
+    rules: DiagnosisRules = ICHD3_RULES,
+) -> list[tuple[str, frozenset[MedClass], int]]:
+    """The ICHD-3 8.2 drug groups with their day thresholds, for readers that show a patient's
+    intake against them (the physician letter) without restating the numbers."""
+    return _overuse_groups(rules)
+
+
 def _attack_count_dx(
     ctx: _Ctx, code: str, status: str, indexes: list[int], needed: int, **extra: object
 ) -> Diagnosis:

@@ -1,10 +1,12 @@
 """The one-page letter for the patient's physician (HTML rendered to PDF by WeasyPrint).
 
-What a doctor asks for (USERS.md): monthly migraine days against the baseline, acute-medication
-days against the overuse thresholds, diagnoses by ICHD-3 with the evidence, questionnaire scores,
-the treatment given and any adverse events or red flags. Everything comes from data the clinic
-recorded; the letter states what the diary shows and never claims a diagnosis or an effect.
-Only local assets: no fonts or images are fetched (DESIGN.md known traps).
+What a doctor asks for (USERS.md): who writes and what they ask, monthly migraine days in every
+28-day block against the baseline, the current acute and preventive medication against the
+ICHD-3 8.2 overuse thresholds, diagnoses by ICHD-3 with the evidence, HIT-6 and MIDAS with their
+bands, the treatment given and any adverse events or open red flags. Everything comes from data
+the clinic recorded; what is missing is called "not recorded" or "uncertain", and the letter
+states what the diary shows and never claims a diagnosis or an effect. Only local assets: no
+fonts or images are fetched (DESIGN.md known traps).
 """
 
 from __future__ import annotations
@@ -17,62 +19,123 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from acuhead.domain.diagnosis import ICHD3_RULES
+from acuhead.domain.dayunits import day_units
+from acuhead.domain.diagnosis import ICHD3_RULES, DiagnosisRules, overuse_groups
+from acuhead.domain.diary import Diary, MedClass, RegimenKind
+from acuhead.domain.ichd3 import in_patient_zone
+from acuhead.domain.instruments import get as instrument
+from acuhead.domain.outcomes import PER_DAYS, OutcomeConfig, block_label
+from acuhead.domain.redflags import flag, normalise_code
 from acuhead.present.charts import Block, migraine_days_chart
 from acuhead.present.labels import uncertain_text
+
+DEFAULT_RECIPIENT = "To the treating physician"
+DEFAULT_QUESTION = (
+    "For your information: how the headaches have been recorded during acupuncture care. "
+    "No specific question is asked."
+)
+NOT_RECORDED = "not recorded"
+
+# Words a physician reads for each acute-medication class (never the stored code).
+CLASS_LABELS: dict[MedClass, str] = {
+    MedClass.SIMPLE_ANALGESIC: "simple analgesic",
+    MedClass.NSAID: "NSAID",
+    MedClass.PARACETAMOL: "paracetamol",
+    MedClass.TRIPTAN: "triptan",
+    MedClass.ERGOT: "ergot",
+    MedClass.OPIOID: "opioid",
+    MedClass.COMBINATION_ANALGESIC: "combination analgesic",
+    MedClass.GEPANT: "gepant",
+    MedClass.DITAN: "ditan",
+    MedClass.ANTIEMETIC: "antiemetic",
+    MedClass.OTHER: "other",
+}
+RESOLVED_FLAGS_SHOWN = 2
+ONE_COLUMN_PERIODS = 10  # baseline and nine blocks (36 weeks) in one table; more: two tables
+ACUTE_SHOWN = 8
+_NO_DETAILS = "a red flag whose details were not recorded"
+REGIMEN_LABELS = {RegimenKind.DRUG: "preventive drug", RegimenKind.NON_DRUG: "non-drug preventive"}
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Headache summary</title>
 <style>
-@page { size: A4; margin: 11mm 14mm; }
-body { font-family: sans-serif; font-size: 9pt; color: #111; line-height: 1.25; }
-h1 { font-size: 14pt; margin: 0 0 2mm; } h2 { font-size: 10pt; margin: 2.5mm 0 0.8mm; }
+@page { size: A4; margin: 9mm 12mm; }
+body { font-family: sans-serif; font-size: 8pt; color: #111; line-height: 1.2; }
+h1 { font-size: 12.5pt; margin: 0 0 1mm; } h2 { font-size: 9pt; margin: 1.8mm 0 0.5mm; }
+p { margin: 0.4mm 0; }
 table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #ccc;
-padding: 0.6mm 1.5mm; text-align: left; vertical-align: top; }
-.muted { color: #555; font-size: 8.5pt; } .flag { color: #8a1c1c; font-weight: bold; }
-svg { width: 100%; height: 46mm; }
+padding: 0.25mm 1.2mm; text-align: left; vertical-align: top; }
+.muted { color: #555; font-size: 7.5pt; } .flag { color: #8a1c1c; font-weight: bold; }
+.question { border: 1px solid #999;
+padding: 0.8mm 1.5mm; margin: 1mm 0; }
+svg { width: 100%; height: 27mm; }
+table.cols > tbody > tr > td.col, table.cols td.col { border: 0; padding: 0 1.5mm 0 0; width: 50%; }
+table.compact td, table.compact th { padding: 0.2mm 0.8mm; font-size: 7.5pt; white-space: nowrap; }
 </style></head><body>
-<h1>Headache diary summary for the treating physician</h1>
-<p class="muted">Weeks are counted from the first acupuncture session. Patient {{ p.external_id }}{% if p.name %} ({{ p.name }}){% endif %}{% if p.birth_year %},
-born {{ p.birth_year }}{% endif %} · prepared {{ today }} by {{ clinic }} · diary days recorded:
-{{ recorded_days }}</p>
+<h1>Headache diary summary</h1>
+<p><strong>From:</strong> {{ sender.clinic }} · practitioner: {{ sender.practitioner }} ·
+<strong>Date:</strong> {{ today }}</p>
+<p><strong>To:</strong> {{ recipient }}</p>
+<p><strong>Patient:</strong> {{ p.external_id }}{% if p.name %} ({{ p.name }}){% endif %},
+born {{ p.birth_year }} · diary days recorded: {{ recorded_days }}</p>
+<p class="question"><strong>Question:</strong> {{ question }}</p>
 
 <h2>Monthly migraine days (per 28 days)</h2>
-<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
+{% if not periods %}<p>No acupuncture session is recorded yet: the baseline and the 28-day blocks
+are counted from the first session.</p>
+{% elif period_columns|length == 1 %}<table><tr><th>Period</th><th>Dates</th><th>Recorded days</th><th>Migraine days</th>
 <th>Headache days</th><th>Acute-medication days</th></tr>
 {% for b in periods %}<tr><td>{{ b.label }}</td><td>{{ b.start }} to {{ b.end }}</td>
-<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few entries){% endif %}</td>
+{% if b.recorded_days %}<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few entries){% endif %}</td>
 <td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
-<td>{{ b.acute_medication_days }}</td></tr>{% endfor %}
+<td>{{ b.acute_medication_days }}</td>{% else %}<td>0/{{ b.days }}</td><td colspan="3">not recorded (no diary entries)</td>{% endif %}</tr>{% endfor %}
 </table>
+{% else %}<p class="muted">Each period runs 28 days from the date given. Migraine, headache and
+acute-medication days are counted on the recorded days.</p>
+<table class="cols"><tr>{% for column in period_columns %}<td class="col"><table class="compact">
+<tr><th>Period</th><th>From</th><th>Recorded</th><th>Migraine</th><th>Headache</th><th>Acute med.</th></tr>
+{% for b in column %}<tr><td>{{ b.label }}</td><td>{{ b.start }}</td>
+{% if b.recorded_days %}<td>{{ b.recorded_days }}/{{ b.days }}{% if b.low_compliance %} (few){% endif %}</td>
+<td>{{ b.migraine_days }}{% if b.migraine_days_uncertain %} (+{{ b.migraine_days_uncertain }} uncertain){% endif %}</td><td>{{ b.headache_days }}</td>
+<td>{{ b.acute_medication_days }}</td>{% else %}<td>0/{{ b.days }}</td><td colspan="3">not recorded</td>{% endif %}</tr>{% endfor %}
+</table></td>{% endfor %}</tr></table>{% endif %}
+{% if periods %}<p class="muted">Weeks are counted from the first acupuncture session; days without an entry are
+not counted as headache-free.{% if running %} {{ running }}{% endif %}</p>{% endif %}
 {% if change %}<p>Change in migraine days per 28 days at {{ change.label }}:
 <strong>{{ change.value }}</strong> against the baseline{% if responder %}; ≥50% responder:
-<strong>{{ responder }}</strong>{% endif %}. Counts are from the diary; days without an entry are
-not counted as headache-free.{% if uncertain %} {{ uncertain }}{% endif %}</p>{% endif %}
+<strong>{{ responder }}</strong>{% endif %}. This is what the diary shows; it does not say what
+caused a change.{% if uncertain %} {{ uncertain }}{% endif %}</p>{% endif %}
 {{ chart }}
 
-<h2>Acute medication against the overuse thresholds (ICHD-3 8.2)</h2>
-<p>Latest 28 days: {{ latest_med_days }} acute-medication days, of which {{ latest_specific_days }}
-with a triptan, ergot, gepant or ditan. Thresholds: {{ overuse_days }} days/month for triptans, ergots, opioids or
-combinations; {{ overuse_days_non_opioid }} days/month for simple analgesics or NSAIDs (for more than 3 months).
-{% if overuse %}<span class="flag">{{ overuse }}</span>{% endif %}</p>
+<h2>Current medication</h2>
+<table><tr><th>Medication</th><th>Class</th><th>Use</th></tr>
+{% for m in medication.acute %}<tr><td>{{ m.name }}</td><td>acute: {{ m.cls }}</td>
+<td>{% if m.days is none %}fewer days each{% else %}{{ m.days }} day(s) in the latest 28 days{% endif %}</td></tr>{% endfor %}
+{% for m in medication.preventive %}<tr><td>{{ m.name }}</td><td>{{ m.cls }}</td>
+<td>since {{ m.start }}{% if m.dose %}, {{ m.dose }}{% endif %}</td></tr>{% endfor %}
+{% if not medication.acute %}<tr><td colspan="3">Acute medication: none recorded in the latest 28 days.</td></tr>{% endif %}
+{% if not medication.preventive %}<tr><td colspan="3">Preventive medication: none recorded.</td></tr>{% endif %}
+</table>
+
+<h2>Medication overuse (ICHD-3 8.2)</h2>
+<p>Latest 28 days ({{ medication.window }}): {{ medication.recorded }}/28 days recorded{% if medication.recorded < 28 %}; intake on the {{ 28 - medication.recorded }} day(s) without an entry is not known{% endif %}.
+{% for g in medication.groups %}{{ g.label }}: {{ g.days }} day(s), threshold {{ g.threshold }}
+days/month: <span{% if g.flag %} class="flag"{% endif %}>{{ g.status }}</span>. {% endfor %}
+ICHD-3 needs the intake for more than 3 months. <span{% if overuse_flag %} class="flag"{% endif %}>{{ overuse }}</span></p>
 
 <h2>Diagnoses suggested by the diary (ICHD-3)</h2>
-{% if diagnoses %}<table>{% for d in diagnoses %}<tr><td>{{ d.code }}</td><td>{{ d.label }}</td>
-<td>{{ d.status }}</td></tr>{% endfor %}</table>
-<p class="muted">Derived from the diary by the ICHD-3 criteria; a clinician's diagnosis is needed.</p>
+{% if diagnoses %}<p>{% for d in diagnoses %}{{ d.code }} {{ d.label }} ({{ d.status }}){% if not loop.last %}; {% endif %}{% endfor %}.
+<span class="muted">Derived from the diary by the ICHD-3 criteria; a clinician's diagnosis is needed.</span></p>
 {% else %}<p>The diary does not yet meet the criteria for any ICHD-3 code.</p>{% endif %}
 
 <h2>Questionnaires</h2>
-<p>{% for q in questionnaires %}{{ q }}{% if not loop.last %}; {% endif %}{% else %}None recorded.{% endfor %}</p>
+<p>{% for q in questionnaires %}{{ q }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>
 
 <h2>Acupuncture given</h2>
 <p>{{ sessions.count }} session(s){% if sessions.first %} from {{ sessions.first }} to
 {{ sessions.last }}{% endif %}.{% if sessions.points %} Points used most: {{ sessions.points }}.{% endif %}
-{% if relief %} Mean pain relief right after a session: {{ relief }}.{% endif %}</p>
-
-<h2>Adverse events</h2>
-<p>{% for e in adverse %}{{ e }}{% if not loop.last %}; {% endif %}{% else %}None recorded.{% endfor %}</p>
+{% if relief %} Mean pain relief right after a session: {{ relief }}.{% endif %}
+Adverse events: {% for e in adverse %}{{ e }}{% if not loop.last %}; {% endif %}{% else %}none recorded{% endfor %}.</p>
 
 <h2>Red flags (SNNOOP10) and what was done</h2>
 <p>{% for f in red_flags %}<span{% if f.open %} class="flag"{% endif %}>{{ f.text }}</span>{% if not loop.last %}<br>{% endif %}{% else %}None raised.{% endfor %}</p>
@@ -90,6 +153,219 @@ def _period(label: str, b: Mapping[str, Any]) -> dict[str, Any]:
     return {**b, "label": label}
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def every_block(outcomes: Mapping[str, Any], today: dt.date) -> tuple[list[dict[str, Any]], str]:
+    """The baseline and EVERY complete 28-day block from the first session up to ``today``, in
+    order, and a sentence about the block still running ("" if none).
+
+    A block with no diary entry at all is listed as not recorded rather than left out, so the
+    periods a reader sees always run without gaps; a block still running is not counted (a part
+    block would read as a drop, DESIGN.md glossary)."""
+    periods: list[dict[str, Any]] = []
+    if outcomes.get("baseline"):
+        periods.append(_period("Baseline", outcomes["baseline"]))
+    anchor_text = outcomes.get("anchor")
+    if not anchor_text:
+        return periods, ""
+    anchor = dt.date.fromisoformat(str(anchor_text))
+    config = outcomes.get("config") or {}
+    block_days = int(config.get("block_days") or PER_DAYS)
+    labels = OutcomeConfig(block_days=block_days)
+    known = {int(b["index"]): b for b in outcomes.get("blocks", [])}
+    running = ""
+    index = 0
+    while True:
+        start = anchor + dt.timedelta(days=index * block_days)
+        end = start + dt.timedelta(days=block_days - 1)
+        if start > today:
+            break
+        label = _capital(block_label(index, labels))
+        if end > today:
+            running = f"{label} ({start} to {end}) is still running and is counted when complete."
+            break
+        block = known.get(index) or {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "days": block_days,
+            "recorded_days": 0,
+        }
+        periods.append(_period(label, block))
+        index += 1
+    return periods, running
+
+
+def medication_summary(
+    diary: Diary, today: dt.date, *, rules: DiagnosisRules = ICHD3_RULES
+) -> dict[str, Any]:
+    """Acute medication of the latest 28 days by name and class, the preventive courses running
+    today, and the days of each ICHD-3 8.2 drug group against its threshold.
+
+    The thresholds are the domain's (``domain.diagnosis.overuse_groups``). A day without an entry
+    could have been a day with intake: when the recorded days stay under a threshold but the
+    missing days could reach it, the status is "uncertain", never "below"."""
+    first = today - dt.timedelta(days=PER_DAYS - 1)
+    units = day_units(diary, first, today, has_migraine=False)
+    recorded = sum(1 for u in units if u.recorded)
+    missing = len(units) - recorded
+    names: dict[tuple[str, MedClass], set[dt.date]] = {}
+    for raw in diary.attacks:
+        attack = in_patient_zone(raw, diary.patient)
+        dates = attack.local_dates()
+        for dose in attack.medications:
+            day = dose.taken_at.date() if dose.taken_at is not None else dates[0]
+            if first <= day <= today:
+                key = (" ".join(dose.name.split()) or CLASS_LABELS[dose.med_class], dose.med_class)
+                names.setdefault(key, set()).add(day)
+    acute: list[dict[str, Any]] = [
+        {"name": name, "cls": CLASS_LABELS[cls], "days": len(days)}
+        for (name, cls), days in sorted(names.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))
+    ]
+    if len(acute) > ACUTE_SHOWN:  # the rarest last, named together in one row (one page)
+        rest = acute[ACUTE_SHOWN - 1 :]
+        other: dict[str, Any] = {
+            "name": f"{len(rest)} other medications",
+            "cls": ", ".join(sorted({str(m["cls"]) for m in rest})),
+            "days": None,
+        }
+        acute = [*acute[: ACUTE_SHOWN - 1], other]
+    taken = frozenset(c for u in units for c in u.medication_classes)
+    groups = []
+    for code, classes, threshold in overuse_groups(rules):
+        used = classes & taken
+        if not used:
+            continue
+        # A group of several classes says more than its single-class rows only when more than
+        # one of its classes was taken (8.2.3 all non-opioid analgesics; 8.2.6 mixed classes).
+        if len(classes) > 1 and len(used) < 2:
+            continue
+        days = sum(1 for u in units if u.medication_classes & classes)
+        if days >= threshold:
+            status, over = "at or above the threshold", True
+        elif days + missing >= threshold:
+            status, over = f"uncertain ({missing} day(s) without an entry)", False
+        else:
+            status, over = "below the threshold", False
+        label = " + ".join(sorted(CLASS_LABELS[c] for c in used))
+        if len(classes) > 1:
+            label += " together" if code != "8.2.6" else " (several classes together)"
+        groups.append(
+            {"code": code, "label": _capital(label), "days": days, "threshold": threshold,
+             "status": status, "flag": over}
+        )  # fmt: skip
+    preventive = [
+        {
+            "name": r.name,
+            "cls": REGIMEN_LABELS.get(r.kind, "preventive"),
+            "start": r.start.isoformat(),
+            "dose": r.dose or "",
+        }
+        for r in sorted(diary.regimens, key=lambda r: (r.start, r.name))
+        if r.start <= today and (r.stop is None or r.stop >= today)
+    ]
+    return {
+        "window": f"{first} to {today}",
+        "recorded": recorded,
+        "acute": acute,
+        "preventive": preventive,
+        "groups": groups,
+    }
+
+
+def _questionnaire_lines(questionnaires: Mapping[str, Any]) -> list[str]:
+    """HIT-6 and MIDAS always (with their bands, or "not recorded"); others when recorded."""
+    # The two a physician reads for headache burden (issue 15); bands from the registry.
+    banded = {key: instrument(key) for key in ("hit6", "midas")}
+    always = {key: {"label": spec.label} for key, spec in banded.items()}
+    lines = []
+    for key, q in {**always, **questionnaires}.items():
+        if key == "note" or not isinstance(q, Mapping):
+            continue
+        name = str(q.get("label", key))
+        latest = q.get("latest")
+        if not isinstance(latest, Mapping) or latest.get("total") is None:
+            if key in banded:
+                lines.append(f"{name}: {NOT_RECORDED}")
+            continue
+        total = latest["total"]
+        spec = banded.get(key)
+        text = f"{name} {total}"
+        if spec is not None:
+            text += f" ({spec.band(int(total)).label})"
+        text += f" on {latest.get('date')}"
+        first = q.get("first")
+        if isinstance(first, Mapping) and q.get("n", 0) > 1:
+            text += f"; first {first.get('total')} on {first.get('date')}"
+        lines.append(text)
+    return lines
+
+
+def _finding_label(finding: Mapping[str, Any]) -> str:
+    """A red-flag item in words: the catalogue's label, never the stored code."""
+    code = normalise_code(str(finding.get("code") or ""))
+    if code is not None:
+        return flag(code).label
+    text = str(finding.get("label") or "")
+    return text or "a red flag whose details were not recorded"
+
+
+def _columns(periods: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The periods in one table, or side by side in two once a long course would push the
+    letter past one page (every block is still listed)."""
+    if len(periods) <= ONE_COLUMN_PERIODS:
+        return [periods]
+    half = (len(periods) + 1) // 2
+    return [periods[:half], periods[half:]]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every open alert, in words; the latest few resolved ones with what was done, and how many
+    earlier ones the record holds (the page must stay one page)."""
+    out: list[dict[str, Any]] = []
+    resolved: list[Mapping[str, Any]] = []
+    for alert in alerts:
+        if not alert.get("open"):
+            resolved.append(alert)
+            continue
+        items = ", ".join(_finding_label(f) for f in alert.get("findings", [])) or _NO_DETAILS
+        out.append({"open": True, "text": f"Open: {items}. Needs medical review."})
+    resolved.sort(key=lambda a: str((a.get("resolution") or {}).get("at") or ""), reverse=True)
+    for alert in resolved[:RESOLVED_FLAGS_SHOWN]:
+        items = ", ".join(_finding_label(f) for f in alert.get("findings", [])) or _NO_DETAILS
+        res = alert.get("resolution") or {}
+        reason = _shorten(str(res.get("reason") or NOT_RECORDED), 120)
+        out.append(
+            {
+                "open": False,
+                "text": f"{items}: {res.get('kind') or NOT_RECORDED} by "
+                f"{res.get('by') or NOT_RECORDED} ({str(res.get('at') or '')[:10]}): {reason}",
+            }
+        )
+    earlier = len(resolved) - RESOLVED_FLAGS_SHOWN
+    if earlier > 0:
+        out.append(
+            {"open": False, "text": f"{earlier} earlier resolved red flag(s) are in the record."}
+        )
+    return out
+
+
+def _adverse(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Adverse events by kind and severity with how often, so a long course stays one line."""
+    counts = Counter(
+        f"{e.get('type') or NOT_RECORDED} ({e.get('severity') or 'severity not recorded'}"
+        f"{', serious' if e.get('serious') else ''})"
+        for e in events
+    )
+    return [f"{text} ×{n}" if n > 1 else text for text, n in counts.most_common()]
+
+
 def letter_html(
     *,
     patient: Mapping[str, Any],
@@ -99,23 +375,23 @@ def letter_html(
     sessions: Sequence[Mapping[str, Any]],
     adverse_events: Sequence[Mapping[str, Any]],
     today: dt.date,
+    medication: Mapping[str, Any] | None = None,
+    practitioner: str = "",
+    recipient: str = "",
+    question: str = "",
 ) -> str:
-    """The letter as HTML; pure, so the content is testable without a PDF engine."""
-    periods = []
-    if outcomes.get("baseline"):
-        periods.append(_period("Baseline", outcomes["baseline"]))
-    # Complete 28-day blocks only (a block still running would read as a drop), the latest four
-    # of them, so the letter stays on one page.
-    complete = [b for b in outcomes.get("blocks", []) if str(b["end"]) <= today.isoformat()]
-    for b in complete[-4:]:
-        periods.append(_period(f"Weeks {4 * b['index'] + 1}-{4 * b['index'] + 4}", b))
+    """The letter as HTML; pure, so the content is testable without a PDF engine.
+
+    ``medication`` is :func:`medication_summary` of the patient's diary; ``recipient`` and
+    ``question`` as the sender typed them (empty: the defaults)."""
+    periods, running = every_block(outcomes, today)
     blocks = [
         Block(
             dt.date.fromisoformat(str(b["start"])),
             dt.date.fromisoformat(str(b["end"])),
             int(b["recorded_days"]),
-            int(b["migraine_days"]),
-            int(b["headache_days"]),
+            int(b.get("migraine_days") or 0),
+            int(b.get("headache_days") or 0),
         )
         for b in periods
     ]
@@ -123,65 +399,45 @@ def letter_html(
     chart = migraine_days_chart(blocks, sessions=session_dates) if blocks else Markup("")
     change = outcomes.get("change") or {}
     value = change.get("migraine_days_per_28")
-    latest = periods[-1] if periods else {}
     diagnoses = list(readout.get("diagnoses", []))
-    overuse = ", ".join(d["label"] for d in diagnoses if str(d.get("code", "")).startswith("8.2"))
-    q_lines = []
-    for key, q in (outcomes.get("questionnaires") or {}).items():
-        if key == "note" or not isinstance(q, Mapping) or not q.get("latest"):
-            continue
-        latest_q = q["latest"]
-        total = latest_q.get("total") if isinstance(latest_q, Mapping) else latest_q
-        q_lines.append(
-            f"{q.get('label', key)} {total}"
-            + (
-                f" (first {q['first'].get('total')})"
-                if isinstance(q.get("first"), Mapping) and q.get("n", 0) > 1
-                else ""
-            )
-        )
+    overuse_dx = [d for d in diagnoses if str(d.get("code", "")).startswith("8.2")]
+    overuse = (
+        "The diary meets the criteria for: "
+        + "; ".join(f"{d['label']} ({d.get('status')})" for d in overuse_dx)
+        + "."
+        if overuse_dx
+        else "Over whole calendar months, the diary does not show the 8.2 criteria as met."
+    )
     points = Counter(p["code"] for s in sessions for p in s.get("points", []))
     relief = outcomes.get("session_relief") or {}
-    flags = []
-    for alert in readout.get("red_flags", []):
-        items = ", ".join(f["label"] for f in alert.get("findings", []))
-        if alert.get("open"):
-            flags.append({"open": True, "text": f"Open: {items} — needs medical review."})
-        else:
-            res = alert.get("resolution") or {}
-            flags.append(
-                {
-                    "open": False,
-                    "text": f"{items}: {res.get('kind')} by {res.get('by')} "
-                    f"({str(res.get('at'))[:10]}): {res.get('reason')}",
-                }
-            )
+    flags = _red_flags(readout.get("red_flags", []))
     birth = patient.get("birth_date")
+    med = medication or {"window": "", "recorded": 0, "acute": [], "preventive": [], "groups": []}
     html = _env.from_string(_TEMPLATE).render(
         p={
             "external_id": patient["external_id"],
             "name": patient.get("display_name", ""),
-            "birth_year": str(birth)[:4] if birth else "",
+            "birth_year": str(birth)[:4] if birth else "year not recorded",
         },
-        clinic=clinic,
+        sender={"clinic": clinic or NOT_RECORDED, "practitioner": practitioner or NOT_RECORDED},
+        recipient=recipient.strip() or DEFAULT_RECIPIENT,
+        question=question.strip() or DEFAULT_QUESTION,
         today=today.isoformat(),
         recorded_days=sum(int(b["recorded_days"]) for b in periods),
         periods=periods,
+        period_columns=_columns(periods),
+        running=running,
         chart=chart,
         change={"label": change.get("label", ""), "value": f"{value:+.1f}"}
         if isinstance(value, int | float)
         else None,
         responder=_yes_no((outcomes.get("responder") or {}).get("50")),
         uncertain=uncertain_text(outcomes.get("responder_basis")),
-        latest_med_days=latest.get("acute_medication_days", 0),
-        latest_specific_days=latest.get("migraine_specific_medication_days", 0),
-        # ICHD-3 8.2 thresholds, from the rules the diagnosis itself applies (one place).
-        overuse_days=ICHD3_RULES.overuse_days,
-        overuse_days_non_opioid=ICHD3_RULES.overuse_days_non_opioid,
-        overuse=f"The diary meets the criteria for: {overuse}." if overuse else "",
-        diagnoses=[d for d in diagnoses if not str(d.get("code", "")).startswith("8.2")]
-        + [d for d in diagnoses if str(d.get("code", "")).startswith("8.2")],
-        questionnaires=q_lines,
+        medication=med,
+        overuse=overuse,
+        overuse_flag=bool(overuse_dx),
+        diagnoses=[d for d in diagnoses if d not in overuse_dx],
+        questionnaires=_questionnaire_lines(outcomes.get("questionnaires") or {}),
         sessions={
             "count": len(sessions),
             "first": session_dates[0].isoformat() if session_dates else "",
@@ -194,10 +450,7 @@ def letter_html(
         )
         if relief.get("mean_relief") is not None and relief.get("ci_low") is not None
         else "",
-        adverse=[
-            f"{e.get('type')} ({e.get('severity')}{', serious' if e.get('serious') else ''})"
-            for e in adverse_events
-        ],
+        adverse=_adverse(adverse_events),
         red_flags=flags,
     )
     return html

@@ -260,16 +260,16 @@ def list_questionnaires(
     return [questionnaire_out(r) for r in rows]
 
 
-@router.get(
-    "/patients/{patient_id}/letter.pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the letter as PDF"}},
-)
-def physician_letter(patient_id: int, actor: CurrentActor, session: WriteSession) -> Response:
-    """A one-page PDF summary for the patient's physician (the patient may download theirs)."""
-    from acuhead.services.letters import physician_letter_pdf
+class LetterIn(Strict):
+    """What the sender types when making a letter (both optional; the letter has defaults)."""
 
-    pdf = physician_letter_pdf(session, actor=actor, patient_id=patient_id)
+    recipient: str | None = Field(
+        default=None, description="the physician and practice; default: the treating physician"
+    )
+    question: str | None = Field(default=None, description="what the clinic asks, briefly")
+
+
+def _letter_response(pdf: bytes, patient_id: int) -> Response:
     return Response(
         pdf,
         media_type="application/pdf",
@@ -277,3 +277,40 @@ def physician_letter(patient_id: int, actor: CurrentActor, session: WriteSession
             "Content-Disposition": f'attachment; filename="headache-summary-{patient_id}.pdf"'
         },
     )
+
+
+@router.get(
+    "/patients/{patient_id}/letter.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the letter as PDF"}},
+)
+def physician_letter(patient_id: int, actor: CurrentActor, session: WriteSession) -> Response:
+    """A one-page PDF summary for the patient's physician (the patient may download theirs),
+    to the treating physician with the default question."""
+    from acuhead.services.letters import physician_letter_pdf
+
+    return _letter_response(
+        physician_letter_pdf(session, actor=actor, patient_id=patient_id), patient_id
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/letter.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the letter as PDF"}},
+)
+def physician_letter_for(
+    patient_id: int, body: LetterIn, actor: CurrentActor, session: WriteSession
+) -> Response:
+    """The letter to a named recipient with the clinic's question (sent in the body, so the
+    free text never sits in a URL)."""
+    from acuhead.services.letters import physician_letter_pdf
+
+    pdf = physician_letter_pdf(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        recipient=body.recipient,
+        question=body.question,
+    )
+    return _letter_response(pdf, patient_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from acuhead.web.pages import about, admin, auth, care, clinic, diary, questionnaires
+from acuhead.web.pages import about, admin, auth, care, clinic, diary, letter, questionnaires
 from acuhead.web.pages.base import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -15,6 +15,7 @@ router.include_router(auth.router)
 router.include_router(questionnaires.router)  # before diary's POST /diary/{day}
 router.include_router(diary.router)
 router.include_router(clinic.router)
+router.include_router(letter.router)
 router.include_router(about.router)
 router.include_router(admin.router)
 router.include_router(care.router)

@@ -1,5 +1,6 @@
 """Clinic admin pages: accounts, patient invitations, the questionnaire schedule, the practice
-report, and the public page where an invited person sets their password.
+report, data rights (research consent, record downloads, erasure, the research export), and the
+public page where an invited person sets their password.
 
 Who sees what: every ``/admin`` page is for the clinic's admins, except the practice report,
 which practitioners read too. A patient is sent to their diary (as on every staff page); a
@@ -19,8 +20,13 @@ notice when the e-mail could not be sent.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import tempfile
+import zipfile
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
@@ -37,9 +43,10 @@ from acuhead.domain.outcomes import OutcomeConfig
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.present.charts import trend_chart
 from acuhead.present.format import ci_of, fixed, percent1
-from acuhead.services import accounts, invitations, schedules
+from acuhead.services import accounts, erasure, interop, invitations, research, schedules
+from acuhead.services import diary as diary_svc
 from acuhead.services import outcomes as outcomes_svc
-from acuhead.services.actors import Role
+from acuhead.services.actors import Role, load_patient
 from acuhead.services.invitations import IssuedLink, LinkUnusable, Purpose
 from acuhead.services.mail import SmtpMailer, mailer_from_settings
 from acuhead.web.deps import (
@@ -767,3 +774,235 @@ def invite_submit(
     elif old:
         response.delete_cookie(COOKIE, path="/")
     return response
+
+
+# ---- data rights: research consent, record downloads, erasure, the research export ---------
+#
+# The same service functions as the CLI (``acuhead consent``, ``export``, ``erase``,
+# ``research-export``), each writing its own audit rows; admins only, like the CLI, which acts
+# as the clinic's operator. Another clinic's patient answers the 404 page.
+
+DATA_LIMIT = 50
+EXPORT_FORMATS = (
+    ("json", "Diary document (JSON)"),
+    ("fhir", "FHIR R4 bundle (JSON)"),
+    ("csv-days", "Diary days (CSV)"),
+    ("csv-attacks", "Attacks (CSV)"),
+)
+DATA_DONE = {
+    "consent": "The consent is recorded.",
+    "withdrawn": "The withdrawal is recorded.",
+    "erased": "The patient and every row of their record were erased.",
+}
+
+
+def _date_field(form: FormState, name: str) -> dt.date | None:
+    """An optional date field (empty: today, as in the CLI); a wrong one is a field error."""
+    raw = str(form.get(name)).strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        form.add(name, "Enter a date like 2026-02-02, or leave it empty for today.")
+        return None
+
+
+@router.get("/admin/data")
+def data_page(
+    request: Request,
+    user: AdminUser,
+    session: WriteSession,
+    q: str = "",
+    done: str | None = None,
+) -> Response:
+    """Find a patient for their data rights, and run the research export."""
+    query = " ".join(q.split())[:100]
+    rows, total = diary_svc.list_patients(session, actor=user.actor, limit=DATA_LIMIT, query=query)
+    today = dt.datetime.now(dt.UTC).date()
+    eligible = set(research.consenting_patients(session, clinic_id=user.actor.clinic_id, on=today))
+    ctx = {
+        "rows": rows,
+        "total": total,
+        "q": query,
+        "limit": DATA_LIMIT,
+        "eligible": eligible,
+        "done": DATA_DONE.get(done or "", ""),
+    }
+    return render(request, "admin/data.html", ctx, user=user)
+
+
+def _patient_data_page(
+    request: Request,
+    user: PageUser,
+    session: Session,
+    patient_id: int,
+    *,
+    consent_form: FormState | None = None,
+    withdraw_form: FormState | None = None,
+    erase_form: FormState | None = None,
+    done: str = "",
+    status_code: int = 200,
+) -> Response:
+    try:
+        patient = load_patient(session, user.actor, patient_id)
+    except NotFound:
+        return not_found(request, user, "patient")
+    today = dt.datetime.now(dt.UTC).date()
+    consents = research.list_consents(session, actor=user.actor, patient_id=patient.id)
+    eligible = patient.id in research.consenting_patients(
+        session, clinic_id=user.actor.clinic_id, on=today
+    )
+    ctx = {
+        "patient": patient,
+        "consents": consents,
+        "eligible": eligible,
+        "formats": EXPORT_FORMATS,
+        "consent_form": consent_form or FormState(values={"scope": "research"}),
+        "withdraw_form": withdraw_form or FormState(values={"withdraw_scope": "research"}),
+        "erase_form": erase_form or FormState(),
+        "done": DATA_DONE.get(done, ""),
+    }
+    return render(request, "admin/patient_data.html", ctx, status_code=status_code, user=user)
+
+
+@router.get("/admin/patients/{patient_id}/data")
+def patient_data_page(
+    request: Request,
+    patient_id: int,
+    user: AdminUser,
+    session: WriteSession,
+    done: str | None = None,
+) -> Response:
+    return _patient_data_page(request, user, session, patient_id, done=done or "")
+
+
+@router.post("/admin/patients/{patient_id}/consent", dependencies=[SameOrigin])
+def record_consent(
+    request: Request, patient_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    form = FormState.from_form(posted)
+    given = _date_field(form, "given_on")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                research.record_consent(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient_id,
+                    scope=str(form.get("scope")),
+                    given_on=given,
+                )
+        except NotFound:
+            return not_found(request, user, "patient")
+        except ValidationError as exc:
+            _field_errors(form, exc.errors, {"scope": "scope", "given_on": "given_on"})
+        else:
+            return see_other(f"/admin/patients/{patient_id}/data?done=consent#consent")
+    return _patient_data_page(
+        request, user, session, patient_id, consent_form=form, status_code=422
+    )
+
+
+@router.post("/admin/patients/{patient_id}/consent/withdraw", dependencies=[SameOrigin])
+def withdraw_consent(
+    request: Request, patient_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    form = FormState.from_form(posted)
+    try:
+        load_patient(session, user.actor, patient_id)
+    except NotFound:
+        return not_found(request, user, "patient")
+    on = _date_field(form, "withdraw_on")
+    if form.ok:
+        try:
+            with session.begin_nested():
+                research.withdraw_consent(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient_id,
+                    scope=str(form.get("withdraw_scope")) or "research",
+                    on=on,
+                )
+        except NotFound:
+            form.add("withdraw_scope", "There is no open consent covering this; nothing changed.")
+        except ValidationError as exc:
+            _field_errors(form, exc.errors, {"on": "withdraw_on", "scope": "withdraw_scope"})
+        else:
+            return see_other(f"/admin/patients/{patient_id}/data?done=withdrawn#consent")
+    return _patient_data_page(
+        request, user, session, patient_id, withdraw_form=form, status_code=422
+    )
+
+
+@router.get("/admin/patients/{patient_id}/export/{fmt}")
+def download_record(
+    request: Request, patient_id: int, fmt: str, user: AdminUser, session: WriteSession
+) -> Response:
+    """The patient's record as a file (the export service writes the audit row)."""
+    if fmt not in interop.FORMATS:
+        return not_found(request, user, "export format")
+    try:
+        body, media_type, name = interop.export_as(
+            session, actor=user.actor, patient_id=patient_id, fmt=fmt
+        )
+    except NotFound:
+        return not_found(request, user, "patient")
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/admin/patients/{patient_id}/erase", dependencies=[SameOrigin])
+def erase_patient(
+    request: Request, patient_id: int, user: AdminUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    """Erase after the admin typed the patient's external id: a wrong or empty confirmation
+    erases nothing and says so."""
+    form = FormState.from_form(posted)
+    try:
+        patient = load_patient(session, user.actor, patient_id)
+    except NotFound:
+        return not_found(request, user, "patient")
+    typed = str(form.get("confirm")).strip()
+    if typed != patient.external_id:
+        form.add(
+            "confirm",
+            "Type the patient's external id exactly as shown to confirm. Nothing was erased."
+            if typed
+            else "Type the patient's external id to confirm. Nothing was erased.",
+        )
+        return _patient_data_page(
+            request, user, session, patient_id, erase_form=form, status_code=422
+        )
+    erasure.erase_patient(session, actor=user.actor, patient_id=patient.id)
+    return see_other("/admin/data?done=erased")
+
+
+@router.post("/admin/data/research-export", dependencies=[SameOrigin])
+def research_export_download(request: Request, user: AdminUser, session: WriteSession) -> Response:
+    """The de-identified research tables of the consenting patients, as one zip (the CLI's
+    ``research-export`` writes the same files to a directory)."""
+    with tempfile.TemporaryDirectory(prefix="acuhead-research-") as tmp:
+        out_dir = Path(tmp) / "research"
+        research.research_export(
+            session, actor=user.actor, out_dir=out_dir, secret_key=_settings(request).secret_key
+        )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(out_dir.iterdir()):
+                archive.write(path, arcname=path.name)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="acuhead-research-{today}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
