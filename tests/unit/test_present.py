@@ -89,19 +89,49 @@ def _letter(**outcomes: Any) -> str:
     )
 
 
-def test_letter_states_the_overuse_thresholds_the_diagnosis_applies(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_letter_states_the_overuse_thresholds_the_diagnosis_applies() -> None:
     """ICHD-3 8.2 (>=10 days for triptans, ergots, opioids, combinations; >=15 for simple
     analgesics): the letter reads them from the rules the diagnosis uses, so changing the rule
     in one place changes the letter too."""
-    html = _letter()
-    assert f"{ICHD3_RULES.overuse_days} days/month for triptans" in html
-    assert f"{ICHD3_RULES.overuse_days_non_opioid} days/month for simple analgesics" in html
-    import acuhead.reports.letter as letter
+    from acuhead.domain.diary import Attack, Diary, DiaryDay, MedClass, MedicationDose, PatientFacts
+    from acuhead.reports.letter import letter_html, medication_summary
 
+    today = dt.date(2026, 5, 1)
+    start = dt.datetime(2026, 4, 30, 9, tzinfo=dt.UTC)
+    diary = Diary(
+        patient=PatientFacts(birth_date=None),
+        days=(DiaryDay(date=today - dt.timedelta(days=1), headache=True),),
+        attacks=(
+            Attack(
+                start=start,
+                end=start + dt.timedelta(hours=5),
+                peak_intensity=6,
+                medications=(
+                    MedicationDose(name="sumatriptan", med_class=MedClass.TRIPTAN),
+                    MedicationDose(name="ibuprofen", med_class=MedClass.NSAID),
+                ),
+            ),
+        ),
+    )
+
+    def letter(rules: Any) -> str:  # whitespace folded: the template wraps its lines
+        return " ".join(
+            letter_html(
+                patient={"external_id": "P1"},
+                clinic="Clinic",
+                outcomes={},
+                readout={},
+                sessions=[],
+                adverse_events=[],
+                today=today,
+                medication=medication_summary(diary, today, rules=rules),
+            ).split()
+        )
+
+    html = letter(ICHD3_RULES)
+    assert f"threshold {ICHD3_RULES.overuse_days} days/month" in html
+    assert f"threshold {ICHD3_RULES.overuse_days_non_opioid} days/month" in html
     changed = dataclasses.replace(ICHD3_RULES, overuse_days=12, overuse_days_non_opioid=17)
-    monkeypatch.setattr(letter, "ICHD3_RULES", changed)
-    html = _letter()
-    assert "12 days/month for triptans" in html
-    assert "17 days/month for simple analgesics" in html
+    html = letter(changed)
+    assert "threshold 12 days/month" in html
+    assert "threshold 17 days/month" in html
