@@ -123,6 +123,51 @@ class Severity(StrEnum):
     SEVERE = "severe"
 
 
+# Human words for the codes above: what pages, the history and the letter show instead of the
+# stored values (issue 15: no snake_case in the interface).
+STYLE_LABELS: dict[Style, str] = {
+    Style.TCM: "Traditional Chinese medicine (TCM)",
+    Style.JAPANESE: "Japanese",
+    Style.KOREAN: "Korean",
+    Style.WESTERN_MEDICAL: "Western medical",
+    Style.FIVE_ELEMENT: "Five element",
+    Style.AURICULAR: "Auricular (ear)",
+    Style.OTHER: "Other",
+}
+INDIVIDUALISATION_LABELS: dict[Individualisation, str] = {
+    Individualisation.FIXED: "Fixed (the same points for every patient)",
+    Individualisation.SEMI_STANDARDISED: "Semi-standardised",
+    Individualisation.INDIVIDUALISED: "Individualised",
+}
+RESPONSE_LABELS: dict[Response, str] = {
+    Response.DEQI: "De qi",
+    Response.TWITCH: "Local twitch response",
+    Response.NONE: "None",
+}
+CO_INTERVENTION_LABELS: dict[CoInterventionKind, str] = {
+    CoInterventionKind.MOXIBUSTION: "Moxibustion",
+    CoInterventionKind.CUPPING: "Cupping",
+    CoInterventionKind.GUA_SHA: "Gua sha",
+    CoInterventionKind.EXERCISES: "Exercises",
+    CoInterventionKind.ADVICE: "Advice",
+    CoInterventionKind.HEAT: "Heat",
+    CoInterventionKind.OTHER: "Other",
+}
+ADVERSE_EVENT_LABELS: dict[AdverseEventType, str] = {
+    AdverseEventType.BLEEDING: "bleeding",
+    AdverseEventType.HAEMATOMA: "haematoma (bruise)",
+    AdverseEventType.PAIN: "pain at a needle site",
+    AdverseEventType.FAINTING: "fainting",
+    AdverseEventType.DIZZINESS: "dizziness",
+    AdverseEventType.NAUSEA: "nausea",
+    AdverseEventType.INFECTION: "infection",
+    AdverseEventType.PNEUMOTHORAX: "pneumothorax",
+    AdverseEventType.NERVE_INJURY: "nerve injury",
+    AdverseEventType.FORGOTTEN_NEEDLE: "forgotten needle",
+    AdverseEventType.OTHER: "other",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Depth:
     value: float | None

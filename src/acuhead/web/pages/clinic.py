@@ -41,6 +41,7 @@ from acuhead.web.pages.base import (
     see_other,
 )
 from acuhead.web.pages.diary import overview_context
+from acuhead.web.pages.zones import clinic_zone
 
 router = APIRouter()
 
@@ -52,6 +53,8 @@ RESOLUTION_KINDS = (
 )
 ADVERSE_EVENT_DAYS = 30  # the dashboard lists adverse events of sessions in the last month
 MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
+ALERT_SOURCES = {"intake": "the intake screen", "diary": "the diary", "record": "the record"}
+SEX_LABELS = {"female": "female", "male": "male", "other": "other", "unknown": "sex not recorded"}
 
 
 @router.get("/clinic")
@@ -180,6 +183,8 @@ def patient_context(
                     ],
                     "pain_before": getattr(s, "pain_before", None),
                     "pain_after": getattr(s, "pain_after", None),
+                    "id": s.id,
+                    "notes": str(record.get("notes") or ""),
                 }
             )
     alerts = []
@@ -224,6 +229,9 @@ def patient_context(
             # practitioner sees "screen needed" and the record's flags before the builder.
             "gate": gate.readiness(session, actor=actor, patient_id=patient.id, today=today),
             "closed_alerts": closed_alerts,
+            "clinic_zone": clinic_zone(session, patient.clinic_id),
+            "alert_sources": ALERT_SOURCES,
+            "sex_label": SEX_LABELS.get(patient.sex, patient.sex),
             "resolve_forms": forms,
             "resolution_kinds": RESOLUTION_KINDS,
             "med_days": med_days,
