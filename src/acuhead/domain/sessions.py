@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from acuhead.domain.diary import Side
+from acuhead.domain.tcm.patterns import PATTERN_LABELS
 from acuhead.domain.tcm.points import normalise_code
 from acuhead.domain.tcm.prescribe import Group, is_midline, needles_for
 from acuhead.errors import FieldError, ValidationError
@@ -755,7 +756,7 @@ def session_from_prescription(p: Prescription) -> dict[str, Any]:
     if p.locations:
         parts.append("local and distal points for " + ", ".join(p.locations) + " headache")
     if p.assessment is not None and p.assessment.working_pattern is not None:
-        parts.append(f"pattern {p.assessment.working_pattern.value}")
+        parts.append(f"{PATTERN_LABELS[p.assessment.working_pattern]} pattern")
     if p.protocol is not None:
         parts.append(f"{p.protocol.name} [{p.protocol.evidence_status.value}]")
     if p.template:
