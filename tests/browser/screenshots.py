@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                     ("care-assessment", f"/clinic/patients/{pid}/assessment", None),
                     ("care-prescription", f"/clinic/patients/{pid}/prescription", None),
                     ("care-session", f"/clinic/patients/{pid}/sessions/new", None),
+                    ("care-history", f"/clinic/patients/{pid}/sessions", None),
+                    ("care-quick-session", f"/clinic/patients/{pid}/sessions/quick", None),
+                    ("clinic-record", f"/clinic/patients/{pid}/record", None),
                 ],
             )
             written += shoot(

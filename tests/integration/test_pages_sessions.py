@@ -217,3 +217,22 @@ def test_quick_session_without_an_earlier_one_and_with_an_open_red_flag(
     with db.read() as s:
         (row,) = s.scalars(select(TreatmentSessionRow)).all()
         assert validate_session(row.record).practitioner == "Prac X"
+
+
+def test_a_session_with_more_events_than_the_form_shows_is_not_corrected_there(
+    app_client: TestClient, world: World, db: Database
+) -> None:
+    """The form has three event rows: saving it would drop the fourth, so it refuses."""
+    events = [{"type": t, "severity": "mild"} for t in ("pain", "bleeding", "nausea", "dizziness")]
+    sid = add_session(db, world, "2026-03-02T09:30:00", adverse_events=events)
+    c = app_client
+    page_login(c, world.prac_x)
+    edit = f"{base(world)}/{sid}/edit"
+    assert "has 4 adverse events" in c.get(edit).text
+    form = {"version": "1", "start_date": "2026-03-02", "start_time": "09:30", "style": "tcm",
+            "point": ["GB20"], "depth_unit": "cun"}  # fmt: skip
+    r = c.post(edit, headers=SAME, data=form)
+    assert r.status_code == 422 and "has 4 adverse events" in r.text
+    with db.read() as s:
+        row = s.get(TreatmentSessionRow, sid)
+        assert row is not None and row.version == 1 and len(row.record["adverse_events"]) == 4

@@ -252,7 +252,21 @@ def session_edit_page(
     form = FormState(values=values)
     for key in SESSION_MULTI:
         form.values.setdefault(key, [])
-    return _session_page(request, user, session, patient, form, editing=row)
+    return _session_page(
+        request, user, session, patient, form, editing=row, notice=_too_many_events(row)
+    )
+
+
+def _too_many_events(row: TreatmentSessionRow) -> str:
+    """The form has AE_ROWS event rows: a session with more (recorded through the API or an
+    import) cannot be corrected here without dropping some, so the page says so and refuses."""
+    n = len((row.record or {}).get("adverse_events") or [])
+    if n <= AE_ROWS:
+        return ""
+    return (
+        f"This session has {n} adverse events and the form shows {AE_ROWS}: correct it through "
+        "the API (PUT /api/v1/patients/…/sessions/…) so that none is lost."
+    )
 
 
 @router.post("/clinic/patients/{patient_id}/sessions/{session_id}/edit", dependencies=[SameOrigin])
@@ -275,6 +289,8 @@ def session_edit_submit(
     raw_version = str(form.get("version"))
     version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
     status = 422
+    if too_many := _too_many_events(row):
+        form.add("_form", too_many)
     if form.ok:
         try:
             with session.begin_nested():
@@ -310,4 +326,6 @@ def session_edit_submit(
             validate_session(given.data)
         except ValidationError as exc:
             apply_session_errors(form, exc.errors, given)
-    return _session_page(request, user, session, patient, form, status_code=status, editing=row)
+    return _session_page(
+        request, user, session, patient, form, status_code=status, editing=row, notice=too_many
+    )
