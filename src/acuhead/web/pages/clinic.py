@@ -231,6 +231,7 @@ def patient_context(
             "closed_alerts": closed_alerts,
             "clinic_zone": clinic_zone(session, patient.clinic_id),
             "alert_sources": ALERT_SOURCES,
+            "resolution_labels": {"referral": "Referred", "clearance": "Cleared"},
             "sex_label": "sex " + SEX_LABELS.get(Sex(patient.sex), patient.sex)
             if patient.sex in set(Sex)
             else patient.sex,
