@@ -48,7 +48,12 @@ def test_a_practitioner_records_a_quick_session_and_finds_its_note(page: Any, li
     page.get_by_label("Pain before (0-10)").select_option("6")
     page.get_by_label("Pain after (0-10)").select_option("2")
     page.get_by_label("Note").fill("Neck easier since last week; asked about sleep.")
+    # The event's details are asked only after "yes".
+    expect(page.get_by_label("What happened")).to_be_hidden()
+    page.get_by_label("Yes", exact=True).check()
+    expect(page.get_by_label("What happened")).to_be_visible()
     page.get_by_label("No", exact=True).check()
+    expect(page.get_by_label("What happened")).to_be_hidden()
     page.get_by_role("button", name="Save the session").click()
 
     expect(page).to_have_url(re.compile(rf"/clinic/patients/{patient}/sessions\?saved=quick"))

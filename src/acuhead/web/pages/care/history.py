@@ -42,6 +42,7 @@ from acuhead.web.pages.zones import clinic_zone
 router = APIRouter()
 
 HISTORY_LIMIT = 200  # sessions on one page; a course is 10-20, a long-treated patient ~100
+OPEN_SESSIONS = 3  # shown in full; older ones fold to one line (a phone page stays short)
 
 
 def _label(table: Mapping[Any, str], enum: type[Any], value: Any) -> str:
@@ -226,6 +227,7 @@ def history_page(
         "patient": patient,
         "sessions": history_views(rows, versions),
         "total": total,
+        "open_count": OPEN_SESSIONS,
         "clinic_zone": clinic_zone(session, patient.clinic_id),
         "saved": request.query_params.get("saved", "") in {"quick", "edit"},
     }

@@ -83,7 +83,9 @@
   document.addEventListener("change", function (event) {
     var t = event.target;
     if (t.name === "loc") { syncHead(document); }
-    if (t.name === "headache" || t.type === "checkbox") { applyVisibility(document); }
+    if (t.name === "headache" || t.type === "checkbox" || t.type === "radio") {
+      applyVisibility(document);
+    }
   });
 
   document.addEventListener("input", function (event) {
