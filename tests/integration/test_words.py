@@ -210,3 +210,29 @@ def test_the_checks_find_what_leaked_before() -> None:
 )  # fmt: skip
 def test_public_text_drops_document_references_and_codes(stored: str, shown: str) -> None:
     assert public_text(stored) == shown
+
+
+def test_practitioner_pages_show_times_in_the_clinic_s_zone(
+    app_client: TestClient, db: Database
+) -> None:
+    """A Berlin clinic (its patients live there; the clinic sets no zone of its own) sees an
+    alert's opening time in Berlin time, not UTC."""
+    from acuhead.store.models import RedFlagAlertRow
+    from acuhead.web.pages.zones import clinic_zone
+
+    from .factories import make_world
+
+    world = make_world(db)
+    with db.write() as s:
+        actor = Actor.system(world.clinic_x)
+        for n in range(2):
+            diary.create_patient(s, actor=actor, external_id=f"BER-{n}", timezone="Europe/Berlin")
+        assert clinic_zone(s, world.clinic_x) == "Europe/Berlin"
+        answers = {f.code: f.code == "O_onset_sudden" for f in CATALOGUE}
+        safety.record_intake_screen(s, actor=actor, patient_id=world.patient_a, answers=answers)
+        alert = s.scalars(select(RedFlagAlertRow)).one()
+        alert.opened_utc = dt.datetime(2026, 12, 1, 9, 5)  # 10:05 in Berlin (CET)
+    page_login(app_client, world.prac_x)
+    text = visible(app_client.get(f"/clinic/patients/{world.patient_a}").text)
+    assert "Open since 01 Dec 2026 10:05 (Berlin time" in text
+    assert "UTC" not in text
