@@ -193,7 +193,7 @@ def test_builder_shows_reasons_and_checks_and_confirms_findings(
     check_markup(html)
     assert "needs confirmation" in html
     # local, with why (the group is the badge, not repeated in the text: issue 15)
-    assert "group-local\">local</span> point for temporal headache" in html
+    assert 'group-local">local</span> point for temporal headache' in html
     assert "distal</span> point on the Shaoyang (GB/TE) channel" in html
     assert "Liver-yang rising pattern" in html
     assert "evidence-based core</span> Li 2012 migraine trial" in html
