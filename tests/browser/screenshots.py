@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                     ("care-prescription", f"/clinic/patients/{pid}/prescription", None),
                     ("care-session", f"/clinic/patients/{pid}/sessions/new", None),
                     ("clinic-letter", f"/clinic/patients/{pid}/letter", None),
+                    ("care-history", f"/clinic/patients/{pid}/sessions", None),
+                    ("care-quick-session", f"/clinic/patients/{pid}/sessions/quick", None),
+                    ("clinic-record", f"/clinic/patients/{pid}/record", None),
                 ],
             )
             written += shoot(

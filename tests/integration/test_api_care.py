@@ -7,12 +7,18 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from acuhead.interop.document import parse
 from acuhead.services import diary
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
-from acuhead.store.models import PrescriptionRow, TreatmentSessionRow
+from acuhead.store.models import (
+    AuditEvent,
+    PrescriptionRow,
+    SessionVersionRow,
+    TreatmentSessionRow,
+)
 
 from .factories import World, screen
 
@@ -565,3 +571,33 @@ def test_stricta_fields_round_trip_through_export_and_import(
     assert copied["sessions"] == first["sessions"] and copied["course"] == first["course"]
     sessions = app_client.get(f"{base}/sessions", headers=h).json()["items"]
     assert [s["course_id"] for s in sessions] == [cid, cid]
+
+
+def test_a_session_correction_needs_its_version_and_keeps_the_previous_one(
+    app_client: TestClient, world: World, login: Login, db: Database
+) -> None:
+    """Issue 15: without the version read, 428 (not a generic 422); a stale one, 409; each
+    accepted correction keeps the record as it was in ``session_versions``."""
+    h = login(world.prac_x)
+    url = f"{API}/patients/{world.patient_a}/sessions"
+    sid = app_client.post(url, json={**FULL_SESSION, "notes": "first"}, headers=h).json()["id"]
+    no_version = app_client.put(f"{url}/{sid}", json={**FULL_SESSION, "notes": "x"}, headers=h)
+    assert no_version.status_code == 428, no_version.text
+    ok = app_client.put(
+        f"{url}/{sid}", json={**FULL_SESSION, "notes": "second", "version": 1}, headers=h
+    )
+    assert ok.status_code == 200 and ok.json()["notes"] == "second"
+    stale = app_client.put(
+        f"{url}/{sid}", json={**FULL_SESSION, "notes": "lost", "version": 1}, headers=h
+    )
+    assert stale.status_code == 409
+    with db.read() as s:
+        kept = s.scalars(select(SessionVersionRow).where(SessionVersionRow.session_id == sid)).all()
+        assert [(v.version, v.record["notes"]) for v in kept] == [(1, "first")]
+        assert kept[0].changed_by is not None
+        verbs = s.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "treatment_session", AuditEvent.entity_id == str(sid)
+            )
+        ).all()
+        assert "update" in verbs

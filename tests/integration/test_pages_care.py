@@ -192,8 +192,9 @@ def test_builder_shows_reasons_and_checks_and_confirms_findings(
     html = c.get(r.headers["location"]).text
     check_markup(html)
     assert "needs confirmation" in html
-    assert "local point for temporal headache" in html  # local, with why
-    assert "distal point on the Shaoyang (GB/TE) channel" in html
+    # local, with why (the group is the badge, not repeated in the text: issue 15)
+    assert 'group-local">local</span> point for temporal headache' in html
+    assert "distal</span> point on the Shaoyang (GB/TE) channel" in html
     assert "Liver-yang rising pattern" in html
     assert "evidence-based core</span> Li 2012 migraine trial" in html
     assert "Patient on anticoagulant: confirm" in html

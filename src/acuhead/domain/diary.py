@@ -292,6 +292,25 @@ class SafetyProfile:
     puerperium: bool = False
 
 
+# The safety profile in words (record page, session and prescription pages).
+SAFETY_LABELS: dict[str, str] = {
+    "pregnant": "pregnant",
+    "anticoagulant": "takes an anticoagulant",
+    "bleeding_disorder": "bleeding disorder",
+    "pacemaker": "pacemaker or other implanted device",
+    "needle_phobia": "needle phobia",
+    "fainting_history": "has fainted before",
+    "low_bmi": "thin build (low BMI)",
+    "puerperium": "puerperium (after childbirth)",
+}
+SEX_LABELS: dict[Sex, str] = {
+    Sex.FEMALE: "female",
+    Sex.MALE: "male",
+    Sex.OTHER: "other",
+    Sex.UNKNOWN: "not recorded",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PatientFacts:
     birth_date: dt.date | None

@@ -363,6 +363,7 @@ def observable_mechanism_change(
         "spearman_rho": None,
         "level": level,
         "mechanism": mech.key if mech else None,
+        "mechanism_claim": mech.claim if mech else None,  # what a page shows (issue 15)
         "mechanism_grade": str(mech.grade) if mech else None,
         "verdict": "",
         "notes": list(_CAVEATS),

@@ -333,7 +333,7 @@ def screen_intake(
             )
             continue
         if value:
-            found.add(code, f"intake answer {_BY_CODE[code].letter} ({key}): yes")
+            found.add(code, f"intake answer {_BY_CODE[code].letter}: yes")
 
     if first_headache_onset is not None and patient.birth_date is not None:
         if first_headache_onset < patient.birth_date:

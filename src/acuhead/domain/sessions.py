@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from acuhead.domain.diary import Side
+from acuhead.domain.tcm.patterns import PATTERN_LABELS
 from acuhead.domain.tcm.points import normalise_code
 from acuhead.domain.tcm.prescribe import Group, is_midline, needles_for
 from acuhead.errors import FieldError, ValidationError
@@ -121,6 +122,51 @@ class Severity(StrEnum):
     MILD = "mild"
     MODERATE = "moderate"
     SEVERE = "severe"
+
+
+# Human words for the codes above: what pages, the history and the letter show instead of the
+# stored values (issue 15: no snake_case in the interface).
+STYLE_LABELS: dict[Style, str] = {
+    Style.TCM: "Traditional Chinese medicine (TCM)",
+    Style.JAPANESE: "Japanese",
+    Style.KOREAN: "Korean",
+    Style.WESTERN_MEDICAL: "Western medical",
+    Style.FIVE_ELEMENT: "Five element",
+    Style.AURICULAR: "Auricular (ear)",
+    Style.OTHER: "Other",
+}
+INDIVIDUALISATION_LABELS: dict[Individualisation, str] = {
+    Individualisation.FIXED: "Fixed (the same points for every patient)",
+    Individualisation.SEMI_STANDARDISED: "Semi-standardised",
+    Individualisation.INDIVIDUALISED: "Individualised",
+}
+RESPONSE_LABELS: dict[Response, str] = {
+    Response.DEQI: "De qi",
+    Response.TWITCH: "Local twitch response",
+    Response.NONE: "None",
+}
+CO_INTERVENTION_LABELS: dict[CoInterventionKind, str] = {
+    CoInterventionKind.MOXIBUSTION: "Moxibustion",
+    CoInterventionKind.CUPPING: "Cupping",
+    CoInterventionKind.GUA_SHA: "Gua sha",
+    CoInterventionKind.EXERCISES: "Exercises",
+    CoInterventionKind.ADVICE: "Advice",
+    CoInterventionKind.HEAT: "Heat",
+    CoInterventionKind.OTHER: "Other",
+}
+ADVERSE_EVENT_LABELS: dict[AdverseEventType, str] = {
+    AdverseEventType.BLEEDING: "bleeding",
+    AdverseEventType.HAEMATOMA: "haematoma (bruise)",
+    AdverseEventType.PAIN: "pain at a needle site",
+    AdverseEventType.FAINTING: "fainting",
+    AdverseEventType.DIZZINESS: "dizziness",
+    AdverseEventType.NAUSEA: "nausea",
+    AdverseEventType.INFECTION: "infection",
+    AdverseEventType.PNEUMOTHORAX: "pneumothorax",
+    AdverseEventType.NERVE_INJURY: "nerve injury",
+    AdverseEventType.FORGOTTEN_NEEDLE: "forgotten needle",
+    AdverseEventType.OTHER: "other",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,7 +756,7 @@ def session_from_prescription(p: Prescription) -> dict[str, Any]:
     if p.locations:
         parts.append("local and distal points for " + ", ".join(p.locations) + " headache")
     if p.assessment is not None and p.assessment.working_pattern is not None:
-        parts.append(f"pattern {p.assessment.working_pattern.value}")
+        parts.append(f"{PATTERN_LABELS[p.assessment.working_pattern]} pattern")
     if p.protocol is not None:
         parts.append(f"{p.protocol.name} [{p.protocol.evidence_status.value}]")
     if p.template:

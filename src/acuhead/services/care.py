@@ -64,7 +64,14 @@ from acuhead.domain.tcm.restore import (
     scores_as_list,
     scores_from_list,
 )
-from acuhead.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
+from acuhead.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationError,
+    VersionRequired,
+)
 from acuhead.interop.care import session_start
 from acuhead.services import gate
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
@@ -83,6 +90,7 @@ from acuhead.store.models import (
     Patient,
     PrescriptionRow,
     PrescriptionTemplateRow,
+    SessionVersionRow,
     TreatmentSessionRow,
     utcnow,
 )
@@ -730,15 +738,23 @@ def update_treatment_session(
     actor: Actor,
     patient_id: int,
     session_id: int,
-    version: int,
+    version: int | None,
     data: Mapping[str, Any],
     course_id: int | None = None,
     prescription_id: int | None = None,
 ) -> TreatmentSessionRow:
-    """Correct a session (e.g. add an adverse event noticed later); ``version`` guards clashes."""
+    """Correct a session (e.g. add an adverse event noticed later).
+
+    ``version`` is the one the practitioner read: without it the change is refused (428), and
+    a session changed meanwhile is refused (409), so one correction never silently overwrites
+    another. The record as it was is kept in ``session_versions`` before it is replaced: a
+    clinical record is corrected, never rewritten without trace.
+    """
     require_practitioner(actor)
     patient = load_patient(session, actor, patient_id)
     row = _treatment_row(session, patient, session_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the session you read (now {row.version})")
     lock_for_update(session, row)
     if row.version != version:
         raise Conflict(f"session changed since version {version} (now {row.version})")
@@ -746,6 +762,19 @@ def update_treatment_session(
     if prescription_id != row.prescription_id:
         _links(session, patient, None, prescription_id)
     _links(session, patient, course_id, None)
+    session.add(
+        SessionVersionRow(
+            clinic_id=row.clinic_id,
+            patient_id=row.patient_id,
+            session_id=row.id,
+            version=row.version,
+            start_local=row.start_local,
+            course_id=row.course_id,
+            prescription_id=row.prescription_id,
+            record=dict(row.record or {}),
+            changed_by=actor.user_id,
+        )
+    )
     write_session_row(
         session,
         patient=patient,
@@ -768,12 +797,39 @@ def get_treatment_session(
     return row
 
 
+def list_session_versions(
+    session: Session, *, actor: Actor, patient_id: int, session_ids: Sequence[int] | None = None
+) -> dict[int, list[SessionVersionRow]]:
+    """The earlier versions of the patient's sessions (newest first), by session id."""
+    patient = load_patient(session, actor, patient_id)
+    stmt = select(SessionVersionRow).where(SessionVersionRow.patient_id == patient.id)
+    if session_ids is not None:
+        stmt = stmt.where(SessionVersionRow.session_id.in_(list(session_ids)))
+    out: dict[int, list[SessionVersionRow]] = {}
+    for v in session.scalars(stmt.order_by(SessionVersionRow.version.desc())):
+        out.setdefault(v.session_id, []).append(v)
+    audit(session, actor, "read", "session_versions", patient_id=patient.id)
+    return out
+
+
 def list_treatment_sessions(
-    session: Session, *, actor: Actor, patient_id: int, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    limit: int = 100,
+    offset: int = 0,
+    latest_first: bool = False,
 ) -> tuple[list[TreatmentSessionRow], int]:
+    """The patient's sessions, oldest first (``latest_first``: the history's order, so its
+    first page is the most recent sessions)."""
     patient = load_patient(session, actor, patient_id)
     stmt = select(TreatmentSessionRow).where(TreatmentSessionRow.patient_id == patient.id)
-    order = (TreatmentSessionRow.start_local, TreatmentSessionRow.id)
+    order = (
+        (TreatmentSessionRow.start_local.desc(), TreatmentSessionRow.id.desc())
+        if latest_first
+        else (TreatmentSessionRow.start_local, TreatmentSessionRow.id)
+    )
     rows, total = page_of(session, stmt, *order, limit=limit, offset=offset)
     audit(session, actor, "read", "treatment_sessions", patient_id=patient.id)
     return rows, total

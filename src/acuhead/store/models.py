@@ -641,3 +641,43 @@ class ReminderLog(Base):
     kind: Mapped[str] = mapped_column(String(20))  # diary | questionnaire
     reason: Mapped[str] = mapped_column(String(60))
     sent_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- session history and contact details (issue 15) ------------------------------------------
+
+
+class SessionVersionRow(Base):
+    """A treatment session as it was before a correction: the record a practitioner replaced,
+    kept whole, so an edit never loses what was first written (who changed it and when is in
+    ``changed_by``/``changed_utc`` and in the audit trail)."""
+
+    __tablename__ = "session_versions"
+    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)  # the session's version this was
+    start_local: Mapped[dt.datetime] = mapped_column(DateTime)
+    course_id: Mapped[int | None] = mapped_column(Integer)
+    prescription_id: Mapped[int | None] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PatientContactRow(Base):
+    """How the clinic reaches a patient (phone, e-mail, postal address). Its own table so the
+    contact details can be kept, changed and erased without touching the clinical record; a
+    change bumps the patient's ``version`` like any other change to the record."""
+
+    __tablename__ = "patient_contacts"
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[str] = mapped_column(Text, default="")

@@ -188,7 +188,9 @@ class SessionIn(BaseModel):
 
 
 class SessionUpdate(SessionIn):
-    version: DbId
+    # Optional in the schema so that a body without it reaches the service, which answers 428
+    # (send the version you read) rather than a generic 422.
+    version: DbId | None = Field(default=None, description="the version you read (428 without)")
 
 
 class SessionOut(BaseModel):

@@ -333,7 +333,11 @@ def get_session(
     return svc.treatment_session_dict(row)
 
 
-@router.put("/patients/{patient_id}/sessions/{session_id}", response_model=SessionOut)
+@router.put(
+    "/patients/{patient_id}/sessions/{session_id}",
+    response_model=SessionOut,
+    responses={428: {"description": "send the version you read"}},
+)
 def put_session(
     patient_id: Id,
     session_id: Id,

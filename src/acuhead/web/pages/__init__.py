@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from acuhead.web.pages import about, admin, auth, care, clinic, diary, letter, questionnaires
+from acuhead.web.pages import (
+    about,
+    admin,
+    auth,
+    care,
+    clinic,
+    diary,
+    letter,
+    questionnaires,
+    words,
+    zones,
+)
 from acuhead.web.pages.base import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -20,4 +31,5 @@ router.include_router(about.router)
 router.include_router(admin.router)
 router.include_router(care.router)
 
-__all__ = ["STATIC_DIR", "router"]
+# ``words`` and ``zones`` register the templates' text filter and time-zone helpers.
+__all__ = ["STATIC_DIR", "router", "words", "zones"]

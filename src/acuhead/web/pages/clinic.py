@@ -22,11 +22,12 @@ from fastapi.responses import Response
 
 from acuhead.domain import redflags
 from acuhead.domain.diagnosis import ICHD3_RULES
-from acuhead.domain.diary import DiaryDay, MedClass
-from acuhead.errors import Conflict, NotFound, ValidationError
+from acuhead.domain.diary import SAFETY_LABELS, SEX_LABELS, DiaryDay, MedClass, SafetyProfile, Sex
+from acuhead.errors import Conflict, NotFound, ValidationError, VersionRequired
 from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
 from acuhead.services import diary as svc
 from acuhead.services.outcomes import patient_outcomes
+from acuhead.services.patient_record import CONTACT_FIELDS, contact_details, update_record
 from acuhead.store.models import Patient
 from acuhead.web import outcome_panel
 from acuhead.web.deps import WriteSession
@@ -42,6 +43,7 @@ from acuhead.web.pages.base import (
     see_other,
 )
 from acuhead.web.pages.diary import overview_context
+from acuhead.web.pages.zones import clinic_zone
 
 router = APIRouter()
 
@@ -53,6 +55,7 @@ RESOLUTION_KINDS = (
 )
 ADVERSE_EVENT_DAYS = 30  # the dashboard lists adverse events of sessions in the last month
 MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
+ALERT_SOURCES = {"intake": "the intake screen", "diary": "the diary", "record": "the record"}
 
 
 @router.get("/clinic")
@@ -181,6 +184,8 @@ def patient_context(
                     ],
                     "pain_before": getattr(s, "pain_before", None),
                     "pain_after": getattr(s, "pain_after", None),
+                    "id": s.id,
+                    "notes": str(record.get("notes") or ""),
                 }
             )
     alerts = []
@@ -225,6 +230,12 @@ def patient_context(
             # practitioner sees "screen needed" and the record's flags before the builder.
             "gate": gate.readiness(session, actor=actor, patient_id=patient.id, today=today),
             "closed_alerts": closed_alerts,
+            "clinic_zone": clinic_zone(session, patient.clinic_id),
+            "alert_sources": ALERT_SOURCES,
+            "resolution_labels": {"referral": "Referred", "clearance": "Cleared"},
+            "sex_label": "sex " + SEX_LABELS.get(Sex(patient.sex), patient.sex)
+            if patient.sex in set(Sex)
+            else patient.sex,
             "resolve_forms": forms,
             "resolution_kinds": RESOLUTION_KINDS,
             "med_days": med_days,
@@ -260,6 +271,7 @@ def patient_page(
     resolved: str | None = None,
     screened: str | None = None,
     session_saved: str | None = Query(None, alias="session"),
+    record: str | None = None,
 ) -> Response:
     patient = patient_or_none(session, user, patient_id)
     if patient is None:
@@ -268,6 +280,7 @@ def patient_page(
     ctx["resolved"] = bool(resolved)
     ctx["screened"] = screened or ""
     ctx["session_saved"] = session_saved == "saved"
+    ctx["record_saved"] = record == "saved"
     return render(request, "clinic/patient.html", ctx, user=user)
 
 
@@ -408,3 +421,131 @@ def intake_submit(
         )
     outcome = "alert" if alert is not None else "clear"
     return see_other(f"/clinic/patients/{patient.id}?screened={outcome}#alerts")
+
+
+# ---- editing the record -------------------------------------------------------------------
+
+RECORD_MULTI = frozenset({"safety"})
+SAFETY_FIELDS = tuple(SafetyProfile.__dataclass_fields__)
+_RECORD_ERRORS = {
+    "birth_date": "birth_date",
+    "sex": "sex",
+    "timezone": "timezone",
+    "display_name": "display_name",
+    "contact.phone": "phone",
+    "contact.email": "email",
+    "contact.address": "address",
+}
+
+
+def _record_ctx(session: Any, user: PageUser, patient: Patient, form: FormState) -> dict[str, Any]:
+    return {
+        "patient": patient,
+        "form": form,
+        "sexes": [(s.value, SEX_LABELS[s].capitalize()) for s in Sex],
+        "safety_fields": [(name, SAFETY_LABELS.get(name, name)) for name in SAFETY_FIELDS],
+        "gate": gate.readiness(session, actor=user.actor, patient_id=patient.id),
+    }
+
+
+@router.get("/clinic/patients/{patient_id}/record")
+def record_page(
+    request: Request, patient_id: int, user: StaffUser, session: WriteSession
+) -> Response:
+    """The record's editable facts, with the version they were read at."""
+    patient = patient_or_none(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    contact = contact_details(session, actor=user.actor, patient_id=patient.id)
+    flags = patient.safety or {}
+    form = FormState(
+        values={
+            "version": str(patient.version),
+            "display_name": patient.display_name or "",
+            "birth_date": patient.birth_date.isoformat() if patient.birth_date else "",
+            "sex": patient.sex,
+            "timezone": patient.timezone,
+            **contact,
+            "safety": [name for name in SAFETY_FIELDS if flags.get(name)],
+        }
+    )
+    return render(
+        request, "clinic/record.html", _record_ctx(session, user, patient, form), user=user
+    )
+
+
+@router.post("/clinic/patients/{patient_id}/record", dependencies=[SameOrigin])
+def record_submit(
+    request: Request, patient_id: int, user: StaffUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    """Save the record (``patient_record.update_record``: audited, versioned, the safety gate
+    asked again) and show the patient page with the gate's new answer."""
+    patient = patient_or_none(session, user, patient_id)
+    if patient is None:
+        return not_found(request, user, "patient")
+    form = FormState.from_form(posted, multi=RECORD_MULTI)
+    changes: dict[str, Any] = {}
+    raw_birth = str(form.get("birth_date"))
+    if raw_birth:
+        try:
+            birth = dt.date.fromisoformat(raw_birth)
+        except ValueError:
+            form.add("birth_date", "Use a date such as 1980-04-30.")
+        else:
+            if birth > svc.local_today(patient.timezone):
+                form.add("birth_date", "This date is in the future.")
+            changes["birth_date"] = birth
+    else:
+        changes["birth_date"] = None
+    sex = str(form.get("sex"))
+    if sex not in {s.value for s in Sex}:
+        form.add("sex", "Choose one of the options.")
+    changes["sex"] = sex
+    tz = str(form.get("timezone"))
+    if not tz:
+        form.add("timezone", "Enter the patient's time zone, e.g. Europe/Berlin.")
+    changes["timezone"] = tz
+    name = str(form.get("display_name"))
+    if len(name) > 200:
+        form.add("display_name", "At most 200 characters.")
+    changes["display_name"] = name
+    ticked = set(form.values.get("safety", []))
+    if ticked - set(SAFETY_FIELDS):
+        form.add("safety", "Unknown item in the list; reload the page and try again.")
+    changes["safety"] = {name: name in ticked for name in SAFETY_FIELDS}
+    raw_version = str(form.get("version"))
+    version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
+    status = 422
+    if form.ok:
+        try:
+            with session.begin_nested():
+                update_record(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient.id,
+                    version=version,
+                    changes=changes,
+                    contact_details={k: str(form.get(k)) for k in CONTACT_FIELDS},
+                )
+        except ValidationError as exc:
+            apply_field_errors(form, exc.errors, _RECORD_ERRORS)
+        except VersionRequired:
+            form.add("_form", "This form is missing the version it was based on: reload the page.")
+            status = 428
+        except Conflict:
+            form.add(
+                "_form",
+                "Someone changed this record after you opened it. Your changes are still in "
+                "the form: open the record again in a new tab to compare, then save.",
+            )
+            status = 409
+        else:
+            return see_other(f"/clinic/patients/{patient.id}?record=saved#readiness")
+    session.refresh(patient)
+    return render(
+        request,
+        "clinic/record.html",
+        _record_ctx(session, user, patient, form),
+        status_code=status,
+        user=user,
+    )

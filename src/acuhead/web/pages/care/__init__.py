@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from acuhead.web.pages.care import assessment, prescription, session
+from acuhead.web.pages.care import assessment, history, prescription, quick, session
 from acuhead.web.pages.care.body_map import BODY_MAP, MAP_CODES, MapView, PointItem, point_groups
 
 router = APIRouter()
 router.include_router(assessment.router)
 router.include_router(prescription.router)
+router.include_router(quick.router)  # before session's /sessions/{id}/edit
 router.include_router(session.router)
+router.include_router(history.router)
 
 __all__ = ["BODY_MAP", "MAP_CODES", "MapView", "PointItem", "point_groups", "router"]

@@ -33,6 +33,7 @@ from acuhead.web.pages.base import (
 )
 from acuhead.web.pages.care.common import LOCATION_CHOICES, care_patient, int_or_none
 from acuhead.web.pages.diary_form import LOCATIONS
+from acuhead.web.pages.zones import clinic_zone
 
 router = APIRouter()
 
@@ -121,6 +122,7 @@ def _assessment_page(
         confirm_form = FormState(values={"confirmed_pattern": view["confirmed_pattern"] or ""})
     ctx = {
         "patient": patient,
+        "clinic_zone": clinic_zone(session, patient.clinic_id),
         "form": form or _assessment_form(rows[0] if rows else None),
         "assessment": view,
         "history": rows[:10],

@@ -11,14 +11,13 @@ clinic pages' own helper (``clinic.patient_or_none``): another clinic's patient 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from acuhead.domain.diary import SafetyProfile
+from acuhead.domain.diary import SAFETY_LABELS, SafetyProfile
 from acuhead.domain.readiness import Readiness
 from acuhead.domain.tcm.channels import CHANNEL_LABELS, DISTAL_RULES, LOCATION_RULES
 from acuhead.services import gate, safety
@@ -62,18 +61,6 @@ def planning_gate(session: Session, user: PageUser, patient: Patient) -> Readine
 def open_block(session: Session, patient: Patient) -> list[str]:
     """The reasons of the open red-flag alerts (empty when planning is allowed)."""
     return safety.open_reasons(session, patient_id=patient.id)
-
-
-SAFETY_LABELS: Mapping[str, str] = {
-    "pregnant": "pregnant",
-    "anticoagulant": "takes an anticoagulant",
-    "bleeding_disorder": "bleeding disorder",
-    "pacemaker": "pacemaker or other implanted device",
-    "needle_phobia": "needle phobia",
-    "fainting_history": "has fainted before",
-    "low_bmi": "thin build (low BMI)",
-    "puerperium": "puerperium (after childbirth)",
-}
 
 
 def safety_flags(patient: Patient) -> list[str]:

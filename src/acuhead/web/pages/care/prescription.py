@@ -43,6 +43,7 @@ from acuhead.web.pages.care.common import (
     planning_gate,
     safety_flags,
 )
+from acuhead.web.pages.zones import clinic_zone
 
 router = APIRouter()
 
@@ -141,6 +142,7 @@ def _prescription_page(
     readiness = planning_gate(session, user, patient)
     ctx: dict[str, Any] = {
         "patient": patient,
+        "clinic_zone": clinic_zone(session, patient.clinic_id),
         "gate": readiness,
         "blocked": [b.line() for b in readiness.blocking],
         "clear_form": clear_form or FormState(values={"kind": "clearance"}),

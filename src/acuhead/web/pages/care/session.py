@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain.sessions import DepthUnit, Style, validate_session
 from acuhead.domain.tcm.points import normalise_code
-from acuhead.errors import Conflict, NotFound, ValidationError
+from acuhead.errors import Conflict, NotFound, ValidationError, VersionRequired
 from acuhead.services import care
-from acuhead.store.models import Patient, PrescriptionRow
+from acuhead.store.models import Patient, PrescriptionRow, TreatmentSessionRow
 from acuhead.web.deps import WriteSession
 from acuhead.web.pages.base import (
     FormState,
@@ -28,6 +28,7 @@ from acuhead.web.pages.base import (
     PostedForm,
     SameOrigin,
     StaffUser,
+    not_found,
     render,
     see_other,
 )
@@ -45,6 +46,7 @@ from acuhead.web.pages.care.session_form import (
     STYLE_LABELS,
     STYLES,
     apply_session_errors,
+    edit_values,
     read_session,
     session_values,
 )
@@ -99,6 +101,7 @@ def _session_page(
     plans: Sequence[PrescriptionRow] | None = None,
     notice: str = "",
     status_code: int = 200,
+    editing: TreatmentSessionRow | None = None,
 ) -> Response:
     actor = user.actor
     courses = care.list_courses(session, actor=actor, patient_id=patient.id)
@@ -125,6 +128,7 @@ def _session_page(
         "severities": SEVERITIES,
         "sides": SIDES,
         "ae_rows": range(AE_ROWS),
+        "editing": editing,
         **map_context(codes, codes),
     }
     return render(request, "care/session.html", ctx, status_code=status_code, user=user)
@@ -209,3 +213,119 @@ def session_submit(
         except ValidationError as exc:
             apply_session_errors(form, exc.errors, given)
     return _session_page(request, user, session, patient, form, status_code=422)
+
+
+# ---- correcting a session ----------------------------------------------------------------------
+
+
+def _edit_target(
+    request: Request, user: PageUser, session: Session, patient_id: int, session_id: int
+) -> tuple[Patient, TreatmentSessionRow] | Response:
+    patient = care_patient(request, user, session, patient_id)
+    if isinstance(patient, Response):
+        return patient
+    try:
+        row = care.get_treatment_session(
+            session, actor=user.actor, patient_id=patient.id, session_id=session_id
+        )
+    except NotFound:
+        return not_found(request, user, "session")
+    return patient, row
+
+
+@router.get("/clinic/patients/{patient_id}/sessions/{session_id}/edit")
+def session_edit_page(
+    request: Request, patient_id: int, session_id: int, user: StaffUser, session: WriteSession
+) -> Response:
+    """The full form filled with the session as stored, carrying the version it shows."""
+    got = _edit_target(request, user, session, patient_id, session_id)
+    if isinstance(got, Response):
+        return got
+    patient, row = got
+    values = edit_values(row.record or {}, row.start_local)
+    values["version"] = str(row.version)
+    if row.course_id is not None:
+        values["course_id"] = str(row.course_id)
+    if row.prescription_id is not None:
+        values["prescription_id"] = str(row.prescription_id)
+        values["link_prescription"] = "yes"
+    form = FormState(values=values)
+    for key in SESSION_MULTI:
+        form.values.setdefault(key, [])
+    return _session_page(
+        request, user, session, patient, form, editing=row, notice=_too_many_events(row)
+    )
+
+
+def _too_many_events(row: TreatmentSessionRow) -> str:
+    """The form has AE_ROWS event rows: a session with more (recorded through the API or an
+    import) cannot be corrected here without dropping some, so the page says so and refuses."""
+    n = len((row.record or {}).get("adverse_events") or [])
+    if n <= AE_ROWS:
+        return ""
+    return (
+        f"This session has {n} adverse events and the form shows {AE_ROWS}: correct it through "
+        "the API (PUT /api/v1/patients/…/sessions/…) so that none is lost."
+    )
+
+
+@router.post("/clinic/patients/{patient_id}/sessions/{session_id}/edit", dependencies=[SameOrigin])
+def session_edit_submit(
+    request: Request,
+    patient_id: int,
+    session_id: int,
+    user: StaffUser,
+    posted: PostedForm,
+    session: WriteSession,
+) -> Response:
+    """Save a correction through ``care.update_treatment_session`` (audited, the replaced
+    record kept); a correction saved meanwhile by someone else is not overwritten (409)."""
+    got = _edit_target(request, user, session, patient_id, session_id)
+    if isinstance(got, Response):
+        return got
+    patient, row = got
+    form = FormState.from_form(posted, multi=SESSION_MULTI)
+    given = read_session(form)
+    raw_version = str(form.get("version"))
+    version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
+    status = 422
+    if too_many := _too_many_events(row):
+        form.add("_form", too_many)
+    if form.ok:
+        try:
+            with session.begin_nested():
+                care.update_treatment_session(
+                    session,
+                    actor=user.actor,
+                    patient_id=patient.id,
+                    session_id=row.id,
+                    version=version,
+                    data=given.data,
+                    course_id=given.course_id,
+                    prescription_id=given.prescription_id,
+                )
+        except ValidationError as exc:
+            apply_session_errors(form, exc.errors, given)
+        except VersionRequired:
+            form.add("_form", "This form is missing the version it was based on: reload the page.")
+            status = 428
+        except Conflict as exc:
+            if "changed since" in str(exc):
+                form.add(
+                    "_form",
+                    "Someone saved a change to this session after you opened it. Your changes "
+                    "are still in the form: open the session again in a new tab to compare.",
+                )
+                status = 409
+            else:
+                form.add("_form", str(exc))
+        else:
+            return see_other(f"/clinic/patients/{patient.id}/sessions?saved=edit#session-{row.id}")
+    else:
+        try:
+            validate_session(given.data)
+        except ValidationError as exc:
+            apply_session_errors(form, exc.errors, given)
+    return _session_page(
+        request, user, session, patient, form, status_code=status, editing=row, notice=too_many
+    )

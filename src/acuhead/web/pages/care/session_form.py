@@ -104,6 +104,28 @@ def session_values(record: Mapping[str, Any]) -> dict[str, Any]:
     return v
 
 
+def edit_values(record: Mapping[str, Any], start: dt.datetime) -> dict[str, Any]:
+    """A stored session as the form's raw strings, for a correction: the method as for a
+    prefill, plus what belongs to that visit (time, pain, responses, events, notes)."""
+    v = session_values(record)
+    v["start_date"] = start.date().isoformat()
+    v["start_time"] = start.strftime("%H:%M")
+    v["notes"] = record.get("notes") or ""
+    v["needle_count"] = _fmt_num(record.get("needle_count"))
+    v["response_obtained"] = [str(r) for r in record.get("response_obtained") or []]
+    for key in ("pain_before", "pain_after"):
+        v[key] = _fmt_num(record.get(key))
+    for i, e in enumerate((record.get("adverse_events") or [])[:AE_ROWS]):
+        v[f"ae{i}_type"] = e.get("type") or ""
+        v[f"ae{i}_severity"] = e.get("severity") or ""
+        v[f"ae{i}_serious"] = "yes" if e.get("serious") else ""
+        v[f"ae{i}_hospitalised"] = "yes" if e.get("hospitalised") else ""
+        v[f"ae{i}_point"] = e.get("point") or ""
+        v[f"ae{i}_action_taken"] = e.get("action_taken") or ""
+        v[f"ae{i}_note"] = e.get("note") or ""
+    return v
+
+
 def _number(form: FormState, name: str, what: str, *, whole: bool = False) -> float | int | None:
     """A number typed into ``name`` (a decimal comma is read too); None when left empty."""
     text = str(form.get(name)).replace(",", ".")

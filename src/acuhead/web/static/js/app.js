@@ -44,7 +44,23 @@
     });
   }
 
+  // On a phone, data tables become one card per row (app.css); each cell is labelled with its
+  // column's heading so the card still says what each value is.
+  function labelCells(root) {
+    root.querySelectorAll("table.data").forEach(function (table) {
+      var heads = Array.prototype.map.call(
+        table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      if (!heads.length) { return; }
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (cell, i) {
+          if (heads[i] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", heads[i]); }
+        });
+      });
+    });
+  }
+
   function init(root) {
+    labelCells(root);
     scrollToEnd(root);
     applyVisibility(root);
     syncHead(root);
@@ -67,7 +83,9 @@
   document.addEventListener("change", function (event) {
     var t = event.target;
     if (t.name === "loc") { syncHead(document); }
-    if (t.name === "headache" || t.type === "checkbox") { applyVisibility(document); }
+    if (t.name === "headache" || t.type === "checkbox" || t.type === "radio") {
+      applyVisibility(document);
+    }
   });
 
   document.addEventListener("input", function (event) {
