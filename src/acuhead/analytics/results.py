@@ -515,6 +515,7 @@ class ClinicObservable(Result):
     spearman_rho: float | None
     level: float
     mechanism: str | None
+    mechanism_claim: str | None  # the mechanism in words, for pages
     mechanism_grade: str | None
     verdict: str
     notes: list[str]
