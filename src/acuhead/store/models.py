@@ -641,3 +641,26 @@ class ReminderLog(Base):
     kind: Mapped[str] = mapped_column(String(20))  # diary | questionnaire
     reason: Mapped[str] = mapped_column(String(60))
     sent_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- patient app: idempotent diary writes (issue 14) ---------------------------------------
+
+
+class IdempotencyKeyRow(Base):
+    """One diary write a client named with its own key, and the answer it got.
+
+    A phone that queued an entry offline sends it again until it hears an answer: the answer
+    may have been lost on the way back. The key is stored in the same transaction as the
+    write, once per patient, so a replay returns the first answer and writes nothing; the
+    same key with a different body is refused (``fingerprint``: SHA-256 of the request)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("patient_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
