@@ -7,7 +7,7 @@ writes an audit event in the same transaction as the change (or the read).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
+from acuhead.domain.diary import (
+    Attack,
+    Diary,
+    DiaryDay,
+    IntensityReading,
+    MedClass,
+    Regimen,
+    SafetyProfile,
+    Sex,
+)
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
 from acuhead.services import care_records, safety
@@ -596,6 +605,123 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     return to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )
+
+
+# ---- the patient app's quick path (issue 14) -------------------------------------------------
+
+# An attack with no end is "ongoing" for this long after it began: untreated migraine lasts
+# 4-72 h (CLINICAL.md 1.1, ICHD-3 1.1 B). One left open longer is an incomplete record, shown
+# in the diary for details, not as the attack the patient is in now.
+ONGOING_HOURS = 72
+# A phone's clock may run a little ahead of the server's.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def local_moment(instant: dt.datetime | None, tz: str) -> dt.datetime:
+    """``instant`` (aware; None for now) as the patient's naive wall-clock time, keeping the
+    ``fold`` of a repeated autumn hour so elapsed time stays right."""
+    now = dt.datetime.now(dt.UTC)
+    moment = now if instant is None else instant
+    if moment.tzinfo is None:
+        raise ValidationError(FieldError("started", "needs a time zone offset"))
+    if moment > now + CLOCK_SKEW:
+        raise ValidationError(FieldError("started", "is in the future"))
+    return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def start_attack_now(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    started: dt.datetime | None = None,
+    intensity: int | None = None,
+) -> AttackRow:
+    """ "Migraine now": an attack that began at ``started`` (the tap, possibly made offline and
+    sent later; None: now), with no end and no features. Nothing is invented: without
+    ``intensity`` there is no pain rating, and the day's migraine status stays uncertain
+    until the details come (CLINICAL.md 0.4: what is not recorded is unknown, not "no").
+    With it, the rating is a reading at the tap, not a "worst" value."""
+    patient = load_patient(session, actor, patient_id)
+    start = local_moment(started, patient.timezone)
+    readings = () if intensity is None else (IntensityReading(start, _score(intensity)),)
+    return create_attack(
+        session, actor=actor, patient_id=patient.id, attack=Attack(start=start, readings=readings)
+    )
+
+
+def _score(value: int) -> int:
+    if not 0 <= value <= 10:
+        raise ValidationError(FieldError("intensity", "must be between 0 and 10"))
+    return value
+
+
+def ongoing_attack(
+    session: Session, *, actor: Actor, patient_id: int, now: dt.datetime | None = None
+) -> AttackRow | None:
+    """The latest attack without an end or a length that began within ``ONGOING_HOURS``."""
+    patient = load_patient(session, actor, patient_id)
+    local_now = local_moment(now, patient.timezone)
+    return session.scalars(
+        select(AttackRow)
+        .where(
+            AttackRow.patient_id == patient.id,
+            AttackRow.end_local.is_(None),
+            AttackRow.duration_min.is_(None),
+            AttackRow.start_local >= local_now - dt.timedelta(hours=ONGOING_HOURS),
+            AttackRow.start_local <= local_now + CLOCK_SKEW,
+        )
+        .order_by(AttackRow.start_local.desc(), AttackRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def revise_attack(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    attack_id: int,
+    version: int | None,
+    change: Callable[[Attack, str], Attack],
+) -> AttackRow:
+    """Apply ``change(attack, zone)`` to a stored attack, at the version the client read (428
+    without, 409 if it changed since), through :func:`update_attack` (day units and the
+    safety screen follow)."""
+    row = _attack_row(session, actor, patient_id, attack_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the attack you read (now {row.version})")
+    patient = load_patient(session, actor, patient_id)
+    lock_patient(session, patient.id)
+    lock_for_update(session, row)
+    if row.version != version:
+        raise Conflict(f"attack changed since version {version} (now {row.version})")
+    current = attack_from_row(row, tz=patient.timezone)
+    return update_attack(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        attack_id=attack_id,
+        attack=change(current, patient.timezone),
+        version=version,
+    )
+
+
+def usual_medications(
+    session: Session, *, actor: Actor, patient_id: int, limit: int = 4
+) -> list[tuple[str, MedClass]]:
+    """The acute medicines this patient took most often (name and class), most frequent first:
+    offered first when they log a dose during an attack."""
+    patient = load_patient(session, actor, patient_id)
+    used = func.count(MedicationDoseRow.id)
+    rows = session.execute(
+        select(MedicationDoseRow.name, MedicationDoseRow.med_class, used)
+        .where(MedicationDoseRow.patient_id == patient.id)
+        .group_by(MedicationDoseRow.name, MedicationDoseRow.med_class)
+        .order_by(used.desc(), MedicationDoseRow.name)
+        .limit(limit)
+    ).all()
+    return [(r.name, MedClass(r.med_class)) for r in rows]
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:

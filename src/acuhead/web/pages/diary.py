@@ -7,6 +7,7 @@ All reads and writes go through the services (``services.diary``, ``services.cli
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from acuhead.store.mapping import attack_from_row, day_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow, utcnow
 from acuhead.web import charts
 from acuhead.web.deps import WriteSession
+from acuhead.web.pages import diary_attacks
 from acuhead.web.pages import diary_form as f
 from acuhead.web.pages.base import (
     FormState,
@@ -71,6 +73,8 @@ class AttackLine:
             parts.append(
                 f"to {a.end:%H:%M}" + (" next day" if a.end.date() > a.start.date() else "")
             )
+        elif a.duration_min is None:
+            parts.append("no end yet")
         if a.peak is not None:
             parts.append(f"worst {a.peak}/10")
         if a.locations:
@@ -174,6 +178,7 @@ def diary_page(
     copy: str | None = None,
     saved: str | None = None,
     alert: str | None = None,
+    full: str | None = None,
 ) -> Response:
     patient = _patient(session, user)
     if patient is None:
@@ -220,7 +225,42 @@ def diary_page(
         copied=bool(copy) and "Filled in" in notice,
     )
     ctx["due_questionnaires"] = due.for_patient(session, actor=user.actor, patient_id=patient.id)
+    # Asking for the form itself (a past day, "same as yesterday") shows it whole.
+    wants_form = bool(full or copy or date)
+    ctx.update(quick_context(session, user, patient, full=wants_form))
     return render(request, "diary/today.html", ctx, user=user)
+
+
+@dataclass(frozen=True, slots=True)
+class Ongoing:
+    """The attack going on now, as the first screen shows it."""
+
+    id: int
+    version: int
+    start: str
+    peak: int | None
+    meds: tuple[str, ...]
+
+
+def quick_context(session: Any, user: PageUser, patient: Patient, *, full: bool) -> dict[str, Any]:
+    """What the first screen's "Migraine now" / ongoing-attack panel needs (issue 14). Fresh
+    idempotency keys ride in each quick form, so a double tap or a resent form (no
+    JavaScript) is stored once; the offline queue replaces them with its own."""
+    row = svc.ongoing_attack(session, actor=user.actor, patient_id=patient.id)
+    ongoing = None
+    if row is not None:
+        a = attack_from_row(row)
+        ongoing = Ongoing(
+            row.id, row.version, f"{a.start:%H:%M}", a.peak, tuple(m.name for m in a.medications)
+        )
+    meds = diary_attacks.usual_meds(session, user, patient)
+    return {
+        "ongoing": ongoing,
+        "full": full,
+        "usual_meds": meds,
+        "new_key": str(uuid.uuid4()),
+        "keys": [str(uuid.uuid4()) for _ in range(len(meds) + 3)],
+    }
 
 
 @router.post("/diary/{day}", dependencies=[SameOrigin])
