@@ -14,13 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from acuhead.domain.diary import Attack, Diary, RegimenKind
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.interop.document import parse_attack
-from acuhead.services import care, clinical, safety
+from acuhead.services import care, clinical, idempotency, safety
 from acuhead.services import diary as svc
 from acuhead.services import questionnaire_due as due
 from acuhead.store.mapping import attack_from_row, day_from_row
@@ -225,8 +225,8 @@ def diary_page(
         copied=bool(copy) and "Filled in" in notice,
     )
     ctx["due_questionnaires"] = due.for_patient(session, actor=user.actor, patient_id=patient.id)
-    # Asking for the form itself (a past day, "same as yesterday") shows it whole.
-    wants_form = bool(full or copy or date)
+    # Asking for the form itself (a past day, "same as yesterday", just saved) shows it whole.
+    wants_form = bool(full or copy or date or saved)
     ctx.update(quick_context(session, user, patient, full=wants_form))
     return render(request, "diary/today.html", ctx, user=user)
 
@@ -294,27 +294,51 @@ def save_day(
     version_raw = str(form.get("version"))
     version = int(version_raw) if version_raw.isdigit() else None
     opened = False
+    try:
+        key = idempotency.check_key(str(posted.get("idempotency_key", "")), "idempotency_key")
+    except ValidationError as exc:
+        apply_field_errors(form, exc.errors, {})
+        key = None
     if form.ok and entry is not None:
         try:
-            with session.begin_nested():
-                svc.upsert_day(
-                    session,
-                    actor=user.actor,
-                    patient_id=patient.id,
-                    day=entry,
-                    version=version,
-                    asked_at=asked_at,
-                )
-                if attack is not None:
-                    row = svc.create_attack(
-                        session, actor=user.actor, patient_id=patient.id, attack=attack
+
+            def write() -> dict[str, Any]:
+                with session.begin_nested():
+                    svc.upsert_day(
+                        session,
+                        actor=user.actor,
+                        patient_id=patient.id,
+                        day=entry,
+                        version=version,
+                        asked_at=asked_at,
                     )
-                    opened = any(
-                        a.attack_id == row.id
-                        for a in safety.list_alerts(
-                            session, actor=user.actor, patient_id=patient.id, only_open=True
+                    alert = False
+                    if attack is not None:
+                        row = svc.create_attack(
+                            session, actor=user.actor, patient_id=patient.id, attack=attack
                         )
-                    )
+                        alert = any(
+                            a.attack_id == row.id
+                            for a in safety.list_alerts(
+                                session, actor=user.actor, patient_id=patient.id, only_open=True
+                            )
+                        )
+                return {"saved": when.isoformat(), "alert": alert}
+
+            # A day saved offline is sent again by the phone's outbox until it hears an
+            # answer: with its key it is stored once (services/idempotency.py).
+            fields = {k: v for k, v in form.values.items() if k != "idempotency_key"}
+            answer, _ = idempotency.once(
+                session,
+                actor=user.actor,
+                patient_id=patient.id,
+                key=key,
+                operation=f"page day {when.isoformat()}",
+                body=fields,
+                status_code=200,
+                work=write,
+            )
+            opened = bool(answer["alert"])
         except ValidationError as exc:
             apply_field_errors(form, exc.errors, f.ERROR_FIELDS)
         except Conflict:
@@ -332,6 +356,16 @@ def save_day(
             )
             form.values["version"] = "" if fresh is None else str(fresh)
     if not form.ok or entry is None:
+        if diary_attacks.wants_json(request):  # the outbox: the patient sees it in the list
+            conflict = "_form" in form.errors and "changed somewhere else" in form.errors["_form"]
+            stored_version = str(form.values.get("version", ""))
+            body: dict[str, Any] = {
+                "detail": " ".join(form.errors.values()),
+                "errors": [{"field": k, "msg": v} for k, v in form.errors.items()],
+            }
+            if conflict and stored_version.isdigit():
+                body["current_version"] = int(stored_version)
+            return JSONResponse(body, status_code=409 if conflict else 422)
         ctx = _day_context(user, patient, when, today, days, attacks, form, notice="")
         ctx["version"] = form.get("version")
         return render(request, "diary/today.html", ctx, status_code=422, user=user)
@@ -339,6 +373,8 @@ def save_day(
     query.append("saved=1")
     if opened:
         query.append("alert=1")
+    if diary_attacks.wants_json(request):
+        return JSONResponse({"saved": when.isoformat(), "alert": opened})
     return see_other("/diary?" + "&".join(query))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -120,8 +121,30 @@ def _resolve(session: Any, patient: Patient, ref: str) -> int:
     return int(found.response["attack_id"])
 
 
-def _error_answer(request: Request, user: PageUser, exc: Exception, back: str) -> Response:
-    """Errors of the quick actions: JSON for the queue, a short page for a plain form."""
+_NOW_VERSION = re.compile(r"\(now (\d+)\)")
+
+
+def stored_text(row: AttackRow) -> str:
+    """What is stored now, in words, for the patient choosing between it and their change."""
+    a = attack_from_row(row)
+    parts = [f"Stored now: from {a.start:%H:%M}"]
+    parts.append(f"to {a.end:%H:%M}" if a.end is not None else "no end yet")
+    if a.peak is not None:
+        parts.append(f"worst {a.peak}/10")
+    if a.medications:
+        parts.append("took " + ", ".join(m.name for m in a.medications))
+    return ", ".join(parts) + "."
+
+
+def _error_answer(
+    request: Request,
+    user: PageUser,
+    exc: Exception,
+    back: str,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """Errors of the quick actions: JSON for the queue, a short page for a plain form. A
+    conflict names the version stored now, so the patient can choose to apply theirs on it."""
     if isinstance(exc, VersionRequired):
         status, message = 428, str(exc)
     elif isinstance(exc, Conflict):
@@ -136,6 +159,10 @@ def _error_answer(request: Request, user: PageUser, exc: Exception, back: str) -
         body: dict[str, Any] = {"detail": message}
         if isinstance(exc, ValidationError):
             body["errors"] = [{"field": e.path, "msg": e.message} for e in exc.errors]
+        found = _NOW_VERSION.search(message) if isinstance(exc, Conflict) else None
+        if found:
+            body["current_version"] = int(found.group(1))
+        body.update(extra or {})
         return JSONResponse(body, status_code=status)
     if status == 409:
         message = (
@@ -209,6 +236,7 @@ def _quick_change(
     if patient is None:
         return not_found(request, user)
     fields = _fields(posted)
+    attack_id: int | None = None
     try:
         attack_id = _resolve(session, patient, ref)
 
@@ -233,7 +261,11 @@ def _quick_change(
             status_code=200,
             work=write,
         )
-    except (ValidationError, Conflict, NotFound) as exc:
+    except Conflict as exc:
+        row = session.get(AttackRow, attack_id) if attack_id is not None else None
+        extra = {"stored": stored_text(row)} if row is not None else {}
+        return _error_answer(request, user, exc, "/diary", extra)
+    except (ValidationError, NotFound) as exc:
         return _error_answer(request, user, exc, "/diary")
     return _done(request, answer, 200, "/diary")
 
