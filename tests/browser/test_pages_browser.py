@@ -40,6 +40,9 @@ def test_patient_records_an_attack_with_the_head_picker(page: Any, live: Live) -
     expect(attack).to_be_visible()
 
     page.locator("#intensity-7").check()
+    # With an end: an attack without one is "going on now" and opens the diary in attack mode.
+    page.get_by_label("Started at").fill("00:05")
+    page.get_by_label("Ended at").fill("00:50")
     # The drawing toggles the checkboxes, which remain the accessible control.
     page.locator('[data-region="temporal"]').click()
     page.locator('[data-region="orbital"]').click()

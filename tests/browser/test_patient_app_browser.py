@@ -285,3 +285,16 @@ def test_a_360px_phone_never_scrolls_sideways_and_targets_are_44px(
         )
         assert small == []
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+
+def test_a_calendar_day_opens_that_day_to_fill_in(page: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    email, _ = new_patient(live)
+    log_in(page, email)
+    page.goto("/diary/overview")
+    today = dt.datetime.now(dt.UTC).date()
+    old = today.replace(day=1) if today.day > 3 else today - dt.timedelta(days=3)
+    page.locator(f'[data-day-links] [data-date="{old.isoformat()}"]').first.click()
+    expect(page).to_have_url(re.compile(rf"/diary\?date={old.isoformat()}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(old.strftime("%d %B"))

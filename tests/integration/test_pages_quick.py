@@ -266,3 +266,42 @@ def test_another_patients_attack_is_404_on_every_quick_route(
     )
     assert c.get(f"/diary/attacks/{b_attack}/edit").status_code == 404
     assert c.post(f"/diary/attacks/{b_attack}/delete", headers=SAME).status_code == 404
+
+
+def test_any_past_day_can_be_filled_in_and_a_late_entry_is_marked(
+    app_client: TestClient, db: Database, world: World
+) -> None:
+    c = app_client
+    page_login(c, world.patient_a_email)
+    old = berlin_today() - dt.timedelta(days=40)
+    page = c.get(f"/diary?date={old}")
+    assert page.status_code == 200 and 'id="late-hint"' in page.text
+    check_markup(page.text)
+    r = c.post(
+        f"/diary/{old}",
+        data={"headache": "yes", "start_time": "10:00", "end_time": "12:00", "intensity": "4"},
+        headers=SAME,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and f"date={old}" in r.headers["location"]
+    page = c.get(f"/diary?date={old}").text
+    assert 'id="late-mark"' in page and "worst 4/10" in page
+    with db.read() as s:
+        unit = s.scalars(
+            select(DayUnitRow).where(
+                DayUnitRow.patient_id == world.patient_a, DayUnitRow.day == old
+            )
+        ).one()
+    assert unit.late is True
+    # Corrected later at its version, still the same day.
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version is not None
+    r = c.post(
+        f"/diary/{old}",
+        data={"headache": "yes", "version": version.group(1), "notes": "corrected"},
+        headers=SAME,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    # Yesterday, within two days, is not late.
+    assert 'id="late-hint"' not in c.get(f"/diary?date={berlin_today()}").text

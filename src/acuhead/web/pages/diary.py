@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from acuhead.domain.diary import Attack, Diary, RegimenKind
+from acuhead.domain.outcomes import LATE_AFTER, day_end_utc
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.interop.document import parse_attack
 from acuhead.services import care, clinical, idempotency, safety
@@ -44,6 +45,8 @@ from acuhead.web.pages.base import (
 router = APIRouter()
 
 HEATMAP_MONTHS = 4
+FIRST_DAY = dt.date(1900, 1, 1)
+NOT_A_DAY = "diary day (a day in the future cannot be filled in yet)"
 CHART_BLOCKS = 12
 
 
@@ -101,14 +104,18 @@ def _parse_day(raw: str | None, today: dt.date) -> dt.date | None:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         return None
-    if not today - dt.timedelta(days=f.EDIT_DAYS - 1) <= day <= today:
+    # Any past day can be filled in or corrected (issue 14); entries made more than two days
+    # after the day are marked late in the outcomes (domain.outcomes.LATE_AFTER).
+    if not FIRST_DAY <= day <= today:
         return None
     return day
 
 
 def _week(
-    session: Any, user: PageUser, patient: Patient, today: dt.date
+    session: Any, user: PageUser, patient: Patient, today: dt.date, also: dt.date | None = None
 ) -> tuple[dict[dt.date, DiaryDayRow], dict[dt.date, list[AttackRow]]]:
+    """The last seven days (the strip), and the day ``also`` when it is older than them and
+    (for "same as the day before") the day before it."""
     start = today - dt.timedelta(days=f.EDIT_DAYS)
     day_rows, _ = svc.list_days(
         session, actor=user.actor, patient_id=patient.id, start=start, end=today
@@ -116,6 +123,16 @@ def _week(
     attack_rows, _ = svc.list_attacks(
         session, actor=user.actor, patient_id=patient.id, start=start, end=today
     )
+    if also is not None and also < start:
+        lo = also - dt.timedelta(days=1)
+        more_days, _ = svc.list_days(
+            session, actor=user.actor, patient_id=patient.id, start=lo, end=also
+        )
+        more_attacks, _ = svc.list_attacks(
+            session, actor=user.actor, patient_id=patient.id, start=lo, end=also
+        )
+        day_rows = [*day_rows, *more_days]
+        attack_rows = [*attack_rows, *more_attacks]
     by_day: dict[dt.date, list[AttackRow]] = {}
     for a in attack_rows:
         by_day.setdefault(a.start_local.date(), []).append(a)
@@ -153,7 +170,10 @@ def _day_context(
     **extra: Any,
 ) -> dict[str, Any]:
     row = days.get(day)
+    late_by = day_end_utc(day, patient.timezone) + LATE_AFTER
     return {
+        "late_entry": row is not None and row.recorded_utc > late_by,
+        "late_now": utcnow() > late_by,
         "patient": patient,
         "day": day,
         "today": today,
@@ -186,8 +206,8 @@ def diary_page(
     today = svc.local_today(patient.timezone)
     day = _parse_day(date, today)
     if day is None:
-        return not_found(request, user, "diary day (only the last seven days can be changed)")
-    days, attacks = _week(session, user, patient, today)
+        return not_found(request, user, NOT_A_DAY)
+    days, attacks = _week(session, user, patient, today, also=day)
     now = dt.datetime.now(ZoneInfo(patient.timezone)).replace(tzinfo=None)
     values = f.default_values(day, today, now)
     notice = ""
@@ -274,8 +294,8 @@ def save_day(
     today = svc.local_today(patient.timezone)
     when = _parse_day(day, today)
     if when is None:
-        return not_found(request, user, "diary day (only the last seven days can be changed)")
-    days, attacks = _week(session, user, patient, today)
+        return not_found(request, user, NOT_A_DAY)
+    days, attacks = _week(session, user, patient, today, also=when)
     form = FormState.from_form(posted, multi=f.MULTI)
     existing = attacks.get(when, [])
     want_attack = not existing or bool(form.get("add_attack"))

@@ -51,8 +51,15 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
+  // Times on the patient's clock (their diary's zone), as the server shows them.
   function hhmm(date) {
-    return ("0" + date.getHours()).slice(-2) + ":" + ("0" + date.getMinutes()).slice(-2);
+    var q = document.querySelector("[data-zone]");
+    var zone = q ? q.getAttribute("data-zone") : undefined;
+    try {
+      return date.toLocaleTimeString("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
+    } catch (e) {
+      return ("0" + date.getHours()).slice(-2) + ":" + ("0" + date.getMinutes()).slice(-2);
+    }
   }
 
   function quick() { return document.getElementById("quick"); }
@@ -310,6 +317,13 @@
       navigator.serviceWorker.controller.postMessage("forget");
     }
   }, true);
+
+  // The calendar on "My headaches": a day opens that day in the diary, to fill in or correct.
+  document.addEventListener("click", function (event) {
+    var cell = event.target.closest ? event.target.closest("[data-day-links] [data-date]") : null;
+    if (!cell || /cal-future/.test(cell.getAttribute("class") || "")) { return; }
+    window.location.href = "/diary?date=" + encodeURIComponent(cell.getAttribute("data-date"));
+  });
 
   window.addEventListener("online", function () { render().then(flush); });
   window.addEventListener("offline", render);
