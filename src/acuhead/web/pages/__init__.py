@@ -16,6 +16,7 @@ from acuhead.web.pages import (
     diary,
     diary_app,
     diary_attacks,
+    diary_views,
     questionnaires,
 )
 from acuhead.web.pages.base import STATIC_DIR
@@ -25,6 +26,7 @@ router.include_router(auth.router)
 router.include_router(questionnaires.router)  # before diary's POST /diary/{day}
 router.include_router(diary_app.router)
 router.include_router(diary_attacks.router)
+router.include_router(diary_views.router)
 router.include_router(diary.router)
 router.include_router(clinic.router)
 router.include_router(about.router)
