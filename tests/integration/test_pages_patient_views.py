@@ -106,3 +106,41 @@ def test_a_patient_enters_a_preventive_medicine(
         headers=SAME,
     )
     assert wrong.status_code == 422 and 'id="stop-error"' in wrong.text
+
+
+def test_a_chosen_reminder_time_is_kept_and_used_by_the_reminders(
+    app_client: TestClient, db: Database, world: World
+) -> None:
+    from acuhead.services import reminders
+
+    c = app_client
+    page_login(c, world.patient_b_email)  # patient B lives in UTC
+    page = c.get("/diary/reminder")
+    check_markup(page.text)
+    r = c.post(
+        "/diary/reminder",
+        data={"reminder_time": "20:00", "version": "0"},
+        headers=SAME,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert 'value="20:00"' in c.get("/diary/reminder").text
+    stale = c.post("/diary/reminder", data={"reminder_time": "07:00", "version": "0"}, headers=SAME)
+    assert stale.status_code == 409 and 'value="07:00"' in stale.text
+    bad = c.post("/diary/reminder", data={"reminder_time": "25:99", "version": "1"}, headers=SAME)
+    assert bad.status_code == 422
+
+    today = dt.datetime.now(dt.UTC).date()
+    before = dt.datetime.combine(today, dt.time(19, 59), tzinfo=dt.UTC)
+    after = dt.datetime.combine(today, dt.time(20, 1), tzinfo=dt.UTC)
+    with db.read() as s:
+        early = [r for r in reminders.find_reminders(s, now=before) if r.kind == "diary"]
+        late = [r for r in reminders.find_reminders(s, now=after) if r.kind == "diary"]
+    b_user = {r.email for r in late}
+    assert world.patient_b_email not in {r.email for r in early}
+    assert world.patient_b_email in b_user
+    (b,) = [r for r in late if r.email == world.patient_b_email]
+    assert b.day == today and b.reason == f"diary:{today.isoformat()}"
+    # Patient A chose nothing: the usual reminder about yesterday (tests/test_reminders.py);
+    # registered today, A has no yesterday to be reminded of at either hour.
+    assert world.patient_a_email not in {r.email for r in early + late}

@@ -52,6 +52,7 @@ from acuhead.store.models import (
     IntensityReadingRow,
     MedicationDoseRow,
     Patient,
+    PatientAppSettings,
     RegimenRow,
     User,
     utcnow,
@@ -722,6 +723,45 @@ def usual_medications(
         .limit(limit)
     ).all()
     return [(r.name, MedClass(r.med_class)) for r in rows]
+
+
+def reminder_minute(session: Session, *, actor: Actor, patient_id: int) -> tuple[int | None, int]:
+    """The patient's chosen reminder time (minutes after local midnight, None: default) and
+    the version of that choice (0 before any)."""
+    patient = load_patient(session, actor, patient_id)
+    row = session.scalars(
+        select(PatientAppSettings).where(PatientAppSettings.patient_id == patient.id)
+    ).first()
+    return (None, 0) if row is None else (row.reminder_minute, row.version)
+
+
+def set_reminder_minute(
+    session: Session, *, actor: Actor, patient_id: int, minute: int | None, version: int | None
+) -> int:
+    """Choose when the e-mail diary reminder may come (``services.reminders``); returns the
+    new version. ``version``: the one read (0 before any choice); 409 if it changed."""
+    patient = load_patient(session, actor, patient_id)
+    if minute is not None and not 0 <= minute < 24 * 60:
+        raise ValidationError(FieldError("reminder_time", "must be a time of day"))
+    lock_patient(session, patient.id)
+    row = session.scalars(
+        select(PatientAppSettings)
+        .where(PatientAppSettings.patient_id == patient.id)
+        .with_for_update()
+    ).first()
+    current = 0 if row is None else row.version
+    if version is None:
+        raise VersionRequired(f"send the version of the settings you read (now {current})")
+    if version != current:
+        raise Conflict(f"the settings changed since version {version} (now {current})")
+    if row is None:
+        row = PatientAppSettings(clinic_id=patient.clinic_id, patient_id=patient.id, version=0)
+        session.add(row)
+    row.reminder_minute = minute
+    row.version = current + 1
+    session.flush()
+    audit(session, actor, "update", "patient_app_settings", row.id, patient_id=patient.id)
+    return row.version
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:

@@ -664,3 +664,19 @@ class IdempotencyKeyRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class PatientAppSettings(Base):
+    """A patient's own choices in the patient app (issue 14), one row per patient.
+
+    ``reminder_minute``: when the e-mail diary reminder may come, in minutes after local
+    midnight (NULL: the clinic's default, a reminder about yesterday at the first run)."""
+
+    __tablename__ = "patient_app_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    reminder_minute: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from acuhead.domain.diary import Regimen, RegimenKind
 from acuhead.domain.triggers import DEFAULT_TRIGGER_CONFIG, Verdict
-from acuhead.errors import NotFound, ValidationError
+from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.services import diary as svc
 from acuhead.services import letters, outcomes
 from acuhead.store.models import Patient
@@ -213,3 +213,67 @@ def add_medicine(
     if not form.ok:
         return _medicines_page(request, user, session, patient, form, 422)
     return see_other("/diary/medicines?saved=1")
+
+
+# ---- my reminder time ------------------------------------------------------------------------
+
+
+def _reminder_page(
+    request: Request, user: PageUser, form: FormState, version: int, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "diary/reminder.html",
+        {"form": form, "version": version},
+        status_code=status,
+        user=user,
+    )
+
+
+@router.get("/diary/reminder")
+def my_reminder(request: Request, user: PatientUser, session: WriteSession) -> Response:
+    patient = _patient(session, user)
+    if patient is None:
+        return render(request, "diary/no_diary.html", user=user)
+    minute, version = svc.reminder_minute(session, actor=user.actor, patient_id=patient.id)
+    value = "" if minute is None else f"{minute // 60:02d}:{minute % 60:02d}"
+    return _reminder_page(request, user, FormState(values={"reminder_time": value}), version)
+
+
+@router.post("/diary/reminder", dependencies=[SameOrigin])
+def set_reminder(
+    request: Request, user: PatientUser, posted: PostedForm, session: WriteSession
+) -> Response:
+    """The time of day the e-mail diary reminder may come (empty: the clinic's default)."""
+    patient = _patient(session, user)
+    if patient is None:
+        return not_found(request, user)
+    form = FormState.from_form(posted)
+    raw = str(form.get("reminder_time"))
+    raw_version = str(form.get("version"))
+    version = int(raw_version) if raw_version.isdigit() else None
+    minute: int | None = None
+    if raw:
+        try:
+            t = dt.time.fromisoformat(raw)
+            minute = t.hour * 60 + t.minute
+        except ValueError:
+            form.add("reminder_time", "Use hours and minutes, for example 20:00.")
+    if form.ok:
+        try:
+            svc.set_reminder_minute(
+                session, actor=user.actor, patient_id=patient.id, minute=minute, version=version
+            )
+        except Conflict:
+            form.add(
+                "_form",
+                "Your reminder time was changed somewhere else meanwhile. It is shown again "
+                "below as you chose it: save again to keep it.",
+            )
+            _, version = svc.reminder_minute(session, actor=user.actor, patient_id=patient.id)
+            return _reminder_page(request, user, form, version, 409)
+        except ValidationError as exc:
+            apply_field_errors(form, exc.errors, {"reminder_time": "reminder_time"})
+    if not form.ok:
+        return _reminder_page(request, user, form, version or 0, 422)
+    return see_other("/diary/reminder?saved=1")

@@ -1,4 +1,7 @@
-"""idempotency_keys: a diary write sent again by a phone's offline queue is stored once
+"""idempotency_keys, patient_app_settings: the patient app (issue 14)
+
+``idempotency_keys``: a diary write sent again by a phone's offline queue is stored once.
+``patient_app_settings``: the patient's chosen reminder time.
 
 Issue 14: the patient app queues day entries and attacks made offline and sends them until it
 hears an answer; each carries a key of its own, kept here once per patient with the answer.
@@ -51,7 +54,35 @@ def upgrade() -> None:
         "ix_idempotency_keys_created_utc", "idempotency_keys", ["created_utc"], unique=False
     )
 
+    op.create_table(
+        "patient_app_settings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "clinic_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "clinics.id", ondelete="CASCADE", name="fk_patient_app_settings_clinic_id_clinics"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "patient_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "patients.id",
+                ondelete="CASCADE",
+                name="fk_patient_app_settings_patient_id_patients",
+            ),
+            nullable=False,
+        ),
+        sa.Column("reminder_minute", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_patient_app_settings"),
+        sa.UniqueConstraint("patient_id", name="uq_patient_app_settings_patient_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("patient_app_settings")
     op.drop_index("ix_idempotency_keys_created_utc", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
