@@ -305,3 +305,24 @@ def test_any_past_day_can_be_filled_in_and_a_late_entry_is_marked(
     assert r.status_code == 303
     # Yesterday, within two days, is not late.
     assert 'id="late-hint"' not in c.get(f"/diary?date={berlin_today()}").text
+
+
+def test_migraine_now_on_a_day_entered_as_free_makes_it_a_headache_day(
+    app_client: TestClient, db: Database, world: World
+) -> None:
+    from acuhead.domain.diary import DiaryDay
+
+    with db.write() as s:
+        diary.upsert_day(
+            s,
+            actor=Actor.system(world.clinic_x),
+            patient_id=world.patient_a,
+            day=DiaryDay(date=berlin_today(), headache=False, stress=2),
+        )
+    page_login(app_client, world.patient_a_email)
+    _now(app_client)
+    with db.read() as s:
+        day = diary.get_day(
+            s, actor=Actor.system(world.clinic_x), patient_id=world.patient_a, day=berlin_today()
+        )
+        assert day.headache is True and day.version == 2 and day.stress == 2

@@ -646,9 +646,20 @@ def start_attack_now(
     patient = load_patient(session, actor, patient_id)
     start = local_moment(started, patient.timezone)
     readings = () if intensity is None else (IntensityReading(start, _score(intensity)),)
-    return create_attack(
+    row = create_attack(
         session, actor=actor, patient_id=patient.id, attack=Attack(start=start, readings=readings)
     )
+    # A day entered as "no headache" earlier that day is not one any more: the diary never
+    # holds an attack on a day it says was free (the day form refuses the same).
+    day = session.scalars(_DAY_ROW_LOCKED, {"pid": patient.id, "day": start.date()}).first()
+    if day is not None and day.headache is False:
+        day.headache = True
+        day.version += 1
+        day.recorded_utc = utcnow()
+        session.flush()
+        audit(session, actor, "update", "diary_day", day.id, patient_id=patient.id)
+        units.refresh_around(session, patient_id=patient.id, day=day.day, entry=day)
+    return row
 
 
 def _score(value: int) -> int:
