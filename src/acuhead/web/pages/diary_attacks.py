@@ -208,16 +208,17 @@ def migraine_now(
             )
             return _summary(row)
 
-        answer, _ = idempotency.once(
-            session,
-            actor=user.actor,
-            patient_id=patient.id,
-            key=idempotency.check_key(str(posted.get(KEY_FIELD, "")), KEY_FIELD),
-            operation="page attack now",
-            body=fields,
-            status_code=201,
-            work=write,
-        )
+        with session.begin_nested():  # an error leaves nothing half-written behind
+            answer, _ = idempotency.once(
+                session,
+                actor=user.actor,
+                patient_id=patient.id,
+                key=idempotency.check_key(str(posted.get(KEY_FIELD, "")), KEY_FIELD),
+                operation="page attack now",
+                body=fields,
+                status_code=201,
+                work=write,
+            )
     except (ValidationError, Conflict) as exc:
         return _error_answer(request, user, exc, "/diary")
     return _done(request, answer, 201, "/diary")
@@ -251,16 +252,17 @@ def _quick_change(
             )
             return _summary(row)
 
-        answer, _ = idempotency.once(
-            session,
-            actor=user.actor,
-            patient_id=patient.id,
-            key=idempotency.check_key(str(posted.get(KEY_FIELD, "")), KEY_FIELD),
-            operation=f"page attack {operation} {ref}",
-            body=fields,
-            status_code=200,
-            work=write,
-        )
+        with session.begin_nested():  # an error leaves nothing half-written behind
+            answer, _ = idempotency.once(
+                session,
+                actor=user.actor,
+                patient_id=patient.id,
+                key=idempotency.check_key(str(posted.get(KEY_FIELD, "")), KEY_FIELD),
+                operation=f"page attack {operation} {ref}",
+                body=fields,
+                status_code=200,
+                work=write,
+            )
     except Conflict as exc:
         row = session.get(AttackRow, attack_id) if attack_id is not None else None
         extra = {"stored": stored_text(row)} if row is not None else {}
