@@ -298,3 +298,33 @@ def test_a_calendar_day_opens_that_day_to_fill_in(page: Any, live: Live) -> None
     page.locator(f'[data-day-links] [data-date="{old.isoformat()}"]').first.click()
     expect(page).to_have_url(re.compile(rf"/diary\?date={old.isoformat()}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(old.strftime("%d %B"))
+
+
+def test_a_day_saved_offline_is_sent_once_when_back_online(browser: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    from acuhead.store.models import DiaryDayRow
+
+    email, pid = new_patient(live)
+    with context_page(browser, live) as page:
+        log_in(page, email)
+        wait_controlled(page)
+        page.context.set_offline(True)
+        page.reload()
+        page.get_by_label("No", exact=True).check()
+        page.get_by_label("Notes").fill("quiet day")
+        page.get_by_role("button", name=re.compile("^Save")).click()
+        expect(page.locator("#outbox")).to_contain_text("Day entry")
+        page.reload()
+        expect(page.locator("#outbox-list li")).to_have_count(1)
+        page.context.set_offline(False)
+        expect(page.locator("#outbox")).to_be_hidden()
+        page.reload()
+        expect(page.locator("#outbox")).to_be_hidden()
+    db = Database(live.db_url)
+    try:
+        with db.read() as s:
+            rows = list(s.scalars(select(DiaryDayRow).where(DiaryDayRow.patient_id == pid)))
+    finally:
+        db.dispose()
+    assert len(rows) == 1 and rows[0].notes == "quiet day" and rows[0].headache is False
