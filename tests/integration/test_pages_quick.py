@@ -326,3 +326,33 @@ def test_migraine_now_on_a_day_entered_as_free_makes_it_a_headache_day(
             s, actor=Actor.system(world.clinic_x), patient_id=world.patient_a, day=berlin_today()
         )
         assert day.headache is True and day.version == 2 and day.stress == 2
+
+
+def test_a_pain_reading_can_be_removed_on_the_edit_page(
+    app_client: TestClient, db: Database, world: World
+) -> None:
+    c = app_client
+    page_login(c, world.patient_a_email)
+    _now(c, intensity="4", started=(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat())
+    r = c.post(
+        f"/diary/attacks/{KEY}/reading", data={"intensity": "8", "version": "1"}, headers=JSON
+    )
+    assert r.status_code == 200
+    attack_id = r.json()["attack_id"]
+    page = c.get(f"/diary/attacks/{attack_id}/edit").text
+    check_markup(page)
+    assert "Remove" in page and "8/10" in page
+    start = re.search(r'name="start_time" value="([^"]*)"', page)
+    day = re.search(r'name="attack_date" value="([^"]*)"', page)
+    assert start is not None and day is not None
+    form = {
+        "version": "2",
+        "attack_date": day.group(1),
+        "start_time": start.group(1),
+        "intensity": "",
+        "drop_reading": ["1"],
+    }
+    r = c.post(f"/diary/attacks/{attack_id}/edit", data=form, headers=SAME, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    (a,) = _attacks(db, world)
+    assert [x.intensity for x in a.readings] == [4] and a.peak == 4

@@ -384,9 +384,16 @@ def edit_attack_page(
     return _edit_page(request, user, row, FormState(values=_edit_values(attack_from_row(row))))
 
 
-def merge_edit(stored: Attack, form_doc: dict[str, Any]) -> dict[str, Any]:
+def merge_edit(
+    stored: Attack, form_doc: dict[str, Any], drop_readings: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     """The stored attack with what the form edits replaced: what the form does not show
-    (readings, further medicines and aura symptoms, osmophobia, triggers ...) is kept."""
+    (further medicines and aura symptoms, osmophobia, triggers ...) is kept, and so are the
+    pain readings except those the patient ticked to remove."""
+    stored = replace(
+        stored,
+        readings=tuple(r for k, r in enumerate(stored.readings) if k not in drop_readings),
+    )
     doc = attack_to_dict(stored)
     for key in ("end", "side", "nausea", "peak_intensity"):
         doc.pop(key, None)
@@ -421,7 +428,7 @@ def edit_attack(
         row = svc.get_attack(session, actor=user.actor, patient_id=patient.id, attack_id=attack_id)
     except NotFound:
         return not_found(request, user, "headache record")
-    form = FormState.from_form(posted, multi=f.MULTI)
+    form = FormState.from_form(posted, multi=f.MULTI | {"drop_reading"})
     version = _version(str(form.get("version")))
     try:
         day = dt.date.fromisoformat(str(form.get("attack_date")))
@@ -433,7 +440,9 @@ def edit_attack(
         try:
             with session.begin_nested():
                 stored = attack_from_row(row)
-                doc = merge_edit(stored, form_doc)
+                drop = form.values.get("drop_reading", [])
+                dropped = frozenset(int(x) for x in drop if str(x).isdigit())
+                doc = merge_edit(stored, form_doc, dropped)
                 attack = parse_attack(doc, timezone=patient.timezone)
                 svc.update_attack(
                     session,
