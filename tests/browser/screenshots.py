@@ -23,7 +23,7 @@ from acuhead.services.actors import Actor
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import Patient, User
 
-from .support import launch, live_server
+from .support import launch, live_server, wait_outbox_sent
 
 WIDTHS = (360, 1280)
 PATIENT = ("patient@demo.acuhead.test", "demo-patient-2026")
@@ -107,7 +107,7 @@ def shoot_patient_app(browser: Any, base: str, out: Path) -> list[Path]:
         page.wait_for_function("() => !!navigator.serviceWorker.controller")
         snap(page, "app-quick-log", width)
         page.get_by_role("button", name="Migraine now").click()
-        page.locator("#outbox").wait_for(state="hidden")
+        wait_outbox_sent(page)
         page.reload()
         snap(page, "app-ongoing", width)
         context.set_offline(True)
@@ -116,9 +116,9 @@ def shoot_patient_app(browser: Any, base: str, out: Path) -> list[Path]:
         page.locator("#outbox").wait_for(state="visible")
         snap(page, "app-offline", width)
         context.set_offline(False)
-        page.locator("#outbox").wait_for(state="hidden")
+        wait_outbox_sent(page)
         page.get_by_role("button", name="It ended").click()
-        page.locator("#outbox").wait_for(state="hidden")
+        wait_outbox_sent(page)
         context.close()
         dark = browser.new_context(
             base_url=base, viewport={"width": width, "height": 900}, color_scheme="dark"

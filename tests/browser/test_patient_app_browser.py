@@ -24,6 +24,7 @@ from acuhead.store.mapping import attack_from_row
 from acuhead.store.models import AttackRow
 
 from .conftest import Live, _console
+from .support import wait_outbox_sent
 from .test_pages_browser import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
@@ -147,6 +148,7 @@ def test_offline_migraine_now_reaches_the_server_exactly_once(browser: Any, live
 
         page.context.set_offline(False)
         expect(page.locator("#outbox")).to_be_hidden()  # sent on `online`
+        wait_outbox_sent(page)
         assert count_attacks(live, pid) == 1
         for _ in range(2):
             page.reload()
@@ -172,7 +174,7 @@ def test_an_ongoing_attack_is_rated_treated_ended_and_then_edited(page: Any, liv
     page.get_by_role("button", name="Save medicine").click()
     page.get_by_role("button", name="It ended").click()
     expect(page.get_by_role("button", name="Migraine now")).to_be_visible()
-    expect(page.locator("#outbox")).to_be_hidden()
+    wait_outbox_sent(page)
     (row,) = attacks_of(live, pid)
     a = attack_from_row(row)
     assert a.end is not None and a.peak == 6 and a.medications[0].name == "ibuprofen 400"
@@ -200,7 +202,7 @@ def test_a_conflict_is_shown_and_the_patient_chooses(page: Any, live: Live) -> N
     email, pid = new_patient(live)
     log_in(page, email)
     page.get_by_role("button", name="Migraine now").click()
-    expect(page.locator("#outbox")).to_be_hidden()  # sent
+    wait_outbox_sent(page)
     page.reload()
     (row,) = attacks_of(live, pid)
     # Meanwhile, another phone rates it (version 1 -> 2).
@@ -224,7 +226,7 @@ def test_a_conflict_is_shown_and_the_patient_chooses(page: Any, live: Live) -> N
     expect(item).to_contain_text("worst 9/10")
     assert attack_from_row(attacks_of(live, pid)[0]).end is None  # nothing overwritten
     item.get_by_role("button", name="Use mine").click()
-    expect(page.locator("#outbox")).to_be_hidden()
+    wait_outbox_sent(page)
     (row,) = attacks_of(live, pid)
     a = attack_from_row(row)
     assert a.end is not None and a.peak == 9
@@ -319,6 +321,7 @@ def test_a_day_saved_offline_is_sent_once_when_back_online(browser: Any, live: L
         expect(page.locator("#outbox-list li")).to_have_count(1)
         page.context.set_offline(False)
         expect(page.locator("#outbox")).to_be_hidden()
+        wait_outbox_sent(page)
         page.reload()
         expect(page.locator("#outbox")).to_be_hidden()
     db = Database(live.db_url)
