@@ -56,7 +56,11 @@ def page(browser: Any, live: Live) -> Iterator[Any]:
 
 # Answers a form gives on purpose (validation, wrong password) are logged by Chromium as
 # failed loads; they are expected, everything else is not.
-_EXPECTED = re.compile(r"Failed to load resource: .* status of (401|422|429)\b")
+# 409: the patient app's outbox meeting a record changed elsewhere (shown for a choice).
+# A request made while the browser context is offline fails on purpose (offline tests).
+_EXPECTED = re.compile(
+    r"Failed to load resource: (.* status of (401|409|422|429)\b|net::ERR_INTERNET_DISCONNECTED)"
+)
 
 
 def _console(msg: Any, errors: list[str]) -> None:

@@ -23,7 +23,7 @@ from acuhead.services.actors import Actor
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import Patient, User
 
-from .support import launch, live_server
+from .support import launch, live_server, wait_outbox_sent
 
 WIDTHS = (360, 1280)
 PATIENT = ("patient@demo.acuhead.test", "demo-patient-2026")
@@ -93,6 +93,50 @@ def shoot(
     return written
 
 
+def shoot_patient_app(browser: Any, base: str, out: Path) -> list[Path]:
+    """The patient app (issue 14): the quick log, an ongoing attack, the offline banner with
+    what waits to be sent, and the dark theme. Each width ends its attack again."""
+    written = []
+
+    def snap(page: Any, name: str, width: int) -> None:
+        path = out / f"{name}-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        written.append(path)
+
+    for width in WIDTHS:
+        context = browser.new_context(base_url=base, viewport={"width": width, "height": 900})
+        page = context.new_page()
+        log_in(page, *PATIENT)
+        page.evaluate("() => navigator.serviceWorker.ready")
+        page.reload()
+        page.wait_for_function("() => !!navigator.serviceWorker.controller")
+        snap(page, "app-quick-log", width)
+        page.get_by_role("button", name="Migraine now").click()
+        wait_outbox_sent(page)
+        page.reload()
+        snap(page, "app-ongoing", width)
+        context.set_offline(True)
+        page.reload()
+        page.locator("#ongoing").get_by_role("button", name="7", exact=True).click()
+        page.locator("#outbox").wait_for(state="visible")
+        snap(page, "app-offline", width)
+        context.set_offline(False)
+        wait_outbox_sent(page)
+        page.get_by_role("button", name="It ended").click()
+        wait_outbox_sent(page)
+        context.close()
+        dark = browser.new_context(
+            base_url=base, viewport={"width": width, "height": 900}, color_scheme="dark"
+        )
+        page = dark.new_page()
+        log_in(page, *PATIENT)
+        snap(page, "app-dark", width)
+        page.goto("/diary?full=1")
+        snap(page, "app-dark-form", width)
+        dark.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", default="artifacts/screenshots", type=Path)
@@ -131,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("diary-settings", "/diary/settings", None),
                 ],
             )
+            written += shoot_patient_app(browser, server.url, out)
             written += shoot(
                 browser,
                 server.url,

@@ -91,3 +91,33 @@ def live_server(url: str, log: Path | None = None) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+# How many entries wait in the patient app's outbox (IndexedDB, static/js/diary-app.js).
+_OUTBOX_COUNT = """async () => {
+  const db = await new Promise((ok, fail) => {
+    const req = indexedDB.open("acuhead-outbox", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("items", { keyPath: "id" })
+      .createIndex("created", "created");
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
+  const n = await new Promise((ok) => {
+    const c = db.transaction("items", "readonly").objectStore("items").count();
+    c.onsuccess = () => ok(c.result);
+  });
+  db.close();
+  return n;
+}"""
+
+
+def wait_outbox_sent(page: Any, timeout: float = 20.0) -> None:
+    """Wait until everything the page queued has been sent (the outbox is empty); the
+    outbox's box alone cannot say so, it is hidden before an entry is first listed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while page.evaluate(_OUTBOX_COUNT) != 0:
+        if time.monotonic() > deadline:
+            raise AssertionError("the outbox was not sent")
+        page.wait_for_timeout(200)

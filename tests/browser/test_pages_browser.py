@@ -39,8 +39,10 @@ def test_patient_records_an_attack_with_the_head_picker(page: Any, live: Live) -
     page.get_by_label("Yes").check()
     expect(attack).to_be_visible()
 
-    page.locator("#intensity").fill("7")
-    expect(page.locator("#intensity-out")).to_have_text("7")
+    page.locator("#intensity-7").check()
+    # With an end: an attack without one is "going on now" and opens the diary in attack mode.
+    page.get_by_label("Started at").fill("00:05")
+    page.get_by_label("Ended at").fill("00:50")
     # The drawing toggles the checkboxes, which remain the accessible control.
     page.locator('[data-region="temporal"]').click()
     page.locator('[data-region="orbital"]').click()
@@ -89,7 +91,7 @@ def test_form_error_keeps_what_was_typed(page: Any, live: Live) -> None:
     expect(page.locator("#attack-section")).to_be_hidden()
     page.get_by_label("Yes").check()
     page.get_by_label("Started at").fill("09:15")
-    page.locator("#intensity").fill("8")
+    page.locator("#intensity-8").check()
     page.locator('[data-region="occipital"]').click()
     page.get_by_label("Name and dose").fill("sumatriptan 50")  # kind of medicine left empty
     page.get_by_label("Notes").fill("long meeting, skipped lunch")
@@ -104,8 +106,7 @@ def test_form_error_keeps_what_was_typed(page: Any, live: Live) -> None:
     # Everything typed is still there.
     expect(page.get_by_label("Yes")).to_be_checked()
     expect(page.get_by_label("Started at")).to_have_value("09:15")
-    expect(page.locator("#intensity")).to_have_value("8")
-    expect(page.locator("#intensity-out")).to_have_text("8")
+    expect(page.locator("#intensity-8")).to_be_checked()
     expect(page.get_by_label("Back of the head")).to_be_checked()
     expect(page.locator('[data-region="occipital"]')).to_have_class(re.compile(r"\bon\b"))
     expect(page.get_by_label("Name and dose")).to_have_value("sumatriptan 50")

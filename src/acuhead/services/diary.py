@@ -7,7 +7,7 @@ writes an audit event in the same transaction as the change (or the read).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from acuhead.domain.diary import Attack, Diary, DiaryDay, Regimen, SafetyProfile, Sex
+from acuhead.domain.diary import (
+    Attack,
+    Diary,
+    DiaryDay,
+    IntensityReading,
+    MedClass,
+    Regimen,
+    SafetyProfile,
+    Sex,
+)
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import DiaryDocument, to_document
 from acuhead.services import care_documents, safety
@@ -44,6 +53,7 @@ from acuhead.store.models import (
     IntensityReadingRow,
     MedicationDoseRow,
     Patient,
+    PatientAppSettings,
     RegimenRow,
     User,
     utcnow,
@@ -581,6 +591,173 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     return to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )
+
+
+# ---- the patient app's quick path (issue 14) -------------------------------------------------
+
+# An attack with no end is "ongoing" for this long after it began: untreated migraine lasts
+# 4-72 h (CLINICAL.md 1.1, ICHD-3 1.1 B). One left open longer is an incomplete record, shown
+# in the diary for details, not as the attack the patient is in now.
+ONGOING_HOURS = 72
+# A phone's clock may run a little ahead of the server's.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def local_moment(instant: dt.datetime | None, tz: str) -> dt.datetime:
+    """``instant`` (aware; None for now) as the patient's naive wall-clock time, keeping the
+    ``fold`` of a repeated autumn hour so elapsed time stays right."""
+    now = dt.datetime.now(dt.UTC)
+    moment = now if instant is None else instant
+    if moment.tzinfo is None:
+        raise ValidationError(FieldError("started", "needs a time zone offset"))
+    if moment > now + CLOCK_SKEW:
+        raise ValidationError(FieldError("started", "is in the future"))
+    return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def start_attack_now(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    started: dt.datetime | None = None,
+    intensity: int | None = None,
+) -> AttackRow:
+    """ "Migraine now": an attack that began at ``started`` (the tap, possibly made offline and
+    sent later; None: now), with no end and no features. Nothing is invented: without
+    ``intensity`` there is no pain rating, and the day's migraine status stays uncertain
+    until the details come (CLINICAL.md 0.4: what is not recorded is unknown, not "no").
+    With it, the rating is a reading at the tap, not a "worst" value."""
+    patient = load_patient(session, actor, patient_id)
+    start = local_moment(started, patient.timezone)
+    readings = () if intensity is None else (IntensityReading(start, _score(intensity)),)
+    row = create_attack(
+        session, actor=actor, patient_id=patient.id, attack=Attack(start=start, readings=readings)
+    )
+    # A day entered as "no headache" earlier that day is not one any more: the diary never
+    # holds an attack on a day it says was free (the day form refuses the same).
+    day = session.scalars(_DAY_ROW_LOCKED, {"pid": patient.id, "day": start.date()}).first()
+    if day is not None and day.headache is False:
+        day.headache = True
+        day.version += 1
+        day.recorded_utc = utcnow()
+        session.flush()
+        audit(session, actor, "update", "diary_day", day.id, patient_id=patient.id)
+        units.refresh_around(session, patient_id=patient.id, day=day.day, entry=day)
+    return row
+
+
+def _score(value: int) -> int:
+    if not 0 <= value <= 10:
+        raise ValidationError(FieldError("intensity", "must be between 0 and 10"))
+    return value
+
+
+def ongoing_attack(
+    session: Session, *, actor: Actor, patient_id: int, now: dt.datetime | None = None
+) -> AttackRow | None:
+    """The latest attack without an end or a length that began within ``ONGOING_HOURS``."""
+    patient = load_patient(session, actor, patient_id)
+    local_now = local_moment(now, patient.timezone)
+    return session.scalars(
+        select(AttackRow)
+        .where(
+            AttackRow.patient_id == patient.id,
+            AttackRow.end_local.is_(None),
+            AttackRow.duration_min.is_(None),
+            AttackRow.start_local >= local_now - dt.timedelta(hours=ONGOING_HOURS),
+            AttackRow.start_local <= local_now + CLOCK_SKEW,
+        )
+        .order_by(AttackRow.start_local.desc(), AttackRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def revise_attack(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    attack_id: int,
+    version: int | None,
+    change: Callable[[Attack, str], Attack],
+) -> AttackRow:
+    """Apply ``change(attack, zone)`` to a stored attack, at the version the client read (428
+    without, 409 if it changed since), through :func:`update_attack` (day units and the
+    safety screen follow)."""
+    row = _attack_row(session, actor, patient_id, attack_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the attack you read (now {row.version})")
+    patient = load_patient(session, actor, patient_id)
+    lock_patient(session, patient.id)
+    lock_for_update(session, row)
+    if row.version != version:
+        raise Conflict(f"attack changed since version {version} (now {row.version})")
+    current = attack_from_row(row, tz=patient.timezone)
+    return update_attack(
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        attack_id=attack_id,
+        attack=change(current, patient.timezone),
+        version=version,
+    )
+
+
+def usual_medications(
+    session: Session, *, actor: Actor, patient_id: int, limit: int = 4
+) -> list[tuple[str, MedClass]]:
+    """The acute medicines this patient took most often (name and class), most frequent first:
+    offered first when they log a dose during an attack."""
+    patient = load_patient(session, actor, patient_id)
+    used = func.count(MedicationDoseRow.id)
+    rows = session.execute(
+        select(MedicationDoseRow.name, MedicationDoseRow.med_class, used)
+        .where(MedicationDoseRow.patient_id == patient.id)
+        .group_by(MedicationDoseRow.name, MedicationDoseRow.med_class)
+        .order_by(used.desc(), MedicationDoseRow.name)
+        .limit(limit)
+    ).all()
+    return [(r.name, MedClass(r.med_class)) for r in rows]
+
+
+def reminder_minute(session: Session, *, actor: Actor, patient_id: int) -> tuple[int | None, int]:
+    """The patient's chosen reminder time (minutes after local midnight, None: default) and
+    the version of that choice (0 before any)."""
+    patient = load_patient(session, actor, patient_id)
+    row = session.scalars(
+        select(PatientAppSettings).where(PatientAppSettings.patient_id == patient.id)
+    ).first()
+    return (None, 0) if row is None else (row.reminder_minute, row.version)
+
+
+def set_reminder_minute(
+    session: Session, *, actor: Actor, patient_id: int, minute: int | None, version: int | None
+) -> int:
+    """Choose when the e-mail diary reminder may come (``services.reminders``); returns the
+    new version. ``version``: the one read (0 before any choice); 409 if it changed."""
+    patient = load_patient(session, actor, patient_id)
+    if minute is not None and not 0 <= minute < 24 * 60:
+        raise ValidationError(FieldError("reminder_time", "must be a time of day"))
+    lock_patient(session, patient.id)
+    row = session.scalars(
+        select(PatientAppSettings)
+        .where(PatientAppSettings.patient_id == patient.id)
+        .with_for_update()
+    ).first()
+    current = 0 if row is None else row.version
+    if version is None:
+        raise VersionRequired(f"send the version of the settings you read (now {current})")
+    if version != current:
+        raise Conflict(f"the settings changed since version {version} (now {current})")
+    if row is None:
+        row = PatientAppSettings(clinic_id=patient.clinic_id, patient_id=patient.id, version=0)
+        session.add(row)
+    row.reminder_minute = minute
+    row.version = current + 1
+    session.flush()
+    audit(session, actor, "update", "patient_app_settings", row.id, patient_id=patient.id)
+    return row.version
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:

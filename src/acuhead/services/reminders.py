@@ -40,7 +40,15 @@ from acuhead.services.actors import Actor, Role
 from acuhead.services.mail import Mail, Mailer, SendResult, mailer_from_settings
 from acuhead.store.audit import audit
 from acuhead.store.db import Database
-from acuhead.store.models import AttackRow, DiaryDayRow, Patient, ReminderLog, User, utcnow
+from acuhead.store.models import (
+    AttackRow,
+    DiaryDayRow,
+    Patient,
+    PatientAppSettings,
+    ReminderLog,
+    User,
+    utcnow,
+)
 
 DIARY = "diary"
 QUESTIONNAIRE = "questionnaire"
@@ -78,8 +86,10 @@ def _eligible() -> Select[Any]:
             User.id,
             User.email,
             User.clinic_id,
+            PatientAppSettings.reminder_minute,
         )
         .join(User, User.id == Patient.user_id)
+        .outerjoin(PatientAppSettings, PatientAppSettings.patient_id == Patient.id)
         .where(
             User.active == true(),
             User.email_reminders == true(),
@@ -104,11 +114,18 @@ def find_reminders(session: Session, *, now: dt.datetime | None = None) -> list[
     zones: dict[str, ZoneInfo] = {}
     yesterday: dict[int, dt.date] = {}
     people: dict[int, tuple[int, int, str]] = {}  # patient -> (clinic, user, e-mail)
-    for pid, cid, tzname, created_utc, uid, email, user_clinic in rows:
+    for pid, cid, tzname, created_utc, uid, email, user_clinic, minute in rows:
         if user_clinic != cid:
             continue  # a login of another clinic linked by mistake: never mailed from here
         tz = zones.get(tzname) or zones.setdefault(tzname, ZoneInfo(tzname))
-        day = now.astimezone(tz).date() - dt.timedelta(days=1)
+        local = now.astimezone(tz)
+        day = local.date() - dt.timedelta(days=1)
+        if minute is not None:
+            # A time the patient chose (patient app, issue 14): from then on, about today.
+            people[pid] = (cid, uid, email)
+            if local.hour * 60 + local.minute < minute:
+                continue
+            day = local.date()
         registered = (
             created_utc.replace(tzinfo=dt.UTC).astimezone(tz).date() if created_utc else day
         )

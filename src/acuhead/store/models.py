@@ -681,3 +681,42 @@ class PatientContactRow(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str] = mapped_column(Text, default="")
+
+
+# ---- patient app: idempotent diary writes (issue 14) ---------------------------------------
+
+
+class IdempotencyKeyRow(Base):
+    """One diary write a client named with its own key, and the answer it got.
+
+    A phone that queued an entry offline sends it again until it hears an answer: the answer
+    may have been lost on the way back. The key is stored in the same transaction as the
+    write, once per patient, so a replay returns the first answer and writes nothing; the
+    same key with a different body is refused (``fingerprint``: SHA-256 of the request)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("patient_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class PatientAppSettings(Base):
+    """A patient's own choices in the patient app (issue 14), one row per patient.
+
+    ``reminder_minute``: when the e-mail diary reminder may come, in minutes after local
+    midnight (NULL: the clinic's default, a reminder about yesterday at the first run)."""
+
+    __tablename__ = "patient_app_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    reminder_minute: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)

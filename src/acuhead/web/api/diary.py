@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from acuhead.domain.diary import DiaryDay, Regimen, SafetyProfile
 from acuhead.interop.document import attack_to_dict, parse_attack
 from acuhead.services import diary as svc
+from acuhead.services import idempotency
 from acuhead.services.actors import Actor, load_patient
 from acuhead.store.mapping import attack_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RegimenRow, utcnow
@@ -41,6 +42,15 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0)]
 Start = Annotated[dt.date | None, Query(description="first local date (inclusive)")]
 End = Annotated[dt.date | None, Query(description="last local date (inclusive)")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        max_length=100,
+        description="a key of the client's own (a UUID): sent again, the same write is stored "
+        "once and the first answer returned; with a different body, 422",
+    ),
+]
 
 
 def patient_out(p: Patient) -> PatientOut:
@@ -170,9 +180,16 @@ async def get_day(request: Request, patient_id: int, day: dt.date) -> DayOut:
 
 @router.put("/patients/{patient_id}/days/{day}", response_model=DayOut, responses=_VERSION_REQUIRED)
 @access_in_transaction
-async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) -> DayOut:
+async def put_day(
+    request: Request,
+    patient_id: int,
+    day: dt.date,
+    body: DayIn,
+    idempotency_key: IdempotencyKey = None,
+) -> DayOut:
     """Record or correct one day. Send ``version`` when correcting: over an existing entry, a
-    request without it answers 428 (409 if the entry was recorded while it was on its way)."""
+    request without it answers 428 (409 if the entry was recorded while it was on its way).
+    With ``Idempotency-Key``, a request sent again is answered from the first one."""
     asked_at = utcnow()
     entry = DiaryDay(
         date=day,
@@ -186,15 +203,28 @@ async def put_day(request: Request, patient_id: int, day: dt.date, body: DayIn) 
     )
 
     def work(session: Session, actor: Actor) -> DayOut:
-        row = svc.upsert_day(
+        def write() -> dict[str, Any]:
+            row = svc.upsert_day(
+                session,
+                actor=actor,
+                patient_id=patient_id,
+                day=entry,
+                version=body.version,
+                asked_at=asked_at,
+            )
+            return day_out(row).model_dump(mode="json")
+
+        answer, _ = idempotency.once(
             session,
             actor=actor,
             patient_id=patient_id,
-            day=entry,
-            version=body.version,
-            asked_at=asked_at,
+            key=idempotency.check_key(idempotency_key),
+            operation=f"PUT day {day.isoformat()}",
+            body=body.model_dump(mode="json"),
+            status_code=200,
+            work=write,
         )
-        return day_out(row)
+        return DayOut.model_validate(answer)
 
     return await run_write(request, work)
 
@@ -236,12 +266,30 @@ async def list_attacks(
 
 @router.post("/patients/{patient_id}/attacks", response_model=AttackOut, status_code=201)
 @access_in_transaction
-async def create_attack(request: Request, patient_id: int, body: AttackIn) -> AttackOut:
+async def create_attack(
+    request: Request, patient_id: int, body: AttackIn, idempotency_key: IdempotencyKey = None
+) -> AttackOut:
+    """Record an attack. With ``Idempotency-Key`` (the patient app's offline queue), a request
+    sent again makes no second attack: it gets the first answer."""
+
     def work(session: Session, actor: Actor) -> AttackOut:
-        patient = load_patient(session, actor, patient_id)
-        attack = parse_attack(body.as_document(), timezone=patient.timezone)
-        row = svc.create_attack(session, actor=actor, patient_id=patient_id, attack=attack)
-        return attack_out(row)
+        def write() -> dict[str, Any]:
+            patient = load_patient(session, actor, patient_id)
+            attack = parse_attack(body.as_document(), timezone=patient.timezone)
+            row = svc.create_attack(session, actor=actor, patient_id=patient_id, attack=attack)
+            return attack_out(row).model_dump(mode="json", by_alias=True)
+
+        answer, _ = idempotency.once(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            key=idempotency.check_key(idempotency_key),
+            operation="POST attack",
+            body=body.as_document(),
+            status_code=201,
+            work=write,
+        )
+        return AttackOut.model_validate(answer)
 
     return await run_write(request, work)
 

@@ -14,6 +14,9 @@ from acuhead.web.pages import (
     care,
     clinic,
     diary,
+    diary_app,
+    diary_attacks,
+    diary_views,
     letter,
     questionnaires,
     words,
@@ -24,6 +27,9 @@ from acuhead.web.pages.base import STATIC_DIR
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(questionnaires.router)  # before diary's POST /diary/{day}
+router.include_router(diary_app.router)
+router.include_router(diary_attacks.router)
+router.include_router(diary_views.router)
 router.include_router(diary.router)
 router.include_router(clinic.router)
 router.include_router(letter.router)

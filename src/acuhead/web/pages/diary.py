@@ -7,25 +7,28 @@ All reads and writes go through the services (``services.diary``, ``services.cli
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from acuhead.domain.diary import Attack, Diary, RegimenKind
+from acuhead.domain.outcomes import LATE_AFTER, day_end_utc
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.interop.document import parse_attack
 from acuhead.present import charts
-from acuhead.services import care, clinical, safety
+from acuhead.services import care, clinical, idempotency, safety
 from acuhead.services import diary as svc
 from acuhead.services import questionnaire_due as due
 from acuhead.store.mapping import attack_from_row, day_from_row
 from acuhead.store.models import AttackRow, DiaryDayRow, Patient, TreatmentSessionRow, utcnow
 from acuhead.web.deps import WriteSession
+from acuhead.web.pages import diary_attacks
 from acuhead.web.pages import diary_form as f
 from acuhead.web.pages.base import (
     FormState,
@@ -42,6 +45,8 @@ from acuhead.web.pages.base import (
 router = APIRouter()
 
 HEATMAP_MONTHS = 4
+FIRST_DAY = dt.date(1900, 1, 1)
+NOT_A_DAY = "diary day (a day in the future cannot be filled in yet)"
 CHART_BLOCKS = 12
 
 
@@ -71,6 +76,8 @@ class AttackLine:
             parts.append(
                 f"to {a.end:%H:%M}" + (" next day" if a.end.date() > a.start.date() else "")
             )
+        elif a.duration_min is None:
+            parts.append("no end yet")
         if a.peak is not None:
             parts.append(f"worst {a.peak}/10")
         if a.locations:
@@ -97,14 +104,18 @@ def _parse_day(raw: str | None, today: dt.date) -> dt.date | None:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         return None
-    if not today - dt.timedelta(days=f.EDIT_DAYS - 1) <= day <= today:
+    # Any past day can be filled in or corrected (issue 14); entries made more than two days
+    # after the day are marked late in the outcomes (domain.outcomes.LATE_AFTER).
+    if not FIRST_DAY <= day <= today:
         return None
     return day
 
 
 def _week(
-    session: Any, user: PageUser, patient: Patient, today: dt.date
+    session: Any, user: PageUser, patient: Patient, today: dt.date, also: dt.date | None = None
 ) -> tuple[dict[dt.date, DiaryDayRow], dict[dt.date, list[AttackRow]]]:
+    """The last seven days (the strip), and the day ``also`` when it is older than them and
+    (for "same as the day before") the day before it."""
     start = today - dt.timedelta(days=f.EDIT_DAYS)
     day_rows, _ = svc.list_days(
         session, actor=user.actor, patient_id=patient.id, start=start, end=today
@@ -112,6 +123,16 @@ def _week(
     attack_rows, _ = svc.list_attacks(
         session, actor=user.actor, patient_id=patient.id, start=start, end=today
     )
+    if also is not None and also < start:
+        lo = also - dt.timedelta(days=1)
+        more_days, _ = svc.list_days(
+            session, actor=user.actor, patient_id=patient.id, start=lo, end=also
+        )
+        more_attacks, _ = svc.list_attacks(
+            session, actor=user.actor, patient_id=patient.id, start=lo, end=also
+        )
+        day_rows = [*day_rows, *more_days]
+        attack_rows = [*attack_rows, *more_attacks]
     by_day: dict[dt.date, list[AttackRow]] = {}
     for a in attack_rows:
         by_day.setdefault(a.start_local.date(), []).append(a)
@@ -149,7 +170,10 @@ def _day_context(
     **extra: Any,
 ) -> dict[str, Any]:
     row = days.get(day)
+    late_by = day_end_utc(day, patient.timezone) + LATE_AFTER
     return {
+        "late_entry": row is not None and row.recorded_utc > late_by,
+        "late_now": utcnow() > late_by,
         "patient": patient,
         "day": day,
         "today": today,
@@ -174,6 +198,7 @@ def diary_page(
     copy: str | None = None,
     saved: str | None = None,
     alert: str | None = None,
+    full: str | None = None,
 ) -> Response:
     patient = _patient(session, user)
     if patient is None:
@@ -181,8 +206,8 @@ def diary_page(
     today = svc.local_today(patient.timezone)
     day = _parse_day(date, today)
     if day is None:
-        return not_found(request, user, "diary day (only the last seven days can be changed)")
-    days, attacks = _week(session, user, patient, today)
+        return not_found(request, user, NOT_A_DAY)
+    days, attacks = _week(session, user, patient, today, also=day)
     now = dt.datetime.now(ZoneInfo(patient.timezone)).replace(tzinfo=None)
     values = f.default_values(day, today, now)
     notice = ""
@@ -220,7 +245,42 @@ def diary_page(
         copied=bool(copy) and "Filled in" in notice,
     )
     ctx["due_questionnaires"] = due.for_patient(session, actor=user.actor, patient_id=patient.id)
+    # Asking for the form itself (a past day, "same as yesterday", just saved) shows it whole.
+    wants_form = bool(full or copy or date or saved)
+    ctx.update(quick_context(session, user, patient, full=wants_form))
     return render(request, "diary/today.html", ctx, user=user)
+
+
+@dataclass(frozen=True, slots=True)
+class Ongoing:
+    """The attack going on now, as the first screen shows it."""
+
+    id: int
+    version: int
+    start: str
+    peak: int | None
+    meds: tuple[str, ...]
+
+
+def quick_context(session: Any, user: PageUser, patient: Patient, *, full: bool) -> dict[str, Any]:
+    """What the first screen's "Migraine now" / ongoing-attack panel needs (issue 14). Fresh
+    idempotency keys ride in each quick form, so a double tap or a resent form (no
+    JavaScript) is stored once; the offline queue replaces them with its own."""
+    row = svc.ongoing_attack(session, actor=user.actor, patient_id=patient.id)
+    ongoing = None
+    if row is not None:
+        a = attack_from_row(row)
+        ongoing = Ongoing(
+            row.id, row.version, f"{a.start:%H:%M}", a.peak, tuple(m.name for m in a.medications)
+        )
+    meds = diary_attacks.usual_meds(session, user, patient)
+    return {
+        "ongoing": ongoing,
+        "full": full,
+        "usual_meds": meds,
+        "new_key": str(uuid.uuid4()),
+        "keys": [str(uuid.uuid4()) for _ in range(len(meds) + 3)],
+    }
 
 
 @router.post("/diary/{day}", dependencies=[SameOrigin])
@@ -234,8 +294,8 @@ def save_day(
     today = svc.local_today(patient.timezone)
     when = _parse_day(day, today)
     if when is None:
-        return not_found(request, user, "diary day (only the last seven days can be changed)")
-    days, attacks = _week(session, user, patient, today)
+        return not_found(request, user, NOT_A_DAY)
+    days, attacks = _week(session, user, patient, today, also=when)
     form = FormState.from_form(posted, multi=f.MULTI)
     existing = attacks.get(when, [])
     want_attack = not existing or bool(form.get("add_attack"))
@@ -254,27 +314,51 @@ def save_day(
     version_raw = str(form.get("version"))
     version = int(version_raw) if version_raw.isdigit() else None
     opened = False
+    try:
+        key = idempotency.check_key(str(posted.get("idempotency_key", "")), "idempotency_key")
+    except ValidationError as exc:
+        apply_field_errors(form, exc.errors, {})
+        key = None
     if form.ok and entry is not None:
         try:
-            with session.begin_nested():
-                svc.upsert_day(
-                    session,
-                    actor=user.actor,
-                    patient_id=patient.id,
-                    day=entry,
-                    version=version,
-                    asked_at=asked_at,
-                )
-                if attack is not None:
-                    row = svc.create_attack(
-                        session, actor=user.actor, patient_id=patient.id, attack=attack
+
+            def write() -> dict[str, Any]:
+                with session.begin_nested():
+                    svc.upsert_day(
+                        session,
+                        actor=user.actor,
+                        patient_id=patient.id,
+                        day=entry,
+                        version=version,
+                        asked_at=asked_at,
                     )
-                    opened = any(
-                        a.attack_id == row.id
-                        for a in safety.list_alerts(
-                            session, actor=user.actor, patient_id=patient.id, only_open=True
+                    alert = False
+                    if attack is not None:
+                        row = svc.create_attack(
+                            session, actor=user.actor, patient_id=patient.id, attack=attack
                         )
-                    )
+                        alert = any(
+                            a.attack_id == row.id
+                            for a in safety.list_alerts(
+                                session, actor=user.actor, patient_id=patient.id, only_open=True
+                            )
+                        )
+                return {"saved": when.isoformat(), "alert": alert}
+
+            # A day saved offline is sent again by the phone's outbox until it hears an
+            # answer: with its key it is stored once (services/idempotency.py).
+            fields = {k: v for k, v in form.values.items() if k != "idempotency_key"}
+            answer, _ = idempotency.once(
+                session,
+                actor=user.actor,
+                patient_id=patient.id,
+                key=key,
+                operation=f"page day {when.isoformat()}",
+                body=fields,
+                status_code=200,
+                work=write,
+            )
+            opened = bool(answer["alert"])
         except ValidationError as exc:
             apply_field_errors(form, exc.errors, f.ERROR_FIELDS)
         except Conflict:
@@ -292,6 +376,16 @@ def save_day(
             )
             form.values["version"] = "" if fresh is None else str(fresh)
     if not form.ok or entry is None:
+        if diary_attacks.wants_json(request):  # the outbox: the patient sees it in the list
+            conflict = "_form" in form.errors and "changed somewhere else" in form.errors["_form"]
+            stored_version = str(form.values.get("version", ""))
+            body: dict[str, Any] = {
+                "detail": " ".join(form.errors.values()),
+                "errors": [{"field": k, "msg": v} for k, v in form.errors.items()],
+            }
+            if conflict and stored_version.isdigit():
+                body["current_version"] = int(stored_version)
+            return JSONResponse(body, status_code=409 if conflict else 422)
         ctx = _day_context(user, patient, when, today, days, attacks, form, notice="")
         ctx["version"] = form.get("version")
         return render(request, "diary/today.html", ctx, status_code=422, user=user)
@@ -299,6 +393,8 @@ def save_day(
     query.append("saved=1")
     if opened:
         query.append("alert=1")
+    if diary_attacks.wants_json(request):
+        return JSONResponse({"saved": when.isoformat(), "alert": opened})
     return see_other("/diary?" + "&".join(query))
 
 

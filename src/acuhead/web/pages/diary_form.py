@@ -149,7 +149,8 @@ def attack_values(attack: Attack) -> dict[str, Any]:
     values: dict[str, Any] = {
         "start_time": _hm(attack.start),
         "end_time": _hm(attack.end) if attack.end is not None else "",
-        "intensity": str(attack.peak if attack.peak is not None else 5),
+        # No rating recorded stays empty: the form never offers an invented "5" (issue 14).
+        "intensity": str(attack.peak) if attack.peak is not None else "",
         "loc": [x.value for x in attack.locations],
         "side": attack.side.value if attack.side else "",
         "quality": [x.value for x in attack.quality],
@@ -177,7 +178,7 @@ def default_values(day: dt.date, today: dt.date, now: dt.datetime) -> dict[str, 
     return {
         "headache": "",
         "start_time": _hm(now) if day == today else "",
-        "intensity": "5",
+        "intensity": "",  # not rated until the patient picks a number (issue 14)
         "nausea": "none",
         "aura_type": AuraType.VISUAL.value,
     }
@@ -275,7 +276,17 @@ def parse_day(
         )
     if headache != "yes" or not want_attack:
         return entry, None
+    return entry, parse_attack_fields(state, day, all_triggers)
 
+
+def parse_attack_fields(
+    state: FormState, day: dt.date, triggers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The attack questions of the form in document shape (errors go into ``state``).
+
+    The worst pain is optional: a patient who skipped it has no rating recorded, and the
+    attack's migraine status stays uncertain rather than built on a made-up number (the
+    old form posted its slider's starting "5" as "worst 5/10"; CLINICAL.md 0.4)."""
     start = _time(state, "start_time", day, "Start")
     if start is None and "start_time" not in state.errors:
         state.add("start_time", "When did it start? An estimate is fine.")
@@ -283,8 +294,6 @@ def parse_day(
     if start is not None and end is not None and end <= start:
         end += dt.timedelta(days=1)  # ended after midnight
     intensity = _int(state, "intensity", 0, 10, "Worst pain")
-    if intensity is None and "intensity" not in state.errors:
-        state.add("intensity", "How bad was it at its worst (0-10)?")
     doc: dict[str, Any] = {
         "start": start.isoformat(timespec="minutes") if start else None,
         "end": end.isoformat(timespec="minutes") if end else None,
@@ -295,7 +304,7 @@ def parse_day(
         "phonophobia": _box(state, "phonophobia"),
         "aggravated_by_activity": _box(state, "activity"),
         "vomiting": _box(state, "vomiting"),
-        "triggers": list(all_triggers),
+        "triggers": list(triggers),
         "warning_signs": _choices(state, "warning"),
     }
     side = _choice(state, "side") if state.get("side") else ""
@@ -330,4 +339,4 @@ def parse_day(
             med["effect"] = effect
         doc["medications"] = [med]
         doc["treated"] = True
-    return entry, {k: v for k, v in doc.items() if v is not None}
+    return {k: v for k, v in doc.items() if v is not None}
