@@ -94,6 +94,14 @@ def local_to_instant(day: dt.date, wall: dt.time, tz: str, path: str = "start") 
     return aware
 
 
+def instant_in(start: dt.datetime, tz: str, path: str = "start") -> dt.datetime:
+    """An aware start as it is; a naive one is the clinic's wall-clock time (what a form or a
+    receptionist types), resolved by :func:`local_to_instant`."""
+    if start.tzinfo is not None and start.utcoffset() is not None:
+        return start
+    return local_to_instant(start.date(), start.time(), tz, path)
+
+
 def day_bounds(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
     """The clinic day as [start, end) in UTC: local midnight to the next local midnight."""
     z = zone(tz)

@@ -151,16 +151,16 @@ def book(
     duration_min: int,
     note: str = "",
 ) -> AppointmentRow:
-    """Book a slot; refused (422, naming the clashing slot) if it overlaps another booked
-    appointment of the same practitioner."""
+    """Book a slot (``start`` aware, or naive: the clinic's wall-clock time); refused (422,
+    naming the clashing slot) if it overlaps another booked appointment of the practitioner."""
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
-    rules.check_aware(start)
+    tz = clinic_zone(session, actor.clinic_id)
+    start = rules.instant_in(start, tz)
     rules.check_duration(duration_min)
     rules.check_note(note)
     _practitioner(session, actor, practitioner_id)
     _lock_practitioners(session, [practitioner_id])
-    tz = clinic_zone(session, actor.clinic_id)
     slot = rules.Slot(start, duration_min)
     rules.refuse_overlap(slot, _booked_slots(session, practitioner_id, slot), tz)
     row = AppointmentRow(
@@ -215,7 +215,7 @@ def move(
     read must still be current (428 without, 409 if changed)."""
     require_staff(actor)
     row = _row(session, actor, appointment_id)
-    rules.check_aware(start)
+    start = rules.instant_in(start, row.timezone)
     minutes = rules.check_duration(duration_min if duration_min is not None else row.duration_min)
     target = practitioner_id if practitioner_id is not None else row.practitioner_id
     if practitioner_id is not None:

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from acuhead.web.pages import about, admin, auth, care, clinic, diary, questionnaires
+from acuhead.web.pages import (
+    about,
+    admin,
+    appointments,
+    auth,
+    care,
+    clinic,
+    diary,
+    questionnaires,
+)
 from acuhead.web.pages.base import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(questionnaires.router)  # before diary's POST /diary/{day}
 router.include_router(diary.router)
+router.include_router(appointments.router)  # before clinic's /clinic/... pages
 router.include_router(clinic.router)
 router.include_router(about.router)
 router.include_router(admin.router)
