@@ -56,10 +56,24 @@ MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
 
 @router.get("/clinic")
 def clinic_dashboard(
-    request: Request, user: StaffUser, session: WriteSession, mine: str | None = None
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    mine: str | None = None,
+    due_page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
+    """The practitioner's day: today's appointments first (each patient's gate answer,
+    migraine days, questionnaires due, diary gap), then open alerts, then the long lists
+    collapsed, the questionnaires list paged (issue 15: 39 rows must not dominate)."""
+    day = dashboard.day_list(
+        session, actor=user.actor, practitioner_id=user.actor.user_id if mine else None
+    )
     board = dashboard.clinic_dashboard(session, actor=user.actor, mine_only=bool(mine))
-    due = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
+    due_all = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
+    size = dashboard.QUESTIONNAIRES_PAGE
+    pages = max(1, -(-len(due_all) // size))
+    due_page = min(due_page, pages)
+    due = due_all[(due_page - 1) * size : due_page * size]
     since = dt.date.today() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
     events, _ = care.list_adverse_events(session, actor=user.actor, since=since, limit=20)
     if mine:  # the same scope as the patient lists
@@ -70,8 +84,12 @@ def clinic_dashboard(
         e["patient_label"] = labels.get(e["patient_id"], f"patient {e['patient_id']}")
     ctx = {
         "board": board,
+        "day": day,
         "mine": bool(mine),
         "due": due,
+        "due_total": len(due_all),
+        "due_page": due_page,
+        "due_pages": pages,
         "adverse_events": events,
         "adverse_event_days": ADVERSE_EVENT_DAYS,
     }
