@@ -25,6 +25,7 @@ from acuhead.domain.diary import DiaryDay, MedClass
 from acuhead.errors import Conflict, NotFound, ValidationError
 from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
 from acuhead.services import diary as svc
+from acuhead.services import patient_search as patient_search_svc
 from acuhead.services.outcomes import patient_outcomes
 from acuhead.store.models import Patient
 from acuhead.web import outcome_panel
@@ -94,6 +95,26 @@ def clinic_dashboard(
         "adverse_event_days": ADVERSE_EVENT_DAYS,
     }
     return render(request, "clinic/dashboard.html", ctx, user=user)
+
+
+@router.get("/clinic/search")
+def patient_search(
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    q: str = "",
+    page: int = Query(1, ge=1, le=100_000),
+) -> Response:
+    """Find a patient by name, external id or birth date (1980-03-04 or 04.03.1980), in the
+    user's clinic only; one match opens nothing by itself (the list shows who it is)."""
+    error = ""
+    result = None
+    try:
+        result = patient_search_svc.search(session, actor=user.actor, query=q, page=page)
+    except ValidationError as exc:
+        error = "; ".join(e.message for e in exc.errors)
+    ctx = {"q": q, "result": result, "error": error}
+    return render(request, "clinic/search.html", ctx, status_code=422 if error else 200, user=user)
 
 
 @dataclass
