@@ -17,10 +17,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from acuhead.domain import appointments as rules
-from acuhead.errors import Conflict, NotFound, ValidationError
+from acuhead.errors import Conflict, Forbidden, NotFound, ValidationError
 from acuhead.services import appointments as svc
+from acuhead.services import calendar_feed
 from acuhead.services.actors import find_patient
-from acuhead.web.deps import ReadSession, WriteSession
+from acuhead.web.deps import ReadSession, SettingsDep, WriteSession
 from acuhead.web.pages.base import (
     FormState,
     PageUser,
@@ -101,7 +102,14 @@ def _context(
             session, actor=user.actor, day=day, practitioner_id=practitioner, include_cancelled=True
         )
     step = dt.timedelta(days=7 if view == "week" else 1)
+    may_feed = user.actor.role == "admin" or user.actor.user_id == practitioner
+    feed = (
+        calendar_feed.status(session, actor=user.actor, practitioner_id=practitioner)
+        if may_feed and practitioner
+        else None
+    )
     return {
+        "feed": feed,
         "day": day,
         "today": today,
         "view": view,
@@ -133,6 +141,7 @@ def appointments_page(
     booked: str | None = None,
     moved: str | None = None,
     cancelled: str | None = None,
+    revoked: str | None = None,
     patient: str | None = None,
 ) -> Response:
     the_day = _day(day, session, user.actor.clinic_id)
@@ -145,6 +154,8 @@ def appointments_page(
         if moved
         else "The appointment is cancelled; its time is free again."
         if cancelled
+        else "The calendar URL is revoked: calendar apps that use it get nothing from now on."
+        if revoked
         else ""
     )
     ctx = _context(
@@ -301,3 +312,53 @@ def cancel_page(
         )
     view = svc.get(session, actor=user.actor, appointment_id=row.id)
     return see_other(_url(view.local_day, row.practitioner_id, "day", cancelled=row.id))
+
+
+# ---- the calendar feed --------------------------------------------------------------------
+
+
+@router.get("/calendar/{token}.ics")
+def calendar_ics(token: str, session: ReadSession, settings: SettingsDep) -> Response:
+    """The practitioner's appointments for calendar apps; the token is the credential (no
+    login), a revoked or unknown one answers 404. No health data (services/calendar_feed)."""
+    try:
+        body = calendar_feed.render(session, token=token, base_url=settings.base_url)
+    except NotFound:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.post("/clinic/appointments/feed", dependencies=[SameOrigin])
+def create_feed(
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    posted: PostedForm,
+    settings: SettingsDep,
+) -> Response:
+    """A new secret URL, shown once (only its hash is kept); the old one stops working."""
+    form = FormState.from_form(posted)
+    choices = svc.practitioners(session, actor=user.actor)
+    prac = _practitioner(str(form.get("practitioner")), user, choices)
+    try:
+        token = calendar_feed.create(session, actor=user.actor, practitioner_id=prac)
+    except (Forbidden, NotFound):
+        return not_found(request, user, "calendar feed")
+    day = svc.clinic_today(session, user.actor.clinic_id)
+    ctx = _context(session, user, day=day, practitioner=prac, view="day")
+    ctx["feed_url"] = f"{settings.base_url.rstrip('/')}/calendar/{token}.ics"
+    return render(request, "clinic/appointments.html", ctx, user=user)
+
+
+@router.post("/clinic/appointments/feed/revoke", dependencies=[SameOrigin])
+def revoke_feed(user: StaffUser, session: WriteSession, posted: PostedForm) -> Response:
+    form = FormState.from_form(posted)
+    choices = svc.practitioners(session, actor=user.actor)
+    prac = _practitioner(str(form.get("practitioner")), user, choices)
+    calendar_feed.revoke(session, actor=user.actor, practitioner_id=prac)
+    day = svc.clinic_today(session, user.actor.clinic_id)
+    return see_other(_url(day, prac, "day", revoked=1))
