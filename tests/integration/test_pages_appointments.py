@@ -35,6 +35,10 @@ def test_book_clash_move_cancel(app_client: TestClient, world: World, db: Databa
     day = app_client.get(r.headers["location"])
     assert day.status_code == 200
     assert "The appointment is booked." in day.text
+    assert "<title>Appointments · acuhead</title>" in day.text
+    assert day.text.count('id="feed"') == 1 and day.text.index("<header") < day.text.index(
+        'id="feed"'
+    )
     assert "09:00" in day.text and "09:45" in day.text and "bring the MRI report" in day.text
     with db.read() as s:
         row = s.query(AppointmentRow).one()
@@ -100,3 +104,24 @@ def test_other_clinic_and_patients_cannot_use_the_pages(
     page_login(app_client, world.patient_a_email)
     r = app_client.get("/clinic/appointments", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/diary"
+
+
+def test_admin_sets_the_clinic_zone(app_client: TestClient, world: World, db: Database) -> None:
+    page_login(app_client, world.prac_x)
+    r = app_client.post(
+        "/clinic/appointments/zone", data={"timezone": "Europe/Berlin"}, headers=SAME
+    )
+    assert r.status_code == 404  # practitioners do not change the clinic's settings
+    app_client.cookies.clear()
+    page_login(app_client, world.admin_x)
+    bad = app_client.post(
+        "/clinic/appointments/zone", data={"timezone": "Mars/Olympus"}, headers=SAME
+    )
+    assert bad.status_code == 422 and "unknown time zone" in bad.text
+    ok = app_client.post(
+        "/clinic/appointments/zone", data={"timezone": "Europe/Berlin"}, headers=SAME
+    )
+    assert ok.status_code == 200 and "time zone is saved" in ok.text
+    with db.read() as s:
+        clinic = s.get(Clinic, world.clinic_x)
+        assert clinic is not None and clinic.timezone == "Europe/Berlin"

@@ -142,6 +142,7 @@ def appointments_page(
     moved: str | None = None,
     cancelled: str | None = None,
     revoked: str | None = None,
+    zone: str | None = None,
     patient: str | None = None,
 ) -> Response:
     the_day = _day(day, session, user.actor.clinic_id)
@@ -156,6 +157,8 @@ def appointments_page(
         if cancelled
         else "The calendar URL is revoked: calendar apps that use it get nothing from now on."
         if revoked
+        else "The clinic's time zone is saved."
+        if zone
         else ""
     )
     ctx = _context(
@@ -362,3 +365,25 @@ def revoke_feed(user: StaffUser, session: WriteSession, posted: PostedForm) -> R
     calendar_feed.revoke(session, actor=user.actor, practitioner_id=prac)
     day = svc.clinic_today(session, user.actor.clinic_id)
     return see_other(_url(day, prac, "day", revoked=1))
+
+
+@router.post("/clinic/appointments/zone", dependencies=[SameOrigin])
+def set_zone(
+    request: Request, user: StaffUser, session: WriteSession, posted: PostedForm
+) -> Response:
+    """The clinic's time zone (admins): days, appointments and feeds are in it."""
+    form = FormState.from_form(posted)
+    try:
+        svc.set_clinic_zone(session, actor=user.actor, timezone=str(form.get("timezone")))
+    except Forbidden:
+        return not_found(request, user, "setting")
+    except ValidationError as exc:
+        day = svc.clinic_today(session, user.actor.clinic_id)
+        choices = svc.practitioners(session, actor=user.actor)
+        ctx = _context(
+            session, user, day=day, practitioner=_practitioner(None, user, choices), view="day"
+        )
+        ctx["zone_error"] = "; ".join(e.message for e in exc.errors)
+        ctx["zone_value"] = str(form.get("timezone"))
+        return render(request, "clinic/appointments.html", ctx, status_code=422, user=user)
+    return see_other("/clinic/appointments?zone=saved")
