@@ -125,3 +125,44 @@ def test_admin_sets_the_clinic_zone(app_client: TestClient, world: World, db: Da
     with db.read() as s:
         clinic = s.get(Clinic, world.clinic_x)
         assert clinic is not None and clinic.timezone == "Europe/Berlin"
+
+
+def test_day_view_links_the_session_recorded_that_day(
+    app_client: TestClient, world: World, db: Database
+) -> None:
+    import datetime as dt
+
+    from acuhead.store.models import TreatmentSessionRow
+
+    _berlin(db, world.clinic_x)
+    page_login(app_client, world.prac_x)
+    assert _book(app_client, date="2026-05-04", time="10:00").status_code == 303
+    day = app_client.get("/clinic/appointments?day=2026-05-04")
+    assert f'href="/clinic/patients/{world.patient_a}/sessions/new">Record the session' in day.text
+    with db.write() as s:
+        made = []
+        for when in (dt.datetime(2026, 5, 4, 8, 5), dt.datetime(2026, 5, 5, 8, 5)):
+            row = TreatmentSessionRow(
+                clinic_id=world.clinic_x,
+                patient_id=world.patient_a,
+                start_utc=when,
+                start_local=when + dt.timedelta(hours=2),
+                record={},
+            )
+            s.add(row)
+            s.flush()
+            made.append(row.id)
+    day = app_client.get("/clinic/appointments?day=2026-05-04")
+    assert "Link the session recorded at 10:05" in day.text  # the same day only
+    assert day.text.count("Link the session recorded") == 1
+    with db.read() as s:
+        aid = s.query(AppointmentRow).one().id
+    r = app_client.post(
+        f"/clinic/appointments/{aid}/link",
+        data={"version": "1", "session_id": str(made[0])},
+        headers=SAME,
+    )
+    assert r.status_code == 200 and "The session is linked" in r.text
+    assert "session recorded" in r.text and "Link the session" not in r.text
+    with db.read() as s:
+        assert s.query(AppointmentRow).one().session_id == made[0]

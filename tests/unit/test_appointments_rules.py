@@ -121,3 +121,16 @@ def test_naive_start_and_unknown_zone_are_refused() -> None:
         rules.check_aware(dt.datetime(2026, 5, 4, 9))
     with pytest.raises(ValidationError, match="unknown time zone"):
         rules.zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(1999, 12, 31, 23, 0),
+        dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-23))),
+        dt.datetime(2101, 1, 1, 9, 0),
+    ],
+)
+def test_starts_outside_the_booking_years_are_refused(start: dt.datetime) -> None:
+    with pytest.raises(ValidationError, match="years 2000-2100"):
+        rules.instant_in(start, BERLIN)

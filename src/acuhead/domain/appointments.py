@@ -19,6 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.errors import FieldError, ValidationError
 
+# Appointments are booked for real days: outside these years a date is a typing mistake (and
+# near the ends of the calendar, adding a day or an offset would overflow).
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 MIN_DURATION = 5
 MAX_DURATION = 8 * 60
 MAX_NOTE = 2000
@@ -94,10 +98,19 @@ def local_to_instant(day: dt.date, wall: dt.time, tz: str, path: str = "start") 
     return aware
 
 
+def check_day(day: dt.date, path: str = "day") -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError(FieldError(path, f"must be in the years {FIRST_YEAR}-{LAST_YEAR}"))
+    return day
+
+
 def instant_in(start: dt.datetime, tz: str, path: str = "start") -> dt.datetime:
     """An aware start as it is; a naive one is the clinic's wall-clock time (what a form or a
-    receptionist types), resolved by :func:`local_to_instant`."""
+    receptionist types), resolved by :func:`local_to_instant`. Either within the years
+    ``FIRST_YEAR`` to ``LAST_YEAR``."""
+    check_day(start.date(), path)
     if start.tzinfo is not None and start.utcoffset() is not None:
+        check_day(start.astimezone(dt.UTC).date(), path)
         return start
     return local_to_instant(start.date(), start.time(), tz, path)
 

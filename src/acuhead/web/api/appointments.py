@@ -65,6 +65,11 @@ class AppointmentOut(BaseModel):
     version: int
 
 
+VERSION_REQUIRED: dict[int | str, dict[str, Any]] = {
+    428: {"description": "no version sent: send the version of the appointment you read"}
+}
+
+
 def _out(session: Any, actor: Any, appointment_id: int) -> dict[str, Any]:
     return svc.get(session, actor=actor, appointment_id=appointment_id).as_dict()
 
@@ -110,7 +115,9 @@ def get_appointment(
     return _out(session, actor, appointment_id)
 
 
-@router.patch("/appointments/{appointment_id}", response_model=AppointmentOut)
+@router.patch(
+    "/appointments/{appointment_id}", response_model=AppointmentOut, responses=VERSION_REQUIRED
+)
 def move_appointment(
     appointment_id: Id, body: AppointmentMove, actor: CurrentActor, session: WriteSession
 ) -> dict[str, Any]:
@@ -127,7 +134,11 @@ def move_appointment(
     return _out(session, actor, row.id)
 
 
-@router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut)
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response_model=AppointmentOut,
+    responses=VERSION_REQUIRED,
+)
 def cancel_appointment(
     appointment_id: Id, body: VersionIn, actor: CurrentActor, session: WriteSession
 ) -> dict[str, Any]:
@@ -135,7 +146,11 @@ def cancel_appointment(
     return _out(session, actor, row.id)
 
 
-@router.put("/appointments/{appointment_id}/session", response_model=AppointmentOut)
+@router.put(
+    "/appointments/{appointment_id}/session",
+    response_model=AppointmentOut,
+    responses=VERSION_REQUIRED,
+)
 def link_session(
     appointment_id: Id, body: SessionLinkIn, actor: CurrentActor, session: WriteSession
 ) -> dict[str, Any]:

@@ -51,9 +51,9 @@ FIELDS = {
 def _day(raw: str | None, session: Session, clinic_id: int) -> dt.date:
     if raw:
         try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
+            return rules.check_day(dt.date.fromisoformat(raw))
+        except (ValueError, ValidationError):
+            pass  # not a date we book on: today instead
     return svc.clinic_today(session, clinic_id)
 
 
@@ -108,7 +108,9 @@ def _context(
         if may_feed and practitioner
         else None
     )
+    candidates = svc.session_candidates(session, actor=user.actor, views=listed)
     return {
+        "candidates": candidates,
         "feed": feed,
         "day": day,
         "today": today,
@@ -143,6 +145,7 @@ def appointments_page(
     cancelled: str | None = None,
     revoked: str | None = None,
     zone: str | None = None,
+    linked: str | None = None,
     patient: str | None = None,
 ) -> Response:
     the_day = _day(day, session, user.actor.clinic_id)
@@ -159,6 +162,8 @@ def appointments_page(
         if revoked
         else "The clinic's time zone is saved."
         if zone
+        else "The session is linked to its appointment."
+        if linked
         else ""
     )
     ctx = _context(
@@ -177,9 +182,12 @@ def appointments_page(
 def _start(form: FormState, tz: str) -> dt.datetime | None:
     """The clinic-local instant the form names, or None with the field errors added."""
     try:
-        day = dt.date.fromisoformat(str(form.get("date")))
+        day = rules.check_day(dt.date.fromisoformat(str(form.get("date"))), "date")
     except ValueError:
         form.add("date", "enter a date, e.g. 2026-03-30")
+        return None
+    except ValidationError as exc:
+        apply_field_errors(form, exc.errors, FIELDS)
         return None
     try:
         wall = rules.parse_wall(str(form.get("time")))
@@ -387,3 +395,30 @@ def set_zone(
         ctx["zone_value"] = str(form.get("timezone"))
         return render(request, "clinic/appointments.html", ctx, status_code=422, user=user)
     return see_other("/clinic/appointments?zone=saved")
+
+
+@router.post("/clinic/appointments/{appointment_id}/link", dependencies=[SameOrigin])
+def link_page(
+    request: Request,
+    appointment_id: int,
+    user: StaffUser,
+    session: WriteSession,
+    posted: PostedForm,
+) -> Response:
+    """Link the session recorded from this appointment (offered in the day view)."""
+    form = FormState.from_form(posted)
+    raw = str(form.get("session_id"))
+    try:
+        row = svc.link_session(
+            session,
+            actor=user.actor,
+            appointment_id=appointment_id,
+            version=_version(form),
+            session_id=int(raw) if raw.isdigit() else 0,
+        )
+    except NotFound:
+        return not_found(request, user, "appointment")
+    except (ValidationError, Conflict) as exc:
+        return _refused(request, session, user, appointment_id, str(exc))
+    view = svc.get(session, actor=user.actor, appointment_id=row.id)
+    return see_other(_url(view.local_day, row.practitioner_id, "day", linked=row.id))
