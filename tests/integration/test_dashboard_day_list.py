@@ -5,10 +5,12 @@ questionnaires due and the diary gap; a bounded number of statements however man
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
+from acuhead.domain.readiness import ScreenStatus
 from acuhead.services import appointments as appts
 from acuhead.services import dashboard, diary
 from acuhead.services.actors import Actor, Role
@@ -207,6 +209,8 @@ def test_dashboard_page_puts_today_first(
     html = r.text
     assert html.index('id="today"') < html.index('id="alerts"') < html.index('id="due"')
     assert "09:00" in html and "A-1" in html and "Screen needed" in html
+    today_part = html[html.index('id="today"') : html.index('id="alerts"')]
+    assert ".md" not in today_part and not re.search(r"[A-Z]\d+_[a-z_]+", today_part)
     # the long list is collapsed and paged: 20 of the 47 due patients on the first page
     due = html[html.index('id="due"') : html.index('id="adverse-events"')]
     assert "<details" in html[html.index('id="due"') - 40 : html.index('id="due"')]
@@ -215,3 +219,8 @@ def test_dashboard_page_puts_today_first(
     second = app_client.get("/clinic?due_page=3").text
     part = second[second.index('id="due"') : second.index('id="adverse-events"')]
     assert part.count("/clinic/patients/") == 7
+
+
+def test_every_screen_state_has_words_for_the_day_list() -> None:
+    assert set(dashboard.SCREEN_WORDS) == {s.value for s in ScreenStatus}
+    assert all(".md" not in w and "_" not in w for w in dashboard.SCREEN_WORDS.values())

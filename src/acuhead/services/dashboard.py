@@ -210,6 +210,14 @@ def clinic_dashboard(
 # ---- the day list (issue 15): today's appointments first ------------------------------------
 
 QUESTIONNAIRES_PAGE = 20
+SCREEN_WORDS = {
+    "current": "Screen current",
+    "missing": "Screen needed",
+    "incomplete": "Screen needed: not every question asked",
+    "expired": "Screen needed: out of date",
+    "onset_date_needed": "Screen needed: date of the first headache",
+    "birth_date_needed": "Screen needed: birth date",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +245,11 @@ class DayPatient:
     @property
     def screen_needed(self) -> bool:
         return self.screen_status != "current"
+
+    @property
+    def screen_words(self) -> str:
+        """The gate's screen answer in a practitioner's words (no codes, no document names)."""
+        return SCREEN_WORDS.get(self.screen_status, "Screen needed")
 
     @property
     def days_since_entry(self) -> int | None:
