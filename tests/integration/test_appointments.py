@@ -255,3 +255,15 @@ def test_two_concurrent_overlapping_bookings_never_both_succeed(
     assert sorted(outcomes) == ["booked", "refused"]
     with db.read() as s:
         assert len(s.scalars(select(AppointmentRow)).all()) == 1
+
+
+def test_erasure_leaves_no_appointment(db: Database, world: World, prac: Actor) -> None:
+    from acuhead.services import erasure
+
+    book(db, prac, world.patient_a, at(2026, 5, 4, 8))
+    keep = book(db, prac, world.patient_b, at(2026, 5, 4, 9))
+    admin = staff(db, world.admin_x)
+    with db.write() as s:
+        erasure.erase_patient(s, actor=admin, patient_id=world.patient_a)
+    with db.read() as s:
+        assert [r.id for r in s.scalars(select(AppointmentRow))] == [keep]
