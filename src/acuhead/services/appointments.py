@@ -7,7 +7,7 @@ as every record does). Every change is audited (ids and verbs, never the note).
 Two bookings that overlap for one practitioner must not both succeed, whatever the timing.
 The overlap test reads the practitioner's other slots and then inserts: under READ COMMITTED
 two transactions could both read "free" and both insert. So on PostgreSQL every booking or
-move first locks the practitioner's ``users`` row (``SELECT ... FOR UPDATE``); the second
+move first locks the practitioner's ``users`` row (``SELECT ... FOR NO KEY UPDATE``); the second
 booking waits, then reads the first one's committed slot and is refused. SQLite admits one
 writer at a time (``BEGIN IMMEDIATE``), which serialises them already.
 """
@@ -121,8 +121,10 @@ def _lock_practitioners(session: Session, ids: Sequence[int]) -> None:
     between the same two practitioners cannot deadlock."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    # FOR NO KEY UPDATE: two bookings for one practitioner wait for each other, but rows that
+    # merely reference the user (audit rows, sessions: FOR KEY SHARE) are not held up.
     for pid in sorted(set(ids)):
-        session.execute(select(User.id).where(User.id == pid).with_for_update())
+        session.execute(select(User.id).where(User.id == pid).with_for_update(key_share=True))
 
 
 def _booked_slots(session: Session, practitioner_id: int, around: rules.Slot) -> list[rules.Slot]:
