@@ -123,6 +123,9 @@ def test_search_page_and_box_on_practitioner_pages(
     assert f"/clinic/patients/{people['anna']}" in r.text
     assert f"/clinic/patients/{people['other']}" not in r.text
     assert "1 patient found" in r.text
+    book = app_client.get("/clinic/appointments?patient=K-0042")
+    assert 'name="patient" type="text" value="K-0042"' in book.text  # prefilled from the list
+    assert "/clinic/appointments?patient=K-0042#book" in r.text
     bad = app_client.get("/clinic/search", params={"q": "31.02.1980"})
     assert bad.status_code == 422 and "not a date in the calendar" in bad.text
     app_client.cookies.clear()
