@@ -72,3 +72,20 @@ def test_header_search_finds_a_patient(page: Any, live: Live) -> None:
     expect(page.locator(".search-results li")).to_have_count(1)
     page.locator(".search-results a").first.click()
     expect(page).to_have_url(re.compile(rf"/clinic/patients/{live.world.patient_b}$"))
+
+
+def test_appointment_pages_fit_a_phone(page: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    _book_today(live)
+    page.set_viewport_size({"width": 360, "height": 800})
+    log_in(page, live.world.prac_x)
+    expect(page).to_have_url(re.compile(r"/clinic$"))
+    for url in ("/clinic/appointments", "/clinic/appointments?view=week", "/clinic/search?q=1"):
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, url
+    page.goto("/clinic/appointments")
+    page.get_by_text("Move or cancel").first.click()
+    expect(page.get_by_role("button", name="Move").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
