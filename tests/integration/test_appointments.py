@@ -267,3 +267,21 @@ def test_erasure_leaves_no_appointment(db: Database, world: World, prac: Actor) 
         erasure.erase_patient(s, actor=admin, patient_id=world.patient_a)
     with db.read() as s:
         assert [r.id for r in s.scalars(select(AppointmentRow))] == [keep]
+
+
+def test_a_new_clinic_zone_applies_to_appointments_to_come(
+    db: Database, world: World, prac: Actor
+) -> None:
+    now = dt.datetime.now(UTC).replace(second=0, microsecond=0)
+    past = book(db, prac, world.patient_a, now - dt.timedelta(days=2))
+    future = book(db, prac, world.patient_a, now + dt.timedelta(days=2))
+    admin = staff(db, world.admin_x)
+    with db.write() as s:
+        appts.set_clinic_zone(s, actor=admin, timezone="Europe/Lisbon")
+    with db.read() as s:
+        old = appts.get(s, actor=prac, appointment_id=past)
+        new = appts.get(s, actor=prac, appointment_id=future)
+    assert (old.timezone, new.timezone) == (BERLIN, "Europe/Lisbon")
+    assert new.start.astimezone(UTC) == now + dt.timedelta(days=2)  # the same instant
+    with db.write() as s, pytest.raises(Forbidden):
+        appts.set_clinic_zone(s, actor=prac, timezone="UTC")

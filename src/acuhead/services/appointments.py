@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from acuhead.domain import appointments as rules
@@ -428,6 +428,16 @@ def set_clinic_zone(session: Session, *, actor: Actor, timezone: str) -> None:
     clinic = session.get(Clinic, actor.clinic_id)
     assert clinic is not None
     clinic.timezone = timezone
+    # Appointments are instants: they keep their time; the ones to come are shown, listed
+    # and reminded in the new zone (past ones keep the zone they were held in).
+    session.execute(
+        update(AppointmentRow)
+        .where(
+            AppointmentRow.clinic_id == clinic.id,
+            AppointmentRow.start_utc >= _naive_utc(dt.datetime.now(dt.UTC)),
+        )
+        .values(timezone=timezone)
+    )
     audit(session, actor, "update", "clinic", clinic.id)
 
 
