@@ -219,6 +219,8 @@ def test_dashboard_page_puts_today_first(
     second = app_client.get("/clinic?due_page=3").text
     part = second[second.index('id="due"') : second.index('id="adverse-events"')]
     assert part.count("/clinic/patients/") == 7
+    for odd in ("0", "99", "abc", "-1"):  # a hand-edited link is a page, never an error
+        assert app_client.get(f"/clinic?due_page={odd}").status_code == 200
 
 
 def test_every_screen_state_has_words_for_the_day_list() -> None:

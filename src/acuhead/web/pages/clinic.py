@@ -61,7 +61,7 @@ def clinic_dashboard(
     user: StaffUser,
     session: WriteSession,
     mine: str | None = None,
-    due_page: int = Query(1, ge=1, le=10_000),
+    due_page: str = "1",
 ) -> Response:
     """The practitioner's day: today's appointments first (each patient's gate answer,
     migraine days, questionnaires due, diary gap), then open alerts, then the long lists
@@ -73,8 +73,9 @@ def clinic_dashboard(
     due_all = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
     size = dashboard.QUESTIONNAIRES_PAGE
     pages = max(1, -(-len(due_all) // size))
-    due_page = min(due_page, pages)
-    due = due_all[(due_page - 1) * size : due_page * size]
+    # A page link edited by hand is read as the nearest page, never an error page.
+    page = min(max(int(due_page), 1), pages) if due_page.isdigit() and len(due_page) < 6 else 1
+    due = due_all[(page - 1) * size : page * size]
     since = dt.date.today() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
     events, _ = care.list_adverse_events(session, actor=user.actor, since=since, limit=20)
     if mine:  # the same scope as the patient lists
@@ -89,7 +90,7 @@ def clinic_dashboard(
         "mine": bool(mine),
         "due": due,
         "due_total": len(due_all),
-        "due_page": due_page,
+        "due_page": page,
         "due_pages": pages,
         "adverse_events": events,
         "adverse_event_days": ADVERSE_EVENT_DAYS,
@@ -103,14 +104,15 @@ def patient_search(
     user: StaffUser,
     session: WriteSession,
     q: str = "",
-    page: int = Query(1, ge=1, le=100_000),
+    page: str = "1",
 ) -> Response:
     """Find a patient by name, external id or birth date (1980-03-04 or 04.03.1980), in the
     user's clinic only; one match opens nothing by itself (the list shows who it is)."""
     error = ""
     result = None
     try:
-        result = patient_search_svc.search(session, actor=user.actor, query=q, page=page)
+        number = int(page) if page.isdigit() and len(page) < 7 else 1
+        result = patient_search_svc.search(session, actor=user.actor, query=q, page=number)
     except ValidationError as exc:
         error = "; ".join(e.message for e in exc.errors)
     ctx = {"q": q, "result": result, "error": error}
