@@ -914,7 +914,8 @@ def reminders_send(
         bool, typer.Option("--dry-run", help="count what would be sent; send and log nothing")
     ] = False,
 ) -> None:
-    """Send due diary and questionnaire reminders (run daily from cron); prints counts only."""
+    """Send due diary, questionnaire and appointment reminders (run daily from cron); prints
+    counts only."""
     from acuhead.services.reminders import send_reminders
 
     settings = get_settings()
@@ -925,7 +926,8 @@ def reminders_send(
     verb = "would send" if dry_run else "sent"
     out.print(
         f"{verb} {result.emails if dry_run else result.sent} e-mail(s): "
-        f"diary={result.diary} questionnaire={result.questionnaire} failed={result.failed}",
+        f"diary={result.diary} questionnaire={result.questionnaire} "
+        f"appointment={result.appointment} failed={result.failed}",
         highlight=False,
     )
     if result.failed:

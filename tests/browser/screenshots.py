@@ -10,6 +10,7 @@ and drives Debian's Chromium. Writes NAME-360.png and NAME-1280.png for each pag
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 from pathlib import Path
@@ -18,10 +19,10 @@ from typing import Any
 from sqlalchemy import select
 
 from acuhead import demo
-from acuhead.services import safety
-from acuhead.services.actors import Actor
+from acuhead.services import appointments, safety
+from acuhead.services.actors import Actor, Role
 from acuhead.store.db import Database, upgrade
-from acuhead.store.models import Patient, User
+from acuhead.store.models import Clinic, Patient, User
 
 from .support import launch, live_server, wait_outbox_sent
 
@@ -47,8 +48,34 @@ def prepare(path: Path) -> tuple[str, int]:
             notes="Headaches changed in the last two months; started a new contraceptive.",
         )
         pid = patient.id
+        book_today(s, result.clinic_id)
     db.dispose()
     return url, pid
+
+
+def book_today(s: Any, clinic_id: int) -> None:
+    """A Berlin clinic's day: four of the practitioner's patients booked today, so the
+    dashboard shows its day list and the appointments page a full day."""
+    clinic = s.get(Clinic, clinic_id)
+    clinic.timezone = "Europe/Berlin"
+    prac = s.scalars(select(User).where(User.email == PRACTITIONER[0])).one()
+    actor = Actor(prac.id, clinic_id, Role(prac.role))
+    today = appointments.clinic_today(s, clinic_id)
+    patients = s.scalars(
+        select(Patient.id).where(Patient.clinic_id == clinic_id).order_by(Patient.id).limit(4)
+    ).all()
+    for n, (patient_id, at) in enumerate(
+        zip(patients, (dt.time(8, 30), dt.time(9, 30), dt.time(11), dt.time(14, 15)), strict=False)
+    ):
+        appointments.book(
+            s,
+            actor=actor,
+            patient_id=patient_id,
+            practitioner_id=prac.id,
+            start=dt.datetime.combine(today, at),
+            duration_min=45 if n else 60,
+            note="First visit: bring the medication list" if n == 0 else "",
+        )
 
 
 def log_in(page: Any, email: str, password: str) -> None:
@@ -182,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                 out,
                 PRACTITIONER,
                 [
-                    ("clinic-dashboard", "/clinic", None),
+                    ("clinic-dashboard", "/clinic", None),  # the day list first
+                    ("clinic-appointments", "/clinic/appointments", None),
+                    ("clinic-appointments-week", "/clinic/appointments?view=week", None),
+                    ("clinic-search", "/clinic/search?q=demo", None),
                     ("clinic-patient", f"/clinic/patients/{pid}", None),
                     ("clinic-intake", f"/clinic/patients/{pid}/intake", None),
                     ("care-assessment", f"/clinic/patients/{pid}/assessment", None),

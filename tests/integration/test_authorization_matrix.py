@@ -94,6 +94,13 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/patients/{patient_id}/letter.pdf"): "self",
     ("POST", "/api/v1/patients/{patient_id}/letter.pdf"): "self",
     ("GET", "/api/v1/reports/practice"): "clinic",
+    ("GET", "/api/v1/appointments"): "clinic",
+    ("POST", "/api/v1/appointments"): "staff",
+    ("GET", "/api/v1/appointments/{appointment_id}"): "self",
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): "staff",
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): "staff",
+    ("PUT", "/api/v1/appointments/{appointment_id}/session"): "staff",
+    ("GET", "/api/v1/patients/{patient_id}/appointments"): "self",
 }
 
 # Valid bodies, so a refusal cannot hide behind a validation error.
@@ -173,6 +180,13 @@ BODIES: dict[tuple[str, str], Any] = {
         "given_on": "2026-01-01",
     },
     ("POST", "/api/v1/patients/{patient_id}/consents/withdraw"): {},
+    ("POST", "/api/v1/appointments"): {"patient_id": 1, "start": "2026-01-06T15:00:00Z"},
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): {
+        "version": 1,
+        "start": "2026-01-07T09:00:00Z",
+    },
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"version": 1},
+    ("PUT", "/api/v1/appointments/{appointment_id}/session"): {"version": 1, "session_id": 1},
 }
 
 ALLOWED = {
@@ -219,6 +233,12 @@ def _ids(client: TestClient, world: World, h: dict[str, str]) -> dict[str, Any]:
         json={"name": "t", "points": [{"code": "GB20", "side": "both"}]},
     )
     ids["template_id"] = r.json()["id"] if r.status_code == 201 else 999_999
+    r = client.post(
+        "/api/v1/appointments",
+        headers=h,
+        json={"patient_id": world.patient_a, "start": "2026-01-06T09:00:00Z"},
+    )
+    ids["appointment_id"] = r.json()["id"] if r.status_code == 201 else 999_999
     client.post(f"{base}/consents", json={"scope": "research", "given_on": "2026-01-01"}, headers=h)
     r = client.post(f"{base}/red-flags/intake", json={"answers": {"fever": True}}, headers=h)
     ids["alert_id"] = r.json()["id"] if r.status_code == 200 and r.json() else 999_999

@@ -16,8 +16,10 @@ from .test_pages import page_login
 
 
 def _section(html: str, section_id: str) -> str:
+    """The card with this id: a section, or a collapsed ``<details>`` list (issue 15)."""
     start = html.index(f'id="{section_id}"')
-    return html[start : html.index("</section>", start)]
+    ends = [i for i in (html.find("</section>", start), html.find("</details>", start)) if i > 0]
+    return html[start : min(ends)]
 
 
 def test_dashboard_lists_due_questionnaires_and_recent_adverse_events(

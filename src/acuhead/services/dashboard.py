@@ -14,14 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from acuhead.analytics.sql import day_number
+from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG
+from acuhead.services import appointments, gate, questionnaire_due
 from acuhead.services.actors import Actor, require_staff
 from acuhead.services.diary import local_today
 from acuhead.store.audit import audit
-from acuhead.store.models import AttackRow, DiaryDayRow, Patient, RedFlagAlertRow, User
+from acuhead.store.models import (
+    AttackRow,
+    DayUnitRow,
+    DiaryDayRow,
+    Patient,
+    RedFlagAlertRow,
+    TreatmentSessionRow,
+    User,
+)
 
 OVERDUE_DAYS = 3
 RECENT_DAYS = 7
@@ -194,3 +206,210 @@ def clinic_dashboard(
         overdue_days=overdue_days,
         recent_days=recent_days,
     )
+
+
+# ---- the day list (issue 15): today's appointments first ------------------------------------
+
+QUESTIONNAIRES_PAGE = 20
+SCREEN_WORDS = {
+    "current": "Screen current",
+    "missing": "Screen needed",
+    "incomplete": "Screen needed: not every question asked",
+    "expired": "Screen needed: out of date",
+    "onset_date_needed": "Screen needed: date of the first headache",
+    "birth_date_needed": "Screen needed: birth date",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DayPatient:
+    """What a practitioner wants beside each of today's patients, before opening the record.
+
+    ``screen``: the safety gate's screen answer (``services.gate.screen_states``);
+    ``open_alerts``: open red-flag alerts. Migraine days count ``day_units`` (the outcome
+    engine's stored day units, CLINICAL.md 1.x) over the last 28 days and over the baseline
+    (the 28 days before the first session, DESIGN.md glossary "Window"), each with how many of
+    its days were recorded, since a missing day is not a headache-free one (CLINICAL.md 0.4).
+    """
+
+    open_alerts: int
+    screen_status: str
+    screen_reason: str
+    migraine_days_28: int
+    recorded_days_28: int
+    baseline_migraine_days: int | None
+    baseline_recorded_days: int | None
+    questionnaires_due: list[str]
+    last_entry: dt.date | None
+    today: dt.date
+
+    @property
+    def screen_needed(self) -> bool:
+        return self.screen_status != "current"
+
+    @property
+    def screen_words(self) -> str:
+        """The gate's screen answer in a practitioner's words (no codes, no document names)."""
+        return SCREEN_WORDS.get(self.screen_status, "Screen needed")
+
+    @property
+    def days_since_entry(self) -> int | None:
+        return None if self.last_entry is None else (self.today - self.last_entry).days
+
+
+@dataclass(frozen=True, slots=True)
+class DayItem:
+    appointment: Any  # services.appointments.AppointmentView
+    patient: DayPatient
+
+
+@dataclass(frozen=True, slots=True)
+class DayList:
+    day: dt.date
+    timezone: str
+    items: list[DayItem]
+
+
+def day_list(
+    session: Session,
+    *,
+    actor: Actor,
+    practitioner_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> DayList:
+    """Today's booked appointments (clinic day, clinic zone), earliest first, each with its
+    patient's summary. A fixed number of statements however many patients: every figure is
+    one grouped query over the day's patient ids, never one query per patient."""
+    require_staff(actor)
+    now = now or dt.datetime.now(dt.UTC)
+    tz = appointments.clinic_zone(session, actor.clinic_id)
+    today = appointments.clinic_today(session, actor.clinic_id, now)
+    booked = appointments.day(session, actor=actor, day=today, practitioner_id=practitioner_id)
+    ids = sorted({a.patient_id for a in booked})
+    summaries = patient_summaries(session, actor=actor, patient_ids=ids, today=today, now=now)
+    screens = gate.screen_states(session, actor=actor, patient_ids=ids, today=today)
+    due = questionnaire_due.compute_due(
+        session, clinic_id=actor.clinic_id, patient_ids=ids, now=now
+    )
+    items = []
+    for a in booked:
+        s = summaries[a.patient_id]
+        state = screens.get(a.patient_id)
+        entry = due.get(a.patient_id)
+        items.append(
+            DayItem(
+                a,
+                DayPatient(
+                    open_alerts=s["open_alerts"],
+                    screen_status=state.status.value if state else "missing",
+                    screen_reason=state.reason if state else "",
+                    migraine_days_28=s["migraine_28"],
+                    recorded_days_28=s["recorded_28"],
+                    baseline_migraine_days=s["baseline_migraine"],
+                    baseline_recorded_days=s["baseline_recorded"],
+                    questionnaires_due=[d.instrument.label for d in entry.due] if entry else [],
+                    last_entry=s["last_entry"],
+                    today=today,
+                ),
+            )
+        )
+    audit(session, actor, "read", "day_list")
+    return DayList(today, tz, items)
+
+
+def patient_summaries(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_ids: list[int],
+    today: dt.date,
+    now: dt.datetime | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Open alerts, migraine days (last 28 days and baseline) and the last diary entry of
+    each patient, in five grouped queries (staff; other clinics' ids find nothing)."""
+    require_staff(actor)
+    out: dict[int, dict[str, Any]] = {
+        pid: {
+            "open_alerts": 0,
+            "migraine_28": 0,
+            "recorded_28": 0,
+            "baseline_migraine": None,
+            "baseline_recorded": None,
+            "last_entry": None,
+        }
+        for pid in patient_ids
+    }
+    if not patient_ids:
+        return out
+    clinic = actor.clinic_id
+    for pid, n in session.execute(
+        select(RedFlagAlertRow.patient_id, func.count())
+        .where(
+            RedFlagAlertRow.clinic_id == clinic,
+            RedFlagAlertRow.patient_id.in_(patient_ids),
+            RedFlagAlertRow.resolution_kind.is_(None),
+        )
+        .group_by(RedFlagAlertRow.patient_id)
+    ):
+        out[pid]["open_alerts"] = int(n)
+    window = 28  # the outcome blocks' length (DESIGN.md glossary "Window")
+    migraine = func.sum(case((DayUnitRow.migraine, 1), else_=0))
+    for pid, m, n in session.execute(
+        select(DayUnitRow.patient_id, migraine, func.count())
+        .where(
+            DayUnitRow.clinic_id == clinic,
+            DayUnitRow.patient_id.in_(patient_ids),
+            DayUnitRow.day > today - dt.timedelta(days=window),
+            DayUnitRow.day <= today,
+            DayUnitRow.recorded,
+        )
+        .group_by(DayUnitRow.patient_id)
+    ):
+        out[pid]["migraine_28"], out[pid]["recorded_28"] = int(m or 0), int(n)
+    baseline_days = DEFAULT_OUTCOME_CONFIG.baseline_days
+    anchor = (
+        select(
+            TreatmentSessionRow.patient_id.label("pid"),
+            day_number(func.min(TreatmentSessionRow.start_local)).label("anchor"),
+        )
+        .where(
+            TreatmentSessionRow.clinic_id == clinic,
+            TreatmentSessionRow.patient_id.in_(patient_ids),
+        )
+        .group_by(TreatmentSessionRow.patient_id)
+        .subquery()
+    )
+    baseline = select(
+        anchor.c.pid,
+        func.coalesce(func.sum(case((DayUnitRow.migraine, 1), else_=0)), 0),
+        func.count(DayUnitRow.patient_id),
+    ).select_from(
+        anchor.outerjoin(
+            DayUnitRow,
+            and_(
+                DayUnitRow.patient_id == anchor.c.pid,
+                DayUnitRow.day_num >= anchor.c.anchor - baseline_days,
+                DayUnitRow.day_num < anchor.c.anchor,
+                DayUnitRow.recorded,
+            ),
+        )
+    )
+    for pid, m, n in session.execute(baseline.group_by(anchor.c.pid)):
+        out[pid]["baseline_migraine"], out[pid]["baseline_recorded"] = int(m), int(n)
+    last: dict[int, dt.date] = {}
+    for pid, d in session.execute(
+        select(DiaryDayRow.patient_id, func.max(DiaryDayRow.day))
+        .where(DiaryDayRow.clinic_id == clinic, DiaryDayRow.patient_id.in_(patient_ids))
+        .group_by(DiaryDayRow.patient_id)
+    ):
+        last[pid] = d
+    for pid, started in session.execute(
+        select(AttackRow.patient_id, func.max(AttackRow.start_local))
+        .where(AttackRow.clinic_id == clinic, AttackRow.patient_id.in_(patient_ids))
+        .group_by(AttackRow.patient_id)
+    ):
+        if started is not None and (pid not in last or started.date() > last[pid]):
+            last[pid] = started.date()
+    for pid, d in last.items():
+        out[pid]["last_entry"] = d
+    return out

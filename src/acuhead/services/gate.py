@@ -28,7 +28,7 @@ from acuhead.services.diary import load_diary, local_today
 from acuhead.services.safety import alert_value, finding_dicts, latest_screen
 from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
-from acuhead.store.models import RedFlagAlertRow, User, utcnow
+from acuhead.store.models import IntakeScreenRow, Patient, RedFlagAlertRow, User, utcnow
 
 
 def readiness(
@@ -120,3 +120,50 @@ def clear_record_flag(
     session.flush()
     audit(session, actor, "resolve", "red_flag_alert", row.id, patient_id=patient.id)
     return row
+
+
+def screen_states(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_ids: list[int],
+    today: dt.date,
+) -> dict[int, gate.ScreenState]:
+    """The gate's screen answer (``domain.readiness.screen_state``: missing, incomplete,
+    expired, birth date or onset needed, current) for many patients in two queries, for lists
+    such as the dashboard's day list. Only the screen part of :func:`readiness`: flags the
+    record raises (pregnancy, overuse, thunderclap ...) need each patient's whole diary, so a
+    list shows open alerts beside this and the patient page shows the full answer."""
+    require_staff(actor)
+    if not patient_ids:
+        return {}
+    patients = {
+        p.id: p
+        for p in session.scalars(
+            select(Patient).where(Patient.id.in_(patient_ids), Patient.clinic_id == actor.clinic_id)
+        )
+    }
+    latest: dict[int, IntakeScreenRow] = {}
+    for row in session.scalars(
+        select(IntakeScreenRow)
+        .where(IntakeScreenRow.patient_id.in_(list(patients)))
+        .order_by(IntakeScreenRow.screened_on, IntakeScreenRow.id)
+    ):
+        latest[row.patient_id] = row  # ordered: the last one seen is the latest
+    months = get_settings().screen_valid_months
+    out: dict[int, gate.ScreenState] = {}
+    for pid, patient in patients.items():
+        found = latest.get(pid)
+        screen = (
+            gate.IntakeScreen(
+                found.screened_on,
+                found.first_headache_onset,
+                frozenset((found.answers or {}).keys()),
+            )
+            if found
+            else None
+        )
+        out[pid] = gate.screen_state(
+            screen, patient=patient_facts(patient), today=today, valid_months=months
+        )
+    return out

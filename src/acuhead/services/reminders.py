@@ -1,4 +1,4 @@
-"""E-mail reminders: yesterday's diary, and questionnaires that are due.
+"""E-mail reminders: yesterday's diary, questionnaires that are due, and appointments.
 
 Why this shape (DESIGN.md, job-server's "side effects only after commit"):
 
@@ -18,6 +18,10 @@ Why this shape (DESIGN.md, job-server's "side effects only after commit"):
 * **No health data in a message**: the text is fixed: "please fill in your diary" and/or "a
   questionnaire is waiting", a link, and how to switch reminders off. No name, diagnosis,
   intensity, score, instrument name or clinic wording. Logs carry counts, never addresses.
+* **Appointments** (issue 15): a patient with a login is reminded once of each booked
+  appointment that starts within the next ``APPOINTMENT_AHEAD`` hours, with its date and time
+  in the clinic's zone and nothing else: no practitioner, no note, no reason for the visit.
+  The reason key holds the start, so a moved appointment is reminded again.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from acuhead.services.mail import Mail, Mailer, SendResult, mailer_from_settings
 from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.models import (
+    AppointmentRow,
     AttackRow,
     DiaryDayRow,
     Patient,
@@ -52,6 +57,10 @@ from acuhead.store.models import (
 
 DIARY = "diary"
 QUESTIONNAIRE = "questionnaire"
+APPOINTMENT = "appointment"
+# A daily job reminds of every appointment in the next 36 hours: run in the morning, that is
+# today's later ones and all of tomorrow's (each only once).
+APPOINTMENT_AHEAD = dt.timedelta(hours=36)
 INSERT_CHUNK = 500
 
 
@@ -62,9 +71,10 @@ class Reminder:
     user_id: int
     clinic_id: int
     email: str
-    kind: str  # diary | questionnaire
+    kind: str  # diary | questionnaire | appointment
     reason: str
-    day: dt.date  # the diary day asked for, or the questionnaire's due date
+    day: dt.date  # the diary day asked for, the questionnaire's due date, the appointment's day
+    at: dt.datetime | None = None  # an appointment's start, aware, in the clinic's zone
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -170,6 +180,7 @@ def find_reminders(session: Session, *, now: dt.datetime | None = None) -> list[
             reason = f"{item.instrument.value}:{item.due_on.isoformat()}"
             found.append(Reminder(uid, cid, email, QUESTIONNAIRE, reason, item.due_on))
 
+    found.extend(_appointment_reminders(session, people, now))
     if not found:
         return []
     reasons = sorted({r.reason for r in found})
@@ -184,6 +195,37 @@ def find_reminders(session: Session, *, now: dt.datetime | None = None) -> list[
     return [r for r in found if r.key not in sent]
 
 
+def _appointment_reminders(
+    session: Session, people: dict[int, tuple[int, int, str]], now: dt.datetime
+) -> list[Reminder]:
+    """Booked appointments of reminded patients starting within ``APPOINTMENT_AHEAD``."""
+    if not people:
+        return []
+    lo = now.astimezone(dt.UTC).replace(tzinfo=None)
+    hi = (now + APPOINTMENT_AHEAD).astimezone(dt.UTC).replace(tzinfo=None)
+    out = []
+    for aid, pid, start, tzname in session.execute(
+        select(
+            AppointmentRow.id,
+            AppointmentRow.patient_id,
+            AppointmentRow.start_utc,
+            AppointmentRow.timezone,
+        ).where(
+            AppointmentRow.status == "booked",
+            AppointmentRow.start_utc > lo,
+            AppointmentRow.start_utc <= hi,
+            AppointmentRow.patient_id.in_(_eligible().with_only_columns(Patient.id)),
+        )
+    ):
+        if pid not in people:
+            continue
+        cid, uid, email = people[pid]
+        local = start.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tzname))
+        reason = f"appointment:{aid}:{start.isoformat(timespec='minutes')}"
+        out.append(Reminder(uid, cid, email, APPOINTMENT, reason, local.date(), local))
+    return out
+
+
 # --- messages ----------------------------------------------------------------------------------
 
 
@@ -192,7 +234,16 @@ def compose(reminders: Sequence[Reminder], *, base_url: str) -> Mail:
     base = base_url.rstrip("/")
     diary_days = sorted({r.day for r in reminders if r.kind == DIARY})
     questionnaires = sum(1 for r in reminders if r.kind == QUESTIONNAIRE)
+    visits = sorted(r.at for r in reminders if r.kind == APPOINTMENT and r.at is not None)
     parts: list[str] = ["Hello,", ""]
+    for at in visits:
+        zone = str(at.tzinfo).replace("_", " ")
+        parts += [
+            f"You have an appointment on {at:%A %d %B %Y} at {at:%H:%M} ({zone} time).",
+            "If you cannot come, please let the clinic know.",
+            f"{base}/login",
+            "",
+        ]
     if diary_days:
         parts += [
             "Please fill in your diary for yesterday:",
@@ -213,7 +264,11 @@ def compose(reminders: Sequence[Reminder], *, base_url: str) -> Mail:
         "",
         "This message was sent automatically; replies are not read.",
     ]
-    if diary_days and questionnaires:
+    if visits and not diary_days and not questionnaires:
+        subject = "Reminder: your appointment"
+    elif visits:
+        subject = "Reminders from your clinic"
+    elif diary_days and questionnaires:
         subject = "Reminder: your diary and a questionnaire"
     elif diary_days:
         subject = "Reminder: your diary"
@@ -253,6 +308,7 @@ class Outbox:
         return {
             DIARY: sum(1 for r in flat if r.kind == DIARY),
             QUESTIONNAIRE: sum(1 for r in flat if r.kind == QUESTIONNAIRE),
+            APPOINTMENT: sum(1 for r in flat if r.kind == APPOINTMENT),
             "emails": len(self.mails),
         }
 
@@ -343,6 +399,7 @@ class RunResult:
     emails: int  # e-mails prepared (one per patient and run)
     sent: int
     failed: int
+    appointment: int = 0  # appointment reminders (one per appointment and start time)
 
 
 def send_reminders(
@@ -375,6 +432,7 @@ def send_reminders(
             len(users),
             0,
             0,
+            sum(1 for r in found if r.kind == APPOINTMENT),
         )
     with db.write() as session:
         outbox = queue_reminders(session, base_url=settings.base_url, now=now)
@@ -391,6 +449,7 @@ def send_reminders(
         counts["emails"],
         result.sent,
         len(result.failed),
+        counts[APPOINTMENT],
     )
 
 

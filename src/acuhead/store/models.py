@@ -52,6 +52,8 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The clinic's own zone (IANA name): appointments and the day list are in it (issue 15).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class User(Base):
@@ -720,3 +722,55 @@ class PatientAppSettings(Base):
     )
     reminder_minute: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---- appointments and calendar feeds (issue 15) --------------------------------------------
+
+
+class AppointmentRow(Base):
+    """A booked slot of one practitioner with one patient (domain/appointments.py).
+
+    ``start_utc``/``end_utc`` are the instants (UTC, naive as every ``*_utc`` column);
+    ``timezone`` is the clinic's zone when it was booked, so the day list and the feed show it
+    in clinic time. ``session_id`` links the treatment session recorded from it. ``note`` is
+    for the practitioner only: never in a feed or an e-mail.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_practitioner_start", "practitioner_id", "start_utc"),
+        Index("ix_appointments_clinic_start", "clinic_id", "start_utc"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    end_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    duration_min: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="booked")  # booked | cancelled
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="SET NULL")
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CalendarFeedRow(Base):
+    """A practitioner's secret iCalendar URL. Only the SHA-256 of its token is stored (as for
+    sessions and invitations); ``revoked_utc`` set: the URL answers 404."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)

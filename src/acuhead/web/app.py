@@ -35,6 +35,7 @@ from acuhead.errors import Conflict, Forbidden, NotFound, SafetyBlock, Validatio
 from acuhead.store.db import Database, is_transient
 from acuhead.web import pages
 from acuhead.web import warm_up as warming
+from acuhead.web.api import appointments as appointments_api
 from acuhead.web.api import auth, care, clinical, diary
 from acuhead.web.api import interop as records_api
 from acuhead.web.api import outcomes as outcomes_api
@@ -332,6 +333,12 @@ def create_app(
     )
     app.include_router(
         outcomes_api.router,
+        prefix="/api/v1",
+        responses=COMMON_RESPONSES,
+        dependencies=PATIENT_ACCESS,
+    )
+    app.include_router(
+        appointments_api.router,
         prefix="/api/v1",
         responses=COMMON_RESPONSES,
         dependencies=PATIENT_ACCESS,

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from acuhead.web.pages import (
     about,
     admin,
+    appointments,
     auth,
     care,
     clinic,
@@ -31,6 +32,7 @@ router.include_router(diary_app.router)
 router.include_router(diary_attacks.router)
 router.include_router(diary_views.router)
 router.include_router(diary.router)
+router.include_router(appointments.router)  # before clinic's /clinic/... pages
 router.include_router(clinic.router)
 router.include_router(letter.router)
 router.include_router(about.router)

@@ -26,6 +26,7 @@ from acuhead.domain.diary import SAFETY_LABELS, SEX_LABELS, DiaryDay, MedClass, 
 from acuhead.errors import Conflict, NotFound, ValidationError, VersionRequired
 from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
 from acuhead.services import diary as svc
+from acuhead.services import patient_search as patient_search_svc
 from acuhead.services.outcomes import patient_outcomes
 from acuhead.services.patient_record import CONTACT_FIELDS, contact_details, update_record
 from acuhead.store.models import Patient
@@ -60,10 +61,25 @@ ALERT_SOURCES = {"intake": "the intake screen", "diary": "the diary", "record": 
 
 @router.get("/clinic")
 def clinic_dashboard(
-    request: Request, user: StaffUser, session: WriteSession, mine: str | None = None
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    mine: str | None = None,
+    due_page: str = "1",
 ) -> Response:
+    """The practitioner's day: today's appointments first (each patient's gate answer,
+    migraine days, questionnaires due, diary gap), then open alerts, then the long lists
+    collapsed, the questionnaires list paged (issue 15: 39 rows must not dominate)."""
+    day = dashboard.day_list(
+        session, actor=user.actor, practitioner_id=user.actor.user_id if mine else None
+    )
     board = dashboard.clinic_dashboard(session, actor=user.actor, mine_only=bool(mine))
-    due = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
+    due_all = questionnaire_due.for_clinic(session, actor=user.actor, mine_only=bool(mine))
+    size = dashboard.QUESTIONNAIRES_PAGE
+    pages = max(1, -(-len(due_all) // size))
+    # A page link edited by hand is read as the nearest page, never an error page.
+    page = min(max(int(due_page), 1), pages) if due_page.isdigit() and len(due_page) < 6 else 1
+    due = due_all[(page - 1) * size : page * size]
     since = dt.date.today() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
     events, _ = care.list_adverse_events(session, actor=user.actor, since=since, limit=20)
     if mine:  # the same scope as the patient lists
@@ -74,12 +90,37 @@ def clinic_dashboard(
         e["patient_label"] = labels.get(e["patient_id"], f"patient {e['patient_id']}")
     ctx = {
         "board": board,
+        "day": day,
         "mine": bool(mine),
         "due": due,
+        "due_total": len(due_all),
+        "due_page": page,
+        "due_pages": pages,
         "adverse_events": events,
         "adverse_event_days": ADVERSE_EVENT_DAYS,
     }
     return render(request, "clinic/dashboard.html", ctx, user=user)
+
+
+@router.get("/clinic/search")
+def patient_search(
+    request: Request,
+    user: StaffUser,
+    session: WriteSession,
+    q: str = "",
+    page: str = "1",
+) -> Response:
+    """Find a patient by name, external id or birth date (1980-03-04 or 04.03.1980), in the
+    user's clinic only; one match opens nothing by itself (the list shows who it is)."""
+    error = ""
+    result = None
+    try:
+        number = int(page) if page.isdigit() and len(page) < 7 else 1
+        result = patient_search_svc.search(session, actor=user.actor, query=q, page=number)
+    except ValidationError as exc:
+        error = "; ".join(e.message for e in exc.errors)
+    ctx = {"q": q, "result": result, "error": error}
+    return render(request, "clinic/search.html", ctx, status_code=422 if error else 200, user=user)
 
 
 @dataclass

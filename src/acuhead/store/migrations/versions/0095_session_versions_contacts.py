@@ -2,7 +2,7 @@
 the record editing page keeps the patient's contact details (issue 15).
 
 Revision ID: 0095
-Revises: 0085
+Revises: 0090
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0095"
-down_revision = "0085"
+down_revision = "0090"
 branch_labels = None
 depends_on = None
 
