@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from acuhead.domain.diary import Attack, AuraType, Diary, Effect, MedClass
+from acuhead.domain.diary import Attack, AuraType, Diary, Effect, MedClass, PatientFacts
 from acuhead.domain.ichd3 import (
     AURA_SYMPTOM_MAX_MINUTES,
     AURA_SYMPTOM_MIN_MINUTES,
@@ -295,6 +296,28 @@ CLUSTER_ONLY_DATA = frozenset(
 )
 
 
+class AttackDates(NamedTuple):
+    """Where an attack falls on the patient's calendar: the local dates it touches
+    (`Attack.local_dates` on the patient's clock) and the local date each dose was taken (None:
+    no time given). Worked out once per attack (`attack_dates`) and shared by `day_units`,
+    `outcomes.day_records` and `outcomes.diary_extent`, which each used to work it out again
+    for every attack (issue 13 item 5)."""
+
+    days: list[dt.date]
+    doses: list[dt.date | None]
+
+
+def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
+    """The `AttackDates` of an attack already on the patient's clock (`in_patient_zone`)."""
+    return AttackDates(
+        attack.local_dates(),
+        [
+            None if dose.taken_at is None else local_datetime(dose.taken_at, patient).date()
+            for dose in attack.medications
+        ],
+    )
+
+
 def day_units(
     diary: Diary,
     start: dt.date,
@@ -303,6 +326,7 @@ def day_units(
     *,
     classifications: dict[int, AttackClassification] | None = None,
     has_migraine: bool | None = None,
+    dates: Sequence[AttackDates] | None = None,
 ) -> list[DayUnits]:
     """One `DayUnits` per calendar day from ``start`` to ``end`` inclusive, recorded or missing.
 
@@ -313,6 +337,8 @@ def day_units(
     ``has_migraine``: whether the patient has a migraine diagnosis (rule 4). None: decided from
     this diary (`diagnosis.migraine_diagnosed`); a caller holding only part of the diary passes
     the answer for the whole diary, so stored days, outcomes and reports agree.
+    ``dates``: the `attack_dates` of every attack, from a caller that has placed the diary on
+    the patient's clock (`ichd3.diary_in_patient_zone`) and needs the dates too.
     """
     if end < start:
         raise ValidationError(FieldError("end", "end date is before start date"))
@@ -334,19 +360,24 @@ def day_units(
                 tally.headache_without_attack = True
 
     for index, raw in enumerate(diary.attacks):
-        attack = in_patient_zone(raw, patient)
+        if dates is None:
+            attack = in_patient_zone(raw, patient)
+            where = attack_dates(attack, patient)
+        else:
+            attack, where = raw, dates[index]
         result = (
             classifications[index]
             if classifications is not None and index in classifications
             else classify_attack(raw, patient, cutoffs=policy.cutoffs)
         )
-        dates = [d for d in attack.local_dates() if start <= d <= end]
         migraine = attack_is_migraine(attack, result, policy, has_migraine=has_migraine)
         headache = attack_is_headache(attack, result, policy)
         peak = attack.peak
         severe_enough = headache and peak is not None and peak >= policy.cutoffs.moderate_from
         reasons = uncertain_reasons(attack, result) if migraine is None else []
-        for day in dates:
+        for day in where.days:
+            if not start <= day <= end:
+                continue
             tally = tallies[day]
             tally.recorded = True
             tally.has_attack = True
@@ -354,12 +385,8 @@ def day_units(
             tally.reasons.extend(reasons)
             tally.headache = tally.headache or headache
             tally.moderate_severe = tally.moderate_severe or severe_enough
-        for dose in attack.medications:
-            taken = (
-                local_datetime(dose.taken_at, patient).date()
-                if dose.taken_at is not None
-                else attack.start.date()
-            )
+        for dose, taken_on in zip(attack.medications, where.doses, strict=True):
+            taken = attack.start.date() if taken_on is None else taken_on
             if not start <= taken <= end:
                 continue
             tally = tallies[taken]

@@ -25,7 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
+from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy, attack_dates
 from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack, diary_in_patient_zone
@@ -114,8 +114,9 @@ def compute_rows(
     ``classifications`` (attack index -> result): attacks already classified, e.g. by an import
     before its write."""
     diary = diary_in_patient_zone(diary)  # once, for diary_extent and day_records
+    dates = [attack_dates(a, diary.patient) for a in diary.attacks]  # once, for both too
     if start is None or end is None:
-        extent = diary_extent(diary)
+        extent = diary_extent(diary, dates)
         if extent is None:
             return []
         start = start or extent[0]
@@ -130,6 +131,7 @@ def compute_rows(
         attack_recorded_utc=attack_recorded_utc,
         has_migraine=has_migraine,
         classifications=classifications,
+        dates=dates,
     )
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 
