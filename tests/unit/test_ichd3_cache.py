@@ -6,8 +6,9 @@
   triggers, drug names, the locations that are not orbital or temporal ...).
 * `in_patient_zone` builds readings and doses directly: equal to the `dataclasses.replace`
   version it replaced (kept below as the reference).
-* `day_units`, `outcomes.day_records` and `outcomes.diary_extent` take each attack's dates
-  worked out once (`dayunits.attack_dates`): equal to working them out themselves.
+* `day_units`, `outcomes.day_records` and `outcomes.diary_extent` take each attack's times
+  and dates on the patient's clock worked out once (`dayunits.attack_dates`, without copying
+  the attack onto that clock): equal to working them out on the copy.
 """
 
 from __future__ import annotations
@@ -217,18 +218,30 @@ def test_dates_worked_out_once_give_the_same_days(
     )
     diary = Diary(patient=patient, days=days, attacks=tuple(found))
     placed = diary_in_patient_zone(diary)
-    dates = [attack_dates(a, patient) for a in placed.attacks]
+    dates = [attack_dates(a, patient) for a in diary.attacks]
+    # Worked out from the attack as written or from its copy on the patient's clock: the same.
+    assert dates == [attack_dates(a, patient) for a in placed.attacks]
+    for found_on_clock, where in zip(placed.attacks, dates, strict=True):
+        assert where.days == found_on_clock.local_dates()
+        assert (where.start, where.end) == (found_on_clock.start, found_on_clock.effective_end)
+        assert where.minutes == found_on_clock.minutes
     extent = diary_extent(diary)
-    assert diary_extent(placed, dates) == extent
+    assert diary_extent(diary, dates) == extent
     if extent is None:
         return
     start, end = extent[0] + dt.timedelta(days=1), extent[1]  # a window, not only the whole
     if end < start:
         start = end
-    assert day_units(placed, start, end, VD_AREND_2023, has_migraine=has_migraine, dates=dates) == (
-        day_units(diary, start, end, VD_AREND_2023, has_migraine=has_migraine)
-    )
+    want = day_units(diary, start, end, VD_AREND_2023, has_migraine=has_migraine)
+    for given_diary in (diary, placed):
+        assert day_units(given_diary, start, end, has_migraine=has_migraine, dates=dates) == want
     recorded = [BASE] * len(found)
-    assert day_records(
-        placed, start, end, has_migraine=has_migraine, attack_recorded_utc=recorded, dates=dates
-    ) == day_records(diary, start, end, has_migraine=has_migraine, attack_recorded_utc=recorded)
+    want_records = day_records(
+        placed, start, end, has_migraine=has_migraine, attack_recorded_utc=recorded
+    )
+    assert (
+        day_records(
+            diary, start, end, has_migraine=has_migraine, attack_recorded_utc=recorded, dates=dates
+        )
+        == want_records
+    )

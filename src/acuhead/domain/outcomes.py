@@ -48,8 +48,6 @@ from acuhead.domain.dayunits import (
 from acuhead.domain.diary import Diary
 from acuhead.domain.ichd3 import (
     AttackClassification,
-    diary_in_patient_zone,
-    in_patient_zone,
 )
 from acuhead.domain.stats import mean_ci, wilson_interval
 from acuhead.errors import FieldError, ValidationError
@@ -150,11 +148,10 @@ def day_records(
     diagnosis over the whole diary (see `dayunits.day_units`), when ``diary`` is only part of it.
     ``classifications``: as for :func:`~acuhead.domain.dayunits.day_units` (attacks a caller
     already classified). ``dates``: the attacks' `dayunits.attack_dates`, from a caller that
-    placed ``diary`` on the patient's clock and needs them too (else worked out here).
+    needs them too (else worked out here).
     """
-    # On the patient's clock once, and each attack's dates once, for day_units and the loop
-    # below (identical results).
-    diary = diary_in_patient_zone(diary)
+    # Each attack on the patient's clock once (`attack_dates`), for day_units and the loop
+    # below.
     patient = diary.patient
     if dates is None:
         dates = [attack_dates(a, patient) for a in diary.attacks]
@@ -176,10 +173,10 @@ def day_records(
     for index, attack in enumerate(diary.attacks):
         # Headache minutes are elapsed time (README time rules): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
-        begin = _naive_utc(attack.start)
-        end_local = attack.effective_end
-        finish = _naive_utc(end_local) if end_local is not None else None
-        first = attack.start.date()
+        where = dates[index]
+        begin = _naive_utc(where.start)
+        finish = _naive_utc(where.end) if where.end is not None else None
+        first = where.start.date()
         if start <= first <= end:
             tally = started.setdefault(first, [0, 0, 0])
             tally[0] += 1
@@ -190,7 +187,6 @@ def day_records(
         if attack_recorded_utc is not None and index < len(attack_recorded_utc):
             value = attack_recorded_utc[index]
             seen = _naive_utc(value) if value is not None else None
-        where = dates[index]
         days = [d for d in where.days if start <= d <= end]
         touched = days + [t for t in where.doses if t is not None and start <= t <= end]
         for day in touched:
@@ -240,8 +236,7 @@ def diary_extent(
     """First and last local date the diary says anything about (entries, attack days, doses).
     ``dates``: the attacks' `dayunits.attack_dates`, when the caller has them."""
     if dates is None:
-        patient = diary.patient
-        dates = [attack_dates(in_patient_zone(a, patient), patient) for a in diary.attacks]
+        dates = [attack_dates(a, diary.patient) for a in diary.attacks]
     found = [d.date for d in diary.days]
     for where in dates:
         found.extend(where.days)

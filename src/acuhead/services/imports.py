@@ -54,6 +54,12 @@ from acuhead.interop.document import (
 from acuhead.services import care_records, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, audit, load_patient, require_staff
+from acuhead.services.diary import (
+    create_patient,
+    latest_assessment,
+    load_diary,
+    practitioner_signs,
+)
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -76,7 +82,6 @@ from acuhead.store.models import (
     MedicationDoseRow,
     Patient,
     QuestionnaireRow,
-    RedFlagAlertRow,
     RegimenRow,
     utcnow,
 )
@@ -305,8 +310,6 @@ def _patient_block(patient: Patient) -> dict[str, Any]:
 def _target(
     session: Session, actor: Actor, prepared: PreparedImport, patient_id: int | None
 ) -> Patient:
-    from acuhead.services.diary import create_patient
-
     doc = prepared.doc
     facts = doc.diary.patient
     if patient_id is not None:
@@ -415,6 +418,20 @@ def import_file(
             session, actor=actor, prepared=prepared, patient_id=patient_id
         )
         return prepared.fmt, patient.id, patient.external_id, counts
+
+
+def import_document(
+    session: Session,
+    *,
+    actor: Actor,
+    doc: DiaryDocument,
+    patient_id: int | None = None,
+) -> tuple[Patient, dict[str, int]]:
+    """Merge a parsed document into a patient's diary, inside the caller's transaction (what
+    a document leaves out keeps its stored value)."""
+    return write_import(
+        session, actor=actor, prepared=PreparedImport.of(doc), patient_id=patient_id
+    )
 
 
 # ---- the diary, in bulk --------------------------------------------------------------------------
@@ -951,26 +968,14 @@ def _write_questionnaires(
     return len(entries)
 
 
-def _practitioner_signs(row: AssessmentRow) -> list[str]:
-    return [str(s["sign"]) for s in row.signs or [] if s.get("source") != "diary"]
-
-
 def _assessment_key(row: AssessmentRow) -> tuple[Any, ...]:
     return (
         tuple(row.locations or ()),
-        tuple(_practitioner_signs(row)),
+        tuple(practitioner_signs(row)),
         row.tongue or "",
         row.pulse or "",
         row.confirmed_pattern,
     )
-
-
-def _latest_assessment(session: Session, patient_id: int) -> AssessmentRow | None:
-    return session.scalars(
-        select(AssessmentRow)
-        .where(AssessmentRow.patient_id == patient_id)
-        .order_by(AssessmentRow.created_utc.desc(), AssessmentRow.id.desc())
-    ).first()
 
 
 def _write_assessment(
@@ -981,11 +986,9 @@ def _write_assessment(
     if entry is None:
         return 0
     key = (entry.locations, entry.signs, entry.tongue, entry.pulse, entry.confirmed_pattern)
-    latest = _latest_assessment(session, patient.id)
+    latest = latest_assessment(session, patient.id)
     if latest is not None and _assessment_key(latest) == key:
         return 0
-    from acuhead.services.diary import load_diary
-
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     pattern = parse_pattern(entry.confirmed_pattern) if entry.confirmed_pattern else None
     value = assess(entry.signs, entry.tongue, entry.pulse, diary=diary, confirmed_pattern=pattern)
@@ -1007,66 +1010,11 @@ def _write_assessment(
     return 1
 
 
-def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
-    """The document's ``questionnaires`` (what was answered, to be scored again on import),
-    ``assessment`` (the latest one's findings) and ``red_flags`` (the latest intake screen)
-    blocks; an empty block is left out."""
-    out: dict[str, Any] = {}
-    rows = session.scalars(
-        select(QuestionnaireRow)
-        .where(QuestionnaireRow.patient_id == patient.id)
-        .order_by(QuestionnaireRow.completed_on, QuestionnaireRow.id)
-    )
-    entries = []
-    for r in rows:
-        entry: dict[str, Any] = {
-            "instrument": r.instrument,
-            "completed_on": r.completed_on.isoformat(),
-        }
-        if r.total_entered:
-            entry["total"] = int(r.total)
-        else:
-            entry["items"] = list(r.items or [])
-        entry.update({k: v for k, v in (r.extra or {}).items() if k in ("a", "b")})
-        entries.append(entry)
-    if entries:
-        out["questionnaires"] = entries
-    latest = _latest_assessment(session, patient.id)
-    if latest is not None:
-        block: dict[str, Any] = {
-            "locations": list(latest.locations or []),
-            "signs": _practitioner_signs(latest),
-            "tongue": latest.tongue or "",
-            "pulse": latest.pulse or "",
-        }
-        if latest.confirmed_pattern:
-            block["confirmed_pattern"] = latest.confirmed_pattern
-        out["assessment"] = block
-    # The latest SNNOOP10 intake screen (CLINICAL.md 2), so an import records it again.
-    # Clearances are never written: an import refuses them, so the new record reviews again.
-    screen = safety.latest_screen(session, patient.id)
-    if screen is not None:
-        onset = screen.first_headache_onset
-        out["red_flags"] = {
-            "screened_on": screen.screened_on.isoformat(),
-            "answers": {k: bool(v) for k, v in (screen.answers or {}).items()},
-            "first_headache_onset": onset.isoformat() if onset else None,
-        }
-        # The screen's notes live with the alert its "yes" answers opened (if any).
-        alert = session.get(RedFlagAlertRow, screen.alert_id) if screen.alert_id else None
-        notes = next(
-            (str(f["note"]) for f in (alert.findings if alert else []) if f.get("note")), ""
-        )
-        if notes:
-            out["red_flags"]["notes"] = notes
-    return out
-
-
 __all__ = [
     "MAX_BIND_PARAMS",
     "PreparedImport",
     "chunks",
-    "export_extras",
+    "import_document",
     "import_file",
     "import_text",
     "read_import",
