@@ -1,0 +1,46 @@
+"""An import's rows are turned into the driver's values as SQLAlchemy's own column types would
+turn them (issue 13 item 5): the faster date-time text for SQLite is the same text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
+
+from acuhead.services.imports import _datetime_text
+
+SQLITE = cast(Callable[[Any], Any], DateTime()._cached_bind_processor(sqlite.dialect()))
+values = (
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31))
+    | st.datetimes(timezones=st.sampled_from([dt.UTC, ZoneInfo("Europe/Berlin")]))
+    | st.dates()
+)
+
+
+@settings(deadline=None)
+@given(st.lists(values, min_size=1, max_size=6))
+def test_sqlite_date_time_text_is_sqlalchemys(found: list[dt.date]) -> None:
+    fast = _datetime_text(SQLITE)
+    for value in [*found, *found]:  # each twice: the second may come from the last answer
+        assert fast(value) == SQLITE(value)
+    assert fast(None) is None
+
+
+def test_the_repeated_recording_time_is_written_once() -> None:
+    calls: list[Any] = []
+
+    def proc(value: Any) -> Any:
+        calls.append(value)
+        return SQLITE(value)
+
+    fast = _datetime_text(proc)
+    calls.clear()  # the sample it checked itself against
+    now = dt.datetime(2026, 12, 6, 21, 0, 0, 5, tzinfo=dt.UTC)  # aware: through ``proc``
+    assert [fast(now) for _ in range(3)] == [SQLITE(now)] * 3
+    assert calls == [now]
