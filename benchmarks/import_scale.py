@@ -26,7 +26,15 @@ runs in the same half hour): SQLite import_s 25.1 -> 17.3 (CPU 25.3 -> 17.4), wr
 1.3; PostgreSQL import_s 28.0 -> 19.4 (CPU 26.3 -> 17.8), write_s 4.4 -> 3.7. The 10 s target
 is still not met: step 1 (outside any lock) is about 16 s, of which ~5 CPU s is the ICHD-3
 classification of each attack, ~3.5 the day units, ~3 reading and checking the JSON and ~2
-building the rows. The LAST line per engine is
+building the rows.
+
+One classification per distinct feature tuple, each attack placed on the patient's clock once
+for day units, day records and the diary extent, date-time text for SQLite through
+``isoformat``, and the cyclic garbage collector paused during both steps (2026-12-06 21:48-21:55,
+best of two runs at load 5-6; the previous code at load 9 in the same half hour): SQLite
+import_s 55.9 -> 10.2 (CPU 19.0 -> 8.9), write_s 2.6 -> 2.3; PostgreSQL import_s 63.6 -> 13.8
+(CPU 19.9 -> 8.8), write_s 12.6 -> 5.2. Quiet-machine figures are still to be taken (the
+previous code's were 17.3 and 19.4 s, wall about equal to CPU). The LAST line per engine is
 
     engine=<name> attacks=<n> import_s=<s> import_cpu_s=<s> read_s=<s> write_s=<s>
     baseline_s=<s> baseline_cpu_s=<s> ratio=<import/baseline> cpu_ratio=<...>

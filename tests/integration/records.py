@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from acuhead.interop import document
-from acuhead.services import clinical, diary
+from acuhead.services import clinical, imports
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 from acuhead.store.models import Patient
@@ -158,7 +158,7 @@ def load_rich(db: Database, clinic_id: int, patient_id: int | None = None, **pat
     actor = Actor.system(clinic_id)
     with db.write() as s:
         doc = document.parse(rich_doc(**patient))
-        p, _ = diary.import_document(s, actor=actor, doc=doc, patient_id=patient_id)
+        p, _ = imports.import_document(s, actor=actor, doc=doc, patient_id=patient_id)
         pid = p.id
         day = dt.date(2025, 3, 31)
         for instrument, answers in (

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from acuhead.interop.document import parse
-from acuhead.services import diary
+from acuhead.services import diary, imports
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
 from acuhead.store.models import (
@@ -559,14 +559,14 @@ def test_stricta_fields_round_trip_through_export_and_import(
     assert s0["adverse_events"][0]["point"] == "LR3" and s0["needle_count"] == 4
 
     with db.write() as s:  # back into the same patient: replaced by start, nothing doubled
-        _, counts = diary.import_document(s, actor=x, doc=parse(first))
+        _, counts = imports.import_document(s, actor=x, doc=parse(first))
         assert counts["sessions"] == 2 and counts["courses"] == 1
         again = diary.export_document(s, actor=x, patient_id=world.patient_a)
     assert again == first
 
     y = Actor.system(world.clinic_y)
     with db.write() as s:  # into another clinic: a new patient with the same record
-        row, _ = diary.import_document(s, actor=y, doc=parse(first))
+        row, _ = imports.import_document(s, actor=y, doc=parse(first))
         copied = diary.export_document(s, actor=y, patient_id=row.id)
     assert copied["sessions"] == first["sessions"] and copied["course"] == first["course"]
     sessions = app_client.get(f"{base}/sessions", headers=h).json()["items"]

@@ -44,7 +44,7 @@ from acuhead.config import get_settings
 from acuhead.domain.diary import Attack, DiaryDay, Nausea, Quality, Side
 from acuhead.domain.triggers import Verdict
 from acuhead.interop import document
-from acuhead.services import clinical, diary, outcomes
+from acuhead.services import clinical, diary, imports, outcomes
 from acuhead.services.actors import Actor
 from acuhead.services.day_units import COLUMNS, refresh_day_units
 from acuhead.store.db import Database
@@ -210,7 +210,7 @@ def cohort(db: Database, world: World) -> World:
     with db.write() as s:
         prac = s.scalars(select(User.id).where(User.email == world.prac_x)).one()
         for pid, doc in ((world.patient_a, doc_a()), (world.patient_b, doc_b())):
-            diary.import_document(s, actor=sx, doc=document.parse(doc), patient_id=pid)
+            imports.import_document(s, actor=sx, doc=document.parse(doc), patient_id=pid)
         s.execute(update(Patient).where(Patient.id == world.patient_a).values(practitioner_id=prac))
         on_time_entries(s, world.patient_a, {D(2026, 2, 4): dt.datetime(2026, 2, 6, 23, 30)})
         on_time_entries(s, world.patient_b, {})

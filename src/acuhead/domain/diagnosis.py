@@ -37,7 +37,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from acuhead.domain.dayunits import ICHD3_CHRONIC_MIGRAINE, DayUnits, DayUnitsPolicy, day_units
+from acuhead.domain.daycount import (
+    ICHD3_CHRONIC_MIGRAINE,
+    DayUnits,
+    DayUnitsPolicy,
+    count_day_units,
+)
 from acuhead.domain.diary import Attack, Diary, MedClass
 from acuhead.domain.ichd3 import (
     AttackClassification,
@@ -287,7 +292,19 @@ def _build_months(
     spans = complete_months(start, end)
     if not spans:
         return []
-    units = day_units(diary, spans[0][0], spans[-1][1], rules.day_policy, classifications=results)
+    # `dayunits` rule 4 (probable migraine counts in a patient with migraine) applies only to
+    # a policy that counts probable migraine; ICHD-3 1.3 C, the default, does not.
+    has_migraine = rules.day_policy.count_probable and migraine_diagnosed(
+        diary, classifications=results
+    )
+    units = count_day_units(
+        diary,
+        spans[0][0],
+        spans[-1][1],
+        rules.day_policy,
+        classifications=results,
+        has_migraine=has_migraine,
+    )
     by_date = {u.date: u for u in units}
     tth_dates: set[dt.date] = set()
     tth_chronic_dates: set[dt.date] = set()

@@ -46,10 +46,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.domain.diary import (
     Attack,
+    AuraSymptom,
     AuraType,
     Diary,
     Effect,
+    IntensityReading,
     Location,
+    MedicationDose,
     Nausea,
     PatientFacts,
     Quality,
@@ -236,16 +239,27 @@ def in_patient_zone(attack: Attack, patient: PatientFacts) -> Attack:
     if _on_clock(attack, zone):
         return attack
 
-    def local(moment: dt.datetime | None) -> dt.datetime | None:
-        return None if moment is None else local_datetime(moment, patient)
+    def at(moment: dt.datetime) -> dt.datetime:  # `local_datetime` with the zone looked up once
+        return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
+    def local(moment: dt.datetime | None) -> dt.datetime | None:
+        return None if moment is None else at(moment)
+
+    # Readings and doses are built directly (their few fields, in order) rather than through
+    # `dataclasses.replace`, and empty parts are not rebuilt: converting a diary's attacks is
+    # done once per import of 100,000 attacks (issue 13 item 5).
     return replace(
         attack,
-        start=local_datetime(attack.start, patient),
+        start=at(attack.start),
         end=local(attack.end),
-        readings=tuple(replace(r, at=local_datetime(r.at, patient)) for r in attack.readings),
-        aura=tuple(replace(s, onset=local(s.onset)) for s in attack.aura),
-        medications=tuple(replace(m, taken_at=local(m.taken_at)) for m in attack.medications),
+        readings=attack.readings
+        and tuple(IntensityReading(at(r.at), r.intensity) for r in attack.readings),
+        aura=attack.aura and tuple(replace(s, onset=local(s.onset)) for s in attack.aura),
+        medications=attack.medications
+        and tuple(
+            MedicationDose(m.name, m.med_class, local(m.taken_at), m.dose, m.effect)
+            for m in attack.medications
+        ),
     )
 
 
@@ -325,7 +339,7 @@ class AttackClassification:
 # --- criteria ----------------------------------------------------------------------------------
 
 
-def _has_headache(attack: Attack) -> bool:
+def _has_headache(attack: AttackFeatures) -> bool:
     peak = attack.peak
     return peak is None or peak > 0
 
@@ -347,8 +361,8 @@ def _treated_successfully(attack: Attack) -> bool | None:
     return False
 
 
-def _short_but_treated(attack: Attack, minutes: int, minimum: int, source: str) -> Finding:
-    success = _treated_successfully(attack)
+def _short_but_treated(attack: AttackFeatures, minutes: int, minimum: int, source: str) -> Finding:
+    success = attack.treated_success
     shorter = f"lasted {_hm(minutes)}, under the {_hm(minimum)} minimum ({source})"
     if success is True:
         return Finding(
@@ -363,19 +377,18 @@ def _short_but_treated(attack: Attack, minutes: int, minimum: int, source: str) 
     return Finding(False, why=shorter)
 
 
-def _migraine_duration(
-    attack: Attack, patient: PatientFacts, minutes: int | None, first_day: dt.date
-) -> Finding:
+def _migraine_duration(attack: AttackFeatures) -> Finding:
     """ICHD-3 1.1 B with note 2 (asleep: end = waking, see module docstring) and note 3 (<18 y).
-    ``minutes`` and ``first_day``: the attack's elapsed length and local start date on the
-    patient's clock (see `classify_attack`)."""
+    The attack's elapsed length and the age on its local start date come from
+    `attack_features`."""
+    minutes = attack.minutes
     if minutes is None:
         return Finding(None, ("attack end or duration",), "duration not recorded")
     if minutes < 0:
         raise ValidationError(FieldError("end", "attack ends before it starts"))
     if minutes > MIGRAINE_MAX_MINUTES:
         return Finding(False, why=f"lasted {_hm(minutes)}, over 72 h (ICHD-3 1.1 B)")
-    age = patient.age_on(first_day)
+    age = attack.age
     if age is None:
         if minutes >= MIGRAINE_MIN_MINUTES:
             return Finding(True, why=f"lasted {_hm(minutes)}, within 4-72 h (ICHD-3 1.1 B)")
@@ -395,29 +408,29 @@ def _migraine_duration(
     return _short_but_treated(attack, minutes, minimum, source)
 
 
-def _unilateral(attack: Attack) -> Finding:
+def _unilateral(attack: AttackFeatures) -> Finding:
     if attack.side is None:
         return Finding(None, ("side of pain",))
     return Finding(attack.side in (Side.LEFT, Side.RIGHT), why=f"side: {attack.side.value}")
 
 
-def _bilateral(attack: Attack) -> Finding:
+def _bilateral(attack: AttackFeatures) -> Finding:
     if attack.side is None:
         return Finding(None, ("side of pain",))
     return Finding(attack.side is Side.BOTH, why=f"side: {attack.side.value}")
 
 
-def _qualities(attack: Attack) -> str:
+def _qualities(attack: AttackFeatures) -> str:
     return "quality: " + ", ".join(q.value for q in attack.quality)
 
 
-def _pulsating(attack: Attack) -> Finding:
+def _pulsating(attack: AttackFeatures) -> Finding:
     if not attack.quality:
         return Finding(None, ("pain quality",))
     return Finding(Quality.PULSATING in attack.quality, why=_qualities(attack))
 
 
-def _pressing(attack: Attack) -> Finding:
+def _pressing(attack: AttackFeatures) -> Finding:
     """ICHD-3 2.1 C2: pressing or tightening, *non-pulsating*."""
     if not attack.quality:
         return Finding(None, ("pain quality",))
@@ -427,21 +440,21 @@ def _pressing(attack: Attack) -> Finding:
     )
 
 
-def _peak_at_least(attack: Attack, floor: int) -> Finding:
+def _peak_at_least(attack: AttackFeatures, floor: int) -> Finding:
     peak = attack.peak
     if peak is None:
         return Finding(None, ("peak intensity",))
     return Finding(peak >= floor, why=f"peak {peak}/10")
 
 
-def _mild_or_moderate(attack: Attack, cutoffs: IntensityCutoffs) -> Finding:
+def _mild_or_moderate(attack: AttackFeatures, cutoffs: IntensityCutoffs) -> Finding:
     peak = attack.peak
     if peak is None:
         return Finding(None, ("peak intensity",))
     return Finding(0 < peak < cutoffs.severe_from, why=f"peak {peak}/10")
 
 
-def _aggravated(attack: Attack) -> Finding:
+def _aggravated(attack: AttackFeatures) -> Finding:
     return Finding(
         attack.aggravated_by_activity,
         () if attack.aggravated_by_activity is not None else ("aggravation by routine activity",),
@@ -449,7 +462,7 @@ def _aggravated(attack: Attack) -> Finding:
     )
 
 
-def _not_aggravated(attack: Attack) -> Finding:
+def _not_aggravated(attack: AttackFeatures) -> Finding:
     value = attack.aggravated_by_activity
     return Finding(
         None if value is None else not value,
@@ -457,7 +470,7 @@ def _not_aggravated(attack: Attack) -> Finding:
     )
 
 
-def _nausea_or_vomiting(attack: Attack) -> Finding:
+def _nausea_or_vomiting(attack: AttackFeatures) -> Finding:
     """ICHD-3 1.1 D1 (see the module docstring for blank vomiting)."""
     seen = f"nausea: {attack.nausea.value if attack.nausea else 'not recorded'}"
     if attack.vomiting is True:
@@ -469,7 +482,7 @@ def _nausea_or_vomiting(attack: Attack) -> Finding:
     return Finding(None, ("nausea",), seen)
 
 
-def _photo_and_phono(attack: Attack) -> Finding:
+def _photo_and_phono(attack: AttackFeatures) -> Finding:
     """ICHD-3 1.1 D2: photophobia *and* phonophobia together; one alone is not enough."""
     return _all(
         [_flag(attack.photophobia, "photophobia"), _flag(attack.phonophobia, "phonophobia")],
@@ -499,7 +512,7 @@ def _at_most_one_of_photo_phono(both: Finding) -> Finding:
     return Finding(None if both.value is None else not both.value, both.missing, both.why)
 
 
-def _chronic_tth_d(attack: Attack) -> Finding:
+def _chronic_tth_d(attack: AttackFeatures) -> Finding:
     """ICHD-3 2.3 D: at most one of photophobia, phonophobia or mild nausea, and neither
     moderate/severe nausea nor vomiting."""
     mild = (
@@ -528,7 +541,7 @@ def _chronic_tth_d(attack: Attack) -> Finding:
 # --- aura (ICHD-3 1.2) ---------------------------------------------------------------------------
 
 
-def _aura_c1(attack: Attack) -> Finding:
+def _aura_c1(attack: AttackFeatures) -> Finding:
     """1.2 C1: at least one aura symptom spreads gradually over >= 5 min."""
     return _any(
         Finding(s.gradual_spread, () if s.gradual_spread is not None else ("aura: gradual spread",))
@@ -536,7 +549,7 @@ def _aura_c1(attack: Attack) -> Finding:
     )
 
 
-def _aura_c2(attack: Attack) -> Finding:
+def _aura_c2(attack: AttackFeatures) -> Finding:
     """1.2 C2: two or more aura symptoms occur in succession (distinct onsets)."""
     if len(attack.aura) < 2:
         return Finding(False, why="fewer than two aura symptoms")
@@ -549,7 +562,7 @@ def _aura_c2(attack: Attack) -> Finding:
     return Finding(None, ("aura: onset times",))
 
 
-def _aura_c3(attack: Attack) -> Finding:
+def _aura_c3(attack: AttackFeatures) -> Finding:
     """1.2 C3: each symptom lasts 5-60 min; motor symptoms up to 72 h (1.2 notes)."""
     findings = []
     for s in attack.aura:
@@ -561,7 +574,7 @@ def _aura_c3(attack: Attack) -> Finding:
     return _all(findings)
 
 
-def _aura_c4(attack: Attack) -> Finding:
+def _aura_c4(attack: AttackFeatures) -> Finding:
     """1.2 C4: at least one symptom unilateral; aphasia always counts (1.2 notes)."""
     return _any(
         Finding(True)
@@ -571,7 +584,7 @@ def _aura_c4(attack: Attack) -> Finding:
     )
 
 
-def _aura_c5(attack: Attack) -> Finding:
+def _aura_c5(attack: AttackFeatures) -> Finding:
     """1.2 C5: at least one positive symptom (scintillations, pins and needles)."""
     return _any(
         Finding(s.positive, () if s.positive is not None else ("aura: positive or negative",))
@@ -579,7 +592,7 @@ def _aura_c5(attack: Attack) -> Finding:
     )
 
 
-def _aura_c6(attack: Attack) -> Finding:
+def _aura_c6(attack: AttackFeatures) -> Finding:
     """1.2 C6: headache accompanies the aura or follows within 60 min."""
     found = _any(
         Finding(
@@ -593,7 +606,7 @@ def _aura_c6(attack: Attack) -> Finding:
     return found
 
 
-def _aura_subtype(attack: Attack, c6: Finding) -> tuple[str, str, tuple[str, ...]]:
+def _aura_subtype(attack: AttackFeatures, c6: Finding) -> tuple[str, str, tuple[str, ...]]:
     """Subtype of an aura meeting 1.2 B-C: code, reason, and data that would refine it."""
     types = [s.type for s in attack.aura]
     brainstem = types.count(AuraType.BRAINSTEM)
@@ -651,6 +664,62 @@ def _explain(family: str, findings: dict[str, Finding]) -> list[str]:
     return lines
 
 
+class AttackFeatures(NamedTuple):
+    """Everything of an attack that decides its ICHD-3 result, and nothing else: the elapsed
+    length and the patient's age on the local start date instead of times and birth date, the
+    effect of treatment instead of each dose, whether a location is orbital or temporal instead
+    of the locations. Attacks with equal features have equal results, so `classify_features`
+    answers each distinct tuple once: a diary repeats a few dozen kinds of attack, and a large
+    import classifies 100,000 of them (issue 13 item 5). Field names follow `Attack`, so the
+    criteria read either the same way."""
+
+    minutes: int | None  # elapsed, on the patient's clock (`diary.elapsed_minutes`)
+    age: int | None  # on the attack's local start date (ICHD-3 1.1 note 3)
+    treated_success: bool | None  # `_treated_successfully` (ICHD-3 1.1 B / 3.1 B "untreated")
+    peak: int | None
+    side: Side | None
+    quality: tuple[Quality, ...]
+    aggravated_by_activity: bool | None
+    nausea: Nausea | None
+    vomiting: bool | None
+    photophobia: bool | None
+    phonophobia: bool | None
+    aura: tuple[AuraSymptom, ...]
+    orbital_or_temporal: bool | None  # ICHD-3 3.1 B3; None: no location recorded
+    cranial_autonomic: tuple[str, ...]
+    restlessness: bool | None
+
+
+def attack_features(attack: Attack, patient: PatientFacts) -> AttackFeatures:
+    """The features `classify_attack` decides on (see `AttackFeatures`)."""
+    # Only the start and end need the patient's clock (the local start date for the age, the
+    # elapsed length): converting every reading, aura and dose time as `in_patient_zone` does
+    # was a third of the cost of classifying a large import (issue 13 item 5).
+    start = local_datetime(attack.start, patient)
+    locations = attack.locations
+    return AttackFeatures(
+        attack.duration_min
+        if attack.end is None
+        else elapsed_minutes(start, local_datetime(attack.end, patient)),
+        patient.age_on(start.date()),
+        _treated_successfully(attack),
+        attack.peak,
+        attack.side,
+        attack.quality,
+        attack.aggravated_by_activity,
+        attack.nausea,
+        attack.vomiting,
+        attack.photophobia,
+        attack.phonophobia,
+        attack.aura,
+        any(loc in (Location.ORBITAL, Location.TEMPORAL) for loc in locations)
+        if locations
+        else None,
+        attack.cranial_autonomic,
+        attack.restlessness,
+    )
+
+
 def classify_attack(
     attack: Attack, patient: PatientFacts, *, cutoffs: IntensityCutoffs = NRS_CUTOFFS
 ) -> AttackClassification:
@@ -661,21 +730,33 @@ def classify_attack(
     (ichd-3.org 2.2 / 1.5), with probable-with-aura before probable-without-aura because the aura is
     the more specific finding. If an earlier code is undecided for lack of data, the first code
     that is certainly met is returned and the missing data is named.
+
+    The result may be shared with every attack of equal features (`classify_features`): read it,
+    never change it.
     """
-    # Only the start and end need the patient's clock (the local start date for the age, the
-    # elapsed length): converting every reading, aura and dose time as `in_patient_zone` does
-    # was a third of the cost of classifying a large import (issue 13 item 5).
-    start = local_datetime(attack.start, patient)
-    minutes = (
-        attack.duration_min
-        if attack.end is None
-        else elapsed_minutes(start, local_datetime(attack.end, patient))
-    )
+    return classify_features(attack_features(attack, patient), cutoffs)
+
+
+@functools.lru_cache(maxsize=4096)
+def classify_features(
+    attack: AttackFeatures, cutoffs: IntensityCutoffs = NRS_CUTOFFS
+) -> AttackClassification:
+    """`classify_attack` of an attack with these features, remembered per distinct tuple (the
+    result is a function of them alone; tests/unit/test_ichd3_cache.py compares it with
+    `classify_uncached` over generated attacks)."""
+    return classify_uncached(attack, cutoffs)
+
+
+def classify_uncached(
+    attack: AttackFeatures, cutoffs: IntensityCutoffs = NRS_CUTOFFS
+) -> AttackClassification:
+    """The classifier itself (see `classify_attack`), computed every time."""
+    minutes = attack.minutes
     headache = _has_headache(attack)
     no_headache = Finding(False, why=NON_HEADACHE)
 
     # ICHD-3 1.1 B-D
-    m: dict[str, Finding] = {"B": _migraine_duration(attack, patient, minutes, start.date())}
+    m: dict[str, Finding] = {"B": _migraine_duration(attack)}
     m["C1"] = _unilateral(attack)
     m["C2"] = _pulsating(attack)
     m["C3"] = _peak_at_least(attack, cutoffs.moderate_from)
@@ -736,11 +817,8 @@ def classify_attack(
     c["B2"] = m["C1"]  # unilateral, as 1.1 C1
     c["B3"] = (
         Finding(None, ("pain location",))
-        if not attack.locations
-        else Finding(
-            any(loc in (Location.ORBITAL, Location.TEMPORAL) for loc in attack.locations),
-            why="orbital, supraorbital and/or temporal",
-        )
+        if attack.orbital_or_temporal is None
+        else Finding(attack.orbital_or_temporal, why="orbital, supraorbital and/or temporal")
     )
     if minutes is None:
         c["B4"] = Finding(None, ("attack end or duration",))

@@ -37,13 +37,17 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from acuhead.domain.dayunits import VD_AREND_2023, DayUnits, DayUnitsPolicy, day_units
+from acuhead.domain.dayunits import (
+    VD_AREND_2023,
+    AttackDates,
+    DayUnits,
+    DayUnitsPolicy,
+    attack_dates,
+    day_units,
+)
 from acuhead.domain.diary import Diary
 from acuhead.domain.ichd3 import (
     AttackClassification,
-    diary_in_patient_zone,
-    in_patient_zone,
-    local_datetime,
 )
 from acuhead.domain.stats import mean_ci, wilson_interval
 from acuhead.errors import FieldError, ValidationError
@@ -134,6 +138,7 @@ def day_records(
     late_after: dt.timedelta = LATE_AFTER,
     has_migraine: bool | None = None,
     classifications: dict[int, AttackClassification] | None = None,
+    dates: Sequence[AttackDates] | None = None,
 ) -> list[DayRecord]:
     """One :class:`DayRecord` per *recorded* day from ``start`` to ``end`` inclusive.
 
@@ -142,14 +147,23 @@ def day_records(
     caller stores no row for them (CLINICAL.md 0.4). ``has_migraine``: the patient's migraine
     diagnosis over the whole diary (see `dayunits.day_units`), when ``diary`` is only part of it.
     ``classifications``: as for :func:`~acuhead.domain.dayunits.day_units` (attacks a caller
-    already classified).
+    already classified). ``dates``: the attacks' `dayunits.attack_dates`, from a caller that
+    needs them too (else worked out here).
     """
-    # On the patient's clock once, for day_units and the loop below (identical results).
-    diary = diary_in_patient_zone(diary)
-    units = day_units(
-        diary, start, end, policy, has_migraine=has_migraine, classifications=classifications
-    )
+    # Each attack on the patient's clock once (`attack_dates`), for day_units and the loop
+    # below.
     patient = diary.patient
+    if dates is None:
+        dates = [attack_dates(a, patient) for a in diary.attacks]
+    units = day_units(
+        diary,
+        start,
+        end,
+        policy,
+        has_migraine=has_migraine,
+        classifications=classifications,
+        dates=dates,
+    )
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
     started: dict[dt.date, list[int]] = {}
     intervals: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
@@ -159,10 +173,10 @@ def day_records(
     for index, attack in enumerate(diary.attacks):
         # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
-        begin = _naive_utc(attack.start)
-        end_local = attack.effective_end
-        finish = _naive_utc(end_local) if end_local is not None else None
-        first = attack.start.date()
+        where = dates[index]
+        begin = _naive_utc(where.start)
+        finish = _naive_utc(where.end) if where.end is not None else None
+        first = where.start.date()
         if start <= first <= end:
             tally = started.setdefault(first, [0, 0, 0])
             tally[0] += 1
@@ -173,19 +187,14 @@ def day_records(
         if attack_recorded_utc is not None and index < len(attack_recorded_utc):
             value = attack_recorded_utc[index]
             seen = _naive_utc(value) if value is not None else None
-        dates = [d for d in attack.local_dates() if start <= d <= end]
-        touched = dates + [
-            taken
-            for dose in attack.medications
-            if dose.taken_at is not None
-            and start <= (taken := local_datetime(dose.taken_at, patient).date()) <= end
-        ]
+        days = [d for d in where.days if start <= d <= end]
+        touched = days + [t for t in where.doses if t is not None and start <= t <= end]
         for day in touched:
             if seen is not None and (day not in attack_seen or seen < attack_seen[day]):
                 attack_seen[day] = seen
         if finish is None or finish <= begin:
             continue
-        for day in dates:
+        for day in days:
             lo = max(begin, day_end_utc(day - one_day, patient.timezone))
             hi = min(finish, day_end_utc(day, patient.timezone))
             if hi > lo:
@@ -221,20 +230,20 @@ def day_records(
     return out
 
 
-def diary_extent(diary: Diary) -> tuple[dt.date, dt.date] | None:
-    """First and last local date the diary says anything about (entries, attack days, doses)."""
-    dates = [d.date for d in diary.days]
-    for raw in diary.attacks:
-        attack = in_patient_zone(raw, diary.patient)
-        dates.extend(attack.local_dates())
-        dates.extend(
-            local_datetime(m.taken_at, diary.patient).date()
-            for m in attack.medications
-            if m.taken_at is not None
-        )
-    if not dates:
+def diary_extent(
+    diary: Diary, dates: Sequence[AttackDates] | None = None
+) -> tuple[dt.date, dt.date] | None:
+    """First and last local date the diary says anything about (entries, attack days, doses).
+    ``dates``: the attacks' `dayunits.attack_dates`, when the caller has them."""
+    if dates is None:
+        dates = [attack_dates(a, diary.patient) for a in diary.attacks]
+    found = [d.date for d in diary.days]
+    for where in dates:
+        found.extend(where.days)
+        found.extend(t for t in where.doses if t is not None)
+    if not found:
         return None
-    return min(dates), max(dates)
+    return min(found), max(found)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -25,10 +25,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy
+from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy, attack_dates
 from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
-from acuhead.domain.ichd3 import AttackClassification, classify_attack, diary_in_patient_zone
+from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
@@ -113,9 +113,10 @@ def compute_rows(
     the patient's migraine diagnosis over the whole diary (None: decided from ``diary``);
     ``classifications`` (attack index -> result): attacks already classified, e.g. by an import
     before its write."""
-    diary = diary_in_patient_zone(diary)  # once, for diary_extent and day_records
+    # Each attack on the patient's clock once, for diary_extent and day_records.
+    dates = [attack_dates(a, diary.patient) for a in diary.attacks]
     if start is None or end is None:
-        extent = diary_extent(diary)
+        extent = diary_extent(diary, dates)
         if extent is None:
             return []
         start = start or extent[0]
@@ -130,6 +131,7 @@ def compute_rows(
         attack_recorded_utc=attack_recorded_utc,
         has_migraine=has_migraine,
         classifications=classifications,
+        dates=dates,
     )
     return [row_tuple(r, clinic_id=clinic_id, patient_id=patient_id) for r in records]
 
@@ -147,14 +149,24 @@ _DAYS = (
     .order_by(_DAY_TABLE.c.day)
 )
 _ATTACK_TABLE = cast(Table, AttackRow.__table__)
-_ATTACK_IDS = select(_ATTACK_TABLE.c.id).where(
-    _ATTACK_TABLE.c.patient_id == bindparam("pid"),
-    _ATTACK_TABLE.c.start_local >= bindparam("lo"),
-    _ATTACK_TABLE.c.start_local < bindparam("hi"),
+_ANY_ATTACK = (
+    select(_ATTACK_TABLE.c.id)
+    .where(
+        _ATTACK_TABLE.c.patient_id == bindparam("pid"),
+        _ATTACK_TABLE.c.start_local >= bindparam("lo"),
+        _ATTACK_TABLE.c.start_local < bindparam("hi"),
+    )
+    .limit(1)
 )
+# The same condition, not a list of the ids found: a whole diary's ids in one IN list broke
+# PostgreSQL's limit of 65,535 bind parameters per statement (SQLite's is 32,766).
 _ATTACKS = (
     select(AttackRow)
-    .where(AttackRow.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        AttackRow.patient_id == bindparam("pid"),
+        AttackRow.start_local >= bindparam("lo"),
+        AttackRow.start_local < bindparam("hi"),
+    )
     .order_by(AttackRow.start_local, AttackRow.id)
 )
 
@@ -172,12 +184,13 @@ def _load(
         dt.datetime.min if start is None else dt.datetime.combine(lo - ATTACK_LOOKBACK, dt.time())
     )
     attacks_to = dt.datetime.max if end is None else dt.datetime.combine(hi + ONE_DAY, dt.time())
-    # Most day entries have no attack near them: ask for ids first, since setting up the ORM
-    # load of attacks with their readings, aura and doses costs more than the query.
+    # Most day entries have no attack near them: ask whether there is one first, since setting
+    # up the ORM load of attacks with their readings, aura and doses costs more than the query.
     # Plain Core statements on the session's connection (no ORM): the caller has flushed.
     conn = session.connection()
-    ids = list(conn.scalars(_ATTACK_IDS, {"pid": patient.id, "lo": attacks_from, "hi": attacks_to}))
-    attack_rows = list(session.scalars(_ATTACKS, {"ids": ids})) if ids else []
+    where = {"pid": patient.id, "lo": attacks_from, "hi": attacks_to}
+    found = conn.scalars(_ANY_ATTACK, where).first() is not None
+    attack_rows = list(session.scalars(_ATTACKS, where)) if found else []
     if days is None:
         rows = conn.execute(_DAYS, {"pid": patient.id, "lo": lo, "hi": hi})
         days = tuple(day_from_row(r) for r in rows)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from acuhead.domain import instruments
 from acuhead.domain.diary import (
     Attack,
     Diary,
@@ -26,7 +27,7 @@ from acuhead.domain.diary import (
     Sex,
 )
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
-from acuhead.interop.document import DiaryDocument, to_document
+from acuhead.interop.document import to_document
 from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
@@ -47,6 +48,7 @@ from acuhead.store.mapping import (
     regimen_from_row,
 )
 from acuhead.store.models import (
+    AssessmentRow,
     AttackRow,
     AuraSymptomRow,
     DiaryDayRow,
@@ -54,6 +56,8 @@ from acuhead.store.models import (
     MedicationDoseRow,
     Patient,
     PatientAppSettings,
+    QuestionnaireRow,
+    RedFlagAlertRow,
     RegimenRow,
     User,
     utcnow,
@@ -564,30 +568,12 @@ def slice_diary(diary: Diary, start: dt.date | None, end: dt.date | None) -> Dia
     return replace(diary, days=days, attacks=attacks)
 
 
-def import_document(
-    session: Session,
-    *,
-    actor: Actor,
-    doc: DiaryDocument,
-    patient_id: int | None = None,
-) -> tuple[Patient, dict[str, int]]:
-    """Merge a parsed document into a patient's diary, inside the caller's transaction
-    (``services.imports``: what a document leaves out keeps its stored value)."""
-    from acuhead.services import imports
-
-    return imports.write_import(
-        session, actor=actor, prepared=imports.PreparedImport.of(doc), patient_id=patient_id
-    )
-
-
 def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[str, Any]:
     patient = load_patient(session, actor, patient_id)
     diary = load_diary(session, actor=actor, patient_id=patient.id)
     audit(session, actor, "export", "diary", patient_id=patient.id)
     extras = care_documents.export_care(session, patient=patient)  # sessions, course (issue 4)
-    from acuhead.services import imports  # questionnaires, assessment (issue 13 item 9)
-
-    extras.update(imports.export_extras(session, patient))
+    extras.update(export_extras(session, patient))  # questionnaires, assessment (issue 13 item 9)
     return to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )
@@ -758,6 +744,76 @@ def set_reminder_minute(
     session.flush()
     audit(session, actor, "update", "patient_app_settings", row.id, patient_id=patient.id)
     return row.version
+
+# ---- what a diary document carries beyond the diary (issue 13 item 9) ------------------------
+
+
+def practitioner_signs(row: AssessmentRow) -> list[str]:
+    return [str(s["sign"]) for s in row.signs or [] if s.get("source") != "diary"]
+
+
+def latest_assessment(session: Session, patient_id: int) -> AssessmentRow | None:
+    return session.scalars(
+        select(AssessmentRow)
+        .where(AssessmentRow.patient_id == patient_id)
+        .order_by(AssessmentRow.created_utc.desc(), AssessmentRow.id.desc())
+    ).first()
+
+
+def export_extras(session: Session, patient: Patient) -> dict[str, Any]:
+    """The document's ``questionnaires`` (what was answered, to be scored again on import),
+    ``assessment`` (the latest one's findings) and ``red_flags`` (the latest intake screen)
+    blocks; an empty block is left out."""
+    out: dict[str, Any] = {}
+    rows = session.scalars(
+        select(QuestionnaireRow)
+        .where(QuestionnaireRow.patient_id == patient.id)
+        .order_by(QuestionnaireRow.completed_on, QuestionnaireRow.id)
+    )
+    entries = []
+    for r in rows:
+        entry: dict[str, Any] = {
+            "instrument": r.instrument,
+            "completed_on": r.completed_on.isoformat(),
+        }
+        items, recorded = instruments.get(r.instrument).split(r.answers or {})
+        if r.total_entered:
+            entry["total"] = int(r.total)
+        else:
+            entry["items"] = items or []
+        entry.update(recorded)
+        entries.append(entry)
+    if entries:
+        out["questionnaires"] = entries
+    latest = latest_assessment(session, patient.id)
+    if latest is not None:
+        block: dict[str, Any] = {
+            "locations": list(latest.locations or []),
+            "signs": practitioner_signs(latest),
+            "tongue": latest.tongue or "",
+            "pulse": latest.pulse or "",
+        }
+        if latest.confirmed_pattern:
+            block["confirmed_pattern"] = latest.confirmed_pattern
+        out["assessment"] = block
+    # The latest SNNOOP10 intake screen (CLINICAL.md 2), so an import records it again.
+    # Clearances are never written: an import refuses them, so the new record reviews again.
+    screen = safety.latest_screen(session, patient.id)
+    if screen is not None:
+        onset = screen.first_headache_onset
+        out["red_flags"] = {
+            "screened_on": screen.screened_on.isoformat(),
+            "answers": {k: bool(v) for k, v in (screen.answers or {}).items()},
+            "first_headache_onset": onset.isoformat() if onset else None,
+        }
+        # The screen's notes live with the alert its "yes" answers opened (if any).
+        alert = session.get(RedFlagAlertRow, screen.alert_id) if screen.alert_id else None
+        notes = next(
+            (str(f["note"]) for f in (alert.findings if alert else []) if f.get("note")), ""
+        )
+        if notes:
+            out["red_flags"]["notes"] = notes
+    return out
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:

@@ -1,0 +1,76 @@
+"""An import's rows are turned into the driver's values as SQLAlchemy's own column types would
+turn them (issue 13 item 5): the faster date-time text for SQLite is the same text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections.abc import Callable
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
+
+from acuhead.services.imports import _datetime_text, cycle_collection_paused
+
+SQLITE = cast(Callable[[Any], Any], DateTime()._cached_bind_processor(sqlite.dialect()))
+values = (
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31))
+    | st.datetimes(timezones=st.sampled_from([dt.UTC, ZoneInfo("Europe/Berlin")]))
+    | st.dates()
+)
+
+
+@settings(deadline=None)
+@given(st.lists(values, min_size=1, max_size=6))
+def test_sqlite_date_time_text_is_sqlalchemys(found: list[dt.date]) -> None:
+    fast = _datetime_text(SQLITE)
+    for value in [*found, *found]:  # each twice: the second may come from the last answer
+        assert fast(value) == SQLITE(value)
+    assert fast(None) is None
+
+
+def test_the_repeated_recording_time_is_written_once() -> None:
+    calls: list[Any] = []
+
+    def proc(value: Any) -> Any:
+        calls.append(value)
+        return SQLITE(value)
+
+    fast = _datetime_text(proc)
+    calls.clear()  # the sample it checked itself against
+    now = dt.datetime(2026, 12, 6, 21, 0, 0, 5, tzinfo=dt.UTC)  # aware: through ``proc``
+    assert [fast(now) for _ in range(3)] == [SQLITE(now)] * 3
+    assert calls == [now]
+
+
+def test_the_collector_is_paused_while_imports_run_and_back_after_the_last() -> None:
+    """Two imports overlapping on worker threads, the first ending first; then one that
+    raises. The collector runs again after the last (issue 13 item 5)."""
+    assert gc.isenabled()
+    first = cycle_collection_paused()
+    second = cycle_collection_paused()
+    first.__enter__()
+    assert not gc.isenabled()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second import is still reading
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cycle_collection_paused():
+        raise RuntimeError("a bad file")
+    assert gc.isenabled()
+
+
+def test_a_collector_paused_by_someone_else_stays_paused() -> None:
+    gc.disable()
+    try:
+        with cycle_collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
