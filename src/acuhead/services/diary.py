@@ -22,6 +22,7 @@ from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
 from acuhead.store.audit import audit
+from acuhead.store.contacts import contact_of
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -578,9 +579,14 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     from acuhead.services import imports  # questionnaires, assessment (issue 13 item 9)
 
     extras.update(imports.export_extras(session, patient))
-    return to_document(
+    doc = to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )
+    # The contact details the clinic keeps belong to the data subject's copy too.
+    contact = contact_of(session, patient.id)
+    if contact is not None:
+        doc["patient"]["contact"] = contact
+    return doc
 
 
 def attack_rows_to_domain(rows: Sequence[AttackRow]) -> list[Attack]:
