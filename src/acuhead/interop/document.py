@@ -315,7 +315,9 @@ def parse(doc: Any, *, today: dt.date | None = None, timezone: str | None = None
     if errors:
         raise ValidationError(errors)
     # red_flags: an SNNOOP10 intake block (`acuhead prescribe` reads it; an import stores it).
-    extras = {k: doc[k] for k in ("sessions", "course", "red_flags") if k in doc}
+    extras = {
+        k: doc[k] for k in ("sessions", "session_versions", "course", "red_flags") if k in doc
+    }
     return DiaryDocument(
         external_id=p["external_id"],
         name=p.get("name", ""),
