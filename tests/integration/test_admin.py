@@ -10,15 +10,17 @@ for the clinic's admins (the report also for practitioners), another clinic's ac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import html as html_lib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from acuhead import demo
 from acuhead.domain.outcomes import OutcomeConfig
@@ -227,6 +229,60 @@ def test_a_new_practitioner_sets_their_password_with_the_link_and_can_log_in(
     assert c.get(f"/invite/{token}").status_code == 410
     c.cookies.clear()
     assert page_login(c, "neu@x.test", NEW_PASSWORD) == "/clinic"
+
+
+def test_accepting_an_invitation_hashes_the_password_once_before_the_transaction(
+    app_client: TestClient, world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes tens of milliseconds of CPU and memory: the write transaction (on SQLite
+    the one writer) must not wait on it, and it must run once per accepted invitation."""
+    with db.write() as s:
+        _, link = invitations.create_staff(
+            s,
+            actor=_admin(db, world.clinic_x),
+            email="once@x.test",
+            name="Dr Once",
+            role=Role.PRACTITIONER,
+        )
+    events: list[str] = []
+    hasher = accounts._hasher
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            events.append("hash")
+            return hasher.hash(password)
+
+        def verify(self, stored: str, password: str) -> bool:
+            return hasher.verify(stored, password)
+
+    monkeypatch.setattr(accounts, "_hasher", Counting())
+    write = db.write
+
+    @contextlib.contextmanager
+    def watched_write() -> Iterator[Session]:
+        events.append("begin")
+        with write() as session:
+            yield session
+        events.append("end")
+
+    monkeypatch.setattr(db, "write", watched_write)
+    c = app_client
+    c.cookies.clear()
+    r = c.post(
+        f"/invite/{link.token}", data={"password": "short", "confirm": "short"}, headers=SAME
+    )
+    assert r.status_code == 422 and "hash" not in events  # refused before any hashing
+    events.clear()
+    r = c.post(
+        f"/invite/{link.token}",
+        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        headers=SAME,
+    )
+    assert r.status_code == 200 and "Your password is saved" in r.text
+    assert events == ["hash", "begin", "end"]
+    c.cookies.clear()
+    assert page_login(c, "once@x.test", NEW_PASSWORD) == "/clinic"
+    assert events.count("hash") == 1  # logging in verifies; it does not hash again
 
 
 def test_unusable_links_say_why_and_never_whose(db: Database, world: World) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from acuhead.config import Settings
 from acuhead.services import accounts
@@ -115,6 +116,71 @@ def test_record_failed_login_counts_up_to_the_limit_per_account(db: Database) ->
             select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key_hash == key)
         )
     assert counted == 3  # the refused attempt is not recorded
+
+
+def _attempts(db: Database, key: str | None = None) -> list[dt.datetime]:
+    stmt = select(LoginAttempt.at_utc).order_by(LoginAttempt.at_utc)
+    with db.read() as session:
+        return list(
+            session.scalars(stmt if key is None else stmt.where(LoginAttempt.key_hash == key))
+        )
+
+
+def test_the_throttle_counts_to_the_second_at_the_edge_of_its_window(db: Database) -> None:
+    """An attempt 1 s inside the window still counts; one 1 s outside it neither counts nor
+    stays stored (a failed login deletes the account's attempts the window has left)."""
+    limit = {"max_failures": 3, "window_seconds": 300}
+    key = accounts.login_key("edge@x.test")
+    now = utcnow()
+    inside, outside = now - dt.timedelta(seconds=299), now - dt.timedelta(seconds=301)
+    with db.write() as session:
+        session.execute(
+            insert(LoginAttempt),
+            [{"key_hash": key, "at_utc": inside}] * 2 + [{"key_hash": key, "at_utc": outside}] * 5,
+        )
+    with db.write() as session:  # 2 in the window: a third is allowed
+        accounts.record_failed_login(session, key, now=now, **limit)
+    assert _attempts(db, key) == [inside, inside, now]
+    with pytest.raises(accounts.LoginThrottled) as refused, db.write() as session:
+        accounts.record_failed_login(session, key, now=now, **limit)
+    assert refused.value.retry_after == 1  # the oldest counted attempt leaves in 1 s
+    later = now + dt.timedelta(seconds=2)  # both "inside" attempts have left the window now
+    with db.write() as session:
+        accounts.record_failed_login(session, key, now=later, **limit)
+    assert _attempts(db, key) == [now, later]
+
+
+def test_expired_login_attempts_do_not_pile_up(db: Database) -> None:
+    """Guesses spread over many addresses (each tried once, never again) left a row each for
+    ever. Failed logins now also delete, a bounded number at a time, the attempts of any
+    account that the window has left, so the table holds about one window's attempts."""
+    limit = {"max_failures": 5, "window_seconds": 300}
+    now = utcnow()
+    old = now - dt.timedelta(seconds=301)
+    with db.write() as session:  # earlier windows: 250 addresses tried once each
+        session.execute(
+            insert(LoginAttempt),
+            [
+                {"key_hash": accounts.login_key(f"gone{i}@x.test"), "at_utc": old}
+                for i in range(250)
+            ],
+        )
+    for step in range(6):  # later windows: three accounts fail a few times in each
+        at = now + dt.timedelta(seconds=301 * step)
+        for who in ("a", "b", "c"):
+            with db.write() as session:
+                key = accounts.login_key(f"{who}@x.test")
+                accounts.record_failed_login(session, key, now=at, **limit)
+        stored = _attempts(db)
+        assert len(stored) <= 250 + 3, stored[:5]
+        if step >= 1:  # from then on nothing outside the window is left
+            assert min(stored) >= at - dt.timedelta(seconds=300)
+            assert len(stored) == 3
+    with db.write() as session:  # and the throttle still counts within the window
+        for _ in range(4):
+            accounts.record_failed_login(session, accounts.login_key("a@x.test"), now=at, **limit)
+    with pytest.raises(accounts.LoginThrottled), db.write() as session:
+        accounts.record_failed_login(session, accounts.login_key("a@x.test"), now=at, **limit)
 
 
 def test_log_in_takes_the_limit_and_session_length_from_the_settings(

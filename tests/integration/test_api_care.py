@@ -514,7 +514,7 @@ def test_templates_are_saved_from_a_plan_and_reused_within_the_clinic(
     assert app_client.get(f"{API}/prescription-templates", headers=pa).status_code == 403
     renamed = app_client.put(
         f"{API}/prescription-templates/{t.json()['id']}",
-        json={"name": "Neck", "points": [{"code": "ub10", "side": "both"}]},
+        json={"name": "Neck", "points": [{"code": "ub10", "side": "both"}], "version": 1},
         headers=h,
     )
     assert renamed.status_code == 200 and renamed.json()["points"] == [
@@ -601,3 +601,45 @@ def test_a_session_correction_needs_its_version_and_keeps_the_previous_one(
             )
         ).all()
         assert "update" in verbs
+
+
+def test_a_template_change_needs_the_version_it_was_based_on(
+    app_client: TestClient, world: World, login: Login, db: Database
+) -> None:
+    """A template edited by two practitioners at once: without the version read, 428; with a
+    stale one, 409; either way the stored template is untouched."""
+    h = login(world.prac_x)
+    url = f"{API}/prescription-templates"
+    made = app_client.post(
+        url, json={"name": "Neck", "points": [{"code": "GB20", "side": "both"}]}, headers=h
+    )
+    assert made.status_code == 201 and made.json()["version"] == 1
+    tid = made.json()["id"]
+    change = {"name": "Neck", "points": [{"code": "BL10", "side": "both"}], "notes": "x"}
+
+    no_version = app_client.put(f"{url}/{tid}", json=change, headers=h)
+    assert no_version.status_code == 428, no_version.text
+    ok = app_client.put(f"{url}/{tid}", json={**change, "version": 1}, headers=h)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["version"] == 2 and ok.json()["notes"] == "x"
+    stale = app_client.put(
+        f"{url}/{tid}",
+        json={"name": "Lost", "points": [{"code": "LI4", "side": "left"}], "version": 1},
+        headers=h,
+    )
+    assert stale.status_code == 409, stale.text
+
+    stored = app_client.get(f"{url}/{tid}", headers=h).json()
+    assert (stored["name"], stored["points"], stored["notes"], stored["version"]) == (
+        "Neck",
+        [{"code": "BL10", "side": "both"}],
+        "x",
+        2,
+    )
+    with db.read() as s:
+        verbs = s.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "prescription_template", AuditEvent.entity_id == str(tid)
+            )
+        ).all()
+    assert sorted(verbs).count("update") == 1

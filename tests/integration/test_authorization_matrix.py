@@ -156,6 +156,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/prescription-templates/{template_id}"): {
         "name": "matrix template",
         "points": [{"code": "GB20", "side": "both"}],
+        "version": 1,
     },
     ("POST", "/api/v1/patients/{patient_id}/courses"): {
         "planned_sessions": 6,

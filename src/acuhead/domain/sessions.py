@@ -812,3 +812,15 @@ def course_as_dict(c: TreatmentCourse) -> dict[str, Any]:
     if c.session_duration_min is not None:
         d["session_duration_min"] = c.session_duration_min
     return d
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierVersion:
+    """A session as it was before a correction (``session_versions``), as a diary document
+    carries it: the session it belongs to is named by that session's current ``start`` (a
+    session's identity on import), ``record`` is the version itself, at its own start."""
+
+    start: dt.datetime  # the current session's local start
+    version: int
+    changed_utc: dt.datetime | None  # naive UTC
+    record: SessionRecord

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from acuhead.domain.sessions import (
+    EarlierVersion,
     SessionRecord,
     TreatmentCourse,
     course_as_dict,
@@ -29,17 +30,28 @@ from acuhead.domain.sessions import (
 )
 from acuhead.errors import FieldError, ValidationError
 
-__all__ = ["CareBlocks", "care_to_document", "parse_care", "session_start"]
+__all__ = [
+    "CareBlocks",
+    "care_to_document",
+    "parse_care",
+    "session_start",
+    "versions_to_document",
+]
 
 # The store has no column for a course's session duration (STRICTA 3b is covered per session by
 # retention_min). Refused rather than silently dropped.
 _UNSTORED_COURSE_FIELDS = ("session_duration_min",)
 
 
+# One entry of ``session_versions``: every key is required, no other is accepted.
+_VERSION_KEYS = ("start", "version", "changed_utc", "session")
+
+
 @dataclass(frozen=True, slots=True)
 class CareBlocks:
     sessions: tuple[SessionRecord, ...] = ()
     course: TreatmentCourse | None = None
+    versions: tuple[EarlierVersion, ...] = ()  # session_versions: corrected sessions' history
 
 
 def _prefixed(prefix: str, errors: Sequence[FieldError]) -> list[FieldError]:
@@ -114,6 +126,7 @@ def parse_care(
             continue
         seen[record.start] = i
         sessions.append(record)
+    versions = _parse_versions(doc.get("session_versions"), tz, set(seen), errors)
     course = None
     raw_course = doc.get("course")
     if raw_course is not None:
@@ -131,7 +144,79 @@ def parse_care(
             course = validate_course(raw_course)
         except ValidationError as exc:
             errors.extend(_prefixed("course", exc.errors))
-    return CareBlocks(tuple(sessions), course), errors
+    return CareBlocks(tuple(sessions), course, tuple(versions)), errors
+
+
+def _parse_versions(
+    raw: Any, tz: ZoneInfo, starts: set[dt.datetime], errors: list[FieldError]
+) -> list[EarlierVersion]:
+    """``session_versions``: each names a session of the same document by its start (an
+    export writes both; the import replaces those sessions and their history with them)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(FieldError("session_versions", "expected a list"))
+        return []
+    out: list[EarlierVersion] = []
+    seen: dict[tuple[dt.datetime, int], int] = {}
+    for i, entry in enumerate(raw):
+        path = f"session_versions[{i}]"
+        if not isinstance(entry, Mapping):
+            errors.append(FieldError(path, "expected an object"))
+            continue
+        wrong = [FieldError(f"{path}.{k}", "is not a known key") for k in entry]
+        wrong = [e for e in wrong if e.path.rsplit(".", 1)[1] not in _VERSION_KEYS]
+        wrong += [FieldError(f"{path}.{k}", "is required") for k in _VERSION_KEYS if k not in entry]
+        if wrong:
+            errors.extend(wrong)
+            continue
+        try:
+            start = session_start(entry["start"], tz, f"{path}.start")
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+            continue
+        if start not in starts:
+            errors.append(FieldError(f"{path}.start", "no session in sessions starts then"))
+            continue
+        version = entry["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            errors.append(FieldError(f"{path}.version", "expected a whole number from 1"))
+            continue
+        if (start, version) in seen:
+            errors.append(
+                FieldError(f"{path}.version", f"repeats session_versions[{seen[start, version]}]")
+            )
+            continue
+        changed = None
+        if entry["changed_utc"] is not None:
+            try:
+                changed = dt.datetime.fromisoformat(str(entry["changed_utc"]))
+            except ValueError:
+                errors.append(FieldError(f"{path}.changed_utc", "expected an ISO date-time"))
+                continue
+            if changed.tzinfo is not None:
+                changed = changed.astimezone(dt.UTC).replace(tzinfo=None)
+        record = _session(entry["session"], f"{path}.session", tz, None, errors)
+        if record is None:
+            continue
+        seen[start, version] = i
+        out.append(EarlierVersion(start, version, changed, record))
+    return out
+
+
+def versions_to_document(versions: Sequence[EarlierVersion]) -> list[dict[str, Any]]:
+    """The ``session_versions`` block, by session start and version."""
+    return [
+        {
+            "start": v.start.isoformat(),
+            "version": v.version,
+            "changed_utc": (
+                v.changed_utc.replace(tzinfo=dt.UTC).isoformat() if v.changed_utc else None
+            ),
+            "session": session_as_dict(v.record),
+        }
+        for v in sorted(versions, key=lambda v: (v.start, v.version))
+    ]
 
 
 def care_errors(doc: Mapping[str, Any], *, timezone: str, latest: dt.date) -> list[FieldError]:

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from acuhead.domain import questionnaires as qmod
+from acuhead.domain.contact import check_contact
 from acuhead.domain.diary import (
     Attack,
     AuraSymptom,
@@ -77,6 +78,8 @@ class DiaryDocument:
     safety_keys: frozenset[str] = frozenset()
     questionnaires: tuple[QuestionnaireEntry, ...] = ()
     assessment: AssessmentEntry | None = None
+    # ``patient.contact``: the fields it gave, checked (None: the file has no contact block).
+    contact: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,9 @@ def parse(doc: Any, *, today: dt.date | None = None, timezone: str | None = None
     if birth is not None:
         _check_range(birth, "patient.birth_date", local_today, errors)
     safety = p.get("safety", {})
+    contact = (
+        check_contact(p["contact"], errors, prefix="patient.contact") if "contact" in p else None
+    )
     patient = PatientFacts(
         birth_date=birth,
         sex=Sex(p.get("sex", "unknown")),
@@ -309,7 +315,9 @@ def parse(doc: Any, *, today: dt.date | None = None, timezone: str | None = None
     if errors:
         raise ValidationError(errors)
     # red_flags: an SNNOOP10 intake block (`acuhead prescribe` reads it; an import stores it).
-    extras = {k: doc[k] for k in ("sessions", "course", "red_flags") if k in doc}
+    extras = {
+        k: doc[k] for k in ("sessions", "session_versions", "course", "red_flags") if k in doc
+    }
     return DiaryDocument(
         external_id=p["external_id"],
         name=p.get("name", ""),
@@ -321,6 +329,7 @@ def parse(doc: Any, *, today: dt.date | None = None, timezone: str | None = None
         safety_keys=frozenset(safety),
         questionnaires=tuple(questionnaires),
         assessment=assessment,
+        contact=contact,
     )
 
 

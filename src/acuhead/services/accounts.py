@@ -4,6 +4,7 @@ Passwords are hashed with argon2id. A login for an unknown e-mail still verifies
 dummy hash so response time does not tell which accounts exist. Login attempts are counted per
 hashed e-mail within a window, each recorded before its password is checked; past the limit,
 logins are refused unchecked until the window passes, and a successful login clears the count.
+Each recorded attempt also deletes attempts the window has left, so the table stays small.
 """
 
 from __future__ import annotations
@@ -180,7 +181,12 @@ def login(
 
 
 def record_failed_login(
-    session: Session, key: str, *, max_failures: int, window_seconds: int
+    session: Session,
+    key: str,
+    *,
+    max_failures: int,
+    window_seconds: int,
+    now: dt.datetime | None = None,
 ) -> None:
     """Record a failed login of the account ``key`` (:func:`login_key`), or raise
     LoginThrottled when the account has had ``max_failures`` in the last ``window_seconds``.
@@ -196,7 +202,7 @@ def record_failed_login(
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
-    now = utcnow()
+    now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     in_window = (LoginAttempt.key_hash == key, LoginAttempt.at_utc >= since)
     count, oldest = session.execute(
@@ -205,7 +211,40 @@ def record_failed_login(
     if (count or 0) >= max_failures:
         wait = window_seconds - int((now - (oldest or now)).total_seconds())
         raise LoginThrottled(max(wait, 1))
+    _prune_attempts(session, key, since)
     session.add(LoginAttempt(key_hash=key, at_utc=now))
+
+
+# Expired attempts of other accounts deleted per recorded attempt: more than one, so the table
+# shrinks back to about one window's attempts however many accounts were tried once and never
+# again, and few enough that a login never waits on a large delete.
+PRUNE_BATCH = 100
+
+
+def _prune_attempts(session: Session, key: str, since: dt.datetime) -> None:
+    """Delete attempts the throttle window has left: all of this account's (it holds the key's
+    lock, and there are at most a few), and up to :data:`PRUNE_BATCH` of any account's.
+
+    Without this, every failed login stayed stored for ever (issue 13). The other accounts'
+    rows are taken oldest first and, on PostgreSQL, only those no other login is deleting at
+    the moment (``SKIP LOCKED``), so two logins pruning at once neither wait on nor deadlock
+    each other; SQLite has one writer at a time anyway.
+    """
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.key_hash == key, LoginAttempt.at_utc < since)
+    )
+    expired = (
+        select(LoginAttempt.id)
+        .where(LoginAttempt.at_utc < since)
+        .order_by(LoginAttempt.id)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(LoginAttempt)
+        .where(LoginAttempt.id.in_(expired.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _lock_id(key: str) -> int:

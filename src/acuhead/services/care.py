@@ -305,6 +305,7 @@ def template_dict(row: PrescriptionTemplateRow) -> dict[str, Any]:
         "notes": row.notes or "",
         "created_by": row.created_by,
         "created_utc": row.created_utc,
+        "version": row.version,
     }
 
 
@@ -392,15 +393,28 @@ def update_template(
     template_id: int,
     name: str,
     points: Sequence[tuple[str, str | None]],
+    version: int | None,
     notes: str = "",
 ) -> PrescriptionTemplateRow:
+    """Replace a clinic template's name, points and notes.
+
+    ``version`` is the one the practitioner read: without it the change is refused (428), and
+    a template changed meanwhile by a colleague is refused (409) and left as it is, so one
+    practitioner's edit never silently overwrites another's.
+    """
     require_practitioner(actor)
     row = _template_row(session, actor, template_id)
+    if version is None:
+        raise VersionRequired(f"send the version of the template you read (now {row.version})")
+    lock_for_update(session, row)
+    if row.version != version:
+        raise Conflict(f"template changed since version {version} (now {row.version})")
     template = make_template(name, points)
     _check_template_name(session, actor, template.name, exclude_id=row.id)
     row.name = template.name
     row.points = _template_points(template)
     row.notes = notes.strip()
+    row.version += 1
     audit(session, actor, "update", "prescription_template", row.id)
     return row
 

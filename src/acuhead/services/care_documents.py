@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from acuhead.errors import ValidationError
-from acuhead.interop.care import care_to_document, parse_care
+from acuhead.interop.care import care_to_document, parse_care, versions_to_document
 from acuhead.services.actors import Actor, Role
 from acuhead.store import care_records
 from acuhead.store.audit import audit
@@ -47,10 +47,23 @@ def import_care(
         audit(session, actor, "import", "course", merged.course_id, patient_id=patient.id)
     if merged.sessions:
         audit(session, actor, "import", "treatment_sessions", patient_id=patient.id)
-    return {"sessions": merged.sessions, "courses": int(merged.course_id is not None)}
+    restored = care_records.restore_versions(session, patient=patient, versions=blocks.versions)
+    if restored:
+        audit(session, actor, "import", "session_versions", patient_id=patient.id)
+    return {
+        "sessions": merged.sessions,
+        "courses": int(merged.course_id is not None),
+        "session_versions": restored,
+    }
 
 
 def export_care(session: Session, *, patient: Patient) -> dict[str, Any]:
-    """The ``sessions`` and ``course`` blocks for the patient's document (the latest course)."""
+    """The ``sessions`` and ``course`` blocks for the patient's document (the latest course),
+    and ``session_versions``: the earlier versions of corrected sessions belong to the
+    patient's record as much as the sessions do (a data-subject export carries them)."""
     records, course = care_records.care_of(session, patient=patient)
-    return care_to_document(records, course)
+    out = care_to_document(records, course)
+    versions = care_records.earlier_versions(session, patient=patient)
+    if versions:
+        out["session_versions"] = versions_to_document(versions)
+    return out

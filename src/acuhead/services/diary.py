@@ -32,6 +32,7 @@ from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
 from acuhead.store.audit import audit
+from acuhead.store.contacts import contact_of
 from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -574,9 +575,14 @@ def export_document(session: Session, *, actor: Actor, patient_id: int) -> dict[
     audit(session, actor, "export", "diary", patient_id=patient.id)
     extras = care_documents.export_care(session, patient=patient)  # sessions, course (issue 4)
     extras.update(export_extras(session, patient))  # questionnaires, assessment (issue 13 item 9)
-    return to_document(
+    doc = to_document(
         external_id=patient.external_id, diary=diary, name=patient.display_name, extras=extras
     )
+    # The contact details the clinic keeps belong to the data subject's copy too.
+    contact = contact_of(session, patient.id)
+    if contact is not None:
+        doc["patient"]["contact"] = contact
+    return doc
 
 
 # ---- the patient app's quick path (issue 14) -------------------------------------------------

@@ -76,6 +76,7 @@ from acuhead.services.diary import (
     practitioner_signs,
 )
 from acuhead.store.audit import audit
+from acuhead.store.contacts import write_contact
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
     ATTACK_COLUMNS,
@@ -431,6 +432,8 @@ def _write_import(
         )
     doc = prepared.doc
     _merge_patient(patient, doc)
+    if doc.contact and write_contact(session, patient, doc.contact):  # patient.contact block
+        audit(session, actor, "import", "patient_contact", patient.id, patient_id=patient.id)
     session.flush()
     counts = _write_diary(session, actor, patient, prepared)
     # The intake screen (issue 12): "yes" answers open an alert; a dated staff screen is recorded.

@@ -256,17 +256,41 @@ def check_new_password(password: str, confirm: str, *, email: str = "") -> list[
     return errors
 
 
+def hash_new_password(password: str, confirm: str) -> str | None:
+    """The argon2 hash of a new password, computed before the transaction that stores it.
+
+    argon2 is slow on purpose (tens of milliseconds of CPU and memory): a write transaction
+    that waited on it would hold SQLite's one writer, or a row lock on PostgreSQL, the whole
+    time. Only a password that passes the rules needing no account (length, confirmation) is
+    hashed; None otherwise, and :func:`redeem_link` then says why.
+    """
+    if check_new_password(password, confirm):
+        return None
+    return hash_password(password)
+
+
 def redeem_link(
-    session: Session, *, token: str, password: str, confirm: str, now: dt.datetime | None = None
+    session: Session,
+    *,
+    token: str,
+    password: str,
+    confirm: str,
+    password_hash: str | None = None,
+    now: dt.datetime | None = None,
 ) -> User:
-    """Set the password, mark the link used, activate the account and end its old sessions."""
+    """Set the password, mark the link used, activate the account and end its old sessions.
+
+    ``password_hash`` is :func:`hash_new_password` of ``password``, computed by the caller
+    before this transaction opened; without it the password is hashed here (the CLI and
+    tests, where nothing else waits on the transaction).
+    """
     now = now or utcnow()
     found = open_link(session, token=token, now=now, lock=True)
     user, row = found.user, found.invitation
     errors = check_new_password(password, confirm, email=user.email)
     if errors:
         raise ValidationError(errors)
-    user.password_hash = hash_password(password)
+    user.password_hash = password_hash or hash_password(password)
     user.active = True
     row.used_utc = now
     session.flush()

@@ -12,7 +12,6 @@ contact details live in ``patient_contacts`` and bump the patient's version with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,18 +19,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from acuhead.domain.contact import CONTACT_FIELDS as CONTACT_FIELDS  # the page's form fields
+from acuhead.domain.contact import check_contact
 from acuhead.domain.readiness import Readiness
 from acuhead.errors import FieldError, ValidationError
 from acuhead.services import diary as patients
 from acuhead.services import gate
 from acuhead.services.actors import Actor, load_patient, require_staff
 from acuhead.store.audit import audit
-from acuhead.store.models import Patient, PatientContactRow
-
-CONTACT_FIELDS = ("phone", "email", "address")
-_LIMITS = {"phone": 40, "email": 254, "address": 1000}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()/.-]{5,40}$")
+from acuhead.store.contacts import contact_of, write_contact
+from acuhead.store.models import Patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +42,14 @@ def contact_details(session: Session, *, actor: Actor, patient_id: int) -> dict[
     """The patient's contact details (empty strings when none are kept); staff only."""
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
-    row = session.get(PatientContactRow, patient.id)
+    stored = contact_of(session, patient.id)
     audit(session, actor, "read", "patient_contact", patient.id, patient_id=patient.id)
-    return {k: (getattr(row, k) if row is not None else "") or "" for k in CONTACT_FIELDS}
+    return stored or {k: "" for k in CONTACT_FIELDS}
 
 
 def _check_contact(values: Mapping[str, str], errors: list[FieldError]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key in CONTACT_FIELDS:
-        text = str(values.get(key, "")).strip()
-        if len(text) > _LIMITS[key]:
-            errors.append(FieldError(f"contact.{key}", f"at most {_LIMITS[key]} characters"))
-        elif key == "email" and text and not _EMAIL.match(text):
-            errors.append(FieldError("contact.email", "is not an e-mail address"))
-        elif key == "phone" and text and not _PHONE.match(text):
-            errors.append(FieldError("contact.phone", "use digits, spaces and + ( ) - / ."))
-        out[key] = text
-    return out
+    """Every field (the page's form sends all three; one left empty is cleared)."""
+    return check_contact({k: values.get(k, "") for k in CONTACT_FIELDS}, errors)
 
 
 def update_record(
@@ -95,15 +83,8 @@ def update_record(
     patient = patients.update_patient(
         session, actor=actor, patient_id=patient.id, version=version, changes=dict(changes)
     )
-    if new_contact is not None:
-        row = session.get(PatientContactRow, patient.id)
-        if row is None:
-            row = PatientContactRow(patient_id=patient.id, clinic_id=patient.clinic_id)
-            session.add(row)
-        if any(getattr(row, k) != v for k, v in new_contact.items()):
-            for key, value in new_contact.items():
-                setattr(row, key, value)
-            audit(session, actor, "update", "patient_contact", patient.id, patient_id=patient.id)
+    if new_contact is not None and write_contact(session, patient, new_contact):
+        audit(session, actor, "update", "patient_contact", patient.id, patient_id=patient.id)
     session.flush()
     safety_changed = dict(patient.safety or {}) != before_safety
     if safety_changed:

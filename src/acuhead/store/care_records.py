@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from acuhead.domain.sessions import (
+    EarlierVersion,
     SessionRecord,
     TreatmentCourse,
     session_as_dict,
@@ -30,7 +31,9 @@ from acuhead.store.models import (
     AdverseEventRow,
     CourseRow,
     Patient,
+    SessionVersionRow,
     TreatmentSessionRow,
+    utcnow,
 )
 
 
@@ -175,3 +178,60 @@ def care_of(
     records = [replace(session_record(r), start=r.start_local) for r in rows]
     course = latest_course(session, patient.id)
     return records, course_value(course) if course is not None else None
+
+
+def earlier_versions(session: Session, *, patient: Patient) -> list[EarlierVersion]:
+    """The kept versions of the patient's corrected sessions, each named by its session's
+    current start (the session's identity in a document)."""
+    rows = session.execute(
+        select(TreatmentSessionRow.start_local, SessionVersionRow)
+        .join(SessionVersionRow, SessionVersionRow.session_id == TreatmentSessionRow.id)
+        .where(TreatmentSessionRow.patient_id == patient.id)
+        .order_by(TreatmentSessionRow.start_local, SessionVersionRow.version)
+    )
+    return [
+        EarlierVersion(
+            start=start,
+            version=v.version,
+            changed_utc=v.changed_utc,
+            record=replace(validate_session(v.record), start=v.start_local),
+        )
+        for start, v in rows
+    ]
+
+
+def restore_versions(
+    session: Session, *, patient: Patient, versions: Sequence[EarlierVersion]
+) -> int:
+    """Keep ``versions`` for the patient's sessions at their ``start`` (just written by
+    :func:`merge_care`, which replaced any stored history with the sessions), and number each
+    session after its last earlier version, as a correction does."""
+    if not versions:
+        return 0
+    starts = {v.start for v in versions}
+    rows = {
+        r.start_local: r
+        for r in session.scalars(
+            select(TreatmentSessionRow).where(
+                TreatmentSessionRow.patient_id == patient.id,
+                TreatmentSessionRow.start_local.in_(starts),
+            )
+        )
+    }
+    for v in versions:
+        row = rows[v.start]  # the document's own session (checked when it was parsed)
+        assert v.record.start is not None  # parse_care refuses a session without a start
+        session.add(
+            SessionVersionRow(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                session_id=row.id,
+                version=v.version,
+                start_local=v.record.start,
+                record=session_as_dict(v.record),
+                changed_utc=v.changed_utc or utcnow(),
+            )
+        )
+        row.version = max(row.version, v.version + 1)
+    session.flush()
+    return len(versions)

@@ -356,6 +356,7 @@ class PrescriptionTemplateRow(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # migration 0105
 
 
 class CourseRow(Base):

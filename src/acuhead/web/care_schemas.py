@@ -141,6 +141,9 @@ class TemplateUpdate(Strict):
     name: Text200
     points: list[TemplatePointIn] = Field(min_length=1, max_length=100)
     notes: str = Field(default="", max_length=4000)
+    # Optional in the schema so that a body without it reaches the service, which answers 428
+    # (send the version you read) rather than a generic 422.
+    version: DbId | None = Field(default=None, description="the version you read (428 without)")
 
 
 class TemplateOut(BaseModel):
@@ -150,6 +153,7 @@ class TemplateOut(BaseModel):
     notes: str
     created_by: int | None
     created_utc: UtcDateTime
+    version: int
 
 
 # ---- courses ----------------------------------------------------------------------------------

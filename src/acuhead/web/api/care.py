@@ -220,16 +220,22 @@ def get_template(template_id: Id, actor: CurrentActor, session: WriteSession) ->
     return svc.template_dict(svc.get_template(session, actor=actor, template_id=template_id))
 
 
-@router.put("/prescription-templates/{template_id}", response_model=TemplateOut)
+@router.put(
+    "/prescription-templates/{template_id}",
+    response_model=TemplateOut,
+    responses={428: {"description": "send the version you read"}},
+)
 def put_template(
     template_id: Id, body: TemplateUpdate, actor: CurrentActor, session: WriteSession
 ) -> dict[str, Any]:
+    """Replace a template's name, points and notes; send the version read."""
     row = svc.update_template(
         session,
         actor=actor,
         template_id=template_id,
         name=body.name,
         points=[(p.code, p.side.value if p.side else None) for p in body.points],
+        version=body.version,
         notes=body.notes,
     )
     return svc.template_dict(row)

@@ -717,12 +717,24 @@ def invite_page(request: Request, token: str, user: OptionalUser, session: ReadS
     return _invite_form(request, user, found, FormState())
 
 
+def _new_password_hash(posted: PostedForm) -> str | None:
+    """The posted password's hash, in a worker thread and before the write transaction opens
+    (FastAPI resolves a route's dependencies in the order of its parameters), so that the
+    transaction never waits on argon2."""
+    password, confirm = posted.get("password"), posted.get("confirm")
+    if not isinstance(password, str) or not isinstance(confirm, str):
+        return None
+    return invitations.hash_new_password(password, confirm)
+
+
 @router.post("/invite/{token}", dependencies=[SameOrigin])
 def invite_submit(
     request: Request,
     token: str,
     user: OptionalUser,
     posted: PostedForm,
+    # Before ``session``: the hash is computed before the transaction opens.
+    password_hash: Annotated[str | None, Depends(_new_password_hash)],
     session: WriteSession,
     settings: SettingsDep,
 ) -> Response:
@@ -739,7 +751,11 @@ def invite_submit(
         if form.ok:
             with session.begin_nested():
                 account = invitations.redeem_link(
-                    session, token=token, password=password, confirm=confirm
+                    session,
+                    token=token,
+                    password=password,
+                    confirm=confirm,
+                    password_hash=password_hash,
                 )
     except LinkUnusable as exc:
         return _unusable(request, user, exc)
