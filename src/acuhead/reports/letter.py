@@ -168,6 +168,46 @@ class Period(TypedDict):
     acute_medication_days: NotRequired[int]
 
 
+class AcuteRow(TypedDict):
+    """An acute medication of the latest 28 days: its name, class in words and on how many
+    days it was taken (None: the rare ones named together in one row)."""
+
+    name: str
+    cls: str
+    days: int | None
+
+
+class PreventiveRow(TypedDict):
+    name: str
+    cls: str
+    start: str
+    dose: str
+
+
+class OveruseGroup(TypedDict):
+    """One ICHD-3 8.2 drug group's days against its threshold (``flag``: at or above)."""
+
+    code: str
+    label: str
+    days: int
+    threshold: int
+    status: str
+    flag: bool
+
+
+class MedicationSummary(TypedDict):
+    window: str
+    recorded: int
+    acute: list[AcuteRow]
+    preventive: list[PreventiveRow]
+    groups: list[OveruseGroup]
+
+
+class FlagLine(TypedDict):
+    open: bool
+    text: str
+
+
 def _period(label: str, b: Window) -> Period:
     return Period(
         label=label,
@@ -227,7 +267,7 @@ def every_block(outcomes: PatientOutcome, today: dt.date) -> tuple[list[Period],
 
 def medication_summary(
     diary: Diary, today: dt.date, *, rules: DiagnosisRules = ICHD3_RULES
-) -> dict[str, Any]:
+) -> MedicationSummary:
     """Acute medication of the latest 28 days by name and class, the preventive courses running
     today, and the days of each ICHD-3 8.2 drug group against its threshold.
 
@@ -247,20 +287,20 @@ def medication_summary(
             if first <= day <= today:
                 key = (" ".join(dose.name.split()) or CLASS_LABELS[dose.med_class], dose.med_class)
                 names.setdefault(key, set()).add(day)
-    acute: list[dict[str, Any]] = [
+    acute: list[AcuteRow] = [
         {"name": name, "cls": CLASS_LABELS[cls], "days": len(days)}
         for (name, cls), days in sorted(names.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))
     ]
     if len(acute) > ACUTE_SHOWN:  # the rarest last, named together in one row (one page)
         rest = acute[ACUTE_SHOWN - 1 :]
-        other: dict[str, Any] = {
+        other: AcuteRow = {
             "name": f"{len(rest)} other medications",
             "cls": ", ".join(sorted({str(m["cls"]) for m in rest})),
             "days": None,
         }
         acute = [*acute[: ACUTE_SHOWN - 1], other]
     taken = frozenset(c for u in units for c in u.medication_classes)
-    groups = []
+    groups: list[OveruseGroup] = []
     for code, classes, threshold in overuse_groups(rules):
         used = classes & taken
         if not used:
@@ -283,7 +323,7 @@ def medication_summary(
             {"code": code, "label": _capital(label), "days": days, "threshold": threshold,
              "status": status, "flag": over}
         )  # fmt: skip
-    preventive = [
+    preventive: list[PreventiveRow] = [
         {
             "name": r.name,
             "cls": REGIMEN_LABELS.get(r.kind, "preventive"),
@@ -361,10 +401,10 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[FlagLine]:
     """Every open alert, in words; the latest few resolved ones with what was done, and how many
     earlier ones the record holds (the page must stay one page)."""
-    out: list[dict[str, Any]] = []
+    out: list[FlagLine] = []
     resolved: list[Mapping[str, Any]] = []
     for alert in alerts:
         if not alert.get("open"):
@@ -411,7 +451,7 @@ def letter_html(
     sessions: Sequence[Mapping[str, Any]],
     adverse_events: Sequence[Mapping[str, Any]],
     today: dt.date,
-    medication: Mapping[str, Any] | None = None,
+    medication: MedicationSummary | None = None,
     practitioner: str = "",
     recipient: str = "",
     question: str = "",
@@ -449,7 +489,13 @@ def letter_html(
     points = Counter(p["code"] for s in sessions for p in s.get("points", []))
     flags = _red_flags(readout.get("red_flags", []))
     birth = patient.get("birth_date")
-    med = medication or {"window": "", "recorded": 0, "acute": [], "preventive": [], "groups": []}
+    med: MedicationSummary = medication or {
+        "window": "",
+        "recorded": 0,
+        "acute": [],
+        "preventive": [],
+        "groups": [],
+    }
     html = _env.from_string(_TEMPLATE).render(
         p={
             "external_id": patient["external_id"],
