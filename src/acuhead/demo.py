@@ -8,6 +8,10 @@ effect drawn around published figures: about a 45% mean reduction in migraine da
 spread, so roughly half the cohort are >=50% responders (Xu 2020 BMJ: -3.5 migraine days
 from a baseline near 7-8; Cochrane 2016: 41-50% responders; CLINICAL.md 5).
 
+The clinic keeps its appointments in Central European time (about half the demo patients live
+in Berlin or Vienna), and each practitioner has a day of appointments booked on the end date
+(today by default) and the six days after it, so the dashboard's day list is not empty.
+
 Deterministic for a seed and an end date; written with bulk inserts in chunks of patients.
 """
 
@@ -22,7 +26,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 
 from acuhead.domain.redflags import CATALOGUE
-from acuhead.services import accounts, schedules
+from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.services.day_units import BulkDayUnits
 from acuhead.store.db import Database
@@ -59,6 +63,18 @@ PHENOTYPES = (
     ("mixed", 0.10, 0.35, 0.45, False),
 )
 ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Europe/Vienna")
+CLINIC_ZONE = ZONES[0]  # Berlin and Vienna share it: the zone most demo patients live in
+BOOKED_DAYS = 7  # the end date (today) and the six days after it
+# Opening hours, clinic-local: weekdays a full day with a lunch break, Saturday a morning,
+# Sunday closed. The first day (today) is always a full day, so the day list the demo is shown
+# with has appointments whatever day it is started on.
+WEEKDAY_HOURS = ((dt.time(8), dt.time(12, 30)), (dt.time(13, 30), dt.time(18)))
+SATURDAY_HOURS = ((dt.time(9), dt.time(13, 30)),)
+DURATIONS = (30, 45, 45, 60, 60, 60)  # minutes: follow-ups are shorter than a full session
+GAPS = (0, 0, 0, 15, 15, 30)  # minutes free before a slot
+# At most this many visits per patient in the booked days: 20 sessions over 8 weeks, front-
+# loaded, is about 3 a week at most (CLINICAL.md 5.4).
+VISITS_PER_WEEK = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,6 +492,9 @@ def ensure_demo_clinic(db: Database) -> tuple[int, list[int], dict[str, str]]:
         if clinic is None:
             clinic = accounts.create_clinic(session, name="Demo Acupuncture Clinic")
             schedules.apply_default_schedule(session, actor=Actor.system(clinic.id))
+            appointments.set_clinic_zone(
+                session, actor=Actor.system(clinic.id), timezone=CLINIC_ZONE
+            )
         logins: dict[str, str] = {}
         for email, (role, password) in DEMO_PASSWORDS.items():
             user = session.scalars(select(User).where(User.email == email)).first()
@@ -518,7 +537,11 @@ def generate(
     chunk: int = 200,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Write a demo cohort; call ``progress(n)`` after each chunk of n patients."""
+    """Write a demo cohort; call ``progress(n)`` after each chunk of n patients.
+
+    Appointments are booked from ``end`` on, or without ``end`` from the clinic's today (the
+    day its day list shows, which in Berlin can be a day ahead of this machine's date)."""
+    booking_from = end
     end = end or dt.date.today()
     clinic_id, practitioner_ids, logins = ensure_demo_clinic(db)
     with db.read() as session:
@@ -591,7 +614,106 @@ def generate(
                     )
                 )
     link_demo_patient(db, clinic_id)
+    if booking_from is None:
+        with db.read() as session:
+            booking_from = appointments.clinic_today(session, clinic_id)
+    book_demo_days(db, clinic_id, first=booking_from, seed=seed)
     return DemoResult(clinic_id, patients, totals["days"], totals["attacks"], logins)
+
+
+def _day_slots(
+    rng: random.Random, day: dt.date, *, full: bool = False
+) -> list[tuple[dt.datetime, int]]:
+    """One practitioner's slots of a day (clinic wall-clock start, minutes): back to back or
+    with a short gap, inside the opening hours (``full``: a weekday's whatever the day); now
+    and then a longer free stretch."""
+    weekday = day.weekday()
+    hours = WEEKDAY_HOURS if full or weekday < 5 else SATURDAY_HOURS if weekday == 5 else ()
+    slots = []
+    for opens, closes in hours:
+        at = dt.datetime.combine(day, opens)
+        last = dt.datetime.combine(day, closes)
+        while True:
+            at += dt.timedelta(minutes=rng.choice(GAPS) if rng.random() > 0.1 else 60)
+            minutes = rng.choice(DURATIONS)
+            if at + dt.timedelta(minutes=minutes) > last:
+                break
+            slots.append((at, minutes))
+            at += dt.timedelta(minutes=minutes)
+    return slots
+
+
+def book_demo_days(db: Database, clinic_id: int, *, first: dt.date, seed: int) -> int:
+    """Book each demo practitioner's days from ``first`` on (``BOOKED_DAYS`` of them) through
+    the service the appointment pages use, so every rule holds (no overlap, clinic zone,
+    audit). A practitioner sees their own patients first, then others of the clinic; a patient
+    comes at most ``VISITS_PER_WEEK`` times and never on two days running, the ones seen least
+    so far first; when no patient is left the day ends early. Nothing is booked if the
+    clinic already has appointments on those days (a second ``demo`` run adds patients only).
+    Returns how many were booked."""
+    last = first + dt.timedelta(days=BOOKED_DAYS - 1)
+    with db.write() as session:
+        admin = session.scalars(
+            select(User).where(User.clinic_id == clinic_id, User.role == Role.ADMIN.value)
+        ).first()
+        actor = (
+            Actor(admin.id, clinic_id, Role.ADMIN) if admin is not None else Actor.system(clinic_id)
+        )
+        if appointments.between(session, actor=actor, start_day=first, days=BOOKED_DAYS):
+            return 0
+        patients = list(
+            session.execute(
+                select(Patient.id, Patient.practitioner_id)
+                .where(Patient.clinic_id == clinic_id)
+                .order_by(Patient.id)
+            )
+        )
+        if not patients:
+            return 0
+        staff = list(
+            session.scalars(
+                select(User.id)
+                .where(User.clinic_id == clinic_id, User.role == Role.PRACTITIONER.value)
+                .order_by(User.id)
+            )
+        )
+        rng = random.Random(seed * 1_000_003 + first.toordinal())
+        visits = dict.fromkeys((pid for pid, _ in patients), 0)
+        tiebreak = {pid: rng.random() for pid, _ in patients}
+        last_visit: dict[int, dt.date] = {}
+        booked = 0
+        day = first
+        while day <= last:
+            # every practitioner's slots in the order of the day, so the patients left are
+            # shared between them rather than the first one taking them all
+            slots = sorted(
+                (start, k, minutes, practitioner_id)
+                for k, practitioner_id in enumerate(staff)
+                for start, minutes in _day_slots(rng, day, full=day == first)
+            )
+            for start, _, minutes, practitioner_id in slots:
+                free = [
+                    (own != practitioner_id, visits[pid], tiebreak[pid], pid)
+                    for pid, own in patients
+                    if visits[pid] < VISITS_PER_WEEK
+                    and (pid not in last_visit or (day - last_visit[pid]).days > 1)
+                ]
+                if not free:
+                    break
+                *_, pid = min(free)
+                appointments.book(
+                    session,
+                    actor=actor,
+                    patient_id=pid,
+                    practitioner_id=practitioner_id,
+                    start=start,
+                    duration_min=minutes,
+                )
+                last_visit[pid] = day
+                visits[pid] += 1
+                booked += 1
+            day += dt.timedelta(days=1)
+        return booked
 
 
 def link_demo_patient(db: Database, clinic_id: int) -> None:

@@ -10,6 +10,20 @@ from typing import Any
 
 import pytest
 
+from acuhead.analytics.results import (
+    BlockWindow,
+    ConfigResult,
+    KnownDays,
+    PatientOutcome,
+    PrimaryChange,
+    QuestionnaireLatest,
+    Questionnaires,
+    QuestionnaireTrend,
+    ResponderBasis,
+    Score,
+    SessionRelief,
+    Window,
+)
 from acuhead.domain.diagnosis import ICHD3_RULES, overuse_groups
 from acuhead.domain.diary import (
     Attack,
@@ -29,36 +43,40 @@ from acuhead.reports.letter import (
     medication_summary,
 )
 
+from .typed_results import build
+
 TODAY = dt.date(2026, 6, 30)
 ANCHOR = dt.date(2026, 1, 5)
 PATIENT = PatientFacts(birth_date=None)
 
 
-def _block(index: int, recorded: int = 26, migraine: int = 3) -> dict[str, Any]:
+def _block(index: int, recorded: int = 26, migraine: int = 3) -> Any:
     start = ANCHOR + dt.timedelta(days=28 * index)
-    return {
-        "index": index,
-        "start": start.isoformat(),
-        "end": (start + dt.timedelta(days=27)).isoformat(),
-        "days": 28,
-        "recorded_days": recorded,
-        "migraine_days": migraine,
-        "headache_days": migraine + 1,
-        "acute_medication_days": 2,
-        "low_compliance": recorded < 23,
-    }
+    return build(
+        Window if index < 0 else BlockWindow,
+        index=index,
+        start=start,
+        end=start + dt.timedelta(days=27),
+        days=28,
+        recorded_days=recorded,
+        migraine_days=migraine,
+        headache_days=migraine + 1,
+        acute_medication_days=2,
+        low_compliance=recorded < 23,
+    )
 
 
-def _outcomes(indexes: list[int]) -> dict[str, Any]:
+def _outcomes(indexes: list[int], **changes: Any) -> PatientOutcome:
     base = _block(-1, migraine=6)
-    return {
-        "anchor": ANCHOR.isoformat(),
-        "config": {"block_days": 28},
+    fields: dict[str, Any] = {
+        "anchor": ANCHOR,
+        "config": build(ConfigResult, block_days=28),
         "baseline": base,
         "blocks": [_block(i) for i in indexes],
-        "change": {"label": "weeks 9-12", "migraine_days_per_28": -3.0},
-        "questionnaires": {},
+        "change": build(PrimaryChange, label="weeks 9-12", migraine_days_per_28=-3.0),
+        "questionnaires": build(Questionnaires),
     }
+    return build(PatientOutcome, **{**fields, **changes})
 
 
 def _letter(**changes: Any) -> str:
@@ -98,11 +116,35 @@ def test_the_block_the_text_quotes_is_a_row_of_the_table() -> None:
 
 
 def test_a_letter_before_the_first_session_says_so() -> None:
-    outcomes: dict[str, Any] = {"anchor": None, "baseline": None, "blocks": []}
+    outcomes = build(PatientOutcome, anchor=None, baseline=None, blocks=[])
     assert every_block(outcomes, TODAY) == ([], "")
     html = _letter(outcomes=outcomes)
     assert "No acupuncture session is recorded yet" in html and "<th>Period</th>" not in html
     assert "HIT-6: not recorded; MIDAS: not recorded." in html
+
+
+def test_responder_uncertain_days_and_relief_are_read_from_the_typed_result() -> None:
+    """The letter reads the same typed outcome the panel reads (issue 16): the responder flag,
+    the uncertain days left out of it and the relief after a session, in words."""
+    basis = build(
+        ResponderBasis,
+        baseline=build(KnownDays, known_days=25, uncertain_days=2),
+        block=build(KnownDays, known_days=26, uncertain_days=1),
+    )
+    relief = build(SessionRelief, mean_relief=1.46, ci_low=0.8, ci_high=2.2)
+    outcomes = _outcomes(
+        list(range(6)),
+        responder={"30": True, "50": True},
+        responder_basis=basis,
+        session_relief=relief,
+    )
+    html = " ".join(_letter(outcomes=outcomes).split())
+    assert "≥50% responder: <strong>yes</strong>" in html
+    assert "2 uncertain days in the baseline and 1 uncertain day in the endpoint block" in html
+    assert "Mean pain relief right after a session: 1.5 points on 0-10 (95% CI 0.8 to 2.2)" in html
+    html = " ".join(_letter(outcomes=_outcomes(list(range(6)))).split())
+    assert "responder:" not in html and "uncertain day" not in html
+    assert "Mean pain relief" not in html
 
 
 def test_sender_recipient_and_question_with_defaults() -> None:
@@ -117,16 +159,21 @@ def test_sender_recipient_and_question_with_defaults() -> None:
 
 def test_hit6_and_midas_show_their_bands_or_not_recorded() -> None:
     # CLINICAL.md 4.1 (HIT-6 >= 60 severe impact) and 4.2 (MIDAS grade IV >= 21)
-    q = {
-        "hit6": {"label": "HIT-6", "n": 2, "latest": {"date": "2026-06-01", "total": 62},
-                 "first": {"date": "2026-01-01", "total": 66}},
-        "midas": {"label": "MIDAS", "n": 0, "latest": None, "first": None},
-    }  # fmt: skip
-    html = _letter(outcomes={**_outcomes([0]), "questionnaires": q})
+    june, january = dt.date(2026, 6, 1), dt.date(2026, 1, 1)
+    hit6_latest, hit6_first = (
+        build(Score, date=june, total=62),
+        build(Score, date=january, total=66),
+    )
+    q: dict[str, Any] = {
+        "hit6": build(QuestionnaireTrend, label="HIT-6", n=2, latest=hit6_latest, first=hit6_first),
+        "midas": build(QuestionnaireTrend, label="MIDAS", n=0, latest=None, first=None),
+    }
+    html = _letter(outcomes=_outcomes([0], questionnaires=build(Questionnaires, **q)))
     assert "HIT-6 62 (severe impact) on 2026-06-01; first 66 on 2026-01-01" in html
     assert "MIDAS: not recorded" in html
-    q["midas"] = {"label": "MIDAS", "n": 1, "latest": {"date": "2026-06-01", "total": 12}}
-    html = _letter(outcomes={**_outcomes([0]), "questionnaires": q})
+    midas_latest = build(Score, date=june, total=12)
+    q["midas"] = build(QuestionnaireLatest, label="MIDAS", n=1, latest=midas_latest)
+    html = _letter(outcomes=_outcomes([0], questionnaires=build(Questionnaires, **q)))
     assert "MIDAS 12 (grade III: moderate disability)" in html
 
 
@@ -283,7 +330,7 @@ def test_two_and_a_half_years_of_blocks_still_fit_one_page() -> None:
 
     blocks = 32  # 128 weeks
     today = ANCHOR + dt.timedelta(days=28 * blocks + 3)
-    outcomes = {**_outcomes(list(range(blocks))), "questionnaires": {}}
+    outcomes = _outcomes(list(range(blocks)))
     flags = [{"open": True, "findings": [{"code": "N_neoplasm"}]}] * 2
     names = [(f"drug{k}", MedClass.TRIPTAN) for k in range(10)]
     html = _letter(

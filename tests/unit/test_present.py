@@ -15,6 +15,8 @@ import pytest
 from acuhead.domain.diagnosis import ICHD3_RULES
 from acuhead.present import format as fmt
 
+from .typed_results import build
+
 
 @pytest.mark.parametrize(
     ("value", "digits", "expected"),
@@ -76,12 +78,13 @@ def test_nothing_below_the_web_edge_imports_it() -> None:
 
 
 def _letter(**outcomes: Any) -> str:
+    from acuhead.analytics.results import PatientOutcome
     from acuhead.reports.letter import letter_html
 
     return letter_html(
         patient={"external_id": "P1"},
         clinic="Clinic",
-        outcomes=outcomes,
+        outcomes=build(PatientOutcome, **outcomes),
         readout={},
         sessions=[],
         adverse_events=[],
@@ -93,6 +96,7 @@ def test_letter_states_the_overuse_thresholds_the_diagnosis_applies() -> None:
     """ICHD-3 8.2 (>=10 days for triptans, ergots, opioids, combinations; >=15 for simple
     analgesics): the letter reads them from the rules the diagnosis uses, so changing the rule
     in one place changes the letter too."""
+    from acuhead.analytics.results import PatientOutcome
     from acuhead.domain.diary import Attack, Diary, DiaryDay, MedClass, MedicationDose, PatientFacts
     from acuhead.reports.letter import letter_html, medication_summary
 
@@ -119,7 +123,7 @@ def test_letter_states_the_overuse_thresholds_the_diagnosis_applies() -> None:
             letter_html(
                 patient={"external_id": "P1"},
                 clinic="Clinic",
-                outcomes={},
+                outcomes=build(PatientOutcome),
                 readout={},
                 sessions=[],
                 adverse_events=[],

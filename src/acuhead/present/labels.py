@@ -4,7 +4,6 @@ the physician letter say "responder" and "uncertain days" the same way. Pure: no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from acuhead.analytics.results import ResponderBasis
 from acuhead.present.format import DASH
@@ -20,13 +19,11 @@ def responder_text(flags: Mapping[str, bool | None] | None) -> str:
     return f"\u2265{max(met)} %"
 
 
-def uncertain_text(basis: ResponderBasis | Mapping[str, Any] | None) -> str:
+def uncertain_text(basis: ResponderBasis | None) -> str:
     """Uncertain migraine days left out of the responder figures, or "" when there are none.
-    Takes the typed result, or its JSON (the letter reads the JSON until it is rewritten)."""
-    if not basis:
+    Takes the typed result only: the panel and the letter both read it."""
+    if basis is None:
         return ""
-    if not isinstance(basis, ResponderBasis):
-        basis = ResponderBasis.model_validate(basis)
     parts = []
     for side, name in ((basis.baseline, "baseline"), (basis.block, "endpoint block")):
         n = side.uncertain_days if side is not None else 0

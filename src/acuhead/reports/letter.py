@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from acuhead.analytics.results import PatientOutcome, Questionnaires, SessionRelief, Window
 from acuhead.domain.dayunits import day_units
 from acuhead.domain.diagnosis import ICHD3_RULES, DiagnosisRules, overuse_groups
 from acuhead.domain.diary import Diary, MedClass, RegimenKind
@@ -149,32 +150,99 @@ def _yes_no(value: object) -> str:
     return "yes" if value is True else "no" if value is False else ""
 
 
-def _period(label: str, b: Mapping[str, Any]) -> dict[str, Any]:
-    return {**b, "label": label}
+class Period(TypedDict):
+    """One row of the letter's period table: the baseline or a 28-day block, with its label.
+
+    A block with no diary row at all carries only its dates and ``recorded_days == 0`` (the
+    template prints "not recorded" then and reads none of the counts)."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    days: int
+    recorded_days: int
+    low_compliance: NotRequired[bool]
+    migraine_days: NotRequired[int]
+    migraine_days_uncertain: NotRequired[int]
+    headache_days: NotRequired[int]
+    acute_medication_days: NotRequired[int]
+
+
+class AcuteRow(TypedDict):
+    """An acute medication of the latest 28 days: its name, class in words and on how many
+    days it was taken (None: the rare ones named together in one row)."""
+
+    name: str
+    cls: str
+    days: int | None
+
+
+class PreventiveRow(TypedDict):
+    name: str
+    cls: str
+    start: str
+    dose: str
+
+
+class OveruseGroup(TypedDict):
+    """One ICHD-3 8.2 drug group's days against its threshold (``flag``: at or above)."""
+
+    code: str
+    label: str
+    days: int
+    threshold: int
+    status: str
+    flag: bool
+
+
+class MedicationSummary(TypedDict):
+    window: str
+    recorded: int
+    acute: list[AcuteRow]
+    preventive: list[PreventiveRow]
+    groups: list[OveruseGroup]
+
+
+class FlagLine(TypedDict):
+    open: bool
+    text: str
+
+
+def _period(label: str, b: Window) -> Period:
+    return Period(
+        label=label,
+        start=b.start,
+        end=b.end,
+        days=b.days,
+        recorded_days=b.recorded_days,
+        low_compliance=b.low_compliance,
+        migraine_days=b.migraine_days,
+        migraine_days_uncertain=b.migraine_days_uncertain,
+        headache_days=b.headache_days,
+        acute_medication_days=b.acute_medication_days,
+    )
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def every_block(outcomes: Mapping[str, Any], today: dt.date) -> tuple[list[dict[str, Any]], str]:
+def every_block(outcomes: PatientOutcome, today: dt.date) -> tuple[list[Period], str]:
     """The baseline and EVERY complete 28-day block from the first session up to ``today``, in
     order, and a sentence about the block still running ("" if none).
 
     A block with no diary entry at all is listed as not recorded rather than left out, so the
     periods a reader sees always run without gaps; a block still running is not counted (a part
     block would read as a drop, DESIGN.md glossary)."""
-    periods: list[dict[str, Any]] = []
-    if outcomes.get("baseline"):
-        periods.append(_period("Baseline", outcomes["baseline"]))
-    anchor_text = outcomes.get("anchor")
-    if not anchor_text:
+    periods: list[Period] = []
+    if outcomes.baseline is not None:
+        periods.append(_period("Baseline", outcomes.baseline))
+    anchor = outcomes.anchor
+    if anchor is None:
         return periods, ""
-    anchor = dt.date.fromisoformat(str(anchor_text))
-    config = outcomes.get("config") or {}
-    block_days = int(config.get("block_days") or PER_DAYS)
+    block_days = outcomes.config.block_days or PER_DAYS
     labels = OutcomeConfig(block_days=block_days)
-    known = {int(b["index"]): b for b in outcomes.get("blocks", [])}
+    known = {b.index: b for b in outcomes.blocks}
     running = ""
     index = 0
     while True:
@@ -186,20 +254,20 @@ def every_block(outcomes: Mapping[str, Any], today: dt.date) -> tuple[list[dict[
         if end > today:
             running = f"{label} ({start} to {end}) is still running and is counted when complete."
             break
-        block = known.get(index) or {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "days": block_days,
-            "recorded_days": 0,
-        }
-        periods.append(_period(label, block))
+        block = known.get(index)
+        if block is not None:
+            periods.append(_period(label, block))
+        else:
+            periods.append(
+                Period(label=label, start=start, end=end, days=block_days, recorded_days=0)
+            )
         index += 1
     return periods, running
 
 
 def medication_summary(
     diary: Diary, today: dt.date, *, rules: DiagnosisRules = ICHD3_RULES
-) -> dict[str, Any]:
+) -> MedicationSummary:
     """Acute medication of the latest 28 days by name and class, the preventive courses running
     today, and the days of each ICHD-3 8.2 drug group against its threshold.
 
@@ -219,20 +287,20 @@ def medication_summary(
             if first <= day <= today:
                 key = (" ".join(dose.name.split()) or CLASS_LABELS[dose.med_class], dose.med_class)
                 names.setdefault(key, set()).add(day)
-    acute: list[dict[str, Any]] = [
+    acute: list[AcuteRow] = [
         {"name": name, "cls": CLASS_LABELS[cls], "days": len(days)}
         for (name, cls), days in sorted(names.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))
     ]
     if len(acute) > ACUTE_SHOWN:  # the rarest last, named together in one row (one page)
         rest = acute[ACUTE_SHOWN - 1 :]
-        other: dict[str, Any] = {
+        other: AcuteRow = {
             "name": f"{len(rest)} other medications",
             "cls": ", ".join(sorted({str(m["cls"]) for m in rest})),
             "days": None,
         }
         acute = [*acute[: ACUTE_SHOWN - 1], other]
     taken = frozenset(c for u in units for c in u.medication_classes)
-    groups = []
+    groups: list[OveruseGroup] = []
     for code, classes, threshold in overuse_groups(rules):
         used = classes & taken
         if not used:
@@ -255,7 +323,7 @@ def medication_summary(
             {"code": code, "label": _capital(label), "days": days, "threshold": threshold,
              "status": status, "flag": over}
         )  # fmt: skip
-    preventive = [
+    preventive: list[PreventiveRow] = [
         {
             "name": r.name,
             "cls": REGIMEN_LABELS.get(r.kind, "preventive"),
@@ -274,32 +342,40 @@ def medication_summary(
     }
 
 
-def _questionnaire_lines(questionnaires: Mapping[str, Any]) -> list[str]:
+def _questionnaire_lines(questionnaires: Questionnaires) -> list[str]:
     """HIT-6 and MIDAS always (with their bands, or "not recorded"); others when recorded."""
     # The two a physician reads for headache burden (issue 15); bands from the registry.
     banded = {key: instrument(key) for key in ("hit6", "midas")}
-    always = {key: {"label": spec.label} for key, spec in banded.items()}
+    found = questionnaires.instruments
     lines = []
-    for key, q in {**always, **questionnaires}.items():
-        if key == "note" or not isinstance(q, Mapping):
-            continue
-        name = str(q.get("label", key))
-        latest = q.get("latest")
-        if not isinstance(latest, Mapping) or latest.get("total") is None:
+    for key in [*banded, *(k for k in found if k not in banded)]:
+        q = found.get(key)
+        latest = q.latest if q is not None else None
+        if q is None or latest is None:
             if key in banded:
-                lines.append(f"{name}: {NOT_RECORDED}")
+                lines.append(f"{q.label if q is not None else banded[key].label}: {NOT_RECORDED}")
             continue
-        total = latest["total"]
+        total = latest.total
         spec = banded.get(key)
-        text = f"{name} {total}"
+        text = f"{q.label} {total}"
         if spec is not None:
             text += f" ({spec.band(int(total)).label})"
-        text += f" on {latest.get('date')}"
-        first = q.get("first")
-        if isinstance(first, Mapping) and q.get("n", 0) > 1:
-            text += f"; first {first.get('total')} on {first.get('date')}"
+        text += f" on {latest.date}"
+        first = getattr(q, "first", None)  # an instrument asking about change has no first
+        if first is not None and q.n > 1:
+            text += f"; first {first.total} on {first.date}"
         lines.append(text)
     return lines
+
+
+def _relief(relief: SessionRelief) -> str:
+    """Mean relief right after a session with its interval, or "" when none was scored."""
+    if relief.mean_relief is None or relief.ci_low is None or relief.ci_high is None:
+        return ""
+    return (
+        f"{relief.mean_relief:.1f} points on 0-10 (95% CI {relief.ci_low:.1f} to "
+        f"{relief.ci_high:.1f})"
+    )
 
 
 def _finding_label(finding: Mapping[str, Any]) -> str:
@@ -311,7 +387,7 @@ def _finding_label(finding: Mapping[str, Any]) -> str:
     return text or "a red flag whose details were not recorded"
 
 
-def _columns(periods: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _columns(periods: list[Period]) -> list[list[Period]]:
     """The periods in one table, or side by side in two once a long course would push the
     letter past one page (every block is still listed)."""
     if len(periods) <= ONE_COLUMN_PERIODS:
@@ -325,10 +401,10 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[FlagLine]:
     """Every open alert, in words; the latest few resolved ones with what was done, and how many
     earlier ones the record holds (the page must stay one page)."""
-    out: list[dict[str, Any]] = []
+    out: list[FlagLine] = []
     resolved: list[Mapping[str, Any]] = []
     for alert in alerts:
         if not alert.get("open"):
@@ -370,35 +446,37 @@ def letter_html(
     *,
     patient: Mapping[str, Any],
     clinic: str,
-    outcomes: Mapping[str, Any],
+    outcomes: PatientOutcome,
     readout: Mapping[str, Any],
     sessions: Sequence[Mapping[str, Any]],
     adverse_events: Sequence[Mapping[str, Any]],
     today: dt.date,
-    medication: Mapping[str, Any] | None = None,
+    medication: MedicationSummary | None = None,
     practitioner: str = "",
     recipient: str = "",
     question: str = "",
 ) -> str:
     """The letter as HTML; pure, so the content is testable without a PDF engine.
 
-    ``medication`` is :func:`medication_summary` of the patient's diary; ``recipient`` and
-    ``question`` as the sender typed them (empty: the defaults)."""
+    ``outcomes`` is the typed result the outcome panel reads too (``services.outcomes``), so
+    the letter cannot drift from it; ``medication`` is :func:`medication_summary` of the
+    patient's diary; ``recipient`` and ``question`` as the sender typed them (empty: the
+    defaults)."""
     periods, running = every_block(outcomes, today)
     blocks = [
         Block(
-            dt.date.fromisoformat(str(b["start"])),
-            dt.date.fromisoformat(str(b["end"])),
-            int(b["recorded_days"]),
-            int(b.get("migraine_days") or 0),
-            int(b.get("headache_days") or 0),
+            b["start"],
+            b["end"],
+            b["recorded_days"],
+            b.get("migraine_days", 0),
+            b.get("headache_days", 0),
         )
         for b in periods
     ]
     session_dates = sorted(dt.date.fromisoformat(str(s["start"])[:10]) for s in sessions)
     chart = migraine_days_chart(blocks, sessions=session_dates) if blocks else Markup("")
-    change = outcomes.get("change") or {}
-    value = change.get("migraine_days_per_28")
+    change = outcomes.change
+    value = change.migraine_days_per_28
     diagnoses = list(readout.get("diagnoses", []))
     overuse_dx = [d for d in diagnoses if str(d.get("code", "")).startswith("8.2")]
     overuse = (
@@ -409,10 +487,15 @@ def letter_html(
         else "Over whole calendar months, the diary does not show the 8.2 criteria as met."
     )
     points = Counter(p["code"] for s in sessions for p in s.get("points", []))
-    relief = outcomes.get("session_relief") or {}
     flags = _red_flags(readout.get("red_flags", []))
     birth = patient.get("birth_date")
-    med = medication or {"window": "", "recorded": 0, "acute": [], "preventive": [], "groups": []}
+    med: MedicationSummary = medication or {
+        "window": "",
+        "recorded": 0,
+        "acute": [],
+        "preventive": [],
+        "groups": [],
+    }
     html = _env.from_string(_TEMPLATE).render(
         p={
             "external_id": patient["external_id"],
@@ -423,33 +506,26 @@ def letter_html(
         recipient=recipient.strip() or DEFAULT_RECIPIENT,
         question=question.strip() or DEFAULT_QUESTION,
         today=today.isoformat(),
-        recorded_days=sum(int(b["recorded_days"]) for b in periods),
+        recorded_days=sum(b["recorded_days"] for b in periods),
         periods=periods,
         period_columns=_columns(periods),
         running=running,
         chart=chart,
-        change={"label": change.get("label", ""), "value": f"{value:+.1f}"}
-        if isinstance(value, int | float)
-        else None,
-        responder=_yes_no((outcomes.get("responder") or {}).get("50")),
-        uncertain=uncertain_text(outcomes.get("responder_basis")),
+        change={"label": change.label, "value": f"{value:+.1f}"} if value is not None else None,
+        responder=_yes_no(outcomes.responder.get("50")),
+        uncertain=uncertain_text(outcomes.responder_basis),
         medication=med,
         overuse=overuse,
         overuse_flag=bool(overuse_dx),
         diagnoses=[d for d in diagnoses if d not in overuse_dx],
-        questionnaires=_questionnaire_lines(outcomes.get("questionnaires") or {}),
+        questionnaires=_questionnaire_lines(outcomes.questionnaires),
         sessions={
             "count": len(sessions),
             "first": session_dates[0].isoformat() if session_dates else "",
             "last": session_dates[-1].isoformat() if session_dates else "",
             "points": ", ".join(f"{c} ({n})" for c, n in points.most_common(6)),
         },
-        relief=(
-            f"{relief['mean_relief']:.1f} points on 0-10 (95% CI {relief['ci_low']:.1f} to "
-            f"{relief['ci_high']:.1f})"
-        )
-        if relief.get("mean_relief") is not None and relief.get("ci_low") is not None
-        else "",
+        relief=_relief(outcomes.session_relief),
         adverse=_adverse(adverse_events),
         red_flags=flags,
     )

@@ -91,10 +91,9 @@ def physician_letter_html(
         practitioner=_practitioner(session, actor, patient.practitioner_id),
         recipient=recipient_text,
         question=question_text,
-        # The letter reads the outcomes' JSON; moving it to the typed result is left for later.
         outcomes=outcomes.patient_outcomes(
             session, actor=actor, patient_id=patient.id, diary=diary
-        ).to_json(),
+        ),
         readout=clinical.readout(session, actor=actor, patient_id=patient.id, diary=diary),
         medication=medication_summary(diary, today),
         sessions=sessions,
