@@ -112,5 +112,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("calendar_feeds")
     op.drop_table("appointments")
-    with op.batch_alter_table("clinics") as batch:
-        batch.drop_column("timezone")
+    # In place on both engines (SQLite 3.35+ drops a column itself): a batch rebuild would drop
+    # and recreate ``clinics``, and with foreign keys on that deletes every patient row.
+    op.drop_column("clinics", "timezone")
