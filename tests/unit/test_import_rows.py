@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from collections.abc import Callable
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
-from acuhead.services.imports import _datetime_text, cycle_collection_paused
+from acuhead.services.imports import _datetime_text, _json_text_columns, cycle_collection_paused
 
 SQLITE = cast(Callable[[Any], Any], DateTime()._cached_bind_processor(sqlite.dialect()))
 values = (
@@ -74,3 +75,21 @@ def test_a_collector_paused_by_someone_else_stays_paused() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+json_values = st.none() | st.lists(st.sampled_from(["frontal", "temporal", "pressing", "é"]))
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(json_values, json_values, st.integers()), min_size=1, max_size=8))
+def test_copy_writes_each_json_value_as_its_json_text(rows: list[tuple[Any, ...]]) -> None:
+    """The COPY rows for PostgreSQL carry JSON columns as JSON text, the same text as
+    ``json.dumps`` of each value (repeated lists share one text); other columns pass as they
+    are, and a table without JSON columns needs no conversion."""
+    convert = _json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
+    assert convert is not None
+    for row in rows:
+        got = convert(row)
+        want = (*(None if v is None else json.dumps(v) for v in row[:2]), row[2])
+        assert got == want
+    assert _json_text_columns("attacks", ("start_local", "peak_intensity")) is None
