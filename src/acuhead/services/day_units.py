@@ -30,6 +30,7 @@ from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack, diary_in_patient_zone
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
+from acuhead.store import block_aggregates
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
 from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
@@ -241,13 +242,16 @@ def refresh_day_units(
     )
     if not whole and start == end:
         _replace_one_day(session, patient.id, start, rows)
-        return len(rows)
-    stmt = delete(table).where(table.c.patient_id == patient.id)
-    if not whole:
-        stmt = stmt.where(table.c.day >= start, table.c.day <= end)
-    session.execute(stmt)
-    if rows:
-        session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+    else:
+        stmt = delete(table).where(table.c.patient_id == patient.id)
+        if not whole:
+            stmt = stmt.where(table.c.day >= start, table.c.day <= end)
+        session.execute(stmt)
+        if rows:
+            session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+    # The windows this range falls in, in this transaction (issue 17); whole: every window.
+    span = (None, None) if whole else (start, end)
+    block_aggregates.refresh_blocks(session, patient.id, *span)
     return len(rows)
 
 

@@ -54,6 +54,7 @@ from acuhead.interop.document import (
 from acuhead.services import care_documents, safety
 from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store import block_aggregates
 from acuhead.store.audit import audit
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
@@ -802,6 +803,7 @@ def _write_diary(
         rows = [(pid, r[1], cid, *r[3:]) for r in plan.units]
         _bulk_insert(session, "day_units", units.COLUMNS, rows)
         patient.migraine_diagnosed = plan.migraine_by_attacks
+        block_aggregates.rebuild_patient(session, patient.id)  # issue 17: same transaction
     return counts
 
 

@@ -25,6 +25,7 @@ from acuhead.domain.sessions import (
     validate_session,
 )
 from acuhead.errors import FieldError, ValidationError
+from acuhead.store.block_aggregates import rebuild_patient
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
     AdverseEventRow,
@@ -91,6 +92,8 @@ def write_session_row(
             )
         )
     session.flush()
+    # The first session is the outcome anchor: the patient's windows may have moved (issue 17).
+    rebuild_patient(session, patient.id)
     return row
 
 
