@@ -56,8 +56,8 @@ def _t(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-def _anchor(session: Session, patient_id: int) -> tuple[int, int | None] | None:
-    """(clinic id, anchor day number or None when untreated) of a patient; None if no patient.
+def _anchor(session: Session, patient_id: int) -> tuple[int, int] | None:
+    """(clinic id, anchor day number) of a treated patient; None when untreated (or gone).
     The anchor counts only sessions of the patient's own clinic, as ``anchors_cte`` does."""
     p, ts = _t(Patient), _t(TreatmentSessionRow)
     row = session.execute(
@@ -68,11 +68,9 @@ def _anchor(session: Session, patient_id: int) -> tuple[int, int | None] | None:
         .where(p.c.id == patient_id)
         .group_by(p.c.clinic_id)
     ).first()
-    if row is None:
+    if row is None or row[1] is None:
         return None
     clinic_id, first = row
-    if first is None:
-        return int(clinic_id), None
     if isinstance(first, str):  # pragma: no cover - SQLite returns MIN() of a DATETIME as text
         first = dt.datetime.fromisoformat(first)
     return int(clinic_id), day_number(first.date())
@@ -161,12 +159,12 @@ def refresh_blocks(
 ) -> None:
     """After the day units of ``start..end`` (inclusive; None: the whole diary) were replaced:
     sum again every window that range falls in. Call in the refresh's transaction, after its
-    writes (pending ORM changes are flushed by the execute)."""
+    writes have been flushed."""
     if start is None or end is None:
         rebuild_patient(session, patient_id)
         return
     found = _anchor(session, patient_id)
-    if found is None or found[1] is None:
+    if found is None:
         return  # untreated: no windows (a new session rebuilds the patient)
     clinic_id, anchor = found
     _write(session, patient_id, clinic_id, anchor, day_number(start), day_number(end))
@@ -177,7 +175,7 @@ def rebuild_patient(session: Session, patient_id: int) -> None:
     was written (the anchor may have moved) or a whole diary was rewritten."""
     _delete_patient(session, patient_id)
     found = _anchor(session, patient_id)
-    if found is None or found[1] is None:
+    if found is None:
         return
     clinic_id, anchor = found
     du = _t(DayUnitRow)

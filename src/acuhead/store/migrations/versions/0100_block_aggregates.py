@@ -14,6 +14,8 @@ Create Date: 2026-12-06 22:00:00.000000
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -89,7 +91,7 @@ def _fill_sql(dialect: str) -> str:
 
 
 def upgrade() -> None:
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column(
             "patient_id",
             sa.Integer(),
