@@ -56,38 +56,34 @@ def _t(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-def _anchor(session: Session, patient_id: int) -> tuple[int, int] | None:
-    """(clinic id, anchor day number) of a treated patient; None when untreated (or gone).
-    The anchor counts only sessions of the patient's own clinic, as ``anchors_cte`` does."""
+def _anchor_day_sql(dialect: str) -> str:
+    """The local date of a patient's first session as a day number, in SQL (the same number
+    as ``analytics.sql.day_number``, which ``store`` may not import)."""
+    first = "MIN(treatment_sessions.start_local)"
+    if dialect == "sqlite":
+        return f"CAST(julianday(date({first})) - 2440587.5 AS INTEGER)"
+    return f"(CAST({first} AS DATE) - DATE '1970-01-01')"
+
+
+def _anchor(session: Session, patient_id: int) -> ColumnElement[Any]:
+    """One patient's anchor day number as a scalar subquery, NULL when untreated (so every
+    comparison with it is NULL and the statements using it touch nothing). Only sessions of
+    the patient's own clinic count, as in ``analytics.cohort.anchors_cte``."""
     p, ts = _t(Patient), _t(TreatmentSessionRow)
-    row = session.execute(
-        select(p.c.clinic_id, func.min(ts.c.start_local))
-        .select_from(
-            p.outerjoin(ts, and_(ts.c.patient_id == p.c.id, ts.c.clinic_id == p.c.clinic_id))
-        )
-        .where(p.c.id == patient_id)
-        .group_by(p.c.clinic_id)
-    ).first()
-    if row is None or row[1] is None:
-        return None
-    clinic_id, first = row
-    if isinstance(first, str):  # pragma: no cover - SQLite returns MIN() of a DATETIME as text
-        first = dt.datetime.fromisoformat(first)
-    return int(clinic_id), day_number(first.date())
+    dialect = session.get_bind().dialect.name
+    return (
+        select(literal_column(_anchor_day_sql(dialect)))
+        .select_from(ts.join(p, and_(p.c.id == ts.c.patient_id, ts.c.clinic_id == p.c.clinic_id)))
+        .where(ts.c.patient_id == patient_id)
+        .scalar_subquery()
+    )
 
 
-def block_of(day_num: int, anchor: int) -> int:
-    """The window of a day: -1 for the baseline, k for the k-th block (days before the baseline
-    belong to no window; callers leave them out)."""
-    return BASELINE if day_num < anchor else (day_num - anchor) // BLOCK_DAYS
-
-
-def _window_days(block: int, anchor: int) -> tuple[int, int]:
-    """First and last day number of a window."""
-    if block == BASELINE:
-        return anchor - BASELINE_DAYS, anchor - 1
-    first = anchor + block * BLOCK_DAYS
-    return first, first + BLOCK_DAYS - 1
+def _block(day_num: ColumnElement[Any], anchor: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The window of a day: -1 for the baseline, k for the k-th block. Days before the
+    baseline are left out by the callers' ``day_num >= anchor - BASELINE_DAYS``."""
+    rel = day_num - anchor
+    return case((rel < 0, literal(BASELINE)), else_=rel // BLOCK_DAYS)
 
 
 def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -122,75 +118,50 @@ def _sums(du: Table) -> list[ColumnElement[Any]]:
 _COLUMNS: tuple[str, ...] = ("patient_id", "block", "clinic_id", *BlockCounts._fields)
 
 
-def _write(
-    session: Session, patient_id: int, clinic_id: int, anchor: int, lo: int, hi: int
-) -> None:
-    """Replace the rows of the windows holding day numbers ``lo..hi`` (clamped to the baseline
-    start) by sums of the day units, in two statements."""
-    lo = max(lo, anchor - BASELINE_DAYS)
-    if hi < lo:
-        return
-    first_block, last_block = block_of(lo, anchor), block_of(hi, anchor)
-    day_lo = _window_days(first_block, anchor)[0]
-    day_hi = _window_days(last_block, anchor)[1]
-    agg, du = _t(BlockAggregateRow), _t(DayUnitRow)
-    session.execute(
-        delete(agg).where(
-            agg.c.patient_id == patient_id, agg.c.block.between(first_block, last_block)
-        )
-    )
-    rel = du.c.day_num - anchor
-    block = case((rel < 0, literal(BASELINE)), else_=rel // BLOCK_DAYS).label("block")
-    grouped = (
-        select(du.c.patient_id, block, literal(clinic_id).label("clinic_id"), *_sums(du))
-        .where(du.c.patient_id == patient_id, du.c.day_num.between(day_lo, day_hi))
-        .group_by(du.c.patient_id, literal_column("block"))
-    )
-    session.execute(insert(agg).from_select(list(_COLUMNS), grouped))
-
-
-def _delete_patient(session: Session, patient_id: int) -> None:
-    agg = _t(BlockAggregateRow)
-    session.execute(delete(agg).where(agg.c.patient_id == patient_id))
-
-
 def refresh_blocks(
     session: Session, patient_id: int, start: dt.date | None, end: dt.date | None
 ) -> None:
     """After the day units of ``start..end`` (inclusive; None: the whole diary) were replaced:
     sum again every window that range falls in. Call in the refresh's transaction, after its
-    writes have been flushed."""
+    writes have been flushed. Two statements whatever the range (the anchor is a subquery of
+    both, so a diary write costs no extra round trip to look it up); an untreated patient's
+    statements touch nothing."""
     if start is None or end is None:
         rebuild_patient(session, patient_id)
         return
-    found = _anchor(session, patient_id)
-    if found is None:
-        return  # untreated: no windows (a new session rebuilds the patient)
-    clinic_id, anchor = found
-    _write(session, patient_id, clinic_id, anchor, day_number(start), day_number(end))
+    agg, du = _t(BlockAggregateRow), _t(DayUnitRow)
+    anchor = _anchor(session, patient_id)
+    lo, hi = literal(day_number(start)), literal(day_number(end))
+    first_block, last_block = _block(lo, anchor), _block(hi, anchor)
+    session.execute(
+        delete(agg).where(
+            agg.c.patient_id == patient_id, agg.c.block.between(first_block, last_block)
+        )
+    )
+    # The first day of the first window and the last day of the last one.
+    day_lo = case((lo < anchor, anchor - BASELINE_DAYS), else_=anchor + first_block * BLOCK_DAYS)
+    day_hi = case(
+        (hi < anchor, anchor - 1), else_=anchor + last_block * BLOCK_DAYS + BLOCK_DAYS - 1
+    )
+    block = _block(du.c.day_num, anchor).label("block")
+    grouped = (
+        select(du.c.patient_id, block, du.c.clinic_id, *_sums(du))
+        .where(
+            du.c.patient_id == patient_id,
+            du.c.day_num.between(day_lo, day_hi),
+            du.c.day_num >= anchor - BASELINE_DAYS,
+        )
+        .group_by(du.c.patient_id, literal_column("block"), du.c.clinic_id)
+    )
+    session.execute(insert(agg).from_select(list(_COLUMNS), grouped))
 
 
 def rebuild_patient(session: Session, patient_id: int) -> None:
     """Every window of one patient, from their day units and current anchor: after a session
     was written (the anchor may have moved) or a whole diary was rewritten."""
-    _delete_patient(session, patient_id)
-    found = _anchor(session, patient_id)
-    if found is None:
-        return
-    clinic_id, anchor = found
-    du = _t(DayUnitRow)
-    last = session.scalar(select(func.max(du.c.day_num)).where(du.c.patient_id == patient_id))
-    if last is not None:
-        _write(session, patient_id, clinic_id, anchor, anchor - BASELINE_DAYS, int(last))
-
-
-def _anchor_day_sql(dialect: str) -> str:
-    """The local date of a patient's first session as a day number, in SQL (the same number
-    as ``analytics.sql.day_number``, which ``store`` may not import)."""
-    first = "MIN(treatment_sessions.start_local)"
-    if dialect == "sqlite":
-        return f"CAST(julianday(date({first})) - 2440587.5 AS INTEGER)"
-    return f"(CAST({first} AS DATE) - DATE '1970-01-01')"
+    agg = _t(BlockAggregateRow)
+    session.execute(delete(agg).where(agg.c.patient_id == patient_id))
+    _fill(session, patient_id, patient_id)
 
 
 def _fill(session: Session, lo: int, hi: int) -> None:
@@ -209,8 +180,7 @@ def _fill(session: Session, lo: int, hi: int) -> None:
         .group_by(ts.c.patient_id, p.c.clinic_id)
         .subquery("a")
     )
-    rel = du.c.day_num - a.c.anchor
-    block = case((rel < 0, literal(BASELINE)), else_=rel // BLOCK_DAYS).label("block")
+    block = _block(du.c.day_num, a.c.anchor).label("block")
     grouped = (
         select(du.c.patient_id, block, a.c.clinic_id, *_sums(du))
         .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
