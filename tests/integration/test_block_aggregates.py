@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from acuhead import cli
+from acuhead.analytics import cohort as cohort_module
 from acuhead.analytics.cohort import Scope, block_counts_select
 from acuhead.domain.diary import Attack, DiaryDay, Nausea, Quality, Side
-from acuhead.domain.outcomes import BlockCounts
+from acuhead.domain.outcomes import BlockCounts, OutcomeConfig
 from acuhead.domain.sessions import SessionRecord, Style
 from acuhead.errors import NotFound
-from acuhead.services import diary, imports
+from acuhead.services import diary, imports, outcomes
 from acuhead.services.actors import Actor
 from acuhead.store import block_aggregates
 from acuhead.store.care_records import write_session_row
@@ -204,6 +205,38 @@ def test_an_import_rebuilds_the_patients_windows(db: Database, world: World) -> 
     got = assert_equal(db, cid)
     assert got[(world.patient_a, -1)].recorded_days == 20
     assert got[(world.patient_a, 0)].headache_days == 10
+
+
+def test_the_report_reads_the_aggregates_with_the_scans_figures(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The practice report (default windows) reads block_aggregates and gives the figures of
+    the day-unit scan; other windows still scan."""
+    sx = Actor.system(world.clinic_x)
+    with db.write() as s:
+        for pid, shift in ((world.patient_a, 0), (world.patient_b, 5)):
+            for k in range(-28, 84):
+                entry = day(ANCHOR + dt.timedelta(days=k), headache=(k + shift) % 4 == 0, stress=3)
+                diary.upsert_day(s, actor=sx, patient_id=pid, day=entry)
+            add_session(s, pid, dt.datetime.combine(ANCHOR, dt.time(9)))
+    read: list[str] = []
+    real = cohort_module._aggregate_rows
+
+    def counted(session: Session, scope: Any) -> list[Any]:
+        read.append("aggregates")
+        return real(session, scope)
+
+    monkeypatch.setattr(cohort_module, "_aggregate_rows", counted)
+    with db.write() as s:
+        stored_report = outcomes.practice_report(s, actor=sx).to_json()
+        longer = outcomes.practice_report(s, actor=sx, config=OutcomeConfig(block_days=30))
+    assert read == ["aggregates"]  # the 30-day blocks were scanned
+    monkeypatch.setattr(cohort_module, "aggregated_windows", lambda _config: False)
+    with db.write() as s:
+        scanned_report = outcomes.practice_report(s, actor=sx).to_json()
+    assert stored_report == scanned_report
+    assert stored_report["patients_treated"] == 2
+    assert longer.to_json() != stored_report
 
 
 # --------------------------------------------------------------------------- random sequences
