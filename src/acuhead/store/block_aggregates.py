@@ -9,8 +9,8 @@ sums change only when a diary day or the anchor changes, so they are kept here o
   transaction, so the table never disagrees with the day units it is read beside;
 * :func:`rebuild_patient` when the anchor may have moved (a session written) or a whole diary
   was replaced (an import);
-* :func:`rebuild_all` for everyone (the migration that creates the table and ``acuhead db
-  rebuild-aggregates``).
+* :func:`rebuild_all` for everyone, set-based (``acuhead db rebuild-aggregates``, the demo
+  generator; migration 0100 fills the table with a frozen copy of the same statement).
 
 A window is summed again from its day units rather than adjusted by a difference: the result
 is then the scan's by construction, whatever the refresh replaced. Windows are the defaults
@@ -202,14 +202,3 @@ def rebuild_all(session: Session, progress: Progress | None = None) -> int:
         if progress is not None:
             progress(i + len(part), len(ids))
     return len(ids)
-
-
-def stored_blocks(session: Session, patient_id: int) -> dict[int, BlockCounts]:
-    """One patient's stored windows (block -> sums)."""
-    agg = _t(BlockAggregateRow)
-    rows = session.execute(
-        select(agg.c.block, *(agg.c[f] for f in BlockCounts._fields)).where(
-            agg.c.patient_id == patient_id
-        )
-    )
-    return {int(r[0]): BlockCounts._make(r[1:]) for r in rows}
