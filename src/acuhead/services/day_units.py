@@ -242,16 +242,16 @@ def refresh_day_units(
     )
     if not whole and start == end:
         _replace_one_day(session, patient.id, start, rows)
-    else:
-        stmt = delete(table).where(table.c.patient_id == patient.id)
-        if not whole:
-            stmt = stmt.where(table.c.day >= start, table.c.day <= end)
-        session.execute(stmt)
-        if rows:
-            session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
-    # The windows this range falls in, in this transaction (issue 17); whole: every window.
-    span = (None, None) if whole else (start, end)
-    block_aggregates.refresh_blocks(session, patient.id, *span)
+        block_aggregates.refresh_blocks(session, patient.id, start, end)  # issue 17
+        return len(rows)
+    stmt = delete(table).where(table.c.patient_id == patient.id)
+    if not whole:
+        stmt = stmt.where(table.c.day >= start, table.c.day <= end)
+    session.execute(stmt)
+    if rows:
+        session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+    # issue 17: the windows this range falls in, in this transaction (whole: every window)
+    block_aggregates.refresh_blocks(session, patient.id, *(() if whole else (start, end)))
     return len(rows)
 
 

@@ -119,7 +119,7 @@ _COLUMNS: tuple[str, ...] = ("patient_id", "block", "clinic_id", *BlockCounts._f
 
 
 def refresh_blocks(
-    session: Session, patient_id: int, start: dt.date | None, end: dt.date | None
+    session: Session, patient_id: int, start: dt.date | None = None, end: dt.date | None = None
 ) -> None:
     """After the day units of ``start..end`` (inclusive; None: the whole diary) were replaced:
     sum again every window that range falls in. Call in the refresh's transaction, after its
