@@ -174,6 +174,25 @@ def db_upgrade() -> None:
     err.print("database is up to date")
 
 
+@db_app.command("rebuild-aggregates")
+def db_rebuild_aggregates() -> None:
+    """Rebuild the per-patient outcome window sums (block_aggregates) from the day units.
+
+    They are kept up to date on every write; this is for a database changed behind the
+    application's back (a restore of a hand-edited dump, a bulk load)."""
+    from acuhead.store.block_aggregates import rebuild_all
+
+    db = open_db()
+    t0 = time.perf_counter()
+
+    def step(done: int, total: int) -> None:
+        err.print(f"aggregates: {done} / {total} patients ({time.perf_counter() - t0:.1f} s)")
+
+    with db.write() as session:
+        total = rebuild_all(session, progress=step)
+    err.print(f"aggregates rebuilt for {total} patients in {time.perf_counter() - t0:.1f} s")
+
+
 @app.command()
 def demo(
     patients: Annotated[int, typer.Option(min=1, help="number of patients")] = 40,

@@ -29,6 +29,7 @@ from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.services.day_units import BulkDayUnits
+from acuhead.store import block_aggregates
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
@@ -604,6 +605,8 @@ def generate(
         if progress:
             progress(min(patients, lo + chunk) - lo)
     filler.close()
+    with db.write() as session:  # the outcome windows of the bulk-written diaries (issue 17)
+        block_aggregates.rebuild_all(session)
     if not db.is_sqlite:
         with db.write() as session:
             for table in ("patients", "attacks", "courses", "treatment_sessions"):

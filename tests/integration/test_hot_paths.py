@@ -306,9 +306,12 @@ def test_a_patients_diary_requests_stay_within_their_statement_budget(
     finally:
         counter.close()
     # holder+patient, [the patient locked: PostgreSQL], the day under lock, update, audit, the
-    # day's attacks, day unit
+    # day's attacks, day unit, its outcome window replaced (issue 17: block_aggregates)
     lock = [] if db.is_sqlite else ["SELECT"]
-    assert write == ["SELECT", *lock, "SELECT", "UPDATE", "INSERT", "SELECT", "INSERT"], write
+    window = ["DELETE", "INSERT"]
+    assert write == ["SELECT", *lock, "SELECT", "UPDATE", "INSERT", "SELECT", "INSERT", *window], (
+        write
+    )
     assert read == ["SELECT", "SELECT"], read  # holder+patient, the page of days
 
 

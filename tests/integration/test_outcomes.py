@@ -47,6 +47,7 @@ from acuhead.interop import document
 from acuhead.services import clinical, diary, imports, outcomes
 from acuhead.services.actors import Actor
 from acuhead.services.day_units import COLUMNS, refresh_day_units
+from acuhead.store import block_aggregates
 from acuhead.store.db import Database
 from acuhead.store.models import (
     AdverseEventRow,
@@ -194,6 +195,8 @@ def add_session(
     )
     s.add(row)
     s.flush()
+    # As store.care_records.write_session_row does: the anchor may have moved (issue 17).
+    block_aggregates.rebuild_patient(s, patient_id)
     return row.id
 
 
@@ -432,6 +435,8 @@ def test_per_patient_path_equals_the_clinic_report_path(db: Database, cohort: Wo
 def test_parallel_window_scan_equals_the_single_scan(
     db: Database, cohort: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The day-unit scan (default windows read block_aggregates: test_block_aggregates.py).
+    monkeypatch.setattr(cohort_module, "aggregated_windows", lambda _config: False)
     with db.read() as s:
         single = cohort_blocks(s, Scope(cohort.clinic_x))
     monkeypatch.setattr(cohort_module, "PARALLEL_MIN_PATIENTS", 1)

@@ -59,11 +59,13 @@ from acuhead.domain.outcomes import (
     PatientBlocks,
     patient_blocks,
 )
+from acuhead.store import block_aggregates
 from acuhead.store.db import concurrent_reader
 from acuhead.store.models import (
     PACKED_FIELDS,
     PACKED_WINDOW_DAYS,
     AdverseEventRow,
+    BlockAggregateRow,
     DayUnitRow,
     Patient,
     QuestionnaireRow,
@@ -302,8 +304,35 @@ def _window_rows(
     snapshot, so a diary edited during those few seconds may appear in one part's state.
     A patient whose packed sums could not hold a window is counted again from the plain
     columns (:func:`_recount`).
+
+    With the default windows the rows are read from ``block_aggregates`` instead (issue 17:
+    kept equal to this scan on every write, ``store/block_aggregates.py``): one row per
+    patient x window rather than every diary day.
     """
+    if aggregated_windows(config):
+        return _aggregate_rows(session, scope)
     return _recount(session, scope, config, _scan(session, scope, config, patient_ids))
+
+
+def aggregated_windows(config: OutcomeConfig) -> bool:
+    """Whether ``block_aggregates`` holds the windows of ``config`` (the default ones)."""
+    return (config.baseline_days, config.block_days) == (
+        block_aggregates.BASELINE_DAYS,
+        block_aggregates.BLOCK_DAYS,
+    )
+
+
+def _aggregate_rows(session: Session, scope: Scope) -> list[Any]:
+    """The stored window sums of the scope's patients, in :func:`block_counts_select`'s row
+    shape. Reached through the clinic's patients (tenancy, as the scan)."""
+    agg, p = _t(BlockAggregateRow), _t(Patient)
+    return list(
+        session.execute(
+            select(agg.c.patient_id, agg.c.block, *(agg.c[f] for f in BlockCounts._fields))
+            .select_from(agg.join(p, p.c.id == agg.c.patient_id))
+            .where(*_patient_filter(scope))
+        ).all()
+    )
 
 
 def _scan(

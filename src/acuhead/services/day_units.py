@@ -30,6 +30,7 @@ from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
+from acuhead.store import block_aggregates
 from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
 from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
@@ -254,6 +255,7 @@ def refresh_day_units(
     )
     if not whole and start == end:
         _replace_one_day(session, patient.id, start, rows)
+        block_aggregates.refresh_blocks(session, patient.id, start, end)  # issue 17
         return len(rows)
     stmt = delete(table).where(table.c.patient_id == patient.id)
     if not whole:
@@ -261,6 +263,8 @@ def refresh_day_units(
     session.execute(stmt)
     if rows:
         session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+    # issue 17: the windows this range falls in, in this transaction (whole: every window)
+    block_aggregates.refresh_blocks(session, patient.id, *(() if whole else (start, end)))
     return len(rows)
 
 

@@ -76,6 +76,7 @@ from acuhead.services.diary import (
     load_diary,
     practitioner_signs,
 )
+from acuhead.store import block_aggregates
 from acuhead.store.audit import audit
 from acuhead.store.contacts import write_contact
 from acuhead.store.db import Database
@@ -956,6 +957,7 @@ def _write_diary(
         rows = [(pid, r[1], cid, *r[3:]) for r in plan.units]
         _bulk_insert(session, "day_units", units.COLUMNS, rows)
         patient.migraine_diagnosed = plan.migraine_by_attacks
+        block_aggregates.rebuild_patient(session, patient.id)  # issue 17: same transaction
     return counts
 
 

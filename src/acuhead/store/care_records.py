@@ -26,6 +26,7 @@ from acuhead.domain.sessions import (
     validate_session,
 )
 from acuhead.errors import FieldError, ValidationError
+from acuhead.store.block_aggregates import rebuild_patient
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
     AdverseEventRow,
@@ -94,6 +95,8 @@ def write_session_row(
             )
         )
     session.flush()
+    # The first session is the outcome anchor: the patient's windows may have moved (issue 17).
+    rebuild_patient(session, patient.id)
     return row
 
 

@@ -775,3 +775,44 @@ class CalendarFeedRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class BlockAggregateRow(Base):
+    """The sums of one patient's ``day_units`` over one outcome window (issue 17): the baseline
+    (``block`` -1: the 28 days before the anchor, the first treatment session's local date) or
+    a 28-day block after it (``block`` k: days ``anchor + 28k .. anchor + 28k + 27``), with the
+    default windows (``OutcomeConfig``: CLINICAL.md 3). The columns are
+    ``domain.outcomes.BlockCounts``' fields, so a row is one ``BlockCounts``.
+
+    Derived data, maintained by ``store.block_aggregates`` in the transaction of every
+    day-unit refresh and session write, so the report reads one row per patient x block
+    instead of re-reading every diary day. Only windows holding a recorded day have a row,
+    as in the day-unit scan (a day with no row is missing, CLINICAL.md 0.4).
+    """
+
+    __tablename__ = "block_aggregates"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    recorded_days: Mapped[int] = mapped_column(Integer)
+    late_days: Mapped[int] = mapped_column(Integer)
+    migraine_days: Mapped[int] = mapped_column(Integer)
+    headache_days: Mapped[int] = mapped_column(Integer)
+    moderate_severe_days: Mapped[int] = mapped_column(Integer)
+    acute_medication_days: Mapped[int] = mapped_column(Integer)
+    migraine_specific_medication_days: Mapped[int] = mapped_column(Integer)
+    triptan_days: Mapped[int] = mapped_column(Integer)
+    attacks: Mapped[int] = mapped_column(Integer)
+    peak_sum: Mapped[int] = mapped_column(Integer)
+    peak_n: Mapped[int] = mapped_column(Integer)
+    headache_minutes: Mapped[int] = mapped_column(Integer)
+    stress_sum: Mapped[int] = mapped_column(Integer)
+    stress_n: Mapped[int] = mapped_column(Integer)
+    neck_tension_sum: Mapped[int] = mapped_column(Integer)
+    neck_tension_n: Mapped[int] = mapped_column(Integer)
+    sleep_hours_sum: Mapped[float] = mapped_column(Float)
+    sleep_hours_n: Mapped[int] = mapped_column(Integer)
+    migraine_uncertain_days: Mapped[int] = mapped_column(Integer)

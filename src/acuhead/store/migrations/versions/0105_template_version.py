@@ -6,7 +6,7 @@ change without it is refused (428) and one based on an older version is refused 
 Existing templates start at version 1.
 
 Revision ID: 0105
-Revises: 0095
+Revises: 0100
 Create Date: 2026-12-06 22:10:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0105"
-down_revision = "0095"
+down_revision = "0100"
 branch_labels = None
 depends_on = None
 
