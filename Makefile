@@ -67,7 +67,7 @@ postgres:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src/acuhead/web src/acuhead/services src/acuhead/store src/acuhead/interop
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -76,6 +76,7 @@ test: $(STAMP) browser-deps postgres
 	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 -p no:cacheprovider
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(STAMP) postgres

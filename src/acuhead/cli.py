@@ -89,7 +89,7 @@ def open_db(migrate: bool = True) -> Database:
 def recount_day_units(db: Database) -> None:
     """Recount the stored day units of patients a migration left stale (0065: the migraine
     diagnosis that decides probable-migraine days); nothing to do on an up-to-date database."""
-    from acuhead.services.day_units import recount_stale
+    from acuhead.store.day_units import recount_stale
 
     with db.write() as session:
         recount_stale(session)

@@ -28,8 +28,8 @@ from sqlalchemy import Table, func, insert, select, text
 from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
-from acuhead.services.day_units import BulkDayUnits
 from acuhead.store import block_aggregates
+from acuhead.store.day_units import BulkDayUnits
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from acuhead.services import accounts, diary
 from acuhead.services.actors import Actor
-from acuhead.services.day_units import refresh_day_units
+from acuhead.store.day_units import refresh_day_units
 from acuhead.store.db import Database
 from acuhead.store.models import AttackRow, DayUnitRow
 

@@ -23,7 +23,7 @@ from acuhead.domain.diary import DiaryDay
 from acuhead.interop.document import parse_attack
 from acuhead.services import diary, erasure
 from acuhead.services.actors import Actor, Role
-from acuhead.services.day_units import COLUMNS, refresh_day_units
+from acuhead.store.day_units import COLUMNS, refresh_day_units
 from acuhead.store.db import Database
 from acuhead.store.models import AuditEvent, Base, DayUnitRow, DiaryDayRow, User
 from acuhead.web.app import create_app

@@ -345,7 +345,7 @@ def test_more_attacks_than_postgresql_takes_bind_parameters_import(pg_db: Databa
 def test_the_day_units_of_an_import_are_those_of_the_stored_diary(db: Database) -> None:
     """Step 1 counts the day units of the merged diary before the write; they must equal a
     count of the diary as stored, over existing rows too."""
-    from acuhead.services import day_units as units
+    from acuhead.store import day_units as units
     from acuhead.store.models import DayUnitRow
 
     cid = _clinic(db)

@@ -14,8 +14,8 @@ from acuhead.domain.dayunits import day_units
 from acuhead.domain.diary import Attack, DiaryDay, Nausea, Quality, Side
 from acuhead.services import clinical, diary, outcomes
 from acuhead.services.actors import Actor
-from acuhead.services.day_units import COLUMNS, recount_stale
 from acuhead.services.letters import physician_letter_html
+from acuhead.store.day_units import COLUMNS, recount_stale
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import DayUnitRow, Patient
 

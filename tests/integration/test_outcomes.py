@@ -46,8 +46,8 @@ from acuhead.domain.triggers import Verdict
 from acuhead.interop import document
 from acuhead.services import clinical, diary, imports, outcomes
 from acuhead.services.actors import Actor
-from acuhead.services.day_units import COLUMNS, refresh_day_units
 from acuhead.store import block_aggregates
+from acuhead.store.day_units import COLUMNS, refresh_day_units
 from acuhead.store.db import Database
 from acuhead.store.models import (
     AdverseEventRow,

@@ -28,8 +28,8 @@ from acuhead.analytics.cohort import (
     packed_windows,
 )
 from acuhead.domain.outcomes import BlockCounts, OutcomeConfig, day_number
-from acuhead.services.day_units import COLUMNS
 from acuhead.store import models
+from acuhead.store.day_units import COLUMNS
 from acuhead.store.db import Database, alembic_config, upgrade
 from acuhead.store.models import (
     PACKED_ATTACKS_MAX,

@@ -147,9 +147,7 @@ def test_birth_date_needed_says_why() -> None:
 
 def test_birth_date_unknown_blocks_planning() -> None:
     """CLINICAL.md 2 item 5: a complete, current screen is not enough without a birth date."""
-    result = decide(
-        today=TODAY, patient=UNKNOWN_AGE, screen=screened(3), alerts=[], derived=[]
-    )
+    result = decide(today=TODAY, patient=UNKNOWN_AGE, screen=screened(3), alerts=[], derived=[])
     assert not result.ready
     assert [b.code for b in result.blocking] == [SCREEN_NEEDED]
     assert "birth date" in result.message()
@@ -508,7 +506,5 @@ def test_blocked_message_names_each_reason() -> None:
 
 def test_puerperium_evidence_names_the_fact() -> None:
     """CLINICAL.md 2 item 11: P6 is "pregnancy or puerperium"; the evidence says which."""
-    (found,) = record_flags(
-        patient=PUERPERIUM, diary=None, diagnoses=[], screen=None, today=TODAY
-    )
+    (found,) = record_flags(patient=PUERPERIUM, diary=None, diagnoses=[], screen=None, today=TODAY)
     assert "puerperium" in found.evidence[0] and "pregnant" not in found.evidence[0]

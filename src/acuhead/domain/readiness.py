@@ -241,9 +241,8 @@ def screen_state(
             "(onset after 65) cannot be checked; record it on the intake screen or in the "
             "patient record",
         )
-    if (
-        screen.first_headache_onset is None
-        and today >= birthday(patient.birth_date, OLDER_AGE_ONSET_AFTER_YEARS)
+    if screen.first_headache_onset is None and today >= birthday(
+        patient.birth_date, OLDER_AGE_ONSET_AFTER_YEARS
     ):
         return ScreenState(
             ScreenStatus.ONSET_NEEDED,

@@ -16,9 +16,10 @@ from acuhead.domain.classify import classify_diary
 from acuhead.domain.dayunits import policy_by_name
 from acuhead.domain.diary import Diary
 from acuhead.errors import FieldError, ValidationError
-from acuhead.services import day_units, safety
+from acuhead.services import safety
 from acuhead.services.actors import Actor, load_patient
 from acuhead.services.diary import check_not_future, load_diary, local_today, slice_diary
+from acuhead.store import day_units
 from acuhead.store.audit import audit
 from acuhead.store.models import QuestionnaireRow
 

@@ -29,8 +29,8 @@ from acuhead.domain.diary import (
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
 from acuhead.interop.document import to_document
 from acuhead.services import care_documents, safety
-from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
+from acuhead.store import day_units as units
 from acuhead.store.audit import audit
 from acuhead.store.contacts import contact_of
 from acuhead.store.db import lock_for_update, lock_patient
@@ -750,6 +750,7 @@ def set_reminder_minute(
     session.flush()
     audit(session, actor, "update", "patient_app_settings", row.id, patient_id=patient.id)
     return row.version
+
 
 # ---- what a diary document carries beyond the diary (issue 13 item 9) ------------------------
 

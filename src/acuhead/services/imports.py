@@ -68,7 +68,6 @@ from acuhead.interop.document import (
     to_document,
 )
 from acuhead.services import care_documents, safety
-from acuhead.services import day_units as units
 from acuhead.services.actors import Actor, Role, load_patient, require_staff
 from acuhead.services.diary import (
     create_patient,
@@ -77,6 +76,7 @@ from acuhead.services.diary import (
     practitioner_signs,
 )
 from acuhead.store import block_aggregates
+from acuhead.store import day_units as units
 from acuhead.store.audit import audit
 from acuhead.store.contacts import write_contact
 from acuhead.store.db import Database

@@ -110,7 +110,7 @@ class Patient(Base):
     safety: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # Derived, kept by services.day_units: whether the attacks alone give a migraine diagnosis
+    # Derived, kept by store.day_units: whether the attacks alone give a migraine diagnosis
     # (domain.diagnosis.migraine_by_attack_counts), which decides if probable migraine makes a
     # migraine day (ICHD-3 1.5). NULL: not known from the attacks (1.3 decides, or never
     # counted), so the day units are recounted from the whole diary.
@@ -503,7 +503,7 @@ class DayUnitRow(Base):
     ``vdArend2023``) plus what a 28-day block sums (attack starts, peak intensity, headache
     minutes, late entries) and the observable mechanism measures (CLINICAL.md 8).
 
-    Derived data: rewritten by ``services.day_units`` after every diary change and in bulk by the
+    Derived data: rewritten by ``store.day_units`` after every diary change and in bulk by the
     demo generator; never edited by hand. A day with no row is *missing*, not headache-free
     (CLINICAL.md 0.4): only recorded days are stored, so ``recorded`` is true on every row today
     and queries still test it. ``day_num`` is the day as whole days since 1970-01-01, so window

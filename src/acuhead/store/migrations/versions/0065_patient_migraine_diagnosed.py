@@ -4,7 +4,7 @@ ICHD-3 1.5 counts probable-migraine attacks as migraine only in a patient who ha
 (issue 12 item 6). The stored day units need that patient-level answer; it is kept here and is
 NULL for every existing patient, which makes the next count of their day units recount the
 whole diary (``acuhead db upgrade`` does it for every patient, see
-``services.day_units.recount_stale``).
+``store.day_units.recount_stale``).
 
 Revision ID: 0065
 Revises: 0060

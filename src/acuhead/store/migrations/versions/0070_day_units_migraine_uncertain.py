@@ -5,7 +5,7 @@ Issue 12 item 8: an unknown duration or unrecorded features no longer count as "
 one. A plain column, summed on its own (the packed ``flags`` column is not rebuilt). The
 stored rows were counted under the old rules, so every patient's
 ``migraine_diagnosed`` is cleared: the recount after upgrading (``acuhead db upgrade``,
-``services.day_units.recount_stale``) rewrites their day units.
+``store.day_units.recount_stale``) rewrites their day units.
 
 Revision ID: 0070
 Revises: 0065
