@@ -35,7 +35,13 @@ from acuhead.store.models import Patient, QuestionnaireSchedule, ReminderLog, Us
 from .factories import PASSWORD, World
 
 BASE = "https://clinic.example"
-NOW = dt.datetime.now(dt.UTC)
+# The latest noon UTC: a run an hour later stays on the same local day in Berlin and UTC (with
+# the wall clock itself, a suite run between 22:00 and 23:00 UTC saw Berlin's "yesterday" move
+# under the second run and sent a legitimate new reminder).
+_CLOCK = dt.datetime.now(dt.UTC)
+NOW = _CLOCK.replace(hour=12, minute=0, second=0, microsecond=0) - dt.timedelta(
+    days=1 if _CLOCK.hour < 12 else 0
+)
 BERLIN = ZoneInfo("Europe/Berlin")
 A_YESTERDAY = NOW.astimezone(BERLIN).date() - dt.timedelta(days=1)
 B_YESTERDAY = NOW.date() - dt.timedelta(days=1)  # patient B lives in UTC
