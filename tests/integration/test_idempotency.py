@@ -125,3 +125,47 @@ def test_twenty_concurrent_requests_with_one_key_make_one_attack(
     assert _count(db, AttackRow) == 1
     with db.read() as s:
         assert s.scalar(select(func.count(IdempotencyKeyRow.id))) == 1
+
+
+def _attack(app_client: TestClient, world: World, login: Login) -> tuple[str, dict[str, str]]:
+    h = login(world.patient_a_email)
+    made = app_client.post(f"/api/v1/patients/{world.patient_a}/attacks", json=ATTACK, headers=h)
+    assert made.status_code == 201, made.text
+    return f"/api/v1/patients/{world.patient_a}/attacks/{made.json()['id']}", h
+
+
+def test_an_attack_edit_sent_again_with_its_key_answers_as_the_first_time_not_409(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    """The edit moved the version on: without the key the same PUT again is a 409; with it,
+    the phone that lost the answer gets the first answer and nothing changes again."""
+    url, h = _attack(app_client, world, login)
+    edit = {**ATTACK, "peak_intensity": 8, "version": 1}
+    first = app_client.put(url, json=edit, headers={**h, "Idempotency-Key": KEY})
+    again = app_client.put(url, json=edit, headers={**h, "Idempotency-Key": KEY})
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.json()["version"] == 2
+    assert app_client.get(url, headers=h).json()["version"] == 2
+    assert app_client.put(url, json=edit, headers=h).status_code == 409
+    other = app_client.put(
+        url, json={**edit, "peak_intensity": 9}, headers={**h, "Idempotency-Key": KEY}
+    )
+    assert other.status_code == 422 and "different request" in other.text
+    assert app_client.get(url, headers=h).json()["peak_intensity"] == 8
+
+
+def test_an_attack_delete_sent_again_with_its_key_answers_204_not_404(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    url, h = _attack(app_client, world, login)
+    url2, _ = _attack(app_client, world, login)  # made first: SQLite may reuse a deleted id
+    first = app_client.delete(url, headers={**h, "Idempotency-Key": KEY})
+    again = app_client.delete(url, headers={**h, "Idempotency-Key": KEY})
+    assert first.status_code == again.status_code == 204, again.text
+    assert again.content == b""
+    assert _count(db, AttackRow) == 1
+    assert app_client.delete(url, headers=h).status_code == 404
+    # The key of one attack's delete is not another attack's delete.
+    other = app_client.delete(url2, headers={**h, "Idempotency-Key": KEY})
+    assert other.status_code == 422
+    assert _count(db, AttackRow) == 1
