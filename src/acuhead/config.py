@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    # Idempotency keys (services/idempotency.py) are kept this long, then pruned as new keys
+    # are written: longer than a phone plausibly stays offline with entries queued.
+    idempotency_days: int = Field(default=30, ge=1, le=3650)
     demo_accounts: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

@@ -3,6 +3,7 @@ nothing; a key reused for another body is refused; two at once make one row. Bot
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -12,8 +13,9 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from acuhead.services import idempotency
 from acuhead.store.db import Database
-from acuhead.store.models import AttackRow, DiaryDayRow, IdempotencyKeyRow
+from acuhead.store.models import AttackRow, DiaryDayRow, IdempotencyKeyRow, Patient, utcnow
 
 from .factories import World
 
@@ -125,3 +127,119 @@ def test_twenty_concurrent_requests_with_one_key_make_one_attack(
     assert _count(db, AttackRow) == 1
     with db.read() as s:
         assert s.scalar(select(func.count(IdempotencyKeyRow.id))) == 1
+
+
+def _attack(app_client: TestClient, world: World, login: Login) -> tuple[str, dict[str, str]]:
+    h = login(world.patient_a_email)
+    made = app_client.post(f"/api/v1/patients/{world.patient_a}/attacks", json=ATTACK, headers=h)
+    assert made.status_code == 201, made.text
+    return f"/api/v1/patients/{world.patient_a}/attacks/{made.json()['id']}", h
+
+
+def test_an_attack_edit_sent_again_with_its_key_answers_as_the_first_time_not_409(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    """The edit moved the version on: without the key the same PUT again is a 409; with it,
+    the phone that lost the answer gets the first answer and nothing changes again."""
+    url, h = _attack(app_client, world, login)
+    edit = {**ATTACK, "peak_intensity": 8, "version": 1}
+    first = app_client.put(url, json=edit, headers={**h, "Idempotency-Key": KEY})
+    again = app_client.put(url, json=edit, headers={**h, "Idempotency-Key": KEY})
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.json()["version"] == 2
+    assert app_client.get(url, headers=h).json()["version"] == 2
+    assert app_client.put(url, json=edit, headers=h).status_code == 409
+    other = app_client.put(
+        url, json={**edit, "peak_intensity": 9}, headers={**h, "Idempotency-Key": KEY}
+    )
+    assert other.status_code == 422 and "different request" in other.text
+    assert app_client.get(url, headers=h).json()["peak_intensity"] == 8
+
+
+def test_an_attack_delete_sent_again_with_its_key_answers_204_not_404(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    url, h = _attack(app_client, world, login)
+    url2, _ = _attack(app_client, world, login)  # made first: SQLite may reuse a deleted id
+    first = app_client.delete(url, headers={**h, "Idempotency-Key": KEY})
+    again = app_client.delete(url, headers={**h, "Idempotency-Key": KEY})
+    assert first.status_code == again.status_code == 204, again.text
+    assert again.content == b""
+    assert _count(db, AttackRow) == 1
+    assert app_client.delete(url, headers=h).status_code == 404
+    # The key of one attack's delete is not another attack's delete.
+    other = app_client.delete(url2, headers={**h, "Idempotency-Key": KEY})
+    assert other.status_code == 422
+    assert _count(db, AttackRow) == 1
+
+
+def _age_keys(db: Database, days: int) -> None:
+    """Make every stored key ``days`` old (as if written then)."""
+    with db.write() as s:
+        for row in s.scalars(select(IdempotencyKeyRow)):
+            row.created_utc = utcnow() - dt.timedelta(days=days)
+
+
+def _old_key(db: Database, patient_id: int, key: str, days: int) -> None:
+    with db.write() as s:
+        patient = s.get(Patient, patient_id)
+        assert patient is not None
+        s.add(
+            IdempotencyKeyRow(
+                clinic_id=patient.clinic_id,
+                patient_id=patient_id,
+                key=key,
+                fingerprint="0" * 64,
+                status_code=201,
+                response={},
+                created_utc=utcnow() - dt.timedelta(days=days),
+            )
+        )
+
+
+def _keys(db: Database) -> set[tuple[int, str]]:
+    with db.read() as s:
+        return {(r.patient_id, r.key) for r in s.scalars(select(IdempotencyKeyRow))}
+
+
+def test_keys_older_than_the_retention_period_are_deleted_as_new_keys_are_written(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    """ACUHEAD_IDEMPOTENCY_DAYS defaults to 30: keys of 31 days go (the writer's own and other
+    patients'), keys of 29 days stay."""
+    _old_key(db, world.patient_a, "a-old-31-days", 31)
+    _old_key(db, world.patient_b, "b-old-31-days", 31)
+    _old_key(db, world.patient_b, "b-kept-29-days", 29)
+    h = {**login(world.patient_a_email), "Idempotency-Key": KEY}
+    made = app_client.post(f"/api/v1/patients/{world.patient_a}/attacks", json=ATTACK, headers=h)
+    assert made.status_code == 201, made.text
+    assert _keys(db) == {(world.patient_b, "b-kept-29-days"), (world.patient_a, KEY)}
+
+
+def test_a_replay_inside_the_period_still_gets_the_first_answer_after_pruning(
+    app_client: TestClient, db: Database, world: World, login: Login
+) -> None:
+    h = {**login(world.patient_a_email), "Idempotency-Key": KEY}
+    url = f"/api/v1/patients/{world.patient_a}/attacks"
+    first = app_client.post(url, json=ATTACK, headers=h)
+    assert first.status_code == 201
+    _age_keys(db, 29)
+    _old_key(db, world.patient_b, "b-old-31-days", 31)
+    # Another new key prunes; the 29-day-old one survives and still answers the replay.
+    other = {**h, "Idempotency-Key": "another-key-1234"}
+    assert app_client.post(url, json={**ATTACK, "peak_intensity": 3}, headers=other).status_code
+    assert _keys(db) == {(world.patient_a, KEY), (world.patient_a, "another-key-1234")}
+    again = app_client.post(url, json=ATTACK, headers=h)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert _count(db, AttackRow) == 2
+
+
+def test_the_prune_deletes_a_bounded_batch_of_other_patients_keys(
+    db: Database, world: World
+) -> None:
+    """One write never deletes more than PRUNE_BATCH of the others' expired keys."""
+    for i in range(idempotency.PRUNE_BATCH + 5):
+        _old_key(db, world.patient_b, f"b-old-key-{i:04d}", 40)
+    with db.write() as s:
+        idempotency.prune(s, patient_id=world.patient_a, before=utcnow() - dt.timedelta(days=30))
+    assert len(_keys(db)) == 5

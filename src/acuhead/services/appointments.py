@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain import appointments as rules
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError, VersionRequired
+from acuhead.services import clinics
 from acuhead.services.actors import Actor, Role, load_patient, require_admin, require_staff
 from acuhead.store.audit import audit
 from acuhead.store.models import (
@@ -84,8 +85,8 @@ class AppointmentView:
 
 
 def clinic_zone(session: Session, clinic_id: int) -> str:
-    tz = session.scalar(select(Clinic.timezone).where(Clinic.id == clinic_id))
-    return tz or "UTC"
+    """The clinic's zone: the one rule in ``services.clinics.clinic_zone``."""
+    return clinics.clinic_zone(session, clinic_id)
 
 
 def clinic_today(session: Session, clinic_id: int, now: dt.datetime | None = None) -> dt.date:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.analytics.sql import day_number
 from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG
+from acuhead.domain.readiness import Readiness
 from acuhead.services import appointments, gate, questionnaire_due
 from acuhead.services.actors import Actor, require_staff
 from acuhead.services.diary import local_today
@@ -225,11 +226,15 @@ SCREEN_WORDS = {
 class DayPatient:
     """What a practitioner wants beside each of today's patients, before opening the record.
 
-    ``screen``: the safety gate's screen answer (``services.gate.screen_states``);
-    ``open_alerts``: open red-flag alerts. Migraine days count ``day_units`` (the outcome
-    engine's stored day units, CLINICAL.md 1.x) over the last 28 days and over the baseline
-    (the 28 days before the first session, DESIGN.md glossary "Window"), each with how many of
-    its days were recorded, since a missing day is not a headache-free one (CLINICAL.md 0.4).
+    ``ready`` and ``gate_reasons``: the safety gate's full answer (``services.gate.readiness``,
+    one call per patient of the day: flags the record itself raises, such as pregnancy or
+    ICHD-3 8.2 medication overuse, need the diary and block planning without any alert, so the
+    practitioner must see them before treating); ``screen``: the gate's screen answer
+    (``services.gate.screen_states``); ``open_alerts``: open red-flag alerts. Migraine days
+    count ``day_units`` (the outcome engine's stored day units, CLINICAL.md 1.x) over the last
+    28 days and over the baseline (the 28 days before the first session, DESIGN.md glossary
+    "Window"), each with how many of its days were recorded, since a missing day is not a
+    headache-free one (CLINICAL.md 0.4).
     """
 
     open_alerts: int
@@ -242,6 +247,8 @@ class DayPatient:
     questionnaires_due: list[str]
     last_entry: dt.date | None
     today: dt.date
+    ready: bool = False
+    gate_reasons: tuple[str, ...] = ()
 
     @property
     def screen_needed(self) -> bool:
@@ -255,6 +262,21 @@ class DayPatient:
     @property
     def days_since_entry(self) -> int | None:
         return None if self.last_entry is None else (self.today - self.last_entry).days
+
+
+def gate_words(answer: Readiness) -> tuple[str, ...]:
+    """Each reason the gate blocks planning, in a practitioner's words: the screen's state as
+    on the rest of the day list, each flag by its SNNOOP10 letter and label with the record's
+    evidence (e.g. the ICHD-3 8.2 diagnosis), never a catalogue code."""
+    out: list[str] = []
+    for b in answer.blocking:
+        if b.source == "screen":
+            out.append(SCREEN_WORDS.get(answer.screen.status.value, "Screen needed"))
+        elif b.source == "alert":
+            out.append(f"{b.label} (open alert)")
+        else:
+            out.append(f"{b.label} ({'; '.join(b.evidence)})" if b.evidence else b.label)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,8 +300,9 @@ def day_list(
     now: dt.datetime | None = None,
 ) -> DayList:
     """Today's booked appointments (clinic day, clinic zone), earliest first, each with its
-    patient's summary. A fixed number of statements however many patients: every figure is
-    one grouped query over the day's patient ids, never one query per patient."""
+    patient's summary. Every figure is one grouped query over the day's patient ids, except
+    the gate's full answer: one ``gate.readiness`` per patient of the day (a practitioner's
+    day is 8-20 patients), because only it sees the flags the record raises (DayPatient)."""
     require_staff(actor)
     now = now or dt.datetime.now(dt.UTC)
     tz = appointments.clinic_zone(session, actor.clinic_id)
@@ -288,6 +311,7 @@ def day_list(
     ids = sorted({a.patient_id for a in booked})
     summaries = patient_summaries(session, actor=actor, patient_ids=ids, today=today, now=now)
     screens = gate.screen_states(session, actor=actor, patient_ids=ids, today=today)
+    answers = {pid: gate.readiness(session, actor=actor, patient_id=pid) for pid in ids}
     due = questionnaire_due.compute_due(
         session, clinic_id=actor.clinic_id, patient_ids=ids, now=now
     )
@@ -296,6 +320,7 @@ def day_list(
         s = summaries[a.patient_id]
         state = screens.get(a.patient_id)
         entry = due.get(a.patient_id)
+        answer = answers[a.patient_id]
         items.append(
             DayItem(
                 a,
@@ -310,6 +335,8 @@ def day_list(
                     questionnaires_due=[d.instrument.label for d in entry.due] if entry else [],
                     last_entry=s["last_entry"],
                     today=today,
+                    ready=answer.ready,
+                    gate_reasons=gate_words(answer),
                 ),
             )
         )

@@ -12,23 +12,28 @@ Two requests with one key at the same moment: the patient's row lock (``lock_pat
 PostgreSQL) or the single writer (SQLite) makes the second wait for the first to commit, so
 it finds the key; the unique key on (patient, key) is the last guard (a lost insert race is
 retried by ``Database.transact`` and then finds the key too).
+
+Keys are kept ``ACUHEAD_IDEMPOTENCY_DAYS`` (30 by default): each new key deletes the expired
+ones, a bounded batch at a time, so the table holds about one period's writes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from acuhead.config import get_settings
 from acuhead.errors import FieldError, ValidationError
 from acuhead.services.actors import Actor, load_patient
 from acuhead.store.db import lock_patient
-from acuhead.store.models import IdempotencyKeyRow
+from acuhead.store.models import IdempotencyKeyRow, utcnow
 
 # A client's key: a UUID in practice; any short token of safe characters is accepted.
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
@@ -68,11 +73,13 @@ def once(
     body: Any,
     status_code: int,
     work: Callable[[], dict[str, Any]],
+    keep_days: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``work()`` (which returns the JSON answer) once per (patient, ``key``).
 
     Returns the answer and whether it is a replay. Without a key ``work`` simply runs. Must be
-    called inside the caller's write transaction, before anything of the diary is read."""
+    called inside the caller's write transaction, before anything of the diary is read.
+    ``keep_days`` (default: the setting) is how long stored keys are kept."""
     if key is None:
         return work(), False
     patient = load_patient(session, actor, patient_id)
@@ -90,6 +97,8 @@ def once(
             )
         return dict(found.response), True
     answer = work()
+    keep = keep_days if keep_days is not None else get_settings().idempotency_days
+    prune(session, patient_id=patient.id, before=utcnow() - dt.timedelta(days=keep))
     session.add(
         IdempotencyKeyRow(
             clinic_id=patient.clinic_id,
@@ -102,3 +111,33 @@ def once(
     )
     session.flush()
     return answer, False
+
+
+# Expired keys of other patients deleted per new key: more than one, so the table shrinks back
+# to about one period's keys even for patients who stopped writing, and few enough that a
+# write never waits on a large delete (as login attempts, services/accounts.py).
+PRUNE_BATCH = 100
+
+
+def prune(session: Session, *, patient_id: int, before: dt.datetime) -> None:
+    """Delete keys stored before ``before``: all of this patient's (their row lock is held)
+    and up to :data:`PRUNE_BATCH` of anyone's, oldest first, skipping rows another write is
+    deleting at the moment (``SKIP LOCKED`` on PostgreSQL), so two writes never wait on
+    each other here. Without this every key stayed stored for ever."""
+    session.execute(
+        delete(IdempotencyKeyRow).where(
+            IdempotencyKeyRow.patient_id == patient_id, IdempotencyKeyRow.created_utc < before
+        )
+    )
+    expired = (
+        select(IdempotencyKeyRow.id)
+        .where(IdempotencyKeyRow.created_utc < before)
+        .order_by(IdempotencyKeyRow.created_utc, IdempotencyKeyRow.id)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(IdempotencyKeyRow)
+        .where(IdempotencyKeyRow.id.in_(expired.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )

@@ -311,29 +311,68 @@ async def get_attack(request: Request, patient_id: int, attack_id: int) -> Attac
 )
 @access_in_transaction
 async def put_attack(
-    request: Request, patient_id: int, attack_id: int, body: AttackUpdate
+    request: Request,
+    patient_id: int,
+    attack_id: int,
+    body: AttackUpdate,
+    idempotency_key: IdempotencyKey = None,
 ) -> AttackOut:
+    """Correct an attack (``version`` required: 428 without, 409 if it changed). With
+    ``Idempotency-Key``, an edit sent again (its answer was lost) gets the first answer,
+    not the 409 its own first arrival would otherwise cause."""
+
     def work(session: Session, actor: Actor) -> AttackOut:
-        patient = load_patient(session, actor, patient_id)
-        attack = parse_attack(body.as_document(), timezone=patient.timezone)
-        row = svc.update_attack(
+        def write() -> dict[str, Any]:
+            patient = load_patient(session, actor, patient_id)
+            attack = parse_attack(body.as_document(), timezone=patient.timezone)
+            row = svc.update_attack(
+                session,
+                actor=actor,
+                patient_id=patient_id,
+                attack_id=attack_id,
+                attack=attack,
+                version=body.version,
+            )
+            return attack_out(row).model_dump(mode="json", by_alias=True)
+
+        answer, _ = idempotency.once(
             session,
             actor=actor,
             patient_id=patient_id,
-            attack_id=attack_id,
-            attack=attack,
-            version=body.version,
+            key=idempotency.check_key(idempotency_key),
+            operation=f"PUT attack {attack_id}",
+            body={**body.as_document(), "version": body.version},
+            status_code=200,
+            work=write,
         )
-        return attack_out(row)
+        return AttackOut.model_validate(answer)
 
     return await run_write(request, work)
 
 
 @router.delete("/patients/{patient_id}/attacks/{attack_id}", status_code=204)
 @access_in_transaction
-async def delete_attack(request: Request, patient_id: int, attack_id: int) -> Response:
+async def delete_attack(
+    request: Request, patient_id: int, attack_id: int, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Delete an attack. With ``Idempotency-Key``, a delete sent again (its answer was lost)
+    answers 204 as the first did, not 404 for the attack it already removed."""
+
     def work(session: Session, actor: Actor) -> None:
-        svc.delete_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
+        def write() -> dict[str, Any]:
+            svc.delete_attack(session, actor=actor, patient_id=patient_id, attack_id=attack_id)
+            return {}
+
+        idempotency.once(
+            session,
+            actor=actor,
+            patient_id=patient_id,
+            key=idempotency.check_key(idempotency_key),
+            operation=f"DELETE attack {attack_id}",
+            body=None,
+            status_code=204,
+            work=write,
+        )
 
     await run_write(request, work)
     return Response(status_code=204)

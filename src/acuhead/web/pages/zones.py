@@ -1,9 +1,9 @@
 """Times shown in the reader's zone: practitioner pages in the clinic's, patient pages in the
 patient's own (issue 15: a Berlin clinic was shown UTC times).
 
-Stored instants are naive UTC (``*_utc`` columns). The clinic's zone is the clinic's own setting
-when it has one other than UTC; otherwise the zone most of its patients live in, which for a
-clinic that never set one is where it is (a clinic in London shows London time either way).
+Stored instants are naive UTC (``*_utc`` columns). The clinic's zone is
+``services.clinics.clinic_zone`` (re-exported here for the pages): the one rule the dashboard,
+the appointments and every page share.
 The ``clinic_time`` filter reads ``clinic_zone`` from the page's context, so a template writes
 ``{{ alert.opened|clinic_time }}`` and names the zone once, in the page's heading or footer.
 """
@@ -16,29 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from acuhead.store.models import Clinic, Patient
+from acuhead.services.clinics import UTC, clinic_zone
 from acuhead.web.pages.base import templates
 
-UTC = "UTC"
-
-
-def clinic_zone(session: Session, clinic_id: int) -> str:
-    """The IANA zone a clinic's pages show times in (see the module docstring)."""
-    clinic = session.get(Clinic, clinic_id)
-    own = getattr(clinic, "timezone", None) if clinic is not None else None
-    if own and own != UTC:
-        return str(own)
-    common = session.execute(
-        select(Patient.timezone, func.count())
-        .where(Patient.clinic_id == clinic_id)
-        .group_by(Patient.timezone)
-        .order_by(func.count().desc(), Patient.timezone)
-        .limit(1)
-    ).first()
-    return str(common[0]) if common and common[0] else UTC
+__all__ = ["UTC", "clinic_zone", "in_zone", "zone_label"]
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -158,8 +158,15 @@
           if (!go) { return false; }
           if (blocked[item.ref]) { return true; }
           return send(item).then(function (response) {
-            if (response.redirected || response.status === 401 || response.status === 403) {
-              return false; // logged out: keep everything, try after the next login
+            if (response.redirected || response.status === 401) {
+              // The session is gone (expired or revoked, not logged out here): what waits
+              // stays, tied to its patient, for after their next login; the kept pages go
+              // and the login page replaces this diary, so the next person sees neither.
+              sessionGone();
+              return false;
+            }
+            if (response.status === 403) {
+              return false; // refused: keep everything, try again later
             }
             return response.json().catch(function () { return {}; }).then(function (answer) {
               if (response.ok) {
@@ -197,6 +204,21 @@
       flushing = false;
       return render();
     });
+  }
+
+  var leaving = false;
+
+  function forgetKeptPages() {
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage("forget");
+    }
+  }
+
+  function sessionGone() {
+    if (leaving) { return; }
+    leaving = true;
+    forgetKeptPages();
+    window.location.assign("/login?next=" + encodeURIComponent("/diary"));
   }
 
   // After a write the server says which version the attack has now; later quick actions on
@@ -312,10 +334,7 @@
   // Logging out of a shared phone: the kept pages go (what waits to be sent stays, tied to
   // its patient, and is sent after that patient's next login).
   document.addEventListener("submit", function (event) {
-    if (event.target.classList && event.target.classList.contains("logout") && navigator.serviceWorker &&
-        navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage("forget");
-    }
+    if (event.target.classList && event.target.classList.contains("logout")) { forgetKeptPages(); }
   }, true);
 
   // The calendar on "My headaches": a day opens that day in the diary, to fill in or correct.

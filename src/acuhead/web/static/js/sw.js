@@ -2,6 +2,8 @@
 // app at /sw.js, controlling /diary. It keeps the diary pages and their assets so /diary opens
 // without a connection. Pages: the network first (always the latest diary), the kept copy
 // when there is no connection. Assets: the kept copy first (their URLs carry the version).
+// A navigation the server answers with the login (the session expired or was revoked, no
+// logout on this phone) drops the kept pages at once: the next person offline finds no diary.
 // Writes are never handled here: the page keeps them in its outbox (diary-app.js) and sends
 // them itself, so nothing is sent twice or behind the patient's back.
 "use strict";
@@ -61,6 +63,12 @@ self.addEventListener("message", function (event) {
   }
 });
 
+// The server's way of saying "this session is gone": a page navigation is answered with a
+// redirect (to the login page; the diary pages redirect for nothing else) or a 401.
+function sessionGone(response) {
+  return response.type === "opaqueredirect" || response.redirected || response.status === 401;
+}
+
 function isDiaryPage(url) {
   return url.origin === self.location.origin &&
     (url.pathname === "/diary" || url.pathname.indexOf("/diary/") === 0);
@@ -76,8 +84,11 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(
       caches.open(CACHE).then(function (cache) {
         return fetch(request).then(function (response) {
+          if (sessionGone(response)) {
+            return caches.delete(CACHE).then(function () { return response; });
+          }
           return keepPage(cache, request, response).then(function () { return response; });
-        }).catch(function () {
+        }, function () {
           return cache.match(request).then(function (hit) {
             // Offline: this exact page if kept, else the diary's first screen.
             return hit || cache.match("/diary", { ignoreSearch: true }).then(function (first) {
