@@ -13,7 +13,20 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from acuhead.domain.diary import AuraType, Effect, Location, MedClass, Nausea, Quality, Side
+from acuhead.domain.daycount import attack_dates
+from acuhead.domain.diary import (
+    Attack,
+    AuraType,
+    Effect,
+    Location,
+    MedClass,
+    MedicationDose,
+    Nausea,
+    PatientFacts,
+    Quality,
+    Side,
+)
+from acuhead.domain.ichd3 import in_patient_zone
 from acuhead.interop.document import _member, _members
 from acuhead.store.mapping import to_utc
 
@@ -84,3 +97,59 @@ def test_a_value_that_is_no_member_fails_as_the_enum_call_does(value: object) ->
     with pytest.raises(ValueError) as fast:
         _members(Location, [value])
     assert str(fast.value) == str(plain.value)
+
+
+# --- attack_dates: each instant converted once ------------------------------------------------
+
+BERLIN_NY = st.sampled_from(("Europe/Berlin", "America/New_York"))
+moments = near_change | st.datetimes(
+    min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2027, 12, 31)
+)
+aware_moments = st.datetimes(
+    min_value=dt.datetime(2025, 1, 1),
+    max_value=dt.datetime(2027, 12, 31),
+    timezones=st.sampled_from([dt.UTC, ZoneInfo("Asia/Tokyo")]),
+)
+
+
+@st.composite
+def attacks(draw: st.DrawFn) -> Attack:
+    start = draw(moments | aware_moments)
+    shape = draw(st.sampled_from(("end", "duration", "open")))
+    end = duration = None
+    if shape == "end":
+        # Up to three days long, sometimes ending before it starts or exactly at midnight.
+        end = start + dt.timedelta(minutes=draw(st.integers(-120, 3 * 24 * 60)))
+        if draw(st.booleans()):
+            end = end.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = end.replace(fold=draw(st.sampled_from((0, 1))))
+    elif shape == "duration":
+        duration = draw(st.integers(0, 3 * 24 * 60))
+    doses = tuple(
+        MedicationDose("ibuprofen", MedClass.NSAID, taken_at=t)
+        for t in draw(st.lists(st.none() | moments, max_size=2))
+    )
+    return Attack(start=start, end=end, duration_min=duration, medications=doses)
+
+
+@settings(max_examples=400, deadline=None)
+@given(attacks(), BERLIN_NY)
+def test_attack_dates_equal_the_placed_attacks_own(attack: Attack, tz: str) -> None:
+    patient = PatientFacts(birth_date=None, timezone=tz)
+    placed = in_patient_zone(attack, patient)
+    got = attack_dates(attack, patient)
+    assert got.days == placed.local_dates()
+    assert got.start == placed.start and got.start.tzinfo is placed.start.tzinfo
+    assert got.end == placed.effective_end
+    if got.end is not None and placed.effective_end is not None:
+        assert got.end.utcoffset() == placed.effective_end.utcoffset()
+    assert got.minutes == placed.minutes
+    assert got.start_utc == placed.start.astimezone(dt.UTC).replace(tzinfo=None)
+    assert got.end_utc == (
+        None
+        if placed.effective_end is None
+        else placed.effective_end.astimezone(dt.UTC).replace(tzinfo=None)
+    )
+    assert got.doses == [
+        None if m.taken_at is None else m.taken_at.date() for m in placed.medications
+    ]
