@@ -93,7 +93,7 @@ def test_a_member_read_from_its_value_is_the_enum_call(
 @pytest.mark.parametrize("value", ["no such value", 3.5, None, ["temporal"]])
 def test_a_value_that_is_no_member_fails_as_the_enum_call_does(value: object) -> None:
     with pytest.raises(ValueError) as plain:
-        Location(value)
+        Location(value)  # type: ignore[arg-type]
     with pytest.raises(ValueError) as fast:
         _members(Location, [value])
     assert str(fast.value) == str(plain.value)
