@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from acuhead.domain.daycount import attack_dates
+from acuhead.domain.daycount import attack_dates, classify_placed
 from acuhead.domain.diary import (
     Attack,
     AuraType,
@@ -26,7 +28,11 @@ from acuhead.domain.diary import (
     Quality,
     Side,
 )
-from acuhead.domain.ichd3 import in_patient_zone
+from acuhead.domain.ichd3 import (
+    classify_attack,
+    in_patient_zone,
+)
+from acuhead.errors import ValidationError
 from acuhead.interop.document import _member, _members
 from acuhead.store.mapping import to_utc
 
@@ -153,3 +159,37 @@ def test_attack_dates_equal_the_placed_attacks_own(attack: Attack, tz: str) -> N
     assert got.doses == [
         None if m.taken_at is None else m.taken_at.date() for m in placed.medications
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    attacks(),
+    BERLIN_NY,
+    st.none() | st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2020, 1, 1)),
+    st.none() | st.integers(0, 10),
+    st.lists(st.sampled_from(list(Location)), max_size=2),
+    st.sampled_from(list(Nausea)),
+)
+def test_classifying_from_attack_dates_is_classify_attack(
+    attack: Attack,
+    tz: str,
+    born: dt.date | None,
+    peak: int | None,
+    where: list[Location],
+    nausea: Nausea,
+) -> None:
+    attack = replace(
+        attack, peak_intensity=peak, locations=tuple(where), nausea=nausea, photophobia=True
+    )
+    patient = PatientFacts(birth_date=born, timezone=tz)
+    assert outcome(lambda: classify_placed(attack, patient, attack_dates(attack, patient))) == (
+        outcome(lambda: classify_attack(attack, patient))
+    )
+
+
+def outcome(classify: Callable[[], object]) -> object:
+    """The result, or the error raised (an attack ending before it starts is refused)."""
+    try:
+        return classify()
+    except ValidationError as exc:
+        return ("refused", str(exc))

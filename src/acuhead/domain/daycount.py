@@ -31,7 +31,9 @@ from acuhead.domain.ichd3 import (
     AttackClassification,
     IntensityCutoffs,
     classify_attack,
+    classify_features,
     local_datetime,
+    placed_features,
 )
 from acuhead.errors import FieldError, ValidationError
 
@@ -320,15 +322,15 @@ def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
     # `Attack.effective_end` and `Attack.minutes` on the placed attack (a Hypothesis test
     # checks it), which converted the start three times and the end twice.
     start_utc = start.astimezone(dt.UTC)
+    end_utc: dt.datetime | None = None
+    minutes: int | None = None
     if end is not None:
-        end_utc: dt.datetime | None = end.astimezone(dt.UTC)
-        minutes: int | None = int((end_utc - start_utc).total_seconds() // 60)
+        last_utc = end.astimezone(dt.UTC)
+        end_utc, minutes = last_utc, int((last_utc - start_utc).total_seconds() // 60)
     elif attack.duration_min is not None:
         end_utc = start_utc + dt.timedelta(minutes=attack.duration_min)
         end = end_utc.astimezone(start.tzinfo)
         minutes = attack.duration_min
-    else:
-        end_utc, minutes = None, None
     return AttackDates(
         touched_dates(start, end or start, start_utc, end_utc or start_utc),
         [
@@ -340,6 +342,20 @@ def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
         minutes,
         start_utc.replace(tzinfo=None),
         None if end_utc is None else end_utc.replace(tzinfo=None),
+    )
+
+
+def classify_placed(
+    attack: Attack,
+    patient: PatientFacts,
+    dates: AttackDates,
+    cutoffs: IntensityCutoffs = NRS_CUTOFFS,
+) -> AttackClassification:
+    """`classify_attack` of an attack whose `attack_dates` are known: its start and end are not
+    placed on the patient's clock a second time. ``dates.minutes`` is the features' length
+    (elapsed minutes with an end, else the recorded length, as `attack_features` has it)."""
+    return classify_features(
+        placed_features(attack, patient, dates.start.date(), dates.minutes), cutoffs
     )
 
 
