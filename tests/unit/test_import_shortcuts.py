@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
@@ -33,7 +34,14 @@ from acuhead.domain.ichd3 import (
     in_patient_zone,
 )
 from acuhead.errors import ValidationError
-from acuhead.interop.document import _member, _members
+from acuhead.interop.document import (
+    _NOT_BRACKET,
+    _NOT_BRACKET_OR_STRING,
+    _STRING,
+    _member,
+    _members,
+    nesting_depth,
+)
 from acuhead.store.mapping import to_utc
 
 ZONES = ("Europe/Berlin", "America/New_York", "UTC", "Australia/Lord_Howe")
@@ -193,3 +201,28 @@ def outcome(classify: Callable[[], object]) -> object:
         return classify()
     except ValidationError as exc:
         return ("refused", str(exc))
+
+
+# --- the nesting-depth check strips strings and text in one pass -------------------------------
+
+
+def two_passes(text: str) -> str:
+    return _NOT_BRACKET.sub("", _STRING.sub("", text))
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet='"\\[]{}a :,é', max_size=60))
+@example('["a]", {"b\\"}": [1]}, "c')  # brackets in strings, an escaped quote, no closing quote
+def test_one_pass_strips_what_the_two_passes_did(text: str) -> None:
+    assert _NOT_BRACKET_OR_STRING.sub("", text) == two_passes(text)
+
+
+@given(
+    st.recursive(
+        st.none() | st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
+    )
+)
+def test_one_pass_strips_json_texts_as_the_two_passes_did(value: object) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    assert _NOT_BRACKET_OR_STRING.sub("", text) == two_passes(text)
+    assert nesting_depth(text) == nesting_depth(json.dumps(value))
