@@ -33,8 +33,16 @@ for day units, day records and the diary extent, date-time text for SQLite throu
 ``isoformat``, and the cyclic garbage collector paused during both steps (2026-12-06 21:48-21:55,
 best of two runs at load 5-6; the previous code at load 9 in the same half hour): SQLite
 import_s 55.9 -> 10.2 (CPU 19.0 -> 8.9), write_s 2.6 -> 2.3; PostgreSQL import_s 63.6 -> 13.8
-(CPU 19.9 -> 8.8), write_s 12.6 -> 5.2. Quiet-machine figures are still to be taken (the
-previous code's were 17.3 and 19.4 s, wall about equal to CPU). The LAST line per engine is
+(CPU 19.9 -> 8.8), write_s 12.6 -> 5.2. On a quiet machine that code took SQLite 9.1 s and
+PostgreSQL 10.3-15.2 s (read_s ~6.3, write_s 3.9-6.4).
+
+Each attack's start and end converted to UTC once (shared by classification and day units),
+local-to-UTC as wall time less the zone offset, enums through their value tables, one regex
+pass for the nesting-depth check (2026-12-06 22:41-22:47, load 1.4-2.6, alternating with the
+previous code): SQLite import_s 6.46/6.66/6.74/9.20 (CPU 6.4-8.8) against 8.08-11.70 before;
+PostgreSQL import_s 8.84/10.37/11.51/11.81 (CPU 6.8-8.7, read_s 4.9-5.7, write_s 3.9-6.4)
+against 10.59-11.49 before. SQLite meets the 10 s target; PostgreSQL only in one run of four,
+its COPY write step being now the larger and the more variable part. The LAST line per engine is
 
     engine=<name> attacks=<n> import_s=<s> import_cpu_s=<s> read_s=<s> write_s=<s>
     baseline_s=<s> baseline_cpu_s=<s> ratio=<import/baseline> cpu_ratio=<...>

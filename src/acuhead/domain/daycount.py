@@ -15,7 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from acuhead.domain.diary import Attack, AuraType, Diary, Effect, MedClass, PatientFacts
+from acuhead.domain.diary import (
+    Attack,
+    AuraType,
+    Diary,
+    Effect,
+    MedClass,
+    PatientFacts,
+    touched_dates,
+)
 from acuhead.domain.ichd3 import (
     AURA_SYMPTOM_MAX_MINUTES,
     AURA_SYMPTOM_MIN_MINUTES,
@@ -23,7 +31,9 @@ from acuhead.domain.ichd3 import (
     AttackClassification,
     IntensityCutoffs,
     classify_attack,
+    classify_features,
     local_datetime,
+    placed_features,
 )
 from acuhead.errors import FieldError, ValidationError
 
@@ -299,6 +309,8 @@ class AttackDates(NamedTuple):
     start: dt.datetime  # aware, in the patient's zone
     end: dt.datetime | None  # `Attack.effective_end` on the patient's clock
     minutes: int | None  # `Attack.minutes` (elapsed time)
+    start_utc: dt.datetime  # the start as naive UTC
+    end_utc: dt.datetime | None  # the (effective) end as naive UTC
 
 
 def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
@@ -306,20 +318,44 @@ def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
     its start and end are placed on the patient's clock, not every reading and dose)."""
     start = local_datetime(attack.start, patient)
     end = None if attack.end is None else local_datetime(attack.end, patient)
-    clock = (
-        attack
-        if start is attack.start and end is attack.end  # already on the clock
-        else Attack(start=start, end=end, duration_min=attack.duration_min)
-    )
+    # Each instant converted to UTC once; the values are those of `Attack.local_dates`,
+    # `Attack.effective_end` and `Attack.minutes` on the placed attack (a Hypothesis test
+    # checks it), which converted the start three times and the end twice.
+    start_utc = start.astimezone(dt.UTC)
+    end_utc: dt.datetime | None = None
+    minutes: int | None = None
+    if end is not None:
+        last_utc = end.astimezone(dt.UTC)
+        end_utc, minutes = last_utc, int((last_utc - start_utc).total_seconds() // 60)
+    elif attack.duration_min is not None:
+        end_utc = start_utc + dt.timedelta(minutes=attack.duration_min)
+        end = end_utc.astimezone(start.tzinfo)
+        minutes = attack.duration_min
     return AttackDates(
-        clock.local_dates(),
+        touched_dates(start, end or start, start_utc, end_utc or start_utc),
         [
             None if dose.taken_at is None else local_datetime(dose.taken_at, patient).date()
             for dose in attack.medications
         ],
         start,
-        clock.effective_end,
-        clock.minutes,
+        end,
+        minutes,
+        start_utc.replace(tzinfo=None),
+        None if end_utc is None else end_utc.replace(tzinfo=None),
+    )
+
+
+def classify_placed(
+    attack: Attack,
+    patient: PatientFacts,
+    dates: AttackDates,
+    cutoffs: IntensityCutoffs = NRS_CUTOFFS,
+) -> AttackClassification:
+    """`classify_attack` of an attack whose `attack_dates` are known: its start and end are not
+    placed on the patient's clock a second time. ``dates.minutes`` is the features' length
+    (elapsed minutes with an end, else the recorded length, as `attack_features` has it)."""
+    return classify_features(
+        placed_features(attack, patient, dates.start.date(), dates.minutes), cutoffs
     )
 
 

@@ -209,18 +209,25 @@ class Attack:
         The dates are those of the attack's own clock: call it on `in_patient_zone(attack)` to
         get the patient's local dates (DESIGN.md data model: days are local dates)."""
         last = self.effective_end or self.start
-        first_utc, last_utc = to_utc(self.start), to_utc(last)
-        if last_utc < first_utc:
-            last = self.start
-        # An attack ending exactly at midnight does not touch the next day.
-        elif last_utc > first_utc and last.time() == dt.time(0, 0):
-            last = last - dt.timedelta(microseconds=1)
-        days = []
-        d = self.start.date()
-        while d <= last.date():
-            days.append(d)
-            d += dt.timedelta(days=1)
-        return days
+        return touched_dates(self.start, last, to_utc(self.start), to_utc(last))
+
+
+def touched_dates(
+    start: dt.datetime, last: dt.datetime, start_utc: dt.datetime, last_utc: dt.datetime
+) -> list[dt.date]:
+    """`Attack.local_dates` from a start and (effective) end and their instants in UTC, for a
+    caller that has the instants already (`daycount.attack_dates`: each conversion once)."""
+    if last_utc < start_utc:
+        last = start
+    # An attack ending exactly at midnight does not touch the next day.
+    elif last_utc > start_utc and last.time() == dt.time(0, 0):
+        last = last - dt.timedelta(microseconds=1)
+    days = []
+    d = start.date()
+    while d <= last.date():
+        days.append(d)
+        d += dt.timedelta(days=1)
+    return days
 
 
 # --- time rules -----------------------------------------------------------------------------

@@ -696,12 +696,23 @@ def attack_features(attack: Attack, patient: PatientFacts) -> AttackFeatures:
     # elapsed length): converting every reading, aura and dose time as `in_patient_zone` does
     # was a third of the cost of classifying a large import (issue 13 item 5).
     start = local_datetime(attack.start, patient)
-    locations = attack.locations
-    return AttackFeatures(
+    minutes = (
         attack.duration_min
         if attack.end is None
-        else elapsed_minutes(start, local_datetime(attack.end, patient)),
-        patient.age_on(start.date()),
+        else elapsed_minutes(start, local_datetime(attack.end, patient))
+    )
+    return placed_features(attack, patient, start.date(), minutes)
+
+
+def placed_features(
+    attack: Attack, patient: PatientFacts, local_start: dt.date, minutes: int | None
+) -> AttackFeatures:
+    """`attack_features` from the attack's local start date and elapsed minutes, for a caller
+    that has placed the attack on the patient's clock already (`daycount.attack_dates`)."""
+    locations = attack.locations
+    return AttackFeatures(
+        minutes,
+        patient.age_on(local_start),
         _treated_successfully(attack),
         attack.peak,
         attack.side,

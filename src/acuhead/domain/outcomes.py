@@ -174,8 +174,7 @@ def day_records(
         # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
         # local day cut at its own local midnights (a change day has 23 or 25 hours).
         where = dates[index]
-        begin = _naive_utc(where.start)
-        finish = _naive_utc(where.end) if where.end is not None else None
+        begin, finish = where.start_utc, where.end_utc
         first = where.start.date()
         if start <= first <= end:
             tally = started.setdefault(first, [0, 0, 0])

@@ -50,10 +50,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
+from acuhead.domain.daycount import attack_dates, classify_placed
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.diagnosis import migraine_status
 from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyProfile
-from acuhead.domain.ichd3 import classify_attack
 from acuhead.domain.tcm.patterns import assess, parse_pattern
 from acuhead.domain.tcm.restore import scores_as_list
 from acuhead.errors import FieldError, ValidationError
@@ -813,7 +813,9 @@ def make_plan(
         + [(a.start, 1, i, a, now) for i, a in enumerate(diary.attacks)],
         key=lambda x: (x[0], x[1], x[2]),
     )
-    classified = {k: classify_attack(m[3], facts, cutoffs=cutoffs) for k, m in enumerate(merged)}
+    # Each attack on the patient's clock once, for its classification and the day units.
+    dates = [attack_dates(m[3], facts) for m in merged]
+    classified = {k: classify_placed(m[3], facts, dates[k], cutoffs) for k, m in enumerate(merged)}
     whole = Diary(
         patient=facts,
         days=tuple(sorted(days.values(), key=lambda d: d.date)),
@@ -829,6 +831,7 @@ def make_plan(
         attack_recorded_utc=[m[4] for m in merged],
         classifications=classified,
         has_migraine=has_migraine,
+        dates=dates,
     )
     convert_units = _converter(session, "day_units", units.COLUMNS)
     convert_attack = _converter(session, "attacks", ATTACK_FIELDS)

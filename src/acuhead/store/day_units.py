@@ -25,7 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from acuhead.domain.dayunits import VD_AREND_2023, DayUnitsPolicy, attack_dates
+from acuhead.domain.dayunits import VD_AREND_2023, AttackDates, DayUnitsPolicy, attack_dates
 from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack
@@ -109,13 +109,15 @@ def compute_rows(
     policy: DayUnitsPolicy = VD_AREND_2023,
     has_migraine: bool | None = None,
     classifications: dict[int, AttackClassification] | None = None,
+    dates: Sequence[AttackDates] | None = None,
 ) -> list[DayUnitTuple]:
     """The rows for ``start..end`` (default: the whole diary) of one patient. ``has_migraine``:
     the patient's migraine diagnosis over the whole diary (None: decided from ``diary``);
     ``classifications`` (attack index -> result): attacks already classified, e.g. by an import
-    before its write."""
+    before its write; ``dates``: the attacks' `attack_dates`, when the caller has them."""
     # Each attack on the patient's clock once, for diary_extent and day_records.
-    dates = [attack_dates(a, diary.patient) for a in diary.attacks]
+    if dates is None:
+        dates = [attack_dates(a, diary.patient) for a in diary.attacks]
     if start is None or end is None:
         extent = diary_extent(diary, dates)
         if extent is None:

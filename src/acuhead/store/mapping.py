@@ -42,8 +42,13 @@ from acuhead.store.models import (
 def to_utc(local: dt.datetime, tz: str) -> dt.datetime:
     """A patient's local wall-clock time as naive UTC (DESIGN.md: store times in UTC). A naive
     value keeps its ``fold`` (the repeated autumn hour, PEP 495); an aware one is converted."""
-    aware = local if local.tzinfo is not None else local.replace(tzinfo=ZoneInfo(tz))
-    return aware.astimezone(dt.UTC).replace(tzinfo=None)
+    if local.tzinfo is not None:
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+    # The wall time less the zone's offset at it: what ``astimezone`` computes for the aware
+    # value, without building two intermediate datetimes (an import converts ~200,000 times).
+    offset = ZoneInfo(tz).utcoffset(local)
+    assert offset is not None
+    return local - offset
 
 
 def to_local(moment: dt.datetime, tz: str) -> dt.datetime:
