@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from psycopg.types.json import Json
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
@@ -93,3 +94,11 @@ def test_copy_writes_each_json_value_as_its_json_text(rows: list[tuple[Any, ...]
         want = (*(None if v is None else json.dumps(v) for v in row[:2]), row[2])
         assert got == want
     assert _json_text_columns("attacks", ("start_local", "peak_intensity")) is None
+
+
+def test_copy_unwraps_values_the_bind_step_wrapped_for_the_driver() -> None:
+    """SQLAlchemy's PostgreSQL JSON bind step hands psycopg ``Json`` wrappers; COPY gets the
+    wrapped value's JSON text, as psycopg itself would have written it."""
+    convert = _json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
+    assert convert is not None
+    assert convert((Json(["frontal"]), Json({"a": 1}), 5)) == ('["frontal"]', '{"a": 1}', 5)

@@ -653,6 +653,9 @@ def _bulk_insert(
         conn.exec_driver_sql(sql, list(part))
 
 
+_DRIVER_JSON = frozenset({"Json", "Jsonb"})  # psycopg's wrappers of a value to dump as JSON
+
+
 def _json_text_columns(
     table: str, columns: Sequence[str]
 ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
@@ -669,6 +672,8 @@ def _json_text_columns(
     texts: dict[tuple[Any, ...], str] = {}
 
     def dump(value: Any) -> Any:
+        if type(value).__name__ in _DRIVER_JSON:  # SQLAlchemy's bind step wrapped it already
+            value = value.obj
         if type(value) is list and all(type(v) is str for v in value):
             key = tuple(value)
             text_ = texts.get(key)
@@ -677,7 +682,7 @@ def _json_text_columns(
             return text_
         if type(value) is list or type(value) is dict:
             return json.dumps(value)
-        return value  # None, or a value already wrapped for the driver
+        return value  # None
 
     def convert(row: tuple[Any, ...]) -> tuple[Any, ...]:
         out = list(row)
