@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from acuhead.analytics.sql import count_true, day_number, packed_sum
+from acuhead.analytics.sql import day_number, packed_sum
 from acuhead.domain.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     EPOCH,
@@ -60,6 +60,7 @@ from acuhead.domain.outcomes import (
     patient_blocks,
 )
 from acuhead.store import block_aggregates
+from acuhead.store.block_aggregates import day_unit_sums
 from acuhead.store.db import concurrent_reader
 from acuhead.store.models import (
     PACKED_FIELDS,
@@ -72,6 +73,7 @@ from acuhead.store.models import (
     TreatmentSessionRow,
     User,
 )
+from acuhead.store.sql import count_true
 
 Progress = Callable[[str], None]
 
@@ -166,7 +168,7 @@ def block_counts_select(
     a = anchors_cte(scope, patient_range, scan=True)
     rel = du.c.day_num - a.c.anchor_num
     block = case((rel < 0, literal(-1)), else_=rel // config.block_days).label("block")
-    sums = _packed_sums(du) if packed else _plain_sums(du)
+    sums = _packed_sums(du) if packed else day_unit_sums(du)
     return (
         select(du.c.patient_id, block, *sums)
         .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
@@ -175,36 +177,13 @@ def block_counts_select(
     )
 
 
-def _plain_sums(du: Table) -> list[ColumnElement[Any]]:
-    return [
-        count_true(du.c.recorded),
-        count_true(du.c.late),  # only recorded days have rows, so late implies recorded
-        count_true(du.c.migraine),
-        count_true(du.c.headache),
-        count_true(du.c.moderate_severe),
-        count_true(du.c.acute_med),
-        count_true(du.c.migraine_specific_med),
-        count_true(du.c.triptan),
-        func.sum(du.c.attacks_started),
-        func.sum(du.c.peak_sum),
-        func.sum(du.c.peak_n),
-        func.sum(du.c.headache_minutes),
-        func.coalesce(func.sum(du.c.stress), 0),
-        func.count(du.c.stress),
-        func.coalesce(func.sum(du.c.neck_tension), 0),
-        func.count(du.c.neck_tension),
-        func.coalesce(func.sum(du.c.sleep_hours), 0.0),
-        func.count(du.c.sleep_hours),
-        count_true(du.c.migraine_uncertain),
-    ]
-
-
 def _int(value: int) -> ColumnElement[int]:
     return literal_column(str(value), BigInteger)
 
 
 def _packed_sums(du: Table) -> list[ColumnElement[Any]]:
-    """The sums of :func:`_plain_sums` from the packed columns (layout: ``DayUnitRow``).
+    """The sums of ``store.block_aggregates.day_unit_sums`` from the packed columns (layout:
+    ``DayUnitRow``).
 
     ``packed_sum(col) / 2**shift % 2**width`` takes a field out (integer division of a
     non-negative BIGINT on both engines); one sum per column serves all its fields, so a row

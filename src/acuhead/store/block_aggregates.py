@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG, BlockCounts, day_number
 from acuhead.store.models import BlockAggregateRow, DayUnitRow, Patient, TreatmentSessionRow
+from acuhead.store.sql import count_true
 
 BASELINE_DAYS = DEFAULT_OUTCOME_CONFIG.baseline_days
 BLOCK_DAYS = DEFAULT_OUTCOME_CONFIG.block_days
@@ -86,21 +87,18 @@ def _block(day_num: ColumnElement[Any], anchor: ColumnElement[Any]) -> ColumnEle
     return case((rel < 0, literal(BASELINE)), else_=rel // BLOCK_DAYS)
 
 
-def _count(flag: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.sum(case((flag, 1), else_=0))
-
-
-def _sums(du: Table) -> list[ColumnElement[Any]]:
-    """The day-unit sums in ``BlockCounts`` order (as ``analytics.cohort._plain_sums``)."""
+def day_unit_sums(du: Table) -> list[ColumnElement[Any]]:
+    """The day-unit sums of a window in ``BlockCounts`` order: the one statement of them, read
+    by the stored aggregates here and by the report's window scan (``analytics.cohort``)."""
     return [
-        _count(du.c.recorded),
-        _count(du.c.late),
-        _count(du.c.migraine),
-        _count(du.c.headache),
-        _count(du.c.moderate_severe),
-        _count(du.c.acute_med),
-        _count(du.c.migraine_specific_med),
-        _count(du.c.triptan),
+        count_true(du.c.recorded),
+        count_true(du.c.late),  # only recorded days have rows, so late implies recorded
+        count_true(du.c.migraine),
+        count_true(du.c.headache),
+        count_true(du.c.moderate_severe),
+        count_true(du.c.acute_med),
+        count_true(du.c.migraine_specific_med),
+        count_true(du.c.triptan),
         func.sum(du.c.attacks_started),
         func.sum(du.c.peak_sum),
         func.sum(du.c.peak_n),
@@ -111,7 +109,7 @@ def _sums(du: Table) -> list[ColumnElement[Any]]:
         func.count(du.c.neck_tension),
         func.coalesce(func.sum(du.c.sleep_hours), 0.0),
         func.count(du.c.sleep_hours),
-        _count(du.c.migraine_uncertain),
+        count_true(du.c.migraine_uncertain),
     ]
 
 
@@ -145,7 +143,7 @@ def refresh_blocks(
     )
     block = _block(du.c.day_num, anchor).label("block")
     grouped = (
-        select(du.c.patient_id, block, du.c.clinic_id, *_sums(du))
+        select(du.c.patient_id, block, du.c.clinic_id, *day_unit_sums(du))
         .where(
             du.c.patient_id == patient_id,
             du.c.day_num.between(day_lo, day_hi),
@@ -182,7 +180,7 @@ def _fill(session: Session, lo: int, hi: int) -> None:
     )
     block = _block(du.c.day_num, a.c.anchor).label("block")
     grouped = (
-        select(du.c.patient_id, block, a.c.clinic_id, *_sums(du))
+        select(du.c.patient_id, block, a.c.clinic_id, *day_unit_sums(du))
         .select_from(du.join(a, a.c.patient_id == du.c.patient_id))
         .where(du.c.day_num >= a.c.anchor - BASELINE_DAYS)
         .group_by(du.c.patient_id, literal_column("block"), a.c.clinic_id)
