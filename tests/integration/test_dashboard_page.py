@@ -4,6 +4,7 @@ questionnaires the clinic's schedule says are due, and recent adverse events (is
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -28,7 +29,10 @@ def test_dashboard_lists_due_questionnaires_and_recent_adverse_events(
     with db.write() as s:
         s.add(QuestionnaireSchedule(clinic_id=world.clinic_x, instrument="hit6", every_days=28))
     h = login(world.prac_x)
-    start = (dt.date.today() - dt.timedelta(days=3)).isoformat() + "T10:00:00"
+    # Three days before patient A's own today (Berlin): with the machine's date, a run between
+    # 23:00 and 24:00 UTC saw A four days overdue.
+    a_today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    start = (a_today - dt.timedelta(days=3)).isoformat() + "T10:00:00"
     r = app_client.post(
         f"{API}/patients/{world.patient_a}/sessions",
         json={**FULL_SESSION, "start": start},
