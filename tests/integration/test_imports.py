@@ -7,13 +7,17 @@ import copy
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
+from acuhead.domain.daycount import attack_dates
+from acuhead.domain.diary import PatientFacts
 from acuhead.errors import ValidationError
+from acuhead.interop.document import parse as parse_document
 from acuhead.services import accounts, diary, imports, interop
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database
@@ -505,3 +509,104 @@ def test_rows_are_converted_as_the_column_types_would(db: Database) -> None:
 def _plain(values: tuple[Any, ...]) -> list[Any]:
     """Values to compare: PostgreSQL's driver wraps JSON (``Json``, compared by its object)."""
     return [(type(v).__name__, v.obj) if hasattr(v, "obj") else v for v in values]
+
+
+VARIED_ATTACKS: list[dict[str, Any]] = [
+    {  # every list and flag given, an offset on the start
+        "start": "2025-03-30T01:30:00+01:00",
+        "end": "2025-03-30T05:00:00",
+        "peak_intensity": 7,
+        "side": "left",
+        "locations": ["temporal", "orbital"],
+        "quality": ["pulsating", "pressing"],
+        "aggravated_by_activity": True,
+        "nausea": "moderate",
+        "vomiting": False,
+        "photophobia": True,
+        "phonophobia": False,
+        "osmophobia": True,
+        "cranial_autonomic": ["lacrimation", "é ptosis"],
+        "restlessness": False,
+        "treated": True,
+        "triggers": ["stress", "let-down after stress"],
+        "warning_signs": ["fever"],
+        "medications": [
+            {"name": "sumatriptan", "class": "triptan", "taken_at": "2025-03-30T04:00"}
+        ],
+    },
+    {  # the same lists again, in another order: another JSON text
+        "start": "2025-10-26T02:30:00",
+        "end": "2025-10-26T04:00:00",
+        "locations": ["orbital", "temporal"],
+        "quality": ["pulsating", "pressing"],
+        "triggers": ["stress", "let-down after stress"],
+        "readings": [{"at": "2025-10-26T03:00", "intensity": 6}],
+    },
+    {"date": "2025-05-01", "duration_min": 240, "nausea": "none"},  # no times: no end in UTC
+    {"start": "2025-06-01T23:10:00Z", "readings": [{"at": "2025-06-02T01:20", "intensity": 4}]},
+    {"start": "2025-07-01T08:00:00", "locations": ["temporal"], "aura": [{"type": "visual"}]},
+]
+
+
+def test_copy_rows_store_what_the_column_types_would(pg_db: Database) -> None:
+    """Issue 13 item 5: on PostgreSQL the attack rows are built in their final form in one
+    pass (JSON text once per distinct tuple of members, UTC instants from the day-unit step);
+    the stored rows are those the column types' own steps give, JSON text byte for byte."""
+    cid = _clinic(pg_db)
+    doc = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "rows-1", "timezone": "Europe/Berlin"},
+        "attacks": VARIED_ATTACKS,
+    }
+    _import(pg_db, cid, doc)
+    parsed = parse_document(doc).diary.attacks
+    json_cols = set(imports._JSON_LISTS)
+    read = ", ".join(f"{c}::text" if c in json_cols else c for c in imports.ATTACK_FIELDS)
+    with pg_db.read() as s:
+        stored = s.execute(text(f"SELECT {read} FROM attacks ORDER BY start_local")).all()
+        now = stored[0][imports.ATTACK_FIELDS.index("recorded_utc")]
+        convert = imports._converter(s, "attacks", imports.ATTACK_FIELDS)
+        to_text = imports._json_text_columns("attacks", imports.ATTACK_FIELDS)
+        assert to_text is not None
+        expected = sorted(
+            (to_text(convert(imports._attack_values(a, "Europe/Berlin", now))) for a in parsed),
+            key=lambda r: r[2],
+        )
+    assert len(stored) == len(VARIED_ATTACKS)
+    for got, want in zip(stored, expected, strict=True):
+        assert tuple(got) == want
+
+
+def test_copy_rows_refuse_a_flag_that_is_not_a_bool() -> None:
+    """The last line behind the document's schema: a flag such as "yes" or 1 never reaches
+    COPY (whose text form reads "yes" as true)."""
+    parsed = parse_document(
+        {
+            "format": "acuhead.diary/1",
+            "patient": {"external_id": "rows-2", "timezone": "UTC"},
+            "attacks": VARIED_ATTACKS[:2],
+        }
+    ).diary.attacks
+    placed = [attack_dates(a, PatientFacts(birth_date=None)) for a in parsed]
+    now = dt.datetime(2026, 1, 1)
+    assert len(imports._copy_attack_rows(parsed, placed, now)) == 2
+    for bad in ("yes", 1):
+        worse = [parsed[0], replace(parsed[1], vomiting=bad)]
+        with pytest.raises(TypeError, match="Not a boolean value"):
+            imports._copy_attack_rows(worse, placed, now)
+
+
+def test_copy_rows_write_a_list_of_non_strings_each_time() -> None:
+    """``(1,)`` and ``(True,)`` are equal keys: only tuples of strings share a JSON text."""
+    a = parse_document(
+        {
+            "format": "acuhead.diary/1",
+            "patient": {"external_id": "rows-3", "timezone": "UTC"},
+            "attacks": [{"start": "2025-01-01T10:00"}],
+        }
+    ).diary.attacks[0]
+    odd = [replace(a, triggers=cast(Any, (1,))), replace(a, triggers=cast(Any, (True,)))]
+    placed = [attack_dates(x, PatientFacts(birth_date=None)) for x in odd]
+    rows = imports._copy_attack_rows(odd, placed, dt.datetime(2026, 1, 1))
+    at = imports.ATTACK_FIELDS.index("triggers")
+    assert [r[at] for r in rows] == ["[1]", "[true]"]
