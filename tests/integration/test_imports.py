@@ -610,3 +610,55 @@ def test_copy_rows_write_a_list_of_non_strings_each_time() -> None:
     rows = imports._copy_attack_rows(odd, placed, dt.datetime(2026, 1, 1))
     at = imports.ATTACK_FIELDS.index("triggers")
     assert [r[at] for r in rows] == ["[1]", "[true]"]
+
+
+def test_binary_copy_stores_what_text_copy_stored(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 5: COPY in binary form (values written in C, not parsed as text by the
+    server) stores every bulk table's rows as the text form did: attacks, readings, aura,
+    doses and day units (a whole number of sleep hours into a float column too)."""
+    cid = _clinic(pg_db)
+    days = [
+        {"date": "2025-03-01", "headache": True, "sleep_hours": 7, "stress": 3},
+        {"date": "2025-03-02", "headache": False, "sleep_hours": 6.5, "menstruating": True},
+    ]
+    for ext, binary in (("text-1", False), ("binary-1", True)):
+        monkeypatch.setattr(imports, "BINARY_COPY", binary)
+        doc = {
+            "format": "acuhead.diary/1",
+            "patient": {"external_id": ext, "timezone": "Europe/Berlin"},
+            "days": days,
+            "attacks": VARIED_ATTACKS,
+        }
+        _import(pg_db, cid, doc)
+    pids = {p.external_id: p.id for p in (_patient(pg_db, cid, e) for e in ("text-1", "binary-1"))}
+    leave_out = {"id", "patient_id", "attack_id", "recorded_utc"}
+    by_patient = {
+        "attacks": "patient_id = :pid",
+        "intensity_readings": "attack_id IN (SELECT id FROM attacks WHERE patient_id = :pid)",
+        "aura_symptoms": "attack_id IN (SELECT id FROM attacks WHERE patient_id = :pid)",
+        "medication_doses": "patient_id = :pid",
+        "day_units": "patient_id = :pid",
+    }
+    with pg_db.read() as s:
+        for table, where in by_patient.items():
+            cols = [c.name for c in imports._table(imports._MODELS[table]).c]
+            keep = ", ".join(
+                f"{c}::text" if c in imports._JSON_LISTS else c for c in cols if c not in leave_out
+            )
+            found = [
+                sorted(
+                    map(
+                        tuple,
+                        s.execute(text(f"SELECT {keep} FROM {table} WHERE {where}"), {"pid": p}),
+                    )
+                )
+                for p in (pids["text-1"], pids["binary-1"])
+            ]
+            assert found[0] == found[1] and found[0], table
+        sleep = s.execute(
+            text("SELECT sleep_hours FROM day_units WHERE patient_id = :p AND day = '2025-03-01'"),
+            {"p": pids["binary-1"]},
+        ).scalar_one()
+    assert sleep == 7.0

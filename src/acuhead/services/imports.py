@@ -37,9 +37,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
+    Date,
     DateTime,
+    Float,
+    Integer,
     Row,
+    SmallInteger,
+    String,
     Table,
+    Text,
     bindparam,
     delete,
     func,
@@ -48,6 +56,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
@@ -646,7 +655,11 @@ def _bulk_insert(
     if conn.dialect.name == "postgresql":
         raw: Any = conn.connection.driver_connection
         to_text = None if json_as_text else _json_text_columns(table, columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        types = _binary_copy_types(table, columns) if BINARY_COPY else None
+        fmt = " (FORMAT BINARY)" if types else ""
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN{fmt}") as copy:
+            if types:
+                copy.set_types(types)
             if to_text:
                 for row in rows:
                     copy.write_row(to_text(row))
@@ -658,6 +671,45 @@ def _bulk_insert(
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - constants only
     for part in chunks(rows, len(columns)):
         conn.exec_driver_sql(sql, list(part))
+
+
+# COPY in PostgreSQL's binary form: psycopg writes each value's bytes in C instead of text
+# (dates, times and numbers), and the server reads them without parsing text.
+BINARY_COPY = True
+_BINARY_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (BigInteger, "int8"),  # before Integer, its base class
+    (SmallInteger, "int2"),
+    (Integer, "int4"),
+    (Boolean, "bool"),
+    (Float, "float8"),
+    (Date, "date"),
+    (Text, "text"),
+    (String, "text"),  # varchar(n) reads the text form, its length checked as in text COPY
+    (JSON, "text"),  # json's binary form is its text (jsonb's is not: not taken here)
+)
+
+
+def _binary_copy_types(table: str, columns: Sequence[str]) -> list[str] | None:
+    """The type each column's values are written as in a binary COPY, or None (text COPY)
+    when a column has a type not listed here, a time with a zone, or jsonb."""
+    found = Base.metadata.tables[table].columns
+    types = []
+    for name in columns:
+        column_type = found[name].type
+        if isinstance(column_type, DateTime):
+            if column_type.timezone:
+                return None
+            types.append("timestamp")
+            continue
+        if isinstance(column_type, JSONB):
+            return None
+        for kind, pg_name in _BINARY_TYPES:
+            if isinstance(column_type, kind):
+                types.append(pg_name)
+                break
+        else:
+            return None
+    return types
 
 
 _DRIVER_JSON = frozenset({"Json", "Jsonb"})  # psycopg's wrappers of a value to dump as JSON
