@@ -70,8 +70,44 @@ HASHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # (patients, days, seed) -> {table: sha256, "all": sha256 of the table lines}. Produced by
 # the code before the fast build path: main at 0724bac (demo.generate with Core executemany
-# of dicts and BulkDayUnits), end date 2026-06-30; equal on SQLite and PostgreSQL.
-REFERENCE: dict[tuple[int, int, int], dict[str, str]] = {}
+# of dicts and BulkDayUnits), end date 2026-06-30; the same on SQLite and PostgreSQL (both
+# measured at both sizes).
+REFERENCE: dict[tuple[int, int, int], dict[str, str]] = {
+    (500, 365, 1): {
+        "patients": "a1354f002b5db76d67a670ef84d67c655d197a10d3bf8498b9a57eb11110645b",
+        "diary_days": "47211150de4f3a1322988776206eee1d12e4f689c11990821bc6f6e3211572c9",
+        "attacks": "12759ea221708e1c66eb61b3c7d2bfff271aad871cb27eed1187d13efef6c213",
+        "intensity_readings": "1f73b39c1564236028424650ae4f95c6fbefeb821d14910bc7db6bec02715b66",
+        "aura_symptoms": "6012a650b176f8ea18d5281e387420f92bb4a024de7b4bb685b38f18cf0e602d",
+        "medication_doses": "e8b1b4afadf6cd9181515e63c90a63090cce5328b40a0234cfeac2f58de0cfee",
+        "courses": "f2abf52fbf3260aa41c5c95bb9f64957e8bc0c387252b4395c985a0a8ccf6981",
+        "treatment_sessions": "f17d843c60a195853e243b8e1fe2574db231549f126b717ed7031edd40b1886a",
+        "adverse_events": "b8638f1a7373e4c46171be49411998f50f07f230364c638c46925cea47167631",
+        "intake_screens": "4bfcdbb45be26a69e3326d92fb078464b34e0bb1f967277a7a4dec7e78b28154",
+        "regimens": "0453e43b45394772f03e96ce51a6431413965e8f82bcf498c2dd71952e2b7ff2",
+        "appointments": "0aff9cafb026365d2d2039797a5457b11143f950bf6a77835ec3cdd4321442f9",
+        "day_units": "5afde81fb1fe160d5e924fc65a3b5972377fe149ef6ac121ea51b7aa8fb4fd57",
+        "block_aggregates": "5836ff162d3092b880d17a517bb935e3ea95105f226c3d675e4b09bbb6c6ced4",
+        "all": "9a7a73f938ca3fd545ccb85eb35b4e8d065124cb2f787dc223398b584bdafe4b",
+    },
+    (2000, 365, 1): {
+        "patients": "1ea05ee388d16048f077d1f9cf8fd120470f5019cb45b00164d392cd85491018",
+        "diary_days": "689a086a6157fecddf2bbd36b4a3347d62f12c2cf67a86c4db07a7311422d77a",
+        "attacks": "d2fb933b64325ae5d9609e2651a52c6539c41bd931d3067ac272a1367b205ade",
+        "intensity_readings": "4132035e3a826b8ebcfb9c889e94923e7b0081dbece377a6fbe782d237b3a514",
+        "aura_symptoms": "1e1e2a828ae9041c9d4a80e18032ee74a6b3b11dfaf4dc51359a9d9714212894",
+        "medication_doses": "a3e782f60bbd5db9c25ddd3106a28f19374c1d28cce7bd76f253840ebac7e977",
+        "courses": "2f6f14537ece4e83a22d102c135fa0bc6a0818a0006b603aa9e8788aa96cdf50",
+        "treatment_sessions": "2edda9266911429294dfc862356480952b75819687b0add3d77702903a3fb495",
+        "adverse_events": "126e5c039f5de6469c927fc4c12f161b1a52dcf4ae09d2b2847060e2ffb99ac9",
+        "intake_screens": "2be748bd6054739caad878c4a6d411204f390a97a718cff2c657777e385d21f6",
+        "regimens": "6e2ad2dbebc9d9e249f643e9f13050b8757867358f1a18ed2e59fd589fc64737",
+        "appointments": "8fcd84f95329f637403b5677e5e75d4dfc2e6ae94fd67a3ccea32c23c28aa582",
+        "day_units": "a4234f2cb90e33a865f51594638bf20c4073191eb464bc2c025079d8510f6c1a",
+        "block_aggregates": "2238e4eb0b4980b3bcd2ee964c8aaeb320f0ab260758660394aa0f63251152f4",
+        "all": "e81b49c24e099b4ddc3acb00cb08efc7378b12221fe09e91a13b7fd38bd597a8",
+    },
+}
 
 
 def canonical(value: Any) -> str:
