@@ -675,6 +675,8 @@ def _write_chunk(db: Database, chunk: _Chunk, base: dict[str, int]) -> None:
     with db.write() as session:
         for name, model in _TABLES:
             columns, rows = chunk.tables[name]
+            if not rows:  # no columns either (see _driver_rows)
+                continue
             by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
             _bulk_insert(
                 session, cast(Table, model.__table__).name, columns, _shift(columns, rows, by)
