@@ -734,7 +734,10 @@ def generate(
         if progress:
             progress(n)
 
-    workers = os.cpu_count() or 1
+    # The cores this process may run on (a container's CPU set, not the host's count).
+    workers = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     if len(bounds) > 1 and workers > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
