@@ -18,18 +18,25 @@ Deterministic for a seed and an end date; written with bulk inserts in chunks of
 from __future__ import annotations
 
 import datetime as dt
+import json
+import multiprocessing
+import os
 import random
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
 
 from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
-from acuhead.store import block_aggregates
-from acuhead.store.day_units import BulkDayUnits
+from acuhead.services.imports import _bulk_insert
+from acuhead.store import block_aggregates, day_units
+from acuhead.store.day_units import rows_from_insert_dicts
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
@@ -528,6 +535,157 @@ def ensure_demo_clinic(db: Database) -> tuple[int, list[int], dict[str, str]]:
         return clinic.id, prac, logins
 
 
+# The tables a chunk of patients is written to, in insert order (parents first), with the
+# keys of ``_patient_rows``' output.
+_TABLES: tuple[tuple[str, type[Any]], ...] = (
+    ("patients", Patient),
+    ("screens", IntakeScreenRow),
+    ("regimens", RegimenRow),
+    ("days", DiaryDayRow),
+    ("attacks", AttackRow),
+    ("readings", IntensityReadingRow),
+    ("aura", AuraSymptomRow),
+    ("meds", MedicationDoseRow),
+    ("courses", CourseRow),
+    ("sessions", TreatmentSessionRow),
+    ("adverse", AdverseEventRow),
+)
+# The id columns a chunk numbers from 1 (it cannot know how many rows the chunks before it
+# made), with the counter each is shifted by when the chunk is written: the ids come out as
+# the one-by-one numbering of the whole cohort would give them.
+_SHIFTED: dict[str, tuple[tuple[str, str], ...]] = {
+    "attacks": (("id", "attacks"),),
+    "readings": (("attack_id", "attacks"),),
+    "aura": (("attack_id", "attacks"),),
+    "meds": (("attack_id", "attacks"),),
+    "courses": (("id", "courses"),),
+    "sessions": (("id", "sessions"), ("course_id", "courses")),
+    "adverse": (("session_id", "sessions"),),
+}
+_COUNTED = ("attacks", "courses", "sessions")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What a chunk worker needs to write patients ``lo..hi-1`` (0-based in this run)."""
+
+    seed: int
+    first_index: int
+    first_pid: int
+    clinic_id: int
+    practitioner_ids: tuple[int, ...]
+    end: dt.date
+    days: int
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """A chunk's rows as driver values (see `_driver_rows`), ids numbered from 1 in it."""
+
+    tables: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]
+    day_units: list[tuple[Any, ...]]
+    made: dict[str, int]  # rows made per counted id (attacks, courses, sessions)
+
+
+def _driver_value(column_type: Any) -> Callable[[Any], Any] | None:
+    """How a Python value becomes what SQLAlchemy would bind for this column on SQLite: dates
+    and times as its text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS.ffffff``), JSON as
+    ``json.dumps`` text. PostgreSQL's COPY reads the same text into its typed columns. None:
+    the value is bound as it is."""
+    if isinstance(column_type, JSON):
+        return json.dumps
+    if isinstance(column_type, DateTime):
+        return lambda v: None if v is None else v.isoformat(" ", "microseconds")
+    if isinstance(column_type, Date):
+        return lambda v: None if v is None else v.isoformat()
+    return None
+
+
+def _driver_rows(
+    model: Any, rows: list[dict[str, Any]]
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The insert dicts of one table as tuples of driver values, and their column names."""
+    if not rows:
+        return (), []
+    table = cast(Table, model.__table__)
+    columns = tuple(rows[0])
+    get = itemgetter(*columns)
+    convert = [
+        (i, f) for i, c in enumerate(columns) if (f := _driver_value(table.c[c].type)) is not None
+    ]
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(get(row))
+        for i, f in convert:
+            values[i] = f(values[i])
+        out.append(tuple(values))
+    return columns, out
+
+
+def _build_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
+    """Patients ``lo..hi-1``: their rows and their day units (counted by the domain through
+    ``store.day_units``), as driver values. No database: runs in a worker process."""
+    ids = {name: _Ids(0) for name in _COUNTED}
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in _TABLES}
+    for i in range(lo, hi):
+        index = spec.first_index + i + 1
+        rng = random.Random(spec.seed * 1_000_003 + index)
+        _patient_rows(
+            rng,
+            index=index,
+            clinic_id=spec.clinic_id,
+            pid=spec.first_pid + i + 1,
+            practitioner_ids=list(spec.practitioner_ids),
+            end=spec.end,
+            days=spec.days,
+            ids=ids,
+            out=out,
+        )
+    units, statuses = rows_from_insert_dicts(out)
+    for p in out["patients"]:  # as the day-unit refresh keeps it (store.day_units)
+        p["migraine_diagnosed"] = statuses[p["id"]]
+    date = _driver_value(Date())
+    assert date is not None
+    return _Chunk(
+        tables={name: _driver_rows(model, out[name]) for name, model in _TABLES},
+        day_units=[(r[0], date(r[1]), *r[2:]) for r in units],
+        made={name: ids[name].next for name in _COUNTED},
+    )
+
+
+def _shift(
+    columns: tuple[str, ...], rows: list[tuple[Any, ...]], by: dict[int, int]
+) -> list[tuple[Any, ...]]:
+    """``rows`` with the values at the positions in ``by`` raised by its offsets."""
+    if not by or not any(by.values()):
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, offset in by.items():
+            if values[i] is not None:
+                values[i] += offset
+        out.append(tuple(values))
+    return out
+
+
+def _write_chunk(db: Database, chunk: _Chunk, base: dict[str, int]) -> None:
+    """One chunk in one transaction, in bulk through the driver (COPY on PostgreSQL); then
+    ``base`` moves past the ids it used."""
+    with db.write() as session:
+        for name, model in _TABLES:
+            columns, rows = chunk.tables[name]
+            if not rows:  # no columns either (see _driver_rows)
+                continue
+            by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
+            _bulk_insert(
+                session, cast(Table, model.__table__).name, columns, _shift(columns, rows, by)
+            )
+        _bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units)
+    for name in _COUNTED:
+        base[name] += chunk.made[name]
+
+
 def generate(
     db: Database,
     *,
@@ -541,7 +699,14 @@ def generate(
     """Write a demo cohort; call ``progress(n)`` after each chunk of n patients.
 
     Appointments are booked from ``end`` on, or without ``end`` from the clinic's today (the
-    day its day list shows, which in Berlin can be a day ahead of this machine's date)."""
+    day its day list shows, which in Berlin can be a day ahead of this machine's date).
+
+    Registry scale (issue 17): patients are made and counted in chunks, by worker processes
+    (one per core) when there is more than one chunk, while this process writes the chunks in
+    order through the driver (tuples, COPY on PostgreSQL); the windows are then summed once,
+    set-based. Each patient's random stream is seeded by its index alone, and ids are numbered
+    in patient order whatever process made them, so the data is the same for a seed however
+    it is split (benchmarks/registry_build.py checks it by hash)."""
     booking_from = end
     end = end or dt.date.today()
     clinic_id, practitioner_ids, logins = ensure_demo_clinic(db)
@@ -553,58 +718,48 @@ def generate(
             or 0
         )
         max_pid = session.scalar(select(func.max(Patient.id))) or 0
-        max_aid = session.scalar(select(func.max(AttackRow.id))) or 0
-        max_cid = session.scalar(select(func.max(CourseRow.id))) or 0
-        max_sid = session.scalar(select(func.max(TreatmentSessionRow.id))) or 0
-    ids = {
-        "patients": _Ids(max_pid),
-        "attacks": _Ids(max_aid),
-        "courses": _Ids(max_cid),
-        "sessions": _Ids(max_sid),
-    }
+        base = {
+            "attacks": session.scalar(select(func.max(AttackRow.id))) or 0,
+            "courses": session.scalar(select(func.max(CourseRow.id))) or 0,
+            "sessions": session.scalar(select(func.max(TreatmentSessionRow.id))) or 0,
+        }
+    spec = _Spec(seed, first_index, max_pid, clinic_id, tuple(practitioner_ids), end, days)
     totals = {"days": 0, "attacks": 0}
-    tables = (
-        ("patients", Patient),
-        ("screens", IntakeScreenRow),
-        ("regimens", RegimenRow),
-        ("days", DiaryDayRow),
-        ("attacks", AttackRow),
-        ("readings", IntensityReadingRow),
-        ("aura", AuraSymptomRow),
-        ("meds", MedicationDoseRow),
-        ("courses", CourseRow),
-        ("sessions", TreatmentSessionRow),
-        ("adverse", AdverseEventRow),
-    )
-    filler = BulkDayUnits(db, parallel=patients > chunk)  # day_units, counted by the domain
-    for lo in range(0, patients, chunk):
-        out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in tables}
-        for i in range(lo, min(patients, lo + chunk)):
-            index = first_index + i + 1
-            rng = random.Random(seed * 1_000_003 + index)
-            _patient_rows(
-                rng,
-                index=index,
-                clinic_id=clinic_id,
-                pid=ids["patients"].take(),
-                practitioner_ids=practitioner_ids,
-                end=end,
-                days=days,
-                ids=ids,
-                out=out,
-            )
-        with db.write() as session:
-            conn = session.connection()  # Core executemany: no ORM bookkeeping per row
-            for name, model in tables:
-                rows = out[name]
-                for k in range(0, len(rows), 20_000):
-                    conn.execute(insert(cast(Table, model.__table__)), rows[k : k + 20_000])
-        filler.add(out)
-        totals["days"] += len(out["days"])
-        totals["attacks"] += len(out["attacks"])
+    bounds = [(lo, min(patients, lo + chunk)) for lo in range(0, patients, chunk)]
+
+    def write(part: _Chunk, n: int) -> None:
+        _write_chunk(db, part, base)
+        totals["days"] += len(part.tables["days"][1])
+        totals["attacks"] += part.made["attacks"]
         if progress:
-            progress(min(patients, lo + chunk) - lo)
-    filler.close()
+            progress(n)
+
+    # The cores this process may run on (a container's CPU set, not the host's count).
+    workers = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    if len(bounds) > 1 and workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # At most one chunk per worker waits to be written, so memory stays bounded.
+            pending: deque[tuple[Future[_Chunk], int]] = deque()
+            for lo, hi in bounds:
+                if len(pending) >= workers + 1:
+                    future, n = pending.popleft()
+                    write(future.result(), n)
+                pending.append((pool.submit(_build_chunk, spec, lo, hi), hi - lo))
+            while pending:
+                future, n = pending.popleft()
+                write(future.result(), n)
+    else:
+        for lo, hi in bounds:
+            write(_build_chunk(spec, lo, hi), hi - lo)
+    if not db.is_sqlite and patients:
+        # Planner statistics after the bulk load (autovacuum may be slow, or off): without
+        # them the window sums below and the outcome queries get row estimates thousands of
+        # times too low.
+        with db.write() as session:
+            session.execute(text("ANALYZE"))
     with db.write() as session:  # the outcome windows of the bulk-written diaries (issue 17)
         block_aggregates.rebuild_all(session)
     if not db.is_sqlite:

@@ -5,8 +5,9 @@ wraps :func:`acuhead.domain.dayunits.day_units`) counts each recorded day and th
 affected range are replaced. The diary services call :func:`refresh_around` (a day entry),
 :func:`refresh_attack` (an attack, old and new dates) or :func:`refresh_day_units` (a whole
 import) inside the same transaction as the change, so cohort queries never see a diary and its
-day units disagree. The demo generator fills the table in bulk with :class:`BulkDayUnits`,
-through the same domain function, so both paths give identical rows (tested).
+day units disagree. The demo generator counts its diaries in bulk with
+:func:`rows_from_insert_dicts` (in its worker processes), through the same domain function, so
+both paths give identical rows (tested).
 
 Nothing here is an access decision: callers have already checked the actor.
 """
@@ -14,24 +15,21 @@ Nothing here is an access decision: callers have already checked the actor.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
+from acuhead.domain.daycount import classify_placed
 from acuhead.domain.dayunits import VD_AREND_2023, AttackDates, DayUnitsPolicy, attack_dates
-from acuhead.domain.diagnosis import migraine_by_attack_counts, migraine_status
+from acuhead.domain.diagnosis import ICHD3_RULES, migraine_by_attack_counts, migraine_status
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
 from acuhead.store import block_aggregates
-from acuhead.store.db import Database
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
 from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
 
@@ -401,6 +399,10 @@ def _ns(row: Mapping[str, Any], **extra: Any) -> Any:
 
 Statuses = dict[int, bool | None]
 
+# Whether one classification of an attack serves both the diagnosis (ICHD-3 1.3 counts days
+# with its own policy) and the day units: only when both policies band intensity alike.
+_SHARED_CUTOFFS = ICHD3_RULES.day_policy.cutoffs == VD_AREND_2023.cutoffs
+
 
 def rows_from_insert_dicts(
     payload: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -408,7 +410,11 @@ def rows_from_insert_dicts(
     """Day-unit rows for patients given as the Core insert dicts the demo writes (keys
     ``patients``, ``days``, ``attacks``, ``readings``, ``aura``, ``meds``), converted with the
     same mapping functions as stored rows, and each patient's ``migraine_diagnosed``. Runs in a
-    worker process: no database here."""
+    worker process: no database here.
+
+    Each attack is placed on the patient's clock and classified once (`attack_dates`,
+    `classify_placed`), and that result is handed to both the diagnosis and the day count,
+    which would otherwise each classify it again (issue 17: the registry build)."""
     days: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     attacks: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     children: dict[str, dict[int, list[Any]]] = {
@@ -423,6 +429,7 @@ def rows_from_insert_dicts(
             rows[c["attack_id"]].append(_ns(c))
     out: list[DayUnitTuple] = []
     statuses: Statuses = {}
+    cutoffs = VD_AREND_2023.cutoffs
     for p in payload["patients"]:
         pid = p["id"]
         ordered = sorted(attacks.get(pid, []), key=lambda a: (a["start_local"], a["id"]))
@@ -442,13 +449,24 @@ def rows_from_insert_dicts(
                 for a in ordered
             ),
         )
-        has_migraine, statuses[pid] = migraine_status(diary)
+        dates = [attack_dates(a, diary.patient) for a in diary.attacks]
+        classified = (
+            {
+                i: classify_placed(a, diary.patient, dates[i], cutoffs)
+                for i, a in enumerate(diary.attacks)
+            }
+            if _SHARED_CUTOFFS
+            else None
+        )
+        has_migraine, statuses[pid] = migraine_status(diary, classifications=classified)
         out += compute_rows(
             diary,
             clinic_id=p["clinic_id"],
             patient_id=pid,
             attack_recorded_utc=[a.get("recorded_utc") for a in ordered],
             has_migraine=has_migraine,
+            classifications=classified,
+            dates=dates,
         )
     return out, statuses
 
@@ -461,87 +479,3 @@ def _by_day(d: Mapping[str, Any]) -> dt.date:
 def _by_at(r: Any) -> dt.datetime:
     at: dt.datetime = r.at_local
     return at
-
-
-def insert_rows(db: Database, rows: Sequence[DayUnitTuple]) -> None:
-    """Bulk insert through the driver: executemany on SQLite, COPY on PostgreSQL."""
-    if not rows:
-        return
-    cols = ", ".join(COLUMNS)
-    with db.write() as session:
-        conn = session.connection()
-        if db.is_sqlite:
-            marks = ", ".join("?" * len(COLUMNS))
-            sql = f"INSERT INTO day_units ({cols}) VALUES ({marks})"  # noqa: S608 - constants
-            conn.exec_driver_sql(sql, [(r[0], r[1].isoformat(), *r[2:]) for r in rows])
-        else:
-            raw: Any = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(f"COPY day_units ({cols}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
-
-
-_PATIENTS = cast(Table, Patient.__table__)
-_SET_STATUS = (
-    update(_PATIENTS)
-    .where(_PATIENTS.c.id == bindparam("pid"))
-    .values(migraine_diagnosed=bindparam("value"))
-)
-
-_PAYLOAD_KEYS = ("patients", "days", "attacks", "readings", "aura", "meds")
-
-
-class BulkDayUnits:
-    """Fill ``day_units`` chunk by chunk for bulk-written diaries (the demo generator).
-
-    With ``parallel`` the counting (ICHD-3 classification of every attack: the costly part)
-    runs in one worker process while the caller builds and writes the next chunk, so two cores
-    overlap; the rows of chunk k are written when chunk k+1 is handed in, or at :meth:`close`.
-    """
-
-    def __init__(self, db: Database, *, parallel: bool = False) -> None:
-        self.db = db
-        self.written = 0
-        self._pool: ProcessPoolExecutor | None = None
-        if parallel and (os.cpu_count() or 1) > 1:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
-        self._pending: Future[tuple[list[DayUnitTuple], Statuses]] | None = None
-
-    def add(self, out: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        payload = {k: list(out.get(k, ())) for k in _PAYLOAD_KEYS}
-        if self._pool is None:
-            self._write(*rows_from_insert_dicts(payload))
-            return
-        future = self._pool.submit(rows_from_insert_dicts, payload)
-        self._drain()
-        self._pending = future
-
-    def _drain(self) -> None:
-        if self._pending is not None:
-            rows, statuses = self._pending.result()
-            self._pending = None
-            self._write(rows, statuses)
-
-    def _write(self, rows: list[DayUnitTuple], statuses: Statuses) -> None:
-        insert_rows(self.db, rows)
-        self.written += len(rows)
-        known = [{"pid": pid, "value": v} for pid, v in statuses.items() if v is not None]
-        if known:
-            with self.db.write() as session:
-                session.connection().execute(_SET_STATUS, known)
-
-    def close(self) -> None:
-        """Write what is pending; on PostgreSQL refresh the planner statistics, which a bulk
-        load leaves stale (autovacuum may be slow, or off) and without which the outcome
-        queries get row estimates thousands of times too low."""
-        try:
-            self._drain()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown()
-                self._pool = None
-        if not self.db.is_sqlite and self.written:
-            with self.db.write() as session:
-                session.execute(text("ANALYZE"))

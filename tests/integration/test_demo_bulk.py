@@ -1,0 +1,102 @@
+"""The demo generator's bulk path (issue 17: the registry build) against the per-patient code.
+
+The generator makes and counts its patients in chunks, in worker processes when there is more
+than one chunk, numbers the ids of each chunk from 1 and shifts them as it writes, and writes
+driver values (COPY on PostgreSQL). These tests hold it to what the one-by-one paths give: the
+same rows however the cohort is split, and day units, window sums and migraine status equal a
+recount of each patient through the services' refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, select
+
+from acuhead import demo
+from acuhead.store import block_aggregates
+from acuhead.store.day_units import refresh_day_units
+from acuhead.store.db import Database, upgrade
+from acuhead.store.models import (
+    AdverseEventRow,
+    AttackRow,
+    AuraSymptomRow,
+    BlockAggregateRow,
+    CourseRow,
+    DayUnitRow,
+    DiaryDayRow,
+    IntensityReadingRow,
+    MedicationDoseRow,
+    Patient,
+    TreatmentSessionRow,
+)
+
+END = dt.date(2026, 6, 30)
+# Columns filled from the wall clock, and the ids the database assigns (not the generator).
+VOLATILE = {"created_utc"}
+DB_IDS = {IntensityReadingRow, AuraSymptomRow, MedicationDoseRow, AdverseEventRow, DiaryDayRow}
+MODELS = (
+    Patient,
+    DiaryDayRow,
+    AttackRow,
+    IntensityReadingRow,
+    AuraSymptomRow,
+    MedicationDoseRow,
+    CourseRow,
+    TreatmentSessionRow,
+    AdverseEventRow,
+    DayUnitRow,
+    BlockAggregateRow,
+)
+
+
+def snapshot(db: Database, model: Any) -> list[tuple[Any, ...]]:
+    """A table's rows, without volatile columns, sorted (ids the generator assigns included)."""
+    table: Table = model.__table__
+    skip = VOLATILE | ({"id"} if model in DB_IDS else set())
+    cols = [c for c in table.c if c.name not in skip]
+    with db.read() as s:
+        rows = [tuple(r) for r in s.execute(select(*cols))]
+    return sorted(rows, key=repr)
+
+
+def test_the_demo_writes_the_same_rows_however_it_is_split(db: Database, tmp_path: Path) -> None:
+    # Chunks of 2: three chunks made by worker processes, ids shifted as each is written.
+    split = demo.generate(db, patients=5, days=90, seed=3, chunk=2, end=END)
+    whole_db = Database(f"sqlite:///{tmp_path / 'whole.sqlite3'}")
+    upgrade(whole_db)
+    try:
+        whole = demo.generate(whole_db, patients=5, days=90, seed=3, chunk=100, end=END)
+        assert (split.days, split.attacks) == (whole.days, whole.attacks)
+        assert split.attacks > 20
+        for model in MODELS:
+            assert snapshot(db, model) == snapshot(whole_db, model), model.__tablename__
+    finally:
+        whole_db.dispose()
+    with db.read() as s:  # every child row points at an attack of its own patient
+        pairs = s.execute(
+            select(MedicationDoseRow.patient_id, AttackRow.patient_id).join(
+                AttackRow, AttackRow.id == MedicationDoseRow.attack_id
+            )
+        ).all()
+    assert pairs and all(a == b for a, b in pairs)
+
+
+def test_bulk_day_units_and_windows_equal_a_recount_of_each_patient(db: Database) -> None:
+    demo.generate(db, patients=4, days=150, seed=8, end=END)
+    bulk = {m: snapshot(db, m) for m in (Patient, DayUnitRow, BlockAggregateRow)}
+    assert len(bulk[BlockAggregateRow]) >= 4 * 5  # baseline and four blocks each at least
+    assert any(r[-1] is not None for r in bulk[Patient])  # migraine_diagnosed, from the counts
+    with db.read() as s:
+        pids = list(s.scalars(select(Patient.id).order_by(Patient.id)))
+    with db.write() as s:
+        for pid in pids:
+            s.get_one(Patient, pid).migraine_diagnosed = None  # recount the whole diary
+        for pid in pids:
+            refresh_day_units(s, patient_id=pid)  # day units, status and every window
+    assert {m: snapshot(db, m) for m in bulk} == bulk
+    with db.write() as s:
+        block_aggregates.rebuild_all(s)
+    assert snapshot(db, BlockAggregateRow) == bulk[BlockAggregateRow]
