@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from acuhead import cli
 from acuhead.analytics import cohort as cohort_module
+from acuhead.analytics import report as report_module
 from acuhead.analytics.cohort import Scope, block_counts_select
 from acuhead.domain.diary import Attack, DiaryDay, Nausea, Quality, Side
 from acuhead.domain.outcomes import BlockCounts, OutcomeConfig
@@ -220,18 +221,19 @@ def test_the_report_reads_the_aggregates_with_the_scans_figures(
                 diary.upsert_day(s, actor=sx, patient_id=pid, day=entry)
             add_session(s, pid, dt.datetime.combine(ANCHOR, dt.time(9)))
     read: list[str] = []
-    real = cohort_module._aggregate_rows
+    real = report_module.stored_cohort
 
-    def counted(session: Session, scope: Any) -> list[Any]:
+    def counted(session: Session, scope: Any, config: OutcomeConfig) -> Any:
         read.append("aggregates")
-        return real(session, scope)
+        return real(session, scope, config)
 
-    monkeypatch.setattr(cohort_module, "_aggregate_rows", counted)
+    monkeypatch.setattr(report_module, "stored_cohort", counted)
     with db.write() as s:
         stored_report = outcomes.practice_report(s, actor=sx).to_json()
         longer = outcomes.practice_report(s, actor=sx, config=OutcomeConfig(block_days=30))
     assert read == ["aggregates"]  # the 30-day blocks were scanned
-    monkeypatch.setattr(cohort_module, "aggregated_windows", lambda _config: False)
+    for module in (cohort_module, report_module):
+        monkeypatch.setattr(module, "aggregated_windows", lambda _config: False)
     with db.write() as s:
         scanned_report = outcomes.practice_report(s, actor=sx).to_json()
     # The same figures; only the time each report was made may differ (a second boundary).

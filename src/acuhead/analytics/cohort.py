@@ -28,10 +28,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CTE,
@@ -39,6 +39,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    and_,
     case,
     distinct,
     func,
@@ -48,15 +49,22 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.sql import day_number, packed_sum
 from acuhead.domain.outcomes import (
+    BASELINE,
     DEFAULT_OUTCOME_CONFIG,
+    EMPTY_COUNTS,
     EPOCH,
+    PER_DAYS,
+    Block,
     BlockCounts,
     OutcomeConfig,
     PatientBlocks,
+    make_block,
     patient_blocks,
 )
 from acuhead.store import block_aggregates
@@ -385,6 +393,268 @@ def cohort_blocks(
     ]
 
 
+class Endpoints(NamedTuple):
+    """What the report's per-patient figures read of one treated patient: the baseline and
+    the primary block. ``target`` is None beyond the last block with a recorded day, where
+    :meth:`PatientBlocks.block` gives None too; inside that range an empty block is a Block
+    with no recorded day, which no figure tells apart from None (neither is evaluable)."""
+
+    patient_id: int
+    practitioner_id: int | None
+    baseline: Block
+    target: Block | None
+
+    @classmethod
+    def of(cls, pb: PatientBlocks, config: OutcomeConfig) -> Endpoints:
+        return cls(pb.patient_id, pb.practitioner_id, pb.baseline, pb.block(config.primary_block))
+
+
+# One evaluable window as the report's trend reads it: block index, recorded days, migraine,
+# headache and acute-medication days, then (sum, n) of stress, neck tension and sleep hours.
+TrendWindow = tuple[int, int, int, int, int, float, int, float, int, float, int]
+
+
+def trend_windows(cohort: Sequence[PatientBlocks]) -> list[TrendWindow]:
+    """The evaluable windows of a scanned cohort, patient by patient, each patient's in index
+    order (the order :func:`stored_trend_windows` gives and the trend's sums are taken in)."""
+    out: list[TrendWindow] = []
+    for pb in cohort:
+        for b in (pb.baseline, *pb.blocks):
+            if b.evaluable:
+                c = b.counts
+                out.append(
+                    (
+                        b.index,
+                        c.recorded_days,
+                        c.migraine_days,
+                        c.headache_days,
+                        c.acute_medication_days,
+                        c.stress_sum,
+                        c.stress_n,
+                        c.neck_tension_sum,
+                        c.neck_tension_n,
+                        c.sleep_hours_sum,
+                        c.sleep_hours_n,
+                    )
+                )
+    return out
+
+
+class StoredCohort(NamedTuple):
+    """What the report reads per treated patient with the default windows, in one statement."""
+
+    endpoints: list[Endpoints]
+    # As :func:`session_relief_by_patient`: patients with scored sessions only.
+    relief: dict[int, tuple[int, float]]
+    # Sessions in scope, as :func:`adverse_events` counts them.
+    sessions: int
+
+
+def stored_cohort(
+    session: Session, scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+) -> StoredCohort:
+    """:class:`Endpoints` of every treated patient in scope, ordered by patient id, from
+    ``block_aggregates`` (default windows only: :func:`aggregated_windows`), with the session
+    counts and relief sums the report needs.
+
+    One statement: each patient's sessions grouped once (the anchor, the session count, the
+    scored sessions and their summed relief: :func:`anchors_cte` plus
+    :func:`session_relief_by_patient` in one pass), with the baseline row and the primary
+    block's row of ``block_aggregates`` joined on the primary key, so the report reads two
+    stored rows per patient, whatever the length of their follow-up, instead of every window
+    (issue 17). The Blocks are judged by :func:`make_block`, as :func:`cohort_blocks` judges
+    them.
+    """
+    if not aggregated_windows(config):
+        raise ValueError("block_aggregates holds the default windows only")
+    ts, p = _t(TreatmentSessionRow), _t(Patient)
+    scored = and_(ts.c.pain_before.is_not(None), ts.c.pain_after.is_not(None))
+    a = (
+        select(
+            ts.c.patient_id,
+            p.c.practitioner_id,
+            func.count().label("sessions"),
+            day_number(func.min(ts.c.start_local)).label("anchor_num"),
+            func.count(case((scored, literal(1)))).label("relief_n"),
+            func.sum(case((scored, ts.c.pain_before - ts.c.pain_after))).label("relief_sum"),
+        )
+        .select_from(ts.join(p, p.c.id == ts.c.patient_id))
+        .where(ts.c.clinic_id == scope.clinic_id, *_patient_filter(scope))
+        .group_by(ts.c.patient_id, p.c.practitioner_id)
+        .cte("anchors")
+    )
+    agg = _t(BlockAggregateRow)
+    base, target = agg.alias("base"), agg.alias("target")
+    fields = BlockCounts._fields
+    rows = session.execute(
+        select(
+            a.c.patient_id,
+            a.c.practitioner_id,
+            a.c.anchor_num,
+            a.c.sessions,
+            a.c.relief_n,
+            a.c.relief_sum,
+            *(base.c[f] for f in fields),
+            *(target.c[f] for f in fields),
+        )
+        .select_from(
+            a.outerjoin(
+                base, and_(base.c.patient_id == a.c.patient_id, base.c.block == BASELINE)
+            ).outerjoin(
+                target,
+                and_(
+                    target.c.patient_id == a.c.patient_id,
+                    target.c.block == config.primary_block,
+                ),
+            )
+        )
+        .order_by(a.c.patient_id)
+    ).all()
+    width = len(fields)
+    index = config.primary_block
+    make = BlockCounts._make
+    epoch = EPOCH.toordinal()
+    from_ordinal = dt.date.fromordinal
+    endpoints: list[Endpoints] = []
+    relief: dict[int, tuple[int, float]] = {}
+    sessions = 0
+    for row in rows:
+        pid = row[0]
+        anchor = from_ordinal(epoch + int(row[2]))
+        sessions += row[3]
+        if row[4]:
+            relief[pid] = (int(row[4]), float(row[5] or 0))
+        b = row[6 : 6 + width]
+        t = row[6 + width :]
+        endpoints.append(
+            Endpoints(
+                pid,
+                row[1],
+                make_block(BASELINE, anchor, make(b) if b[0] is not None else EMPTY_COUNTS, config),
+                make_block(index, anchor, make(t), config) if t[0] is not None else None,
+            )
+        )
+    return StoredCohort(endpoints, relief, int(sessions))
+
+
+# Per window index: [evaluable patients, sums of the migraine, headache and acute-medication
+# rates per 28 days, then (sum of means, patients with the measure) for stress, neck tension
+# and sleep hours]. Floats, as the trend has always added them.
+TrendSums = dict[int, list[float]]
+TREND_WIDTH = 10
+
+
+def trend_sums(windows: Iterable[TrendWindow]) -> TrendSums:
+    """The trend's sums over evaluable windows given patient by patient, so each index's
+    figures are added in patient order (one pass, arithmetic inlined: the hot loop of a
+    registry report)."""
+    acc: TrendSums = {}
+    for index, recorded, mig, head, acute, s_sum, s_n, n_sum, n_n, sl_sum, sl_n in windows:
+        row = acc.get(index)
+        if row is None:
+            row = acc[index] = [0.0] * TREND_WIDTH
+        per = PER_DAYS / recorded
+        row[0] += 1
+        row[1] += mig * per
+        row[2] += head * per
+        row[3] += acute * per
+        if s_n:
+            row[4] += s_sum / s_n
+            row[5] += 1
+        if n_n:
+            row[6] += n_sum / n_n
+            row[7] += 1
+        if sl_n:
+            row[8] += sl_sum / sl_n
+            row[9] += 1
+    return acc
+
+
+def stored_trend_sums(
+    session: Session, scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
+) -> TrendSums:
+    """:func:`trend_sums` of the treated patients in scope from ``block_aggregates`` (default
+    windows only: :func:`aggregated_windows`), over the evaluable windows.
+
+    Evaluable is :func:`make_block`'s rule in integers (recorded days, and compliance of at
+    least ``min_compliance`` unless the policy prorates), so the windows the trend cannot use
+    are never read. The float sums must come out bit for bit as the per-patient path adds
+    them: one after another in patient order. PostgreSQL does exactly that server side, with
+    ``SUM(x ORDER BY patient_id)`` per index (``sum(float8)`` adds with ``float8pl``, one
+    value at a time in the ORDER BY order; each term is the same IEEE operation Python does),
+    so only one row per index travels. SQLite's ``SUM`` gives no order and, from 3.43, adds
+    with compensation; there the windows are fetched (in-process, one tuple each) and added in
+    Python.
+    """
+    if not aggregated_windows(config):
+        raise ValueError("block_aggregates holds the default windows only")
+    agg, p = _t(BlockAggregateRow), _t(Patient)
+    recorded = agg.c.recorded_days
+    days = case(
+        (agg.c.block == BASELINE, literal(config.baseline_days)),
+        else_=literal(config.block_days),
+    )
+    # Every stored row belongs to a treated patient of the row's clinic (the table is kept
+    # equal to the scan joined to the anchors); reached through the scope's patients.
+    where = [*_patient_filter(scope), recorded > 0]
+    if not config.prorate_low_compliance:
+        where.append(recorded * 1_000_000 >= days * config.min_compliance_ppm)
+    joined = agg.join(p, p.c.id == agg.c.patient_id)
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_trend_sums(session, agg, joined, where)
+    rows = session.execute(
+        select(
+            agg.c.block,
+            recorded,
+            agg.c.migraine_days,
+            agg.c.headache_days,
+            agg.c.acute_medication_days,
+            agg.c.stress_sum,
+            agg.c.stress_n,
+            agg.c.neck_tension_sum,
+            agg.c.neck_tension_n,
+            agg.c.sleep_hours_sum,
+            agg.c.sleep_hours_n,
+        )
+        .select_from(joined)
+        .where(*where)
+        .order_by(agg.c.patient_id, agg.c.block)
+    ).all()
+    return trend_sums(cast(list[TrendWindow], rows))
+
+
+def _pg_trend_sums(
+    session: Session, agg: Table, joined: Any, where: Sequence[ColumnElement[bool]]
+) -> TrendSums:
+    def f8(value: ColumnElement[Any]) -> ColumnElement[float]:
+        return cast_(value, DOUBLE_PRECISION)
+
+    def ordered(value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.sum(aggregate_order_by(value, agg.c.patient_id))
+
+    per = f8(literal(PER_DAYS)) / agg.c.recorded_days
+    columns: list[ColumnElement[Any]] = [
+        func.count(),
+        ordered(f8(agg.c.migraine_days) * per),
+        ordered(f8(agg.c.headache_days) * per),
+        ordered(f8(agg.c.acute_medication_days) * per),
+    ]
+    for total, n in (
+        (agg.c.stress_sum, agg.c.stress_n),
+        (agg.c.neck_tension_sum, agg.c.neck_tension_n),
+        (agg.c.sleep_hours_sum, agg.c.sleep_hours_n),
+    ):
+        columns.append(ordered(case((n > 0, f8(total) / n))))
+        columns.append(func.count(case((n > 0, literal(1)))))
+    rows = session.execute(
+        select(agg.c.block, *columns).select_from(joined).where(*where).group_by(agg.c.block)
+    )
+    # Python starts each sum at 0.0 and counts in floats; 0.0 + x is x, NULL (no value) is 0.0.
+    return {
+        int(index): [float(v) if v is not None else 0.0 for v in values] for index, *values in rows
+    }
+
+
 # --------------------------------------------------------------------------- questionnaires
 
 
@@ -503,11 +773,13 @@ class SafetyCounts:
     sessions_with_event: int
 
 
-def adverse_events(session: Session, scope: Scope) -> SafetyCounts:
-    """Sessions in scope and their adverse events (STRICTA 6; CLINICAL.md 6)."""
+def adverse_events(session: Session, scope: Scope, sessions: int | None = None) -> SafetyCounts:
+    """Sessions in scope and their adverse events (STRICTA 6; CLINICAL.md 6). ``sessions``:
+    the count when the caller has it already (:func:`stored_cohort`)."""
     ae, p = _t(AdverseEventRow), _t(Patient)
-    joined, where = _session_scope(scope)
-    sessions = session.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    if sessions is None:
+        joined, where = _session_scope(scope)
+        sessions = session.scalar(select(func.count()).select_from(joined).where(*where)) or 0
     row = session.execute(
         select(
             func.count(),

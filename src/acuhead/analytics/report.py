@@ -28,13 +28,20 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.cohort import (
+    Endpoints,
     Progress,
     Scope,
+    TrendSums,
     adverse_events,
+    aggregated_windows,
     cohort_blocks,
     practitioner_names,
     questionnaire_ends,
     session_relief_by_patient,
+    stored_cohort,
+    stored_trend_sums,
+    trend_sums,
+    trend_windows,
 )
 from acuhead.analytics.outcomes import (
     SESSION_RELIEF_NOTE,
@@ -70,9 +77,7 @@ from acuhead.domain.outcomes import (
     COHORT_CAVEATS,
     DEFAULT_OUTCOME_CONFIG,
     MECHANISM_MEASURES,
-    PER_DAYS,
     OutcomeConfig,
-    PatientBlocks,
     block_label,
     mean_summary,
     proportion_summary,
@@ -90,9 +95,9 @@ REPORT_STEPS: tuple[str, ...] = (
 )
 
 
-def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headline:
-    """Headline endpoints of a set of patients at ``config.primary_block``."""
-    index = config.primary_block
+def summarise(cohort: Sequence[Endpoints], config: OutcomeConfig) -> Headline:
+    """Headline endpoints of a set of patients at ``config.primary_block`` (each patient's
+    ``target``)."""
     keys = [str(t) for t in config.responder_thresholds]
     complete_baseline = 0
     evaluable_block = 0
@@ -103,10 +108,9 @@ def summarise(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> Headlin
     hits = dict.fromkeys(keys, 0)
     known = dict.fromkeys(keys, 0)
     for pb in cohort:
-        base = pb.baseline
+        base, target = pb.baseline, pb.target
         if base.counts.recorded_days and not base.low_compliance:
             complete_baseline += 1
-        target = pb.block(index)
         if target is not None and target.evaluable:
             evaluable_block += 1
         b = base.migraine_rate
@@ -151,38 +155,11 @@ def _mean(values: Sequence[float], level: float) -> MeanSummary:
     return MeanSummary.of(mean_summary(values, level))
 
 
-def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[TrendRow]:
-    """Per window index: evaluable patients and mean rates / measure means among them.
-
-    One pass over every window of every patient, arithmetic inlined (the hot loop of a
-    registry report): rates per 28 recorded days as :meth:`Block.rate` gives them.
-    """
+def trend(acc: TrendSums, config: OutcomeConfig) -> list[TrendRow]:
+    """Per window index: evaluable patients and mean rates / measure means among them, from
+    the sums of :func:`~acuhead.analytics.cohort.trend_sums` (rates per 28 recorded days as
+    :meth:`Block.rate` gives them)."""
     rates = ("migraine_days", "headache_days", "acute_medication_days")
-    # per index: [patients, rate sums..., (measure mean sum, patients with the measure)...]
-    acc: dict[int, list[float]] = {}
-    width = 1 + len(rates) + 2 * len(MECHANISM_MEASURES)
-    for pb in cohort:
-        for block in (pb.baseline, *pb.blocks):
-            if not block.evaluable:
-                continue
-            c = block.counts
-            row = acc.get(block.index)
-            if row is None:
-                row = acc[block.index] = [0.0] * width
-            per = PER_DAYS / c.recorded_days
-            row[0] += 1
-            row[1] += c.migraine_days * per
-            row[2] += c.headache_days * per
-            row[3] += c.acute_medication_days * per
-            if c.stress_n:
-                row[4] += c.stress_sum / c.stress_n
-                row[5] += 1
-            if c.neck_tension_n:
-                row[6] += c.neck_tension_sum / c.neck_tension_n
-                row[7] += 1
-            if c.sleep_hours_n:
-                row[8] += c.sleep_hours_sum / c.sleep_hours_n
-                row[9] += 1
     out = []
     for index in sorted(acc):
         row = acc[index]
@@ -202,7 +179,7 @@ def trend(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> list[TrendR
     return out
 
 
-def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) -> ClinicMechanisms:
+def clinic_mechanisms(cohort: Sequence[Endpoints], config: OutcomeConfig) -> ClinicMechanisms:
     """For stress, neck tension and sleep: does the change from baseline to the primary block
     go with the change in headache days across patients (domain.mechanisms; association, not
     cause)? The mechanisms no clinic can measure are listed with their grade only."""
@@ -211,7 +188,7 @@ def clinic_mechanisms(cohort: Sequence[PatientBlocks], config: OutcomeConfig) ->
         before: list[tuple[float | None, float | None]] = []
         after: list[tuple[float | None, float | None]] = []
         for pb in cohort:
-            target = pb.block(config.primary_block)
+            target = pb.target
             before.append((pb.baseline.mean_of(name), pb.baseline.headache_rate))
             after.append(
                 (target.mean_of(name), target.headache_rate) if target is not None else (None, None)
@@ -315,13 +292,27 @@ def practice_report(
             progress(name)
 
     scope = Scope(clinic_id, practitioner_id=practitioner_id)
-    cohort = cohort_blocks(session, scope, config, progress=progress)
+    sums: TrendSums
+    relief_by_patient: dict[int, tuple[int, float]] | None = None
+    sessions: int | None = None
+    if aggregated_windows(config):
+        # Two stored rows per patient for the endpoints, with the sessions grouped once; the
+        # trend's sums over the stored rows.
+        cohort, relief_by_patient, sessions = stored_cohort(session, scope, config)
+        step("anchors")
+        sums = stored_trend_sums(session, scope, config)
+        step("windows")
+    else:
+        scanned = cohort_blocks(session, scope, config, progress=progress)
+        cohort = [Endpoints.of(pb, config) for pb in scanned]
+        sums = trend_sums(trend_windows(scanned))
+        del scanned
     treated = {pb.patient_id for pb in cohort}
     headline = summarise(cohort, config)
     by_practitioner = []
     if practitioner_id is None:
         names = practitioner_names(session, clinic_id)
-        groups: dict[int | None, list[PatientBlocks]] = defaultdict(list)
+        groups: dict[int | None, list[Endpoints]] = defaultdict(list)
         for pb in cohort:
             groups[pb.practitioner_id].append(pb)
         for prac, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
@@ -338,15 +329,15 @@ def practice_report(
                 )
             )
     step("endpoints")
-    safety = adverse_events(session, scope)
-    relief = session_relief_summary(
-        session_relief_by_patient(session, scope), treated, config.level
-    )
+    safety = adverse_events(session, scope, sessions)
+    if relief_by_patient is None:
+        relief_by_patient = session_relief_by_patient(session, scope)
+    relief = session_relief_summary(relief_by_patient, treated, config.level)
     step("sessions")
     questionnaires = questionnaire_summary(session, scope, treated, config.level)
     step("questionnaires")
     mechanisms = clinic_mechanisms(cohort, config)
-    trends = trend(cohort, config)
+    trends = trend(sums, config)
     step("mechanisms")
     return PracticeReport(
         clinic_id=clinic_id,
