@@ -245,6 +245,9 @@ class ServerCpu:
                 except OSError:
                     self.available = False
 
+        # Connections the pool holds already were made before the listener: start afresh.
+        engine.dispose()
+
     def _workers(self) -> list[int]:
         if self.postmaster is None:
             return []
