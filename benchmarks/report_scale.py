@@ -16,10 +16,9 @@ then times on the same database in the same run:
 
 Each is run ``--repeat`` times after one untimed warm-up; the best wall time and the best CPU
 time of each are reported. CPU time: this process's (every thread: on SQLite the queries run
-in it); on PostgreSQL plus the server's, read from ``/proc`` for this process's backends and
-the parallel workers they start (sampled every few ms while timing, so a lower bound by at most
-a few ms per worker; the sampler's own CPU is taken off the client's). When the server is not
-on this machine only the client's CPU is counted, and the output says so.
+in it); on PostgreSQL plus the server's, read from ``/proc`` for this process's backends and the
+parallel workers (the postmaster's reaped children: an upper bound, see ``ServerCpu``). When
+the server is not on this machine only the client's CPU is counted, and the output says so.
 
 The registry is built in a child process so the peak memory printed is the measuring
 process's own. The LAST line is machine-readable:
@@ -43,7 +42,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -216,14 +214,24 @@ def _proc_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def _reaped_cpu(pid: int) -> float:
+    """cutime + cstime of a process: the CPU of its children that exited and were reaped."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / TICK
+
+
 class ServerCpu:
     """The PostgreSQL server's CPU for this process's connections, when the server runs here.
 
     Backends: their pids (``pg_backend_pid()`` on connect), read before and after. Parallel
-    workers live only during a statement: a sampler thread reads the postmaster's children
-    every 2 ms while timing and keeps the last CPU seen of each worker of one of our backends
-    (a lower bound by at most one sample per worker). The sampler's own CPU is reported so the
-    caller can take it off the client's.
+    workers live only during a statement and are reaped by the postmaster, whose children's
+    CPU (``cutime + cstime``) grows by theirs: that difference is added, so any other
+    session's process that ends meanwhile is counted too (an upper bound; a sampling thread
+    instead took the GIL from the report every few ms and slowed it by a third).
     """
 
     def __init__(self, engine: Any) -> None:
@@ -245,59 +253,23 @@ class ServerCpu:
                 except OSError:
                     self.available = False
 
-    def _workers(self) -> list[int]:
-        if self.postmaster is None:
-            return []
-        out = []
-        for task in Path(f"/proc/{self.postmaster}/task").iterdir():
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            out.extend(int(c) for c in children)
-        return [p for p in out if p not in self.backends]
+        # Connections the pool holds already were made before the listener: start afresh.
+        engine.dispose()
 
     @contextmanager
     def measure(self) -> Iterator[dict[str, float]]:
-        """Yields a dict filled on exit with ``server`` (s) and ``sampler`` (this process's
-        CPU spent sampling, s)."""
-        out = {"server": 0.0, "sampler": 0.0}
-        if not self.available or not self.backends:
+        """Yields a dict filled on exit with ``server`` (s)."""
+        out = {"server": 0.0}
+        if not self.available or not self.backends or self.postmaster is None:
             yield out
             return
         start = {p: _proc_cpu(p) or 0.0 for p in self.backends}
-        seen: dict[int, float] = {}
-        leaders = {str(p).encode() for p in self.backends}
-        stop = threading.Event()
-
-        def sample() -> None:
-            t0 = time.thread_time()
-            names: dict[int, bool] = {}
-            while not stop.wait(0.002):
-                for pid in self._workers():
-                    if pid not in names:
-                        try:
-                            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-                        except OSError:
-                            continue
-                        names[pid] = b"parallel worker for PID" in cmd and any(
-                            cmd.rstrip(b"\0 ").endswith(b" " + leader) for leader in leaders
-                        )
-                    if names[pid]:
-                        cpu = _proc_cpu(pid)
-                        if cpu is not None:
-                            seen[pid] = cpu
-            out["sampler"] = time.thread_time() - t0
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
+        reaped = _reaped_cpu(self.postmaster)
         try:
             yield out
         finally:
-            stop.set()
-            thread.join()
             backends = sum((_proc_cpu(p) or 0.0) - start.get(p, 0.0) for p in self.backends)
-            out["server"] = backends + sum(seen.values())
+            out["server"] = backends + _reaped_cpu(self.postmaster) - reaped
 
 
 Runs = list[tuple[float, float]]
@@ -308,7 +280,7 @@ def best_of(
 ) -> tuple[Runs, Any]:
     """(wall, CPU) of ``repeat`` runs after an untimed warm-up, and the last result. CPU is this
     process's time (every thread: on SQLite that includes the queries themselves) plus, with
-    ``server``, the PostgreSQL server's for our connections, less the sampler's own."""
+    ``server``, the PostgreSQL server's for our connections (:class:`ServerCpu`)."""
     fn()  # warm-up (page cache, prepared plans), untimed
     runs = []
     result = None
@@ -322,7 +294,7 @@ def best_of(
             t0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             wall, client = time.perf_counter() - t0, time.process_time() - c0
-        runs.append((wall, client - cpu["sampler"] + cpu["server"]))
+        runs.append((wall, client + cpu["server"]))
     return runs, result
 
 
@@ -485,7 +457,10 @@ def main() -> None:
         cpu_kind, cpu_note = "process", "CPU: this process, every thread (SQLite runs in it)"
     elif server_counted:
         cpu_kind = "client+server"
-        cpu_note = "CPU: client + PostgreSQL server (backends and parallel workers, from /proc)"
+        cpu_note = (
+            "CPU: client + PostgreSQL server (our backends, and the postmaster's reaped "
+            "children: parallel workers, and any other session ending meanwhile; from /proc)"
+        )
     else:
         cpu_kind = "client"
         cpu_note = "CPU: client only (the server's CPU could not be read: not on this machine)"

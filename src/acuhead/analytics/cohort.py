@@ -595,11 +595,14 @@ def stored_trend_sums(
         else_=literal(config.block_days),
     )
     # Every stored row belongs to a treated patient of the row's clinic (the table is kept
-    # equal to the scan joined to the anchors); reached through the scope's patients.
-    where = [*_patient_filter(scope), recorded > 0]
+    # equal to the scan joined to the anchors); reached through the scope's patients. As a
+    # semi-join, so SQLite reads block_aggregates in primary-key order and needs no sort for
+    # the ORDER BY (a join from patients sorted 120,000 rows: a third of the query).
+    in_scope = agg.c.patient_id.in_(select(p.c.id).where(*_patient_filter(scope)))
+    where = [in_scope, recorded > 0]
     if not config.prorate_low_compliance:
         where.append(recorded * 1_000_000 >= days * config.min_compliance_ppm)
-    joined = agg.join(p, p.c.id == agg.c.patient_id)
+    joined = agg
     if session.get_bind().dialect.name == "postgresql":
         return _pg_trend_sums(session, agg, joined, where)
     rows = session.execute(

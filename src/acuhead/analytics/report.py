@@ -15,8 +15,11 @@ Figures (issue 5; CLINICAL.md 3 and 5):
 * session relief, questionnaire change, observable mechanisms (association only), trend by
   block, a breakdown by practitioner, the benchmarks and why a clinic cohort is not a trial.
 
-All per-patient numbers come from :func:`acuhead.analytics.cohort.cohort_blocks`, the same code
-the per-patient outcome uses.
+With the default windows the per-patient numbers are read from ``block_aggregates``
+(:func:`acuhead.analytics.cohort.stored_cohort`: each patient's baseline and primary block, and
+:func:`~acuhead.analytics.cohort.stored_trend_sums`), which is kept equal to the day-unit scan;
+other windows come from :func:`acuhead.analytics.cohort.cohort_blocks`, the code the per-patient
+outcome uses. Both feed the same figures, bit for bit (tests/integration/test_report_paths.py).
 """
 
 from __future__ import annotations
