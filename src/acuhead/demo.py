@@ -34,8 +34,8 @@ from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
 from acuhead.domain.redflags import CATALOGUE
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
-from acuhead.services.imports import _bulk_insert
 from acuhead.store import block_aggregates, day_units
+from acuhead.store.bulk import bulk_insert
 from acuhead.store.day_units import rows_from_insert_dicts
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
@@ -678,10 +678,9 @@ def _write_chunk(db: Database, chunk: _Chunk, base: dict[str, int]) -> None:
             if not rows:  # no columns either (see _driver_rows)
                 continue
             by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
-            _bulk_insert(
-                session, cast(Table, model.__table__).name, columns, _shift(columns, rows, by)
-            )
-        _bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units)
+            table_name = cast(Table, model.__table__).name
+            bulk_insert(session, table_name, columns, _shift(columns, rows, by), binary=False)
+        bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
     for name in _COUNTED:
         base[name] += chunk.made[name]
 

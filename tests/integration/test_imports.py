@@ -20,6 +20,7 @@ from acuhead.errors import ValidationError
 from acuhead.interop.document import parse as parse_document
 from acuhead.services import accounts, diary, imports, interop
 from acuhead.services.actors import Actor
+from acuhead.store import bulk
 from acuhead.store.db import Database
 from acuhead.store.models import AssessmentRow, AttackRow, Patient, QuestionnaireRow
 
@@ -305,7 +306,7 @@ def test_a_multi_chunk_import_stays_under_both_engines_bind_limits(db: Database)
         assert _import(db, cid, doc)["attacks"] == 2600
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert 0 < widest[0] <= imports.MAX_BIND_PARAMS < 32_766
+    assert 0 < widest[0] <= bulk.MAX_BIND_PARAMS < 32_766
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(AttackRow)) == 2600
 
@@ -341,7 +342,7 @@ def test_more_attacks_than_postgresql_takes_bind_parameters_import(pg_db: Databa
         assert _import(pg_db, cid, doc)["attacks"] == 66_000
     finally:
         event.remove(pg_db.engine, "before_cursor_execute", count)
-    assert widest[0] <= imports.MAX_BIND_PARAMS
+    assert widest[0] <= bulk.MAX_BIND_PARAMS
     with pg_db.read() as s:
         assert s.scalar(select(func.count()).select_from(AttackRow)) == 66_000
 
@@ -494,7 +495,7 @@ def test_rows_are_converted_as_the_column_types_would(db: Database) -> None:
         (dt.datetime(2026, 1, 4), ["temporal", "orbital"], [True], False, []),
     ]
     with db.read() as s:
-        convert = imports._converter(s, "attacks", columns)
+        convert = bulk.converter(s, "attacks", columns)
         dialect = s.get_bind().dialect
         table = imports._table(AttackRow)
         procs = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
@@ -565,8 +566,8 @@ def test_copy_rows_store_what_the_column_types_would(pg_db: Database) -> None:
     with pg_db.read() as s:
         stored = s.execute(text(f"SELECT {read} FROM attacks ORDER BY start_local")).all()
         now = stored[0][imports.ATTACK_FIELDS.index("recorded_utc")]
-        convert = imports._converter(s, "attacks", imports.ATTACK_FIELDS)
-        to_text = imports._json_text_columns("attacks", imports.ATTACK_FIELDS)
+        convert = bulk.converter(s, "attacks", imports.ATTACK_FIELDS)
+        to_text = bulk.json_text_columns("attacks", imports.ATTACK_FIELDS)
         assert to_text is not None
         expected = sorted(
             (to_text(convert(imports._attack_values(a, "Europe/Berlin", now))) for a in parsed),
@@ -624,7 +625,7 @@ def test_binary_copy_stores_what_text_copy_stored(
         {"date": "2025-03-02", "headache": False, "sleep_hours": 6.5, "menstruating": True},
     ]
     for ext, binary in (("text-1", False), ("binary-1", True)):
-        monkeypatch.setattr(imports, "BINARY_COPY", binary)
+        monkeypatch.setattr(bulk, "BINARY_COPY", binary)
         doc = {
             "format": "acuhead.diary/1",
             "patient": {"external_id": ext, "timezone": "Europe/Berlin"},

@@ -17,7 +17,8 @@ from psycopg.types.json import Json
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
-from acuhead.services.imports import _datetime_text, _json_text_columns, cycle_collection_paused
+from acuhead.services.imports import cycle_collection_paused
+from acuhead.store.bulk import _datetime_text, json_text_columns
 
 SQLITE = cast(Callable[[Any], Any], DateTime()._cached_bind_processor(sqlite.dialect()))
 values = (
@@ -87,18 +88,18 @@ def test_copy_writes_each_json_value_as_its_json_text(rows: list[tuple[Any, ...]
     """The COPY rows for PostgreSQL carry JSON columns as JSON text, the same text as
     ``json.dumps`` of each value (repeated lists share one text); other columns pass as they
     are, and a table without JSON columns needs no conversion."""
-    convert = _json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
+    convert = json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
     assert convert is not None
     for row in rows:
         got = convert(row)
         want = (*(None if v is None else json.dumps(v) for v in row[:2]), row[2])
         assert got == want
-    assert _json_text_columns("attacks", ("start_local", "peak_intensity")) is None
+    assert json_text_columns("attacks", ("start_local", "peak_intensity")) is None
 
 
 def test_copy_unwraps_values_the_bind_step_wrapped_for_the_driver() -> None:
     """SQLAlchemy's PostgreSQL JSON bind step hands psycopg ``Json`` wrappers; COPY gets the
     wrapped value's JSON text, as psycopg itself would have written it."""
-    convert = _json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
+    convert = json_text_columns("attacks", ("locations", "quality", "peak_intensity"))
     assert convert is not None
     assert convert((Json(["frontal"]), Json({"a": 1}), 5)) == ('["frontal"]', '{"a": 1}', 5)

@@ -29,25 +29,15 @@ import enum
 import gc
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    Integer,
     Row,
-    SmallInteger,
-    String,
     Table,
-    Text,
     bindparam,
     delete,
     func,
@@ -56,7 +46,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from acuhead.domain import redflags
@@ -88,6 +77,12 @@ from acuhead.services.diary import (
 from acuhead.store import block_aggregates
 from acuhead.store import day_units as units
 from acuhead.store.audit import audit
+from acuhead.store.bulk import (
+    MAX_BIND_PARAMS,
+    bulk_insert,
+    chunks,
+    converter,
+)
 from acuhead.store.contacts import write_contact
 from acuhead.store.db import Database
 from acuhead.store.mapping import (
@@ -105,7 +100,6 @@ from acuhead.store.models import (
     AssessmentRow,
     AttackRow,
     AuraSymptomRow,
-    Base,
     DayUnitRow,
     DiaryDayRow,
     IntensityReadingRow,
@@ -115,18 +109,6 @@ from acuhead.store.models import (
     RegimenRow,
     utcnow,
 )
-
-# Bind parameters in one statement: below SQLite's 32,766 (the lower of the two limits; the
-# PostgreSQL protocol allows 65,535), with room for the statement's own parameters.
-MAX_BIND_PARAMS = 30_000
-T = TypeVar("T")
-
-
-def chunks(rows: Sequence[T], params_per_row: int) -> Iterator[Sequence[T]]:
-    """``rows`` in slices whose statements stay under :data:`MAX_BIND_PARAMS`."""
-    size = max(1, MAX_BIND_PARAMS // max(1, params_per_row))
-    for lo in range(0, len(rows), size):
-        yield rows[lo : lo + size]
 
 
 def _table(model: Any) -> Table:
@@ -564,194 +546,6 @@ _MODELS: Mapping[str, Any] = {
 }
 
 
-def _converter(session: Session, table: str, columns: Sequence[str]) -> Any:
-    """Turn a row of Python values into the driver's values, as SQLAlchemy's column types would
-    (SQLite keeps date-times as text and JSON as text), so rows can go to the driver directly.
-
-    The lists of a JSON column repeat from row to row (``["temporal"]``, ``[]``), so each
-    distinct one is serialised once: that was a second per 100,000 attacks."""
-    dialect = session.get_bind().dialect
-    t = _table(_MODELS[table])
-    steps = []
-    for i, name in enumerate(columns):
-        column_type = t.c[name].type
-        proc = column_type._cached_bind_processor(dialect)
-        if proc is None:
-            continue
-        if isinstance(column_type, JSON):
-            steps.append((i, _once_per_list(proc)))
-        elif isinstance(column_type, DateTime):
-            steps.append((i, _datetime_text(proc)))
-        else:
-            steps.append((i, proc))
-    if not steps:
-        return tuple
-
-    def convert(values: Sequence[Any]) -> tuple[Any, ...]:
-        row = list(values)
-        for i, proc in steps:
-            if row[i] is not None:
-                row[i] = proc(row[i])
-        return tuple(row)
-
-    return convert
-
-
-def _once_per_list(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``proc`` remembering its answer for each list of strings (other values: asked each
-    time, since e.g. ``[1]`` and ``[True]`` are equal keys but different JSON)."""
-    seen: dict[tuple[str, ...], Any] = {}
-
-    def process(value: Any) -> Any:
-        if not (isinstance(value, list) and all(type(x) is str for x in value)):
-            return proc(value)
-        key = tuple(value)
-        if key not in seen:
-            seen[key] = proc(value)
-        return seen[key]
-
-    return process
-
-
-def _datetime_text(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """SQLite's DateTime bind processor (text ``YYYY-MM-DD HH:MM:SS.ffffff``) for naive values
-    through ``datetime.isoformat``, which writes the same text in C at less than half the cost
-    (a 100,000-attack import binds ~570,000 of them); the row's recording time, one value for
-    every row, is written once. Other values, and any dialect whose text differs, go to
-    ``proc`` itself."""
-    sample = dt.datetime(2001, 2, 3, 4, 5, 6, 7)
-    if proc(sample) != sample.isoformat(" ", "microseconds"):
-        return proc
-    last: list[Any] = [None, None]
-
-    def process(value: Any) -> Any:
-        if value is last[0]:
-            return last[1]
-        if type(value) is dt.datetime and value.tzinfo is None:
-            text_ = value.isoformat(" ", "microseconds")
-        else:
-            text_ = proc(value)
-        last[0], last[1] = value, text_
-        return text_
-
-    return process
-
-
-def _bulk_insert(
-    session: Session,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    *,
-    json_as_text: bool = False,
-) -> None:
-    """Insert rows of driver values: COPY on PostgreSQL (no bind parameters at all), on SQLite
-    one prepared INSERT executed per row, in slices under the bind-parameter limit.
-    ``json_as_text``: the rows' JSON values are JSON text already (PostgreSQL)."""
-    if not rows:
-        return
-    conn = session.connection()
-    cols = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        raw: Any = conn.connection.driver_connection
-        to_text = None if json_as_text else _json_text_columns(table, columns)
-        types = _binary_copy_types(table, columns) if BINARY_COPY else None
-        fmt = " (FORMAT BINARY)" if types else ""
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN{fmt}") as copy:
-            if types:
-                copy.set_types(types)
-            if to_text:
-                for row in rows:
-                    copy.write_row(to_text(row))
-            else:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(columns))
-    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - constants only
-    for part in chunks(rows, len(columns)):
-        conn.exec_driver_sql(sql, list(part))
-
-
-# COPY in PostgreSQL's binary form: psycopg writes each value's bytes in C instead of text
-# (dates, times and numbers), and the server reads them without parsing text.
-BINARY_COPY = True
-_BINARY_TYPES: tuple[tuple[type[Any], str], ...] = (
-    (BigInteger, "int8"),  # before Integer, its base class
-    (SmallInteger, "int2"),
-    (Integer, "int4"),
-    (Boolean, "bool"),
-    (Float, "float8"),
-    (Date, "date"),
-    (Text, "text"),
-    (String, "text"),  # varchar(n) reads the text form, its length checked as in text COPY
-    (JSON, "text"),  # json's binary form is its text (jsonb's is not: not taken here)
-)
-
-
-def _binary_copy_types(table: str, columns: Sequence[str]) -> list[str] | None:
-    """The type each column's values are written as in a binary COPY, or None (text COPY)
-    when a column has a type not listed here, a time with a zone, or jsonb."""
-    found = Base.metadata.tables[table].columns
-    types = []
-    for name in columns:
-        column_type = found[name].type
-        if isinstance(column_type, DateTime):
-            if column_type.timezone:
-                return None
-            types.append("timestamp")
-            continue
-        if isinstance(column_type, JSONB):
-            return None
-        for kind, pg_name in _BINARY_TYPES:
-            if isinstance(column_type, kind):
-                types.append(pg_name)
-                break
-        else:
-            return None
-    return types
-
-
-_DRIVER_JSON = frozenset({"Json", "Jsonb"})  # psycopg's wrappers of a value to dump as JSON
-
-
-def _json_text_columns(
-    table: str, columns: Sequence[str]
-) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
-    """For COPY: a row's JSON values as JSON text (None: the table has no JSON column).
-
-    psycopg would dump each list through ``json.dumps`` on its own; the lists of an import
-    repeat (an attack's locations, quality, triggers), so each distinct one is written once
-    and the text reused: a third of the PostgreSQL write step for 100,000 attacks (issue 13
-    item 5). The server parses the text into the column as it parses psycopg's."""
-    found = Base.metadata.tables[table].columns
-    at = [i for i, c in enumerate(columns) if isinstance(found[c].type, JSON)]
-    if not at:
-        return None
-    texts: dict[tuple[Any, ...], str] = {}
-
-    def dump(value: Any) -> Any:
-        if type(value).__name__ in _DRIVER_JSON:  # SQLAlchemy's bind step wrapped it already
-            value = value.obj
-        if type(value) is list and all(type(v) is str for v in value):
-            key = tuple(value)
-            text_ = texts.get(key)
-            if text_ is None:
-                text_ = texts[key] = json.dumps(value)
-            return text_
-        if type(value) is list or type(value) is dict:
-            return json.dumps(value)
-        return value  # None
-
-    def convert(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = list(row)
-        for i in at:
-            out[i] = dump(out[i])
-        return tuple(out)
-
-    return convert
-
-
 def _fingerprint(session: Session, patient_id: int | None) -> tuple[Any, ...]:
     """Changes whenever a day or an attack of the patient is added, changed or removed."""
     if patient_id is None:
@@ -985,8 +779,8 @@ def make_plan(
         has_migraine=has_migraine,
         dates=dates,
     )
-    convert_units = _converter(session, "day_units", units.COLUMNS)
-    convert_child = {t: _converter(session, t, f) for t, f in CHILD_FIELDS.items()}
+    convert_units = converter(session, "day_units", units.COLUMNS)
+    convert_child = {t: converter(session, t, f) for t, f in CHILD_FIELDS.items()}
     children: dict[str, list[tuple[int, tuple[Any, ...]]]] = {t: [] for t in CHILD_FIELDS}
     if session.get_bind().dialect.name == "postgresql":
         # The file's attacks are the merged diary's entries marked 1 (in start order there;
@@ -997,7 +791,7 @@ def make_plan(
                 placed[m[2]] = dates[k]
         rows = _copy_attack_rows(diary.attacks, cast(list[AttackDates], placed), now)
     else:
-        convert_attack = _converter(session, "attacks", ATTACK_FIELDS)
+        convert_attack = converter(session, "attacks", ATTACK_FIELDS)
         rows = [convert_attack(_attack_values(a, facts.timezone, now)) for a in diary.attacks]
     for i, a in enumerate(diary.attacks):
         if a.readings or a.aura or a.medications:
@@ -1075,7 +869,7 @@ def _write_diary(
         )
     ids = _new_ids(session, "attacks", len(diary.attacks))
     cid, pid = patient.clinic_id, patient.id
-    _bulk_insert(
+    bulk_insert(
         session,
         "attacks",
         ("id", "clinic_id", "patient_id", *ATTACK_FIELDS),
@@ -1090,7 +884,7 @@ def _write_diary(
             (cid, pid, ids[i], *values) if len(lead) == 3 else (cid, ids[i], *values)
             for i, values in plan.children[table]
         ]
-        _bulk_insert(session, table, (*lead, *fields), rows)
+        bulk_insert(session, table, (*lead, *fields), rows)
 
     # Regimens: matched by name and start.
     for r in diary.regimens:
@@ -1120,7 +914,7 @@ def _write_diary(
         units_t = _table(DayUnitRow)
         conn.execute(delete(units_t).where(units_t.c.patient_id == patient.id))
         rows = [(pid, r[1], cid, *r[3:]) for r in plan.units]
-        _bulk_insert(session, "day_units", units.COLUMNS, rows)
+        bulk_insert(session, "day_units", units.COLUMNS, rows)
         patient.migraine_diagnosed = plan.migraine_by_attacks
         block_aggregates.rebuild_patient(session, patient.id)  # issue 17: same transaction
     return counts
