@@ -306,6 +306,10 @@ def test_cli_prints_counts_and_never_addresses(
 ) -> None:
     inbox, port = smtp
     monkeypatch.setenv("ACUHEAD_DATABASE_URL", db.url)
+    # The command reads the wall clock; the cast is laid out around NOW (the latest noon UTC),
+    # so the command is run at NOW too: between 00:00 and 12:00 UTC the wall clock's
+    # "yesterday" for patient B is a day later than the cast's, and B was reminded as well.
+    monkeypatch.setattr(reminders, "_aware", lambda now: NOW if now is None else now)
     get_settings.cache_clear()
     try:
         runner = CliRunner()
