@@ -23,13 +23,18 @@ Row-level code only: no access checks (callers have checked the actor), no servi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
+    Integer,
+    Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -64,20 +69,6 @@ def _anchor_day_sql(dialect: str) -> str:
     if dialect == "sqlite":
         return f"CAST(julianday(date({first})) - 2440587.5 AS INTEGER)"
     return f"(CAST({first} AS DATE) - DATE '1970-01-01')"
-
-
-def _anchor(session: Session, patient_id: int) -> ColumnElement[Any]:
-    """One patient's anchor day number as a scalar subquery, NULL when untreated (so every
-    comparison with it is NULL and the statements using it touch nothing). Only sessions of
-    the patient's own clinic count, as in ``analytics.cohort.anchors_cte``."""
-    p, ts = _t(Patient), _t(TreatmentSessionRow)
-    dialect = session.get_bind().dialect.name
-    return (
-        select(literal_column(_anchor_day_sql(dialect)))
-        .select_from(ts.join(p, and_(p.c.id == ts.c.patient_id, ts.c.clinic_id == p.c.clinic_id)))
-        .where(ts.c.patient_id == patient_id)
-        .scalar_subquery()
-    )
 
 
 def _block(day_num: ColumnElement[Any], anchor: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -121,37 +112,65 @@ def refresh_blocks(
 ) -> None:
     """After the day units of ``start..end`` (inclusive; None: the whole diary) were replaced:
     sum again every window that range falls in. Call in the refresh's transaction, after its
-    writes have been flushed. Two statements whatever the range (the anchor is a subquery of
-    both, so a diary write costs no extra round trip to look it up); an untreated patient's
-    statements touch nothing."""
+    writes have been flushed.
+
+    The anchor is read first: an untreated patient, or a range wholly before the baseline,
+    costs that one indexed read and nothing else. The windows are then plain arithmetic on
+    day numbers, and the two statements that follow are built once with bound parameters:
+    built per call with the anchor as a subquery, composing them and computing their cache
+    keys cost about 3 ms of CPU per diary write, twice the rest of the write, and PostgreSQL
+    planned the repeated subquery ten times (issue 17; benchmarks/write_path.py)."""
     if start is None or end is None:
         rebuild_patient(session, patient_id)
         return
-    agg, du = _t(BlockAggregateRow), _t(DayUnitRow)
-    anchor = _anchor(session, patient_id)
-    lo, hi = literal(day_number(start)), literal(day_number(end))
-    first_block, last_block = _block(lo, anchor), _block(hi, anchor)
-    session.execute(
-        delete(agg).where(
-            agg.c.patient_id == patient_id, agg.c.block.between(first_block, last_block)
-        )
-    )
+    dialect = session.get_bind().dialect.name
+    anchor_stmt, delete_stmt, insert_stmt = _refresh_statements(dialect)
+    anchor = session.execute(anchor_stmt, {"pid": patient_id}).scalar()
+    if anchor is None:
+        return
+    lo, hi = max(day_number(start), anchor - BASELINE_DAYS), day_number(end)
+    if hi < lo:
+        return
+    first, last = _block_of(lo, anchor), _block_of(hi, anchor)
     # The first day of the first window and the last day of the last one.
-    day_lo = case((lo < anchor, anchor - BASELINE_DAYS), else_=anchor + first_block * BLOCK_DAYS)
-    day_hi = case(
-        (hi < anchor, anchor - 1), else_=anchor + last_block * BLOCK_DAYS + BLOCK_DAYS - 1
+    day_lo = anchor - BASELINE_DAYS if first == BASELINE else anchor + first * BLOCK_DAYS
+    day_hi = anchor - 1 if last == BASELINE else anchor + last * BLOCK_DAYS + BLOCK_DAYS - 1
+    params = {"pid": patient_id, "anchor": anchor, "b0": first, "b1": last}
+    session.execute(delete_stmt, params)
+    session.execute(insert_stmt, {**params, "d0": day_lo, "d1": day_hi})
+
+
+def _block_of(day_num: int, anchor: int) -> int:
+    """:func:`_block` in Python, for a day on or after the baseline's first day."""
+    return BASELINE if day_num < anchor else (day_num - anchor) // BLOCK_DAYS
+
+
+@functools.cache
+def _refresh_statements(dialect: str) -> tuple[Executable, Executable, Executable]:
+    """The anchor lookup, the delete and the re-sum of :func:`refresh_blocks`, built once per
+    dialect (the hot path of every diary write)."""
+    p, ts = _t(Patient), _t(TreatmentSessionRow)
+    agg, du = _t(BlockAggregateRow), _t(DayUnitRow)
+    pid = bindparam("pid", type_=Integer)
+    anchor_of: Select[tuple[Any]] = (
+        select(literal_column(_anchor_day_sql(dialect)))
+        .select_from(ts.join(p, and_(p.c.id == ts.c.patient_id, ts.c.clinic_id == p.c.clinic_id)))
+        .where(ts.c.patient_id == pid)
     )
-    block = _block(du.c.day_num, anchor).label("block")
+    remove = delete(agg).where(
+        agg.c.patient_id == pid,
+        agg.c.block.between(bindparam("b0", type_=Integer), bindparam("b1", type_=Integer)),
+    )
+    block = _block(du.c.day_num, bindparam("anchor", type_=Integer)).label("block")
     grouped = (
         select(du.c.patient_id, block, du.c.clinic_id, *day_unit_sums(du))
         .where(
-            du.c.patient_id == patient_id,
-            du.c.day_num.between(day_lo, day_hi),
-            du.c.day_num >= anchor - BASELINE_DAYS,
+            du.c.patient_id == pid,
+            du.c.day_num.between(bindparam("d0", type_=Integer), bindparam("d1", type_=Integer)),
         )
         .group_by(du.c.patient_id, literal_column("block"), du.c.clinic_id)
     )
-    session.execute(insert(agg).from_select(list(_COLUMNS), grouped))
+    return anchor_of, remove, insert(agg).from_select(list(_COLUMNS), grouped)
 
 
 def rebuild_patient(session: Session, patient_id: int) -> None:
