@@ -13,13 +13,13 @@ path itself, in process, so the figure does not depend on what else the machine 
 
 CPU is this process's (SQLite runs in it); on PostgreSQL the CPU of this process's server
 backends is added (their pids from ``pg_backend_pid()``, their CPU from /proc), so other work
-on the same server does not count. The LAST line is machine-readable:
+on the same server does not count. The LAST line (one per engine) is machine-readable:
 
     engine=<e> write_ms=<treated> write_untreated_ms=<n> baseline_ms=<treated>
     baseline_untreated_ms=<n> refresh_ms=<treated> refresh_untreated_ms=<n>
     overhead=<write/baseline treated>
 
-    python benchmarks/write_path.py [--engine sqlite|postgresql] [--writes 400]
+    python benchmarks/write_path.py [--engine sqlite|postgresql|both] [--writes 400]
 """
 
 from __future__ import annotations
@@ -170,58 +170,62 @@ def time_refresh(db: Database, engine: str, pid: int, n: int) -> float:
 def no_refresh() -> Iterator[None]:
     """The baseline: the same writes with the aggregates' refresh a no-op."""
     real: Callable[..., None] = block_aggregates.refresh_blocks
-    block_aggregates.refresh_blocks = lambda *a, **k: None  # type: ignore[assignment]
+    block_aggregates.refresh_blocks = lambda *a, **k: None
     try:
         yield
     finally:
-        block_aggregates.refresh_blocks = real  # type: ignore[assignment]
+        block_aggregates.refresh_blocks = real
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--url", default=DEFAULT_PG, help="PostgreSQL URL (its own database)")
     parser.add_argument("--writes", type=int, default=400)
     args = parser.parse_args()
+    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    lines = [run(engine, args.url, args.writes) for engine in engines]
+    print("\n".join(lines))
+
+
+def run(engine: str, pg_url: str, n: int) -> str:
+    """Measure on one engine; prints the table and returns the machine-readable line."""
     with tempfile.TemporaryDirectory() as tmp:
-        if args.engine == "postgresql":
-            fresh_postgres(args.url)
-            url = args.url
+        if engine == "postgresql":
+            fresh_postgres(pg_url)
+            url = pg_url
         else:
             url = f"sqlite:///{tmp}/bench.db"
         db = Database(url)
         upgrade(db)
         actor, untreated, treated = setup(db)
-        if args.engine == "postgresql":
+        if engine == "postgresql":
             watch_backends(db.engine)
-        n = args.writes
         for _ in range(2):  # warm-up: statement caches, page cache
-            time_writes(db, args.engine, actor, treated, 20)
+            time_writes(db, engine, actor, treated, 20)
             with no_refresh():
-                time_writes(db, args.engine, actor, treated, 20)
+                time_writes(db, engine, actor, treated, 20)
         figures: dict[str, float] = {}
         # Interleaved, best of three, so a busy moment hits both sides alike.
         for name, pid in (("", treated), ("_untreated", untreated)):
             with_agg, without = [], []
             for _ in range(3):
-                with_agg.append(time_writes(db, args.engine, actor, pid, n))
+                with_agg.append(time_writes(db, engine, actor, pid, n))
                 with no_refresh():
-                    without.append(time_writes(db, args.engine, actor, pid, n))
+                    without.append(time_writes(db, engine, actor, pid, n))
             figures[f"write{name}_ms"] = min(with_agg)
             figures[f"baseline{name}_ms"] = min(without)
-            figures[f"refresh{name}_ms"] = min(
-                time_refresh(db, args.engine, pid, n) for _ in range(3)
-            )
+            figures[f"refresh{name}_ms"] = min(time_refresh(db, engine, pid, n) for _ in range(3))
         db.dispose()
     print(
-        f"per diary-day write on {args.engine}, {n} writes x best of 3 (CPU ms, "
-        f"{'process + server' if args.engine == 'postgresql' else 'process'}):"
+        f"per diary-day write on {engine}, {n} writes x best of 3 (CPU ms, "
+        f"{'process + server' if engine == 'postgresql' else 'process'}):"
     )
     for key, value in figures.items():
         print(f"  {key:24} {value:7.3f}")
     overhead = figures["write_ms"] / figures["baseline_ms"]
-    print(
-        f"engine={args.engine} "
+    return (
+        f"engine={engine} "
         + " ".join(f"{k}={v:.3f}" for k, v in figures.items())
         + f" overhead={overhead:.2f}"
     )
