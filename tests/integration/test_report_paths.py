@@ -1,8 +1,8 @@
 """The practice report's reads of ``block_aggregates`` (issue 17) give what the day-unit scan
 gives, to the last bit, on both engines: the per-patient endpoints (baseline and primary
-block), the trend's sums (added in patient order; on PostgreSQL by the server) and the whole
-report JSON, for the default windows under several compliance policies and primary blocks,
-for the clinic and for one practitioner's patients.
+block), the trend's sums (exact integers; sleep means added in patient order, on PostgreSQL
+by the server) and the whole report JSON, for the default windows under several compliance
+policies and primary blocks, for the clinic and for one practitioner's patients.
 
 The cohort is built by hand through the services: patients with a full, a thin and no
 baseline, blocks of high and low compliance, a primary block that is empty inside the
@@ -31,6 +31,7 @@ from acuhead.analytics.cohort import (
     session_relief_by_patient,
     stored_cohort,
     stored_trend_sums,
+    trend_scale,
     trend_sums,
     trend_windows,
 )
@@ -185,8 +186,11 @@ def test_the_stored_reads_equal_the_scan_to_the_last_bit(
                 scanned = cohort_blocks(s, scope, config)
                 expected = [Endpoints.of(pb, config) for pb in scanned]
                 assert _endpoint_keys(endpoints) == _endpoint_keys(expected), (config, scope)
-                # Floats compared exactly: the same additions in the same order.
-                assert sums == trend_sums(trend_windows(scanned)), (config, scope)
+                # Compared exactly: integer sums, and the sleep floats added in the same order.
+                assert sums == trend_sums(trend_windows(scanned), trend_scale(config)), (
+                    config,
+                    scope,
+                )
         scanned_reports = reports(config)
         assert stored_reports[k] == scanned_reports, config
         assert repr(stored_reports[k]) == repr(scanned_reports), config

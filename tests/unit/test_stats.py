@@ -186,6 +186,29 @@ def test_mean_ci_by_hand() -> None:
         mean_ci([1.0])
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1e9 + k for k in (0.1, 0.2, 0.3, 0.4)],  # large offset: a one-pass sum loses it all
+        [7.0] * 50,  # no spread at all
+        [28 * m / r for m in range(0, 9) for r in range(20, 29)],  # monthly rates
+        [-3.5, 0.0, 1e-12, 2.25, 14.0],
+    ],
+    ids=["large offset", "constant", "monthly rates", "mixed signs"],
+)
+def test_mean_ci_spread_agrees_with_the_exact_standard_deviation(values: list[float]) -> None:
+    """The fsum two-pass spread matches ``statistics.stdev`` (exact rational arithmetic) to a
+    few units in the last place, constant samples included (spread exactly 0)."""
+    ci = mean_ci(values)
+    mean = statistics.fmean(values)
+    half = t_quantile(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    assert ci.estimate == mean
+    assert ci.low == pytest.approx(mean - half, rel=1e-14, abs=1e-300)
+    assert ci.high == pytest.approx(mean + half, rel=1e-14, abs=1e-300)
+    if abs(mean) < 1e3:  # the edges' difference keeps the spread's digits
+        assert (ci.high - ci.low) / 2 == pytest.approx(half, rel=1e-12, abs=1e-300)
+
+
 # ----------------------------------------------------------------------------- odds ratio
 
 

@@ -26,6 +26,8 @@ patient's clustered rows in order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -59,7 +61,6 @@ from acuhead.domain.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     EMPTY_COUNTS,
     EPOCH,
-    PER_DAYS,
     Block,
     BlockCounts,
     OutcomeConfig,
@@ -537,32 +538,46 @@ def stored_cohort(
     return StoredCohort(endpoints, relief, int(sessions))
 
 
-# Per window index: [evaluable patients, sums of the migraine, headache and acute-medication
-# rates per 28 days, then (sum of means, patients with the measure) for stress, neck tension
-# and sleep hours]. Floats, as the trend has always added them.
-TrendSums = dict[int, list[float]]
+# Per window index: [evaluable patients; the sums of the migraine, headache and
+# acute-medication days per recorded day, each times the scale; then for stress and neck
+# tension (the sum of the patients' means times the scale, patients with the measure); then
+# sleep hours (the sum of the patients' means as a float, patients with it)].
+TrendSums = dict[int, list[int | float]]
 TREND_WIDTH = 10
 
 
-def trend_sums(windows: Iterable[TrendWindow]) -> TrendSums:
-    """The trend's sums over evaluable windows given patient by patient, so each index's
-    figures are added in patient order (one pass, arithmetic inlined: the hot loop of a
-    registry report)."""
+@functools.cache
+def trend_scale(config: OutcomeConfig) -> int:
+    """The least common multiple of every window length up to the longest, so a per-patient
+    rate or mean (a count over a count of days in the window) is a whole number times it.
+
+    The trend's sums are then exact integers, the same whatever order the patients are added
+    in, on every engine and on both paths: the database sums them itself and sends one row
+    per window index, where float sums had to be added in patient order to come out bit for
+    bit alike (issue 17: fetching and adding them was half the report at registry scale).
+    The default windows (28 days) give lcm(1..28) = 80,313,433,200: a patient adds at most
+    10 times that (a mean stress of 10), so a 64-bit sum holds eleven million patients."""
+    return math.lcm(*range(1, max(config.baseline_days, config.block_days) + 1))
+
+
+def trend_sums(windows: Iterable[TrendWindow], scale: int) -> TrendSums:
+    """The trend's sums over evaluable windows (any order; :func:`trend_scale` for ``scale``),
+    sleep hours in the order given (patient by patient): the hot loop of a scanned report."""
     acc: TrendSums = {}
     for index, recorded, mig, head, acute, s_sum, s_n, n_sum, n_n, sl_sum, sl_n in windows:
         row = acc.get(index)
         if row is None:
-            row = acc[index] = [0.0] * TREND_WIDTH
-        per = PER_DAYS / recorded
+            row = acc[index] = [0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0]
+        per = scale // recorded
         row[0] += 1
         row[1] += mig * per
         row[2] += head * per
         row[3] += acute * per
         if s_n:
-            row[4] += s_sum / s_n
+            row[4] += s_sum * (scale // s_n)
             row[5] += 1
         if n_n:
-            row[6] += n_sum / n_n
+            row[6] += n_sum * (scale // n_n)
             row[7] += 1
         if sl_n:
             row[8] += sl_sum / sl_n
@@ -578,13 +593,13 @@ def stored_trend_sums(
 
     Evaluable is :func:`make_block`'s rule in integers (recorded days, and compliance of at
     least ``min_compliance`` unless the policy prorates), so the windows the trend cannot use
-    are never read. The float sums must come out bit for bit as the per-patient path adds
-    them: one after another in patient order. PostgreSQL does exactly that server side, with
-    ``SUM(x ORDER BY patient_id)`` per index (``sum(float8)`` adds with ``float8pl``, one
-    value at a time in the ORDER BY order; each term is the same IEEE operation Python does),
-    so only one row per index travels. SQLite's ``SUM`` gives no order and, from 3.43, adds
-    with compensation; there the windows are fetched (in-process, one tuple each) and added in
-    Python.
+    are never read. The scaled sums are integer ``SUM``s, one row per window index. The sleep
+    means (floats) must come out bit for bit as the per-patient path adds them: one after
+    another in patient order. PostgreSQL does exactly that server side, with
+    ``SUM(x ORDER BY patient_id)`` (``sum(float8)`` adds with ``float8pl``, one value at a
+    time in the ORDER BY order; each term is the same IEEE operation Python does). SQLite's
+    ``SUM`` gives no order and, from 3.43, adds with compensation; there the windows with a
+    sleep entry are fetched (in-process, one pair each) and added in Python.
     """
     if not aggregated_windows(config):
         raise ValueError("block_aggregates holds the default windows only")
@@ -602,60 +617,50 @@ def stored_trend_sums(
     where = [in_scope, recorded > 0]
     if not config.prorate_low_compliance:
         where.append(recorded * 1_000_000 >= days * config.min_compliance_ppm)
-    joined = agg
-    if session.get_bind().dialect.name == "postgresql":
-        return _pg_trend_sums(session, agg, joined, where)
-    rows = session.execute(
-        select(
-            agg.c.block,
-            recorded,
-            agg.c.migraine_days,
-            agg.c.headache_days,
-            agg.c.acute_medication_days,
-            agg.c.stress_sum,
-            agg.c.stress_n,
-            agg.c.neck_tension_sum,
-            agg.c.neck_tension_n,
-            agg.c.sleep_hours_sum,
-            agg.c.sleep_hours_n,
-        )
-        .select_from(joined)
-        .where(*where)
-        .order_by(agg.c.patient_id, agg.c.block)
-    ).all()
-    return trend_sums(cast(list[TrendWindow], rows))
+    scale = literal(trend_scale(config), BigInteger)
 
+    def scaled(total: ColumnElement[Any], n: ColumnElement[Any]) -> ColumnElement[Any]:
+        # scale / n is exact: every n (days in a window) divides the scale.
+        return func.coalesce(func.sum(case((n > 0, total * (scale // n)))), 0)
 
-def _pg_trend_sums(
-    session: Session, agg: Table, joined: Any, where: Sequence[ColumnElement[bool]]
-) -> TrendSums:
-    def f8(value: ColumnElement[Any]) -> ColumnElement[float]:
-        return cast_(value, DOUBLE_PRECISION)
-
-    def ordered(value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.sum(aggregate_order_by(value, agg.c.patient_id))
-
-    per = f8(literal(PER_DAYS)) / agg.c.recorded_days
     columns: list[ColumnElement[Any]] = [
         func.count(),
-        ordered(f8(agg.c.migraine_days) * per),
-        ordered(f8(agg.c.headache_days) * per),
-        ordered(f8(agg.c.acute_medication_days) * per),
+        scaled(agg.c.migraine_days, recorded),
+        scaled(agg.c.headache_days, recorded),
+        scaled(agg.c.acute_medication_days, recorded),
+        scaled(agg.c.stress_sum, agg.c.stress_n),
+        func.count(case((agg.c.stress_n > 0, literal(1)))),
+        scaled(agg.c.neck_tension_sum, agg.c.neck_tension_n),
+        func.count(case((agg.c.neck_tension_n > 0, literal(1)))),
     ]
-    for total, n in (
-        (agg.c.stress_sum, agg.c.stress_n),
-        (agg.c.neck_tension_sum, agg.c.neck_tension_n),
-        (agg.c.sleep_hours_sum, agg.c.sleep_hours_n),
-    ):
-        columns.append(ordered(case((n > 0, f8(total) / n))))
-        columns.append(func.count(case((n > 0, literal(1)))))
-    rows = session.execute(
-        select(agg.c.block, *columns).select_from(joined).where(*where).group_by(agg.c.block)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    sleep_n = agg.c.sleep_hours_n
+    if postgres:
+        mean = cast_(agg.c.sleep_hours_sum, DOUBLE_PRECISION) / sleep_n
+        ordered = func.sum(aggregate_order_by(case((sleep_n > 0, mean)), agg.c.patient_id))
+        columns += [ordered, func.count(case((sleep_n > 0, literal(1))))]
+    rows = session.execute(select(agg.c.block, *columns).where(*where).group_by(agg.c.block))
+    acc: TrendSums = {}
+    for index, *values in rows:
+        row: list[int | float] = [int(v) for v in values[:8]]
+        if postgres:
+            # Python starts the sum at 0.0; 0.0 + x is x, NULL (no value) is 0.0.
+            row += [float(values[8]) if values[8] is not None else 0.0, int(values[9])]
+        else:
+            row += [0.0, 0]
+        acc[int(index)] = row
+    if postgres:
+        return acc
+    means = session.execute(
+        select(agg.c.block, agg.c.sleep_hours_sum, sleep_n)
+        .where(*where, sleep_n > 0)
+        .order_by(agg.c.patient_id, agg.c.block)
     )
-    # Python starts each sum at 0.0 and counts in floats; 0.0 + x is x, NULL (no value) is 0.0.
-    return {
-        int(index): [float(v) if v is not None else 0.0 for v in values] for index, *values in rows
-    }
+    for index, total, n in means:
+        row = acc[index]
+        row[8] += total / n
+        row[9] += 1
+    return acc
 
 
 # --------------------------------------------------------------------------- questionnaires

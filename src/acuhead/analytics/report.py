@@ -43,6 +43,7 @@ from acuhead.analytics.cohort import (
     session_relief_by_patient,
     stored_cohort,
     stored_trend_sums,
+    trend_scale,
     trend_sums,
     trend_windows,
 )
@@ -80,6 +81,7 @@ from acuhead.domain.outcomes import (
     COHORT_CAVEATS,
     DEFAULT_OUTCOME_CONFIG,
     MECHANISM_MEASURES,
+    PER_DAYS,
     OutcomeConfig,
     block_label,
     mean_summary,
@@ -161,18 +163,22 @@ def _mean(values: Sequence[float], level: float) -> MeanSummary:
 def trend(acc: TrendSums, config: OutcomeConfig) -> list[TrendRow]:
     """Per window index: evaluable patients and mean rates / measure means among them, from
     the sums of :func:`~acuhead.analytics.cohort.trend_sums` (rates per 28 recorded days as
-    :meth:`Block.rate` gives them)."""
+    :meth:`Block.rate` gives them). The scaled sums are exact integers, so each mean is the
+    exact one rounded once (integer true division rounds correctly)."""
     rates = ("migraine_days", "headache_days", "acute_medication_days")
+    scale = trend_scale(config)
     out = []
     for index in sorted(acc):
         row = acc[index]
         n = int(row[0])
         figures: dict[str, float | None] = {}
         for k, name in enumerate(rates, start=1):
-            figures[f"{name}_per_28"] = row[k] / n
+            figures[f"{name}_per_28"] = PER_DAYS * int(row[k]) / (scale * n)
         for k, name in enumerate(MECHANISM_MEASURES):
-            total, count = row[4 + 2 * k], row[5 + 2 * k]
-            figures[f"{name}_mean"] = total / count if count else None
+            total, count = row[4 + 2 * k], int(row[5 + 2 * k])
+            # Sleep hours (a float sum) are not scaled: cohort.TrendSums.
+            unit = 1 if name == "sleep_hours" else scale
+            figures[f"{name}_mean"] = total / (unit * count) if count else None
         out.append(
             TrendRow.model_validate(
                 {"index": index, "label": block_label(index, config), "evaluable_patients": n}
@@ -308,7 +314,7 @@ def practice_report(
     else:
         scanned = cohort_blocks(session, scope, config, progress=progress)
         cohort = [Endpoints.of(pb, config) for pb in scanned]
-        sums = trend_sums(trend_windows(scanned))
+        sums = trend_sums(trend_windows(scanned), trend_scale(config))
         del scanned
     treated = {pb.patient_id for pb in cohort}
     headline = summarise(cohort, config)
