@@ -8,6 +8,7 @@ source of its own expected value.
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 import pytest
@@ -289,6 +290,20 @@ def test_pearson_degenerate_inputs() -> None:
 
 def test_rank_averages_ties() -> None:
     assert rank([10.0, 20.0, 20.0, 5.0]) == [2.0, 3.5, 3.5, 1.0]
+    assert rank([3.0, 3.0, 3.0]) == [2.0, 2.0, 2.0]
+    assert rank([]) == []
+    assert rank([0.0, -0.0, 1.0]) == [1.5, 1.5, 3.0]  # -0.0 == 0.0: one tie
+
+
+def test_rank_agrees_with_ranks_by_counting() -> None:
+    """Rank of v = (values below v) + (values tied with v + 1) / 2, on many tied samples."""
+    rng = random.Random(11)
+    for _ in range(200):
+        values = [float(rng.randint(-3, 3)) for _ in range(rng.randint(1, 40))]
+        expected = [
+            sum(u < v for u in values) + (sum(u == v for u in values) + 1) / 2 for v in values
+        ]
+        assert rank(values) == expected
 
 
 def test_spearman_is_rank_based() -> None:
