@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -244,6 +245,93 @@ def test_the_report_reads_the_aggregates_with_the_scans_figures(
     longer_report = longer.to_json()
     longer_report.pop("generated_utc")
     assert longer_report != stored_report
+
+
+def test_a_session_recorded_while_a_diary_write_is_open_waits_for_it(
+    db: Database, world: World
+) -> None:
+    """A practitioner records the first session while the patient's diary write is still in
+    its transaction. The session's rebuild must wait for that write (the patient's lock, as
+    diary writers take it): run at once, it summed the day units without the uncommitted day,
+    and the diary write had refreshed its window before there was an anchor, so the day was in
+    no stored window for good (PostgreSQL; SQLite admits one writer at a time)."""
+    actor = Actor.system(world.clinic_x)
+    with db.write() as s:
+        pid = diary.create_patient(s, actor=actor, external_id="race").id
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def record_session() -> None:
+        try:
+            with db.write() as s:
+                add_session(s, pid, dt.datetime.combine(ANCHOR, dt.time(9)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with db.write() as s:
+        diary.upsert_day(
+            s, actor=actor, patient_id=pid, day=day(ANCHOR + dt.timedelta(days=3), headache=True)
+        )
+        worker = threading.Thread(target=record_session)
+        worker.start()
+        # Long enough for the session's transaction to finish if nothing held it back.
+        assert not done.wait(1.5)
+    worker.join(30)
+    assert not errors, errors
+    got = assert_equal(db, world.clinic_x)
+    assert got[(pid, 0)].recorded_days == 1
+    assert got[(pid, 0)].headache_days == 1
+
+
+def test_an_import_while_a_diary_write_is_open_waits_for_it_and_keeps_both(
+    db: Database, world: World
+) -> None:
+    """An import into a patient whose diary write is still in its transaction waits for it
+    (the patient's lock) and then merges with what it wrote: both are kept and the windows
+    are the scan's. Run at once, on PostgreSQL, the import's windows collided with the ones the
+    diary write had refreshed (a failed import) or left that day out."""
+    cid = world.clinic_x
+    actor = Actor.system(cid)
+    with db.write() as s:
+        add_session(s, world.patient_a, dt.datetime.combine(ANCHOR, dt.time(9)))
+    doc: dict[str, Any] = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "A-1"},
+        "days": [
+            {"date": (ANCHOR + dt.timedelta(days=k)).isoformat(), "headache": k % 2 == 0}
+            for k in range(-20, 20)
+        ],
+    }
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def run_import() -> None:
+        try:
+            imports.import_file(db, actor=actor, data=json.dumps(doc), patient_id=world.patient_a)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with db.write() as s:
+        diary.upsert_day(
+            s,
+            actor=actor,
+            patient_id=world.patient_a,
+            day=day(ANCHOR + dt.timedelta(days=30), headache=True),
+        )
+        worker = threading.Thread(target=run_import)
+        worker.start()
+        # Long enough for the import to finish if nothing held it back: it must not have.
+        assert not done.wait(1.5)
+    worker.join(60)
+    assert not errors, errors
+    got = assert_equal(db, cid)
+    assert got[(world.patient_a, -1)].recorded_days == 20
+    assert got[(world.patient_a, 0)].recorded_days == 20
+    assert got[(world.patient_a, 1)].headache_days == 1  # the day written beside the import
 
 
 # --------------------------------------------------------------------------- random sequences

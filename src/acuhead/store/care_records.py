@@ -27,6 +27,7 @@ from acuhead.domain.sessions import (
 )
 from acuhead.errors import FieldError, ValidationError
 from acuhead.store.block_aggregates import rebuild_patient
+from acuhead.store.db import lock_patient
 from acuhead.store.mapping import to_utc
 from acuhead.store.models import (
     AdverseEventRow,
@@ -67,6 +68,10 @@ def write_session_row(
     """
     if record.start is None:  # pragma: no cover - callers check and locate the error
         raise ValidationError(FieldError("start", "is required"))
+    # The session may move the outcome anchor, and the windows are then summed again from the
+    # day units: queue behind a diary write of this patient still in its transaction, as diary
+    # writers do, or its day is summed under no anchor by one and left out by the other.
+    lock_patient(session, patient.id)
     if row is None:
         row = TreatmentSessionRow(clinic_id=patient.clinic_id, patient_id=patient.id, version=1)
         session.add(row)
