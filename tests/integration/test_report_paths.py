@@ -1,7 +1,7 @@
 """The practice report's reads of ``block_aggregates`` (issue 17) give what the day-unit scan
 gives, to the last bit, on both engines: the per-patient endpoints (baseline and primary
-block), the trend's sums (exact integers; sleep means added in patient order, on PostgreSQL
-by the server) and the whole report JSON, for the default windows under several compliance
+block), the trend's sums (whole numbers, summed by the database on the stored path) and the
+whole report JSON, for the default windows under several compliance
 policies and primary blocks, for the clinic and for one practitioner's patients.
 
 The cohort is built by hand through the services: patients with a full, a thin and no
@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Float, Integer, bindparam, select, update
 
 from acuhead.analytics import cohort as cohort_module
 from acuhead.analytics import report as report_module
@@ -29,6 +29,8 @@ from acuhead.analytics.cohort import (
     adverse_events,
     cohort_blocks,
     session_relief_by_patient,
+    sleep_units,
+    sleep_units_sql,
     stored_cohort,
     stored_trend_sums,
     trend_scale,
@@ -186,7 +188,8 @@ def test_the_stored_reads_equal_the_scan_to_the_last_bit(
                 scanned = cohort_blocks(s, scope, config)
                 expected = [Endpoints.of(pb, config) for pb in scanned]
                 assert _endpoint_keys(endpoints) == _endpoint_keys(expected), (config, scope)
-                # Compared exactly: integer sums, and the sleep floats added in the same order.
+                # Compared exactly: whole numbers (sleep in billionths of an hour, rounded by
+                # the database on the stored path and by Python on the scan).
                 assert sums == trend_sums(trend_windows(scanned), trend_scale(config)), (
                     config,
                     scope,
@@ -204,3 +207,22 @@ def test_the_stored_reads_equal_the_scan_to_the_last_bit(
     assert first["trend"] and len(first["by_practitioner"]) == 3
     # The configs differ where they should: the scan is not trivially equal to itself.
     assert stored_reports[1][0] != first and stored_reports[4][0] != first
+
+
+def test_the_database_counts_sleep_in_billionths_of_an_hour_as_python_does(db: Database) -> None:
+    """The stored path rounds each patient's sleep mean in SQL, the scan path in Python: the
+    same whole number for every sum and count, sums of hours with tenths and odd counts
+    included (they are no exact binary fractions)."""
+    rng = random.Random(23)
+    pairs: list[tuple[float, int]] = []
+    for _ in range(3000):
+        n = rng.randint(1, 28)
+        total = sum(rng.choice([4.1, 5.0, 6.3, 6.5, 7.25, 7.7, 8.0, 9.9, 11.35]) for _ in range(n))
+        pairs.append((total, n))
+    pairs += [(7.5, 1), (22.0, 3), (20.0, 3), (24.0 * 28, 28), (0.1 * 3, 3)]
+    with db.read() as s:
+        dialect = s.get_bind().dialect.name
+        total_p, n_p = bindparam("total", type_=Float), bindparam("n", type_=Integer)
+        stmt = select(sleep_units_sql(total_p, n_p, dialect))
+        got = [s.execute(stmt, {"total": t, "n": n}).scalar_one() for t, n in pairs]
+    assert got == [sleep_units(t, n) for t, n in pairs]

@@ -5,7 +5,8 @@ evaluable patients are exact: each is the true mean of the patients' rates, roun
 The sums behind them are whole numbers (each rate times ``trend_scale``, which every window
 length divides), so the database can add them in any order and the stored and scanned paths
 agree to the last bit; float sums had to be added in patient order to agree, and then carried
-the rounding of every addition. Sleep hours stay float sums, in the order given.
+the rounding of every addition. Sleep hours (any number 0-24) are summed as whole billionths of
+an hour: each patient's mean rounded half up to 1e-9 h, then the mean of those exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from fractions import Fraction
 
 import pytest
 
-from acuhead.analytics.cohort import TrendWindow, trend_scale, trend_sums
+from acuhead.analytics.cohort import (
+    SLEEP_UNITS,
+    TrendWindow,
+    sleep_units,
+    trend_scale,
+    trend_sums,
+)
 from acuhead.analytics.report import trend
 from acuhead.domain.outcomes import DEFAULT_OUTCOME_CONFIG, PER_DAYS, OutcomeConfig
 
@@ -77,6 +84,25 @@ def test_trend_means_are_the_exact_means_rounded_once(config: OutcomeConfig) -> 
         for k, name in ((5, "stress"), (7, "neck_tension")):
             terms = [Fraction(w[k], w[k + 1]) for w in mine if w[k + 1]]
             assert getattr(row, f"{name}_mean") == (_exact_mean(terms) if terms else None)
+        sleep = [Fraction(sleep_units(w[9], w[10]), SLEEP_UNITS) for w in mine if w[10]]
+        assert row.sleep_hours_mean == (_exact_mean(sleep) if sleep else None)
+        if sleep:  # within a billionth of an hour of the mean of the float means
+            floats = [w[9] / w[10] for w in mine if w[10]]
+            assert abs(row.sleep_hours_mean - sum(floats) / len(floats)) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("total", "n", "units"),
+    [
+        (7.5, 1, 7_500_000_000),
+        (0.0, 3, 0),
+        (22.0, 3, 7_333_333_333),  # 7.3333333333: rounds down
+        (20.0, 3, 6_666_666_667),  # 6.6666666667: rounds up
+        (24.0 * 28, 28, 24_000_000_000),  # the most a window can hold
+    ],
+)
+def test_a_patients_sleep_mean_in_billionths_of_an_hour(total: float, n: int, units: int) -> None:
+    assert sleep_units(total, n) == units
 
 
 def test_the_sums_do_not_depend_on_the_order_of_the_patients() -> None:
@@ -85,10 +111,7 @@ def test_the_sums_do_not_depend_on_the_order_of_the_patients() -> None:
     scale = trend_scale(DEFAULT_OUTCOME_CONFIG)
     forward = trend_sums(windows, scale)
     backward = trend_sums(list(reversed(windows)), scale)
-    for index, row in forward.items():
-        assert row[:8] == backward[index][:8]  # the whole numbers: equal in any order
-        assert row[9] == backward[index][9]
-        assert row[8] == pytest.approx(backward[index][8])  # sleep: a float sum
+    assert forward == backward  # whole numbers: equal in any order, sleep included
 
 
 def test_a_sum_of_float_rates_would_not_be_exact() -> None:

@@ -39,6 +39,7 @@ from sqlalchemy import (
     CTE,
     BigInteger,
     ColumnElement,
+    Float,
     Select,
     Table,
     and_,
@@ -52,7 +53,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import cast as cast_
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.sql import day_number, packed_sum
@@ -541,9 +541,32 @@ def stored_cohort(
 # Per window index: [evaluable patients; the sums of the migraine, headache and
 # acute-medication days per recorded day, each times the scale; then for stress and neck
 # tension (the sum of the patients' means times the scale, patients with the measure); then
-# sleep hours (the sum of the patients' means as a float, patients with it)].
-TrendSums = dict[int, list[int | float]]
+# sleep hours (the sum of the patients' means in billionths of an hour, patients with it)].
+# All whole numbers: see trend_scale.
+TrendSums = dict[int, list[int]]
 TREND_WIDTH = 10
+# Sleep hours are any number 0-24, so a patient's mean is no whole multiple of anything: it is
+# counted in billionths of an hour, rounded half up with floor(x + 0.5) (the same IEEE
+# operations in Python, SQLite and PostgreSQL: sum * 1e9, / n, + 0.5), far below the tenth of
+# an hour the report shows.
+SLEEP_UNITS = 1_000_000_000
+
+
+def sleep_units(total: float, n: int) -> int:
+    """A patient's mean sleep hours in a window, in billionths of an hour (see SLEEP_UNITS)."""
+    return math.floor(total * 1e9 / n + 0.5)
+
+
+def sleep_units_sql(
+    total: ColumnElement[Any], n: ColumnElement[Any], dialect: str
+) -> ColumnElement[int]:
+    """:func:`sleep_units` in SQL, for ``n > 0``: the same three IEEE operations, then floor
+    (SQLite's CAST truncates, and every value is positive; PostgreSQL's rounds, so floor()
+    first)."""
+    nano = total * literal(1e9, Float) / n + literal(0.5, Float)
+    if dialect == "postgresql":
+        nano = func.floor(nano)
+    return cast_(nano, BigInteger)
 
 
 @functools.cache
@@ -561,26 +584,27 @@ def trend_scale(config: OutcomeConfig) -> int:
 
 
 def trend_sums(windows: Iterable[TrendWindow], scale: int) -> TrendSums:
-    """The trend's sums over evaluable windows (any order; :func:`trend_scale` for ``scale``),
-    sleep hours in the order given (patient by patient): the hot loop of a scanned report."""
+    """The trend's sums over evaluable windows, in any order (:func:`trend_scale` for
+    ``scale``): the hot loop of a scanned report."""
     acc: TrendSums = {}
     for index, recorded, mig, head, acute, s_sum, s_n, n_sum, n_n, sl_sum, sl_n in windows:
         row = acc.get(index)
         if row is None:
-            row = acc[index] = [0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0]
+            row = acc[index] = [0] * TREND_WIDTH
         per = scale // recorded
         row[0] += 1
         row[1] += mig * per
         row[2] += head * per
         row[3] += acute * per
+        # Stress and neck tension are whole numbers 0-10 (domain.diary), so are their sums.
         if s_n:
-            row[4] += s_sum * (scale // s_n)
+            row[4] += int(s_sum) * (scale // s_n)
             row[5] += 1
         if n_n:
-            row[6] += n_sum * (scale // n_n)
+            row[6] += int(n_sum) * (scale // n_n)
             row[7] += 1
         if sl_n:
-            row[8] += sl_sum / sl_n
+            row[8] += sleep_units(sl_sum, sl_n)
             row[9] += 1
     return acc
 
@@ -589,17 +613,12 @@ def stored_trend_sums(
     session: Session, scope: Scope, config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG
 ) -> TrendSums:
     """:func:`trend_sums` of the treated patients in scope from ``block_aggregates`` (default
-    windows only: :func:`aggregated_windows`), over the evaluable windows.
+    windows only: :func:`aggregated_windows`), over the evaluable windows: one grouped
+    statement of integer ``SUM``s, one row per window index.
 
     Evaluable is :func:`make_block`'s rule in integers (recorded days, and compliance of at
     least ``min_compliance`` unless the policy prorates), so the windows the trend cannot use
-    are never read. The scaled sums are integer ``SUM``s, one row per window index. The sleep
-    means (floats) must come out bit for bit as the per-patient path adds them: one after
-    another in patient order. PostgreSQL does exactly that server side, with
-    ``SUM(x ORDER BY patient_id)`` (``sum(float8)`` adds with ``float8pl``, one value at a
-    time in the ORDER BY order; each term is the same IEEE operation Python does). SQLite's
-    ``SUM`` gives no order and, from 3.43, adds with compensation; there the windows with a
-    sleep entry are fetched (in-process, one pair each) and added in Python.
+    are never read.
     """
     if not aggregated_windows(config):
         raise ValueError("block_aggregates holds the default windows only")
@@ -610,9 +629,7 @@ def stored_trend_sums(
         else_=literal(config.block_days),
     )
     # Every stored row belongs to a treated patient of the row's clinic (the table is kept
-    # equal to the scan joined to the anchors); reached through the scope's patients. As a
-    # semi-join, so SQLite reads block_aggregates in primary-key order and needs no sort for
-    # the ORDER BY (a join from patients sorted 120,000 rows: a third of the query).
+    # equal to the scan joined to the anchors); reached through the scope's patients.
     in_scope = agg.c.patient_id.in_(select(p.c.id).where(*_patient_filter(scope)))
     where = [in_scope, recorded > 0]
     if not config.prorate_low_compliance:
@@ -620,47 +637,28 @@ def stored_trend_sums(
     scale = literal(trend_scale(config), BigInteger)
 
     def scaled(total: ColumnElement[Any], n: ColumnElement[Any]) -> ColumnElement[Any]:
-        # scale / n is exact: every n (days in a window) divides the scale.
+        # scale // n is exact: every n (days in a window) divides the scale.
         return func.coalesce(func.sum(case((n > 0, total * (scale // n)))), 0)
 
+    def counted(n: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.count(case((n > 0, literal(1))))
+
+    sleep_n = agg.c.sleep_hours_n
+    nano = sleep_units_sql(agg.c.sleep_hours_sum, sleep_n, session.get_bind().dialect.name)
     columns: list[ColumnElement[Any]] = [
         func.count(),
         scaled(agg.c.migraine_days, recorded),
         scaled(agg.c.headache_days, recorded),
         scaled(agg.c.acute_medication_days, recorded),
         scaled(agg.c.stress_sum, agg.c.stress_n),
-        func.count(case((agg.c.stress_n > 0, literal(1)))),
+        counted(agg.c.stress_n),
         scaled(agg.c.neck_tension_sum, agg.c.neck_tension_n),
-        func.count(case((agg.c.neck_tension_n > 0, literal(1)))),
+        counted(agg.c.neck_tension_n),
+        func.coalesce(func.sum(case((sleep_n > 0, nano))), 0),
+        counted(sleep_n),
     ]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    sleep_n = agg.c.sleep_hours_n
-    if postgres:
-        mean = cast_(agg.c.sleep_hours_sum, DOUBLE_PRECISION) / sleep_n
-        ordered = func.sum(aggregate_order_by(case((sleep_n > 0, mean)), agg.c.patient_id))
-        columns += [ordered, func.count(case((sleep_n > 0, literal(1))))]
     rows = session.execute(select(agg.c.block, *columns).where(*where).group_by(agg.c.block))
-    acc: TrendSums = {}
-    for index, *values in rows:
-        row: list[int | float] = [int(v) for v in values[:8]]
-        if postgres:
-            # Python starts the sum at 0.0; 0.0 + x is x, NULL (no value) is 0.0.
-            row += [float(values[8]) if values[8] is not None else 0.0, int(values[9])]
-        else:
-            row += [0.0, 0]
-        acc[int(index)] = row
-    if postgres:
-        return acc
-    means = session.execute(
-        select(agg.c.block, agg.c.sleep_hours_sum, sleep_n)
-        .where(*where, sleep_n > 0)
-        .order_by(agg.c.patient_id, agg.c.block)
-    )
-    for index, total, n in means:
-        row = acc[index]
-        row[8] += total / n
-        row[9] += 1
-    return acc
+    return {int(index): [int(v) for v in values] for index, *values in rows}
 
 
 # --------------------------------------------------------------------------- questionnaires

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from acuhead.analytics.cohort import (
+    SLEEP_UNITS,
     Endpoints,
     Progress,
     Scope,
@@ -176,8 +177,8 @@ def trend(acc: TrendSums, config: OutcomeConfig) -> list[TrendRow]:
             figures[f"{name}_per_28"] = PER_DAYS * int(row[k]) / (scale * n)
         for k, name in enumerate(MECHANISM_MEASURES):
             total, count = row[4 + 2 * k], int(row[5 + 2 * k])
-            # Sleep hours (a float sum) are not scaled: cohort.TrendSums.
-            unit = 1 if name == "sleep_hours" else scale
+            # Sleep hours are summed in billionths of an hour: cohort.TrendSums.
+            unit = SLEEP_UNITS if name == "sleep_hours" else scale
             figures[f"{name}_mean"] = total / (unit * count) if count else None
         out.append(
             TrendRow.model_validate(
