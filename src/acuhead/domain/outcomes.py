@@ -65,8 +65,7 @@ def day_number(day: dt.date) -> int:
 # --------------------------------------------------------------------------- diary days
 
 
-@dataclass(frozen=True, slots=True)
-class DayRecord:
+class DayRecord(NamedTuple):
     """One recorded day: the trial day units plus what a block sums.
 
     ``attacks_started``/``peak_sum``/``peak_n`` count attacks whose local start falls on the day
@@ -74,6 +73,8 @@ class DayRecord:
     attack that falls on this local day, overlapping attacks counted once, attacks without an
     end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
     daylight-saving change day the local day has 23 or 25 hours (docs/clinical-rules.md).
+
+    A named tuple for speed, as `dayunits.DayUnits`: one per recorded day of every diary.
     """
 
     units: DayUnits
@@ -165,7 +166,7 @@ def day_records(
         dates=dates,
     )
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
-    started: dict[dt.date, list[int]] = {}
+    started: dict[dt.date, list[int]] = {}  # attacks started, peak sum, peaks known
     intervals: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
     attack_seen: dict[dt.date, dt.datetime] = {}
     one_day = dt.timedelta(days=1)
@@ -211,22 +212,30 @@ def day_records(
             else attack_seen.get(day)
         )
         late = evidence is not None and evidence > day_end_utc(day, patient.timezone) + late_after
-        tally = started.get(day, [0, 0, 0])
-        out.append(
-            DayRecord(
-                units=unit,
-                attacks_started=tally[0],
-                peak_sum=tally[1],
-                peak_n=tally[2],
-                headache_minutes=_merged_minutes(intervals.get(day, [])),
-                late=late,
-                stress=entry.stress if entry else None,
-                sleep_hours=entry.sleep_hours if entry else None,
-                neck_tension=entry.neck_tension if entry else None,
-                menstruating=entry.menstruating if entry else None,
+        began: Sequence[int] = started.get(day) or _NONE_STARTED
+        pieces = intervals.get(day)
+        minutes = _merged_minutes(pieces) if pieces else 0
+        if entry is None:
+            out.append(DayRecord(unit, began[0], began[1], began[2], minutes, late))
+        else:
+            out.append(
+                DayRecord(
+                    unit,
+                    began[0],
+                    began[1],
+                    began[2],
+                    minutes,
+                    late,
+                    entry.stress,
+                    entry.sleep_hours,
+                    entry.neck_tension,
+                    entry.menstruating,
+                )
             )
-        )
     return out
+
+
+_NONE_STARTED = (0, 0, 0)  # attacks started, their peaks' sum and count, on a day none began
 
 
 def diary_extent(
