@@ -32,7 +32,8 @@ from acuhead.domain.ichd3 import (
     IntensityCutoffs,
     classify_attack,
     classify_features,
-    local_datetime,
+    on_clock,
+    patient_zone,
     placed_features,
 )
 from acuhead.errors import FieldError, ValidationError
@@ -327,8 +328,9 @@ class AttackDates(NamedTuple):
 def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
     """The `AttackDates` of an attack, as `in_patient_zone(attack, patient)` has them (only
     its start and end are placed on the patient's clock, not every reading and dose)."""
-    start = local_datetime(attack.start, patient)
-    end = None if attack.end is None else local_datetime(attack.end, patient)
+    zone = patient_zone(patient)  # looked up once for the attack's start, end and doses
+    start = on_clock(attack.start, zone)
+    end = None if attack.end is None else on_clock(attack.end, zone)
     # Each instant converted to UTC once; the values are those of `Attack.local_dates`,
     # `Attack.effective_end` and `Attack.minutes` on the placed attack (a Hypothesis test
     # checks it), which converted the start three times and the end twice.
@@ -345,7 +347,7 @@ def attack_dates(attack: Attack, patient: PatientFacts) -> AttackDates:
     return AttackDates(
         touched_dates(start, end or start, start_utc, end_utc or start_utc),
         [
-            None if dose.taken_at is None else local_datetime(dose.taken_at, patient).date()
+            None if dose.taken_at is None else on_clock(dose.taken_at, zone).date()
             for dose in attack.medications
         ],
         start,

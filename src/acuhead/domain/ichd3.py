@@ -221,7 +221,17 @@ def local_datetime(moment: dt.datetime, patient: PatientFacts) -> dt.datetime:
     wall-clock time: the zone is attached, keeping ``fold`` so the repeated hour of an autumn
     change stays the instant it was (PEP 495).
     """
-    zone = _zone(patient.timezone)
+    return on_clock(moment, _zone(patient.timezone))
+
+
+def patient_zone(patient: PatientFacts) -> ZoneInfo:
+    """The patient's zone (ValidationError for an unknown one), for a caller that places many
+    times on the patient's clock (`on_clock`)."""
+    return _zone(patient.timezone)
+
+
+def on_clock(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """`local_datetime` with the patient's zone looked up once (`patient_zone`)."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=zone)
     return moment.astimezone(zone)
@@ -393,14 +403,12 @@ def _treated_successfully(attack: Attack) -> bool | None:
     attack only fails the duration criterion when nothing effective was taken. A "partial" effect
     is read as unsuccessful: the attack ran on.
     """
+    if not attack.medications:
+        return None if attack.treated is True else False
     effects = [dose.effect for dose in attack.medications]
     if Effect.GOOD in effects:
         return True
-    if attack.medications:
-        return None if None in effects else False
-    if attack.treated is True:
-        return None
-    return False
+    return None if None in effects else False
 
 
 def _short_but_treated(attack: AttackFeatures, minutes: int, minimum: int, source: str) -> Finding:
@@ -733,6 +741,9 @@ class AttackFeatures(NamedTuple):
     restlessness: bool | None
 
 
+_ORBITAL_OR_TEMPORAL = frozenset({Location.ORBITAL, Location.TEMPORAL})  # ICHD-3 3.1 B
+
+
 def attack_features(attack: Attack, patient: PatientFacts) -> AttackFeatures:
     """The features `classify_attack` decides on (see `AttackFeatures`)."""
     # Only the start and end need the patient's clock (the local start date for the age, the
@@ -766,9 +777,7 @@ def placed_features(
         attack.vomiting,
         attack.photophobia,
         attack.phonophobia,
-        any(loc in (Location.ORBITAL, Location.TEMPORAL) for loc in locations)
-        if locations
-        else None,
+        not _ORBITAL_OR_TEMPORAL.isdisjoint(locations) if locations else None,
         attack.cranial_autonomic,
         attack.restlessness,
     )

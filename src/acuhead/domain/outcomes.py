@@ -170,6 +170,7 @@ def day_records(
     intervals: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
     attack_seen: dict[dt.date, dt.datetime] = {}
     one_day = dt.timedelta(days=1)
+    timezone = patient.timezone
 
     for index, attack in enumerate(diary.attacks):
         # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
@@ -187,16 +188,17 @@ def day_records(
         if attack_recorded_utc is not None and index < len(attack_recorded_utc):
             value = attack_recorded_utc[index]
             seen = _naive_utc(value) if value is not None else None
-        days = [d for d in where.days if start <= d <= end]
-        touched = days + [t for t in where.doses if t is not None and start <= t <= end]
-        for day in touched:
-            if seen is not None and (day not in attack_seen or seen < attack_seen[day]):
-                attack_seen[day] = seen
+        days = _within(where.days, start, end)
+        if seen is not None:
+            for day in days + [t for t in where.doses if t is not None and start <= t <= end]:
+                earliest = attack_seen.get(day)
+                if earliest is None or seen < earliest:
+                    attack_seen[day] = seen
         if finish is None or finish <= begin:
             continue
         for day in days:
-            lo = max(begin, day_end_utc(day - one_day, patient.timezone))
-            hi = min(finish, day_end_utc(day, patient.timezone))
+            lo = max(begin, day_end_utc(day - one_day, timezone))
+            hi = min(finish, day_end_utc(day, timezone))
             if hi > lo:
                 intervals.setdefault(day, []).append((lo, hi))
 
@@ -211,7 +213,7 @@ def day_records(
             if entry is not None and entry.recorded_at is not None
             else attack_seen.get(day)
         )
-        late = evidence is not None and evidence > day_end_utc(day, patient.timezone) + late_after
+        late = evidence is not None and evidence > day_end_utc(day, timezone) + late_after
         began: Sequence[int] = started.get(day) or _NONE_STARTED
         pieces = intervals.get(day)
         minutes = _merged_minutes(pieces) if pieces else 0
@@ -236,6 +238,14 @@ def day_records(
 
 
 _NONE_STARTED = (0, 0, 0)  # attacks started, their peaks' sum and count, on a day none began
+
+
+def _within(days: list[dt.date], start: dt.date, end: dt.date) -> list[dt.date]:
+    """The dates (ascending) from ``start`` to ``end``; the list itself when all are (most
+    attacks lie inside the range counted)."""
+    if days and start <= days[0] and days[-1] <= end:
+        return days
+    return [d for d in days if start <= d <= end]
 
 
 def diary_extent(
