@@ -320,7 +320,7 @@ class MigraineFeatures:
         return not self.migraine_like and None in (self.cd, self.aura, self.probable)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AttackClassification:
     """Attack-level ICHD-3 result.
 
@@ -373,19 +373,18 @@ class AttackClassification:
 
     __hash__ = None  # type: ignore[assignment]  # holds dicts, as before: never hashed
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in zip(_PUBLIC, _public(self), strict=True))
+        return f"AttackClassification({fields})"
+
+
+_PUBLIC: tuple[str, ...] = ("code", "label", "status", "criteria", "reasons", "missing")
+_PUBLIC += ("features", "checks", "has_headache")
+
 
 def _public(result: AttackClassification) -> tuple[object, ...]:
-    return (
-        result.code,
-        result.label,
-        result.status,
-        result.criteria,
-        result.reasons,
-        result.missing,
-        result.features,
-        result.checks,
-        result.has_headache,
-    )
+    """Every public field, as the dataclass had them before the reasons were written lazily."""
+    return tuple(getattr(result, name) for name in _PUBLIC)
 
 
 # --- criteria ----------------------------------------------------------------------------------
