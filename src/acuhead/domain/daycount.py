@@ -437,24 +437,21 @@ def count_day_units(
     day = start
     while day <= end:
         found = tallies.get(day)
+        marked = entries.get(day)  # None: no entry; else whether it marks a headache
         if found is not None:
-            out.append(_touched_day(day, found, entries.get(day, False)))
-        elif day not in entries:
+            out.append(_touched_day(day, found, bool(marked)))
+        elif marked is None:
             out.append(DayUnits(day, False))  # missing, not headache-free (CLINICAL.md 0.4)
-        elif entries[day]:  # a headache marked without attack details: migraine unknown
-            out.append(
-                DayUnits(
-                    day,
-                    True,
-                    headache_day=True,
-                    migraine_day_uncertain=True,
-                    uncertain_reasons=(NO_ATTACK_DETAILS,),
-                )
-            )
+        elif marked:  # a headache marked without attack details: migraine unknown
+            out.append(DayUnits(day, True, False, True, False, False, False, False, True, _NO, _ND))
         else:
             out.append(DayUnits(day, True))
         day += one_day
     return out
+
+
+_NO: frozenset[MedClass] = frozenset()  # no medication class
+_ND = (NO_ATTACK_DETAILS,)
 
 
 def _touched_day(day: dt.date, tally: _Tally, headache_entry: bool) -> DayUnits:

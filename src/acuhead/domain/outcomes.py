@@ -208,10 +208,9 @@ def day_records(
             continue
         day = unit.date
         entry = entries.get(day)
+        at = None if entry is None else entry.recorded_at
         evidence = (
-            _naive_utc(entry.recorded_at)
-            if entry is not None and entry.recorded_at is not None
-            else attack_seen.get(day)
+            attack_seen.get(day) if at is None else at if at.tzinfo is None else _naive_utc(at)
         )
         late = evidence is not None and evidence > day_end_utc(day, timezone) + late_after
         began: Sequence[int] = started.get(day) or _NONE_STARTED
