@@ -29,6 +29,7 @@ from acuhead.domain.diagnosis import ICHD3_RULES, migraine_by_attack_counts, mig
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.store import block_aggregates
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
 from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
@@ -438,7 +439,15 @@ def rows_from_insert_dicts(
 
     Each attack is placed on the patient's clock and classified once (`attack_dates`,
     `classify_placed`), and that result is handed to both the diagnosis and the day count,
-    which would otherwise each classify it again (issue 17: the registry build)."""
+    which would otherwise each classify it again (issue 17: the registry build). The cyclic
+    garbage collector is paused meanwhile, as for an import (`gcpause`)."""
+    with cycle_collection_paused():
+        return _rows_from_insert_dicts(payload)
+
+
+def _rows_from_insert_dicts(
+    payload: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> tuple[list[DayUnitTuple], Statuses]:
     days: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     attacks: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     children: dict[str, dict[int, list[Any]]] = {
