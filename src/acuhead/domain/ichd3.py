@@ -330,11 +330,12 @@ class AttackClassification:
     not change with more data. ``checks`` holds every criteria set evaluated, keyed by code family,
     so a page can show why the other candidates lost. ``reasons`` explains the result in words.
 
-    The reasons are written when first read (`reasons`): the day units, the demo build and an
-    import read only the code and the features of 100,000s of attacks, and writing a dozen
-    sentences for each was a third of their classification's cost (issues 13 item 5, 17).
-    ``_reasons`` holds them once written (or as given); ``_explained_by`` is the attack's features
-    and cutoffs they are written from (`classify_uncached`, the same code as ever).
+    The reasons are written when first read (`reasons`): they name the attack's own length, age
+    and peak, so they are all that differs between attacks of one decision class, whose answer
+    is worked out once (`classify_features`); the day units, the demo build and an import read
+    only the code and the features of 100,000s of attacks (issues 13 item 5, 17). ``_reasons``
+    holds them once written (or as given); ``_explained_by`` is the attack's features and
+    cutoffs they are written from (`classify_uncached`, the same code as ever).
     """
 
     code: str
