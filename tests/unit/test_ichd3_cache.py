@@ -1,9 +1,10 @@
 """The shortcuts a large import takes give exactly the results of the long way (issue 13 item 5).
 
-* `classify_attack` answers from `classify_features`, remembered per distinct feature tuple:
-  every result equals the classifier run afresh (`classify_uncached`), also when the tuple was
-  first seen on another attack that differs only in what does not decide the result (dates,
-  triggers, drug names, the locations that are not orbital or temporal ...).
+* `classify_attack` answers from `classify_features`, remembered per decision class (the
+  features with the length and age taken down to the threshold below them): every result,
+  reasons included, equals the classifier run afresh (`classify_uncached`), also when the class
+  was first met on another attack that differs in what does not decide the answer (dates,
+  triggers, drug names, the locations that are not orbital or temporal, the exact length ...).
 * `in_patient_zone` builds readings and doses directly: equal to the `dataclasses.replace`
   version it replaced (kept below as the reference).
 * `day_units`, `outcomes.day_records` and `outcomes.diary_extent` take each attack's times
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,10 +40,12 @@ from acuhead.domain.diary import (
     Side,
 )
 from acuhead.domain.ichd3 import (
+    MINUTE_CLASSES,
+    _decide,
     attack_features,
     classify_attack,
-    classify_features,
     classify_uncached,
+    decision_class,
     diary_in_patient_zone,
     in_patient_zone,
     local_datetime,
@@ -150,16 +155,48 @@ def test_a_remembered_result_is_the_result_computed_afresh(
     assert classify_attack(twin, patient) == classify_uncached(attack_features(twin, patient))
 
 
-def test_the_cache_is_used_and_shared() -> None:
-    """Equal features give the very same (immutable-by-contract) result object."""
+def test_the_answer_is_shared_within_a_decision_class() -> None:
+    """Attacks of one decision class (here 5 h and 5 h 01 min, both past 1.1 B's 4 h) are
+    answered once; each result still gives its own reasons (its own length)."""
     patient = PatientFacts(birth_date=None, timezone="Europe/Berlin")
     a = Attack(start=BASE, duration_min=300, peak_intensity=7, side=Side.LEFT)
-    b = dataclasses.replace(a, start=BASE + dt.timedelta(days=3), triggers=("stress",))
-    classify_features.cache_clear()
+    b = dataclasses.replace(a, start=BASE + dt.timedelta(days=3), duration_min=301)
+    _decide.cache_clear()
     first = classify_attack(a, patient)
     second = classify_attack(b, patient)
-    assert second is first
-    assert classify_features.cache_info().hits == 1
+    assert _decide.cache_info().hits == 1
+    assert _decide.cache_info().misses == 1
+    assert second.criteria is first.criteria  # the shared answer
+    assert "lasted 5 h 00 min" in " ".join(first.reasons)
+    assert "lasted 5 h 01 min" in " ".join(second.reasons)
+    assert first == classify_uncached(attack_features(a, patient))
+    assert second == classify_uncached(attack_features(b, patient))
+    assert first != second  # the reasons differ
+
+
+@pytest.mark.parametrize("threshold", MINUTE_CLASSES)
+def test_decision_classes_start_at_the_thresholds(threshold: int) -> None:
+    """A minute either side of each class boundary: the representative keeps the length's
+    answer (the class boundaries are the criteria's thresholds, `ichd3.MINUTE_CLASSES`)."""
+    births = (None, dt.date(2000, 1, 1), dt.date(2010, 1, 1))  # unknown, adult, under 18
+    for birth, minutes in itertools.product(births, (threshold - 1, threshold, threshold + 1)):
+        if minutes < 0:
+            continue
+        patient = PatientFacts(birth_date=birth, timezone="UTC")
+        attack = Attack(start=BASE, duration_min=minutes, peak_intensity=5, side=Side.BOTH)
+        features = attack_features(attack, patient)
+        representative = decision_class(features)
+        assert representative is not None
+        assert representative.minutes is not None and representative.minutes <= minutes
+        want = classify_uncached(features)
+        got = classify_uncached(representative)
+        assert (got.code, got.criteria, got.missing, got.checks, got.features) == (
+            want.code,
+            want.criteria,
+            want.missing,
+            want.checks,
+            want.features,
+        )
 
 
 def test_features_that_decide_are_not_shared() -> None:

@@ -17,7 +17,7 @@ from psycopg.types.json import Json
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
-from acuhead.services.imports import cycle_collection_paused
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.store.bulk import _datetime_text, json_text_columns
 
 SQLITE = cast(Callable[[Any], Any], DateTime()._cached_bind_processor(sqlite.dialect()))

@@ -37,6 +37,7 @@ Conventions the diary imposes (documented because ICHD-3 does not decide them)
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 from collections.abc import Iterable
@@ -220,7 +221,17 @@ def local_datetime(moment: dt.datetime, patient: PatientFacts) -> dt.datetime:
     wall-clock time: the zone is attached, keeping ``fold`` so the repeated hour of an autumn
     change stays the instant it was (PEP 495).
     """
-    zone = _zone(patient.timezone)
+    return on_clock(moment, _zone(patient.timezone))
+
+
+def patient_zone(patient: PatientFacts) -> ZoneInfo:
+    """The patient's zone (ValidationError for an unknown one), for a caller that places many
+    times on the patient's clock (`on_clock`)."""
+    return _zone(patient.timezone)
+
+
+def on_clock(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """`local_datetime` with the patient's zone looked up once (`patient_zone`)."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=zone)
     return moment.astimezone(zone)
@@ -309,7 +320,7 @@ class MigraineFeatures:
         return not self.migraine_like and None in (self.cd, self.aura, self.probable)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AttackClassification:
     """Attack-level ICHD-3 result.
 
@@ -317,23 +328,64 @@ class AttackClassification:
     diary), "probable" (a 1.5/2.4 code: all but one criterion) or "unclassifiable".
     ``missing`` names the data whose absence leaves the answer open; empty means the answer would
     not change with more data. ``checks`` holds every criteria set evaluated, keyed by code family,
-    so a page can show why the other candidates lost.
+    so a page can show why the other candidates lost. ``reasons`` explains the result in words.
+
+    The reasons are written when first read (`reasons`): they name the attack's own length, age
+    and peak, so they are all that differs between attacks of one decision class, whose answer
+    is worked out once (`classify_features`); the day units, the demo build and an import read
+    only the code and the features of 100,000s of attacks (issues 13 item 5, 17). ``_reasons``
+    holds them once written (or as given); ``_explained_by`` is the attack's features and
+    cutoffs they are written from (`classify_uncached`, the same code as ever).
     """
 
     code: str
     label: str
     status: str
     criteria: dict[str, bool | None]
-    reasons: list[str]
     missing: list[str]
     features: MigraineFeatures
     checks: dict[str, dict[str, bool | None]] = field(default_factory=dict)
     has_headache: bool = True
+    _reasons: list[str] | None = field(default=None, repr=False)
+    _explained_by: tuple[AttackFeatures, IntensityCutoffs] | None = field(default=None, repr=False)
+
+    @property
+    def reasons(self) -> list[str]:
+        """The result in words: the criteria of the chosen code, each met or not and why, and
+        what could change it."""
+        if self._reasons is None:
+            assert self._explained_by is not None  # one of the two is always given
+            # Frozen: written once, as `functools.cached_property` would (a slots class has no
+            # instance dict for it).
+            object.__setattr__(self, "_reasons", classify_uncached(*self._explained_by).reasons)
+        assert self._reasons is not None
+        return self._reasons
 
     @property
     def migraine_like(self) -> bool:
         """Counts as migraine when days are tallied: 1.1 C+D, 1.2 B+C or probable migraine."""
         return self.features.migraine_like
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every public field is, the reasons included (however they were made)."""
+        if not isinstance(other, AttackClassification):
+            return NotImplemented
+        return _public(self) == _public(other)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts, as before: never hashed
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in zip(_PUBLIC, _public(self), strict=True))
+        return f"AttackClassification({fields})"
+
+
+_PUBLIC: tuple[str, ...] = ("code", "label", "status", "criteria", "reasons", "missing")
+_PUBLIC += ("features", "checks", "has_headache")
+
+
+def _public(result: AttackClassification) -> tuple[object, ...]:
+    """Every public field, as the dataclass had them before the reasons were written lazily."""
+    return tuple(getattr(result, name) for name in _PUBLIC)
 
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -351,14 +403,12 @@ def _treated_successfully(attack: Attack) -> bool | None:
     attack only fails the duration criterion when nothing effective was taken. A "partial" effect
     is read as unsuccessful: the attack ran on.
     """
+    if not attack.medications:
+        return None if attack.treated is True else False
     effects = [dose.effect for dose in attack.medications]
     if Effect.GOOD in effects:
         return True
-    if attack.medications:
-        return None if None in effects else False
-    if attack.treated is True:
-        return None
-    return False
+    return None if None in effects else False
 
 
 def _short_but_treated(attack: AttackFeatures, minutes: int, minimum: int, source: str) -> Finding:
@@ -668,15 +718,17 @@ class AttackFeatures(NamedTuple):
     """Everything of an attack that decides its ICHD-3 result, and nothing else: the elapsed
     length and the patient's age on the local start date instead of times and birth date, the
     effect of treatment instead of each dose, whether a location is orbital or temporal instead
-    of the locations. Attacks with equal features have equal results, so `classify_features`
-    answers each distinct tuple once: a diary repeats a few dozen kinds of attack, and a large
-    import classifies 100,000 of them (issue 13 item 5). Field names follow `Attack`, so the
-    criteria read either the same way."""
+    of the locations. Attacks with equal features have equal results, and attacks in the same
+    decision class (`decision_class`) equal answers, so `classify_features` answers each class
+    once: a diary repeats a few dozen kinds of attack, and a large import classifies 100,000 of
+    them (issue 13 item 5). Field names follow `Attack`, so the criteria read either the same
+    way. The four that `decision_class` takes to their class come first."""
 
     minutes: int | None  # elapsed, on the patient's clock (`diary.elapsed_minutes`)
     age: int | None  # on the attack's local start date (ICHD-3 1.1 note 3)
-    treated_success: bool | None  # `_treated_successfully` (ICHD-3 1.1 B / 3.1 B "untreated")
     peak: int | None
+    aura: tuple[AuraSymptom, ...]
+    treated_success: bool | None  # `_treated_successfully` (ICHD-3 1.1 B / 3.1 B "untreated")
     side: Side | None
     quality: tuple[Quality, ...]
     aggravated_by_activity: bool | None
@@ -684,10 +736,12 @@ class AttackFeatures(NamedTuple):
     vomiting: bool | None
     photophobia: bool | None
     phonophobia: bool | None
-    aura: tuple[AuraSymptom, ...]
     orbital_or_temporal: bool | None  # ICHD-3 3.1 B3; None: no location recorded
     cranial_autonomic: tuple[str, ...]
     restlessness: bool | None
+
+
+_ORBITAL_OR_TEMPORAL = frozenset({Location.ORBITAL, Location.TEMPORAL})  # ICHD-3 3.1 B
 
 
 def attack_features(attack: Attack, patient: PatientFacts) -> AttackFeatures:
@@ -713,8 +767,9 @@ def placed_features(
     return AttackFeatures(
         minutes,
         patient.age_on(local_start),
-        _treated_successfully(attack),
         attack.peak,
+        attack.aura,
+        _treated_successfully(attack),
         attack.side,
         attack.quality,
         attack.aggravated_by_activity,
@@ -722,10 +777,7 @@ def placed_features(
         attack.vomiting,
         attack.photophobia,
         attack.phonophobia,
-        attack.aura,
-        any(loc in (Location.ORBITAL, Location.TEMPORAL) for loc in locations)
-        if locations
-        else None,
+        not _ORBITAL_OR_TEMPORAL.isdisjoint(locations) if locations else None,
         attack.cranial_autonomic,
         attack.restlessness,
     )
@@ -752,10 +804,135 @@ def classify_attack(
 def classify_features(
     attack: AttackFeatures, cutoffs: IntensityCutoffs = NRS_CUTOFFS
 ) -> AttackClassification:
-    """`classify_attack` of an attack with these features, remembered per distinct tuple (the
-    result is a function of them alone; tests/unit/test_ichd3_cache.py compares it with
-    `classify_uncached` over generated attacks)."""
-    return classify_uncached(attack, cutoffs)
+    """`classify_attack` of an attack with these features, remembered per distinct tuple (an
+    import repeats a few dozen kinds of attack).
+
+    The answer (code, criteria, missing data, features) is remembered per decision class
+    (`decision_class`): every attack of a class has the same answer, so a registry build, whose
+    attacks are rarely equal to the minute, classifies each class once, not each attack (issue
+    17). The reasons name the attack's own length, age and peak, so each result writes its own,
+    when they are read. tests/unit/test_ichd3_cache.py and test_classify_frozen.py compare the
+    results with `classify_uncached` and with the answers of the code before these caches."""
+    representative = decision_class(attack, cutoffs)
+    if representative is None:  # refused (an end before the start), or unusual: not remembered
+        return classify_uncached(attack, cutoffs)
+    shared = _decide(representative, cutoffs)
+    if representative is attack:
+        return shared
+    return AttackClassification(
+        shared.code,
+        shared.label,
+        shared.status,
+        shared.criteria,
+        shared.missing,
+        shared.features,
+        shared.checks,
+        shared.has_headache,
+        None,
+        (attack, cutoffs),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _decide(representative: AttackFeatures, cutoffs: IntensityCutoffs) -> AttackClassification:
+    """The answer for a decision class, from its representative (`decision_class`)."""
+    return classify_uncached(representative, cutoffs)
+
+
+# Lengths (minutes) at which some per-attack criterion changes its answer, each the first minute
+# of a class: ICHD-3 3.1 B 15 min (`CLUSTER_MIN_MINUTES`), 2.1 B 30 min, 1.1 note 3 2 h under 18,
+# past 3.1 B's 180 min, 1.1 B 4 h, past 1.1 B's 72 h, past 2.1 B's 7 days. Sorted.
+MINUTE_CLASSES: tuple[int, ...] = (
+    0,
+    CLUSTER_MIN_MINUTES,
+    TTH_MIN_MINUTES,
+    MIGRAINE_MIN_MINUTES_UNDER_18,
+    CLUSTER_MAX_MINUTES + 1,
+    MIGRAINE_MIN_MINUTES,
+    MIGRAINE_MAX_MINUTES + 1,
+    TTH_MAX_MINUTES + 1,
+)
+# The same for an aura symptom's length (ICHD-3 1.2 C3: 5-60 min, motor up to 72 h).
+AURA_MINUTE_CLASSES: tuple[int, ...] = (
+    0,
+    AURA_SYMPTOM_MIN_MINUTES,
+    AURA_SYMPTOM_MAX_MINUTES + 1,
+    MOTOR_AURA_MAX_MINUTES + 1,
+)
+# Stand-ins for aura onsets: 1.2 C2 asks only which onsets are known and whether they differ.
+_ONSETS = tuple(dt.datetime(2000, 1, 1) + dt.timedelta(minutes=i) for i in range(8))
+
+
+def _class_of(value: int, bounds: tuple[int, ...]) -> int:
+    """The first value of ``value``'s class: the greatest bound not above it (itself when it is
+    below the first bound, a value the criteria refuse or do not class)."""
+    found = bisect.bisect_right(bounds, value)
+    return bounds[found - 1] if found else value
+
+
+@functools.lru_cache(maxsize=16)
+def _peak_classes(cutoffs: IntensityCutoffs) -> tuple[int, ...]:
+    """Peaks at which some criterion changes its answer: 0 is no headache, 1 mild, and the
+    cutoffs' moderate and severe (1.1 C3, 2.1 C3, 3.1 B1)."""
+    return (0, 1, cutoffs.moderate_from, cutoffs.severe_from)
+
+
+def _aura_class(aura: tuple[AuraSymptom, ...]) -> tuple[AuraSymptom, ...]:
+    """The aura as the criteria read it: each symptom's type and yes/no/unknown answers, its
+    length taken to the first minute of its class, its onset to a stand-in that is equal to
+    another symptom's exactly when the onsets were (1.2 C2), and no description."""
+    stand_in: dict[dt.datetime, dt.datetime] = {}
+    out = []
+    for s in aura:
+        onset = s.onset
+        if onset is not None:
+            onset = stand_in.setdefault(onset, _ONSETS[len(stand_in)])
+        length = s.duration_min
+        out.append(
+            AuraSymptom(
+                s.type,
+                "",
+                onset,
+                None if length is None else _class_of(length, AURA_MINUTE_CLASSES),
+                s.gradual_spread,
+                s.unilateral,
+                s.positive,
+                s.headache_within_60_min,
+            )
+        )
+    return tuple(out)
+
+
+def decision_class(
+    attack: AttackFeatures, cutoffs: IntensityCutoffs = NRS_CUTOFFS
+) -> AttackFeatures | None:
+    """The representative of every attack that gets the same answer as this one (all of the
+    result but the reasons' wording): its features with each number taken down to the first
+    value of its class.
+
+    The criteria compare the length, the age, the peak and the aura symptoms' lengths with a few
+    thresholds only (`MINUTE_CLASSES`; ICHD-3 1.1 note 3's 18 years; the cutoffs;
+    `AURA_MINUTE_CLASSES`), and ask of aura onsets only whether they are known and differ, so
+    attacks that fall in the same classes meet the same criteria. None for a negative length,
+    which the classifier refuses."""
+    minutes = attack.minutes
+    if minutes is not None:
+        if minutes < 0:
+            return None
+        minutes = _class_of(minutes, MINUTE_CLASSES)
+    age = attack.age
+    if age is not None:
+        age = ADULT_AGE if age >= ADULT_AGE else ADULT_AGE - 1
+    peak = attack.peak
+    if peak is not None:
+        peak = _class_of(peak, _peak_classes(cutoffs))
+    if len(_ONSETS) < len(attack.aura):
+        return None  # more symptoms than stand-ins (never in a diary): not remembered
+    aura = _aura_class(attack.aura) if attack.aura else attack.aura
+    classed = (minutes, age, peak, aura)
+    if classed == attack[:4]:
+        return attack
+    return AttackFeatures._make(classed + attack[4:])
 
 
 def classify_uncached(
@@ -934,9 +1111,9 @@ def classify_uncached(
         label=label(code),
         status=status,
         criteria=criteria,
-        reasons=reasons,
         missing=list(missing),
         features=features,
         checks=checks,
         has_headache=headache,
+        _reasons=reasons,
     )

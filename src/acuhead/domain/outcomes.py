@@ -65,8 +65,7 @@ def day_number(day: dt.date) -> int:
 # --------------------------------------------------------------------------- diary days
 
 
-@dataclass(frozen=True, slots=True)
-class DayRecord:
+class DayRecord(NamedTuple):
     """One recorded day: the trial day units plus what a block sums.
 
     ``attacks_started``/``peak_sum``/``peak_n`` count attacks whose local start falls on the day
@@ -74,6 +73,8 @@ class DayRecord:
     attack that falls on this local day, overlapping attacks counted once, attacks without an
     end or duration counted as 0 minutes (unknown, not invented). Elapsed time: on a
     daylight-saving change day the local day has 23 or 25 hours (docs/clinical-rules.md).
+
+    A named tuple for speed, as `dayunits.DayUnits`: one per recorded day of every diary.
     """
 
     units: DayUnits
@@ -165,10 +166,11 @@ def day_records(
         dates=dates,
     )
     entries = {d.date: d for d in diary.days if start <= d.date <= end}
-    started: dict[dt.date, list[int]] = {}
+    started: dict[dt.date, list[int]] = {}  # attacks started, peak sum, peaks known
     intervals: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
     attack_seen: dict[dt.date, dt.datetime] = {}
     one_day = dt.timedelta(days=1)
+    timezone = patient.timezone
 
     for index, attack in enumerate(diary.attacks):
         # Headache minutes are elapsed time (docs/clinical-rules.md): intervals in naive UTC, each
@@ -186,16 +188,17 @@ def day_records(
         if attack_recorded_utc is not None and index < len(attack_recorded_utc):
             value = attack_recorded_utc[index]
             seen = _naive_utc(value) if value is not None else None
-        days = [d for d in where.days if start <= d <= end]
-        touched = days + [t for t in where.doses if t is not None and start <= t <= end]
-        for day in touched:
-            if seen is not None and (day not in attack_seen or seen < attack_seen[day]):
-                attack_seen[day] = seen
+        days = _within(where.days, start, end)
+        if seen is not None:
+            for day in days + [t for t in where.doses if t is not None and start <= t <= end]:
+                earliest = attack_seen.get(day)
+                if earliest is None or seen < earliest:
+                    attack_seen[day] = seen
         if finish is None or finish <= begin:
             continue
         for day in days:
-            lo = max(begin, day_end_utc(day - one_day, patient.timezone))
-            hi = min(finish, day_end_utc(day, patient.timezone))
+            lo = max(begin, day_end_utc(day - one_day, timezone))
+            hi = min(finish, day_end_utc(day, timezone))
             if hi > lo:
                 intervals.setdefault(day, []).append((lo, hi))
 
@@ -205,28 +208,43 @@ def day_records(
             continue
         day = unit.date
         entry = entries.get(day)
+        at = None if entry is None else entry.recorded_at
         evidence = (
-            _naive_utc(entry.recorded_at)
-            if entry is not None and entry.recorded_at is not None
-            else attack_seen.get(day)
+            attack_seen.get(day) if at is None else at if at.tzinfo is None else _naive_utc(at)
         )
-        late = evidence is not None and evidence > day_end_utc(day, patient.timezone) + late_after
-        tally = started.get(day, [0, 0, 0])
-        out.append(
-            DayRecord(
-                units=unit,
-                attacks_started=tally[0],
-                peak_sum=tally[1],
-                peak_n=tally[2],
-                headache_minutes=_merged_minutes(intervals.get(day, [])),
-                late=late,
-                stress=entry.stress if entry else None,
-                sleep_hours=entry.sleep_hours if entry else None,
-                neck_tension=entry.neck_tension if entry else None,
-                menstruating=entry.menstruating if entry else None,
+        late = evidence is not None and evidence > day_end_utc(day, timezone) + late_after
+        began: Sequence[int] = started.get(day) or _NONE_STARTED
+        pieces = intervals.get(day)
+        minutes = _merged_minutes(pieces) if pieces else 0
+        if entry is None:
+            out.append(DayRecord(unit, began[0], began[1], began[2], minutes, late))
+        else:
+            out.append(
+                DayRecord(
+                    unit,
+                    began[0],
+                    began[1],
+                    began[2],
+                    minutes,
+                    late,
+                    entry.stress,
+                    entry.sleep_hours,
+                    entry.neck_tension,
+                    entry.menstruating,
+                )
             )
-        )
     return out
+
+
+_NONE_STARTED = (0, 0, 0)  # attacks started, their peaks' sum and count, on a day none began
+
+
+def _within(days: list[dt.date], start: dt.date, end: dt.date) -> list[dt.date]:
+    """The dates (ascending) from ``start`` to ``end``; the list itself when all are (most
+    attacks lie inside the range counted)."""
+    if days and start <= days[0] and days[-1] <= end:
+        return days
+    return [d for d in days if start <= d <= end]
 
 
 def diary_extent(

@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import gc
 import json
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -56,6 +53,7 @@ from acuhead.domain.diary import Attack, Diary, DiaryDay, PatientFacts, SafetyPr
 from acuhead.domain.tcm.patterns import assess, parse_pattern
 from acuhead.domain.tcm.restore import scores_as_list
 from acuhead.errors import FieldError, ValidationError
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.interop import csv_io, fhir
 from acuhead.interop.document import (
     EARLIEST,
@@ -223,37 +221,6 @@ def _bundle_external_id(raw: Mapping[str, Any]) -> Any:
                 if isinstance(ident, Mapping) and ident.get("system") == fhir.PATIENT_ID_SYSTEM:
                     return ident.get("value")
     return None
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0  # imports in step 1 now (several may run at once, on worker threads)
-_gc_was_enabled = True
-
-
-@contextmanager
-def cycle_collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an import builds its objects.
-
-    Reading a 100,000-attack file makes millions of dicts, lists, attacks and rows that all
-    live until step 1 ends; every few thousand new objects the collector walks them all again,
-    looking for reference cycles that this code does not make (reference counting frees the
-    rest). That walking was about a third of step 1 (4.1 against 5.9 CPU s in one measurement,
-    issue 13 item 5). The pause is process-wide, so it is counted: the collector runs again
-    when the last import in step 1 ends (as it was before the first began), raised or not.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def read_import(

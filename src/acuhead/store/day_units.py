@@ -29,6 +29,7 @@ from acuhead.domain.diagnosis import ICHD3_RULES, migraine_by_attack_counts, mig
 from acuhead.domain.diary import Diary, DiaryDay
 from acuhead.domain.ichd3 import AttackClassification, classify_attack
 from acuhead.domain.outcomes import DayRecord, day_number, day_records, diary_extent
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.store import block_aggregates
 from acuhead.store.mapping import attack_from_row, day_from_row, patient_facts
 from acuhead.store.models import AttackRow, DayUnitRow, DiaryDayRow, Patient
@@ -70,29 +71,53 @@ def _table() -> Table:
 
 def row_tuple(record: DayRecord, *, clinic_id: int, patient_id: int) -> DayUnitTuple:
     """One ``day_units`` row in :data:`COLUMNS` order."""
-    u = record.units
+    (
+        units,
+        attacks_started,
+        peak_sum,
+        peak_n,
+        headache_minutes,
+        late,
+        stress,
+        sleep_hours,
+        neck_tension,
+        menstruating,
+    ) = record
+    (
+        day,
+        recorded,
+        migraine,
+        headache,
+        moderate_severe,
+        acute_med,
+        migraine_specific_med,
+        triptan,
+        migraine_uncertain,
+        _classes,
+        _reasons,
+    ) = units
     return (
         patient_id,
-        u.date,
+        day,
         clinic_id,
-        day_number(u.date),
-        u.recorded,
-        u.migraine_day,
-        u.headache_day,
-        u.moderate_severe_day,
-        u.acute_medication_day,
-        u.migraine_specific_medication_day,
-        u.triptan_day,
-        record.attacks_started,
-        record.peak_sum,
-        record.peak_n,
-        record.headache_minutes,
-        record.late,
-        record.stress,
-        record.sleep_hours,
-        record.neck_tension,
-        record.menstruating,
-        u.migraine_day_uncertain,
+        day_number(day),
+        recorded,
+        migraine,
+        headache,
+        moderate_severe,
+        acute_med,
+        migraine_specific_med,
+        triptan,
+        attacks_started,
+        peak_sum,
+        peak_n,
+        headache_minutes,
+        late,
+        stress,
+        sleep_hours,
+        neck_tension,
+        menstruating,
+        migraine_uncertain,
     )
 
 
@@ -414,7 +439,15 @@ def rows_from_insert_dicts(
 
     Each attack is placed on the patient's clock and classified once (`attack_dates`,
     `classify_placed`), and that result is handed to both the diagnosis and the day count,
-    which would otherwise each classify it again (issue 17: the registry build)."""
+    which would otherwise each classify it again (issue 17: the registry build). The cyclic
+    garbage collector is paused meanwhile, as for an import (`gcpause`)."""
+    with cycle_collection_paused():
+        return _rows_from_insert_dicts(payload)
+
+
+def _rows_from_insert_dicts(
+    payload: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> tuple[list[DayUnitTuple], Statuses]:
     days: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     attacks: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     children: dict[str, dict[int, list[Any]]] = {

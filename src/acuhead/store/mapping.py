@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
@@ -171,6 +172,17 @@ def fill_day_row(r: DiaryDayRow, d: DiaryDay) -> None:
     r.triggers = list(d.triggers)
 
 
+E = TypeVar("E", bound=Enum)
+
+
+def _member(kind: type[E], value: Any) -> E:
+    """``kind(value)`` through the enum's value table: a dict lookup where the ``Enum`` call
+    costs several Python frames (a registry build maps ten or so per attack, issue 17). A value
+    not in the table goes through the call, which refuses it as before."""
+    found = kind._value2member_map_.get(value) if type(value) is str else None
+    return cast(E, found) if found is not None else kind(value)
+
+
 def attack_from_row(r: AttackRow, *, tz: str | None = None) -> Attack:
     return attack_from_parts(r, r.readings, r.aura, r.medications, tz=tz)
 
@@ -194,18 +206,18 @@ def attack_from_parts(
         duration_min=r.duration_min,
         peak_intensity=r.peak_intensity,
         readings=tuple(IntensityReading(x.at_local, x.intensity) for x in readings),
-        side=Side(r.side) if r.side else None,
-        locations=tuple(Location(x) for x in r.locations or ()),
-        quality=tuple(Quality(x) for x in r.quality or ()),
+        side=_member(Side, r.side) if r.side else None,
+        locations=tuple(_member(Location, x) for x in r.locations or ()),
+        quality=tuple(_member(Quality, x) for x in r.quality or ()),
         aggravated_by_activity=r.aggravated_by_activity,
-        nausea=Nausea(r.nausea) if r.nausea else None,
+        nausea=_member(Nausea, r.nausea) if r.nausea else None,
         vomiting=r.vomiting,
         photophobia=r.photophobia,
         phonophobia=r.phonophobia,
         osmophobia=r.osmophobia,
         aura=tuple(
             AuraSymptom(
-                type=AuraType(s.type),
+                type=_member(AuraType, s.type),
                 symptom=s.symptom or "",
                 onset=s.onset_local,
                 duration_min=s.duration_min,
@@ -222,10 +234,10 @@ def attack_from_parts(
         medications=tuple(
             MedicationDose(
                 name=m.name,
-                med_class=MedClass(m.med_class),
+                med_class=_member(MedClass, m.med_class),
                 taken_at=m.taken_local,
                 dose=m.dose,
-                effect=Effect(m.effect) if m.effect else None,
+                effect=_member(Effect, m.effect) if m.effect else None,
             )
             for m in medications
         ),
