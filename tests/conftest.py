@@ -163,3 +163,25 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         _truncate_pg(database)
     yield database
     database.dispose()
+
+
+# Modules whose tests each take tens of seconds (live servers, 30 s trickles, 1,000 writes,
+# schema fuzzing). They run first: xdist then balances the two workers with the many short
+# tests that follow, instead of one worker finishing a minute-long test alone at the end.
+_LONG_FIRST = (
+    "test_reliability.py",
+    "test_fuzz.py",
+    "test_request_bodies.py",
+    "test_concurrency.py",
+    "test_authorization_matrix.py",
+    "test_event_loop.py",
+    "test_report_paths.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return _LONG_FIRST.index(name) if name in _LONG_FIRST else len(_LONG_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
