@@ -73,7 +73,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) browser-deps postgres
-	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 -p no:cacheprovider
+	ACUHEAD_TEST_PG_URL=$(PG_TEST_URL) $(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
