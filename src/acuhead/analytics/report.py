@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -101,36 +102,53 @@ REPORT_STEPS: tuple[str, ...] = (
 )
 
 
-def summarise(cohort: Sequence[Endpoints], config: OutcomeConfig) -> Headline:
+class PatientEndpoints(NamedTuple):
+    """What one patient adds to a headline, worked out once: the clinic's headline and each
+    practitioner's are then sums over the same tuples (each patient's responder status was
+    computed once per headline before, a sixth of a registry-scale report: issue 17)."""
+
+    complete_baseline: bool
+    evaluable_block: bool
+    eligible: bool  # evaluable baseline with at least one migraine day
+    rates: tuple[float, float] | None  # baseline and block migraine rates, when both exist
+    responses: tuple[bool | None, ...]  # per responder threshold, in config order
+
+
+def patient_endpoints(pb: Endpoints, config: OutcomeConfig) -> PatientEndpoints:
+    base, target = pb.baseline, pb.target
+    b = base.migraine_rate
+    t = target.migraine_rate if target is not None else None
+    return PatientEndpoints(
+        bool(base.counts.recorded_days) and not base.low_compliance,
+        target is not None and target.evaluable,
+        b is not None and b > 0,
+        (b, t) if b is not None and t is not None else None,
+        tuple(responder(base, target, config.responder_thresholds).values()),
+    )
+
+
+def summarise(cohort: Sequence[PatientEndpoints], config: OutcomeConfig) -> Headline:
     """Headline endpoints of a set of patients at ``config.primary_block`` (each patient's
-    ``target``)."""
+    ``target``), from :func:`patient_endpoints`."""
     keys = [str(t) for t in config.responder_thresholds]
-    complete_baseline = 0
-    evaluable_block = 0
-    eligible = 0  # evaluable baseline with at least one migraine day
+    hits = [0] * len(keys)
+    known = [0] * len(keys)
     changes: list[float] = []
     base_rates: list[float] = []
     block_rates: list[float] = []
-    hits = dict.fromkeys(keys, 0)
-    known = dict.fromkeys(keys, 0)
-    for pb in cohort:
-        base, target = pb.baseline, pb.target
-        if base.counts.recorded_days and not base.low_compliance:
-            complete_baseline += 1
-        if target is not None and target.evaluable:
-            evaluable_block += 1
-        b = base.migraine_rate
-        if b is not None and b > 0:
-            eligible += 1
-        t = target.migraine_rate if target is not None else None
-        if b is not None and t is not None:
+    for pe in cohort:
+        if pe.rates is not None:
+            b, t = pe.rates
             changes.append(t - b)
             base_rates.append(b)
             block_rates.append(t)
-        for key, value in responder(base, target, config.responder_thresholds).items():
+        for k, value in enumerate(pe.responses):
             if value is not None:
-                known[key] += 1
-                hits[key] += int(value)
+                known[k] += 1
+                hits[k] += int(value)
+    complete_baseline = sum(pe.complete_baseline for pe in cohort)
+    evaluable_block = sum(pe.evaluable_block for pe in cohort)
+    eligible = sum(pe.eligible for pe in cohort)
     level = config.level
     change = ChangeSummary(
         **dict(_mean(changes, level)),
@@ -145,10 +163,10 @@ def summarise(cohort: Sequence[Endpoints], config: OutcomeConfig) -> Headline:
         migraine_days_change=change,
         responders={
             key: ResponderRate(
-                **dict(_proportion(hits[key], known[key], level)),
-                missing_as_non_responder=_proportion(hits[key], eligible, level),
+                **dict(_proportion(hits[k], known[k], level)),
+                missing_as_non_responder=_proportion(hits[k], eligible, level),
             )
-            for key in keys
+            for k, key in enumerate(keys)
         },
     )
 
@@ -318,13 +336,14 @@ def practice_report(
         sums = trend_sums(trend_windows(scanned), trend_scale(config))
         del scanned
     treated = {pb.patient_id for pb in cohort}
-    headline = summarise(cohort, config)
+    per_patient = [patient_endpoints(pb, config) for pb in cohort]
+    headline = summarise(per_patient, config)
     by_practitioner = []
     if practitioner_id is None:
         names = practitioner_names(session, clinic_id)
-        groups: dict[int | None, list[Endpoints]] = defaultdict(list)
-        for pb in cohort:
-            groups[pb.practitioner_id].append(pb)
+        groups: dict[int | None, list[PatientEndpoints]] = defaultdict(list)
+        for pb, pe in zip(cohort, per_patient, strict=True):
+            groups[pb.practitioner_id].append(pe)
         for prac, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
             s = summarise(members, config)
             by_practitioner.append(

@@ -340,7 +340,9 @@ def observable_mechanism_change(
             or h0 is None
             or m1 is None
             or h1 is None
-            or not all(math.isfinite(v) for v in (m0, h0, m1, h1))
+            or not (
+                math.isfinite(m0) and math.isfinite(h0) and math.isfinite(m1) and math.isfinite(h1)
+            )
         ):
             excluded += 1
             continue
