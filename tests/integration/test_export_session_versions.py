@@ -111,3 +111,67 @@ def test_a_bad_version_entry_is_refused_with_its_path_and_nothing_is_written(
         assert s.scalar(select(func.count()).where(Patient.clinic_id == world.clinic_y)) == 1
         other = select(func.count()).where(SessionVersionRow.clinic_id == world.clinic_y)
         assert s.scalar(other) == 0
+
+
+# ---- an import that meets a stored session merges into its history (issue 13: lose nothing) --
+
+
+def _history(db: Database, patient_id: int) -> tuple[int, list[tuple[int, str]], str]:
+    """The session's version, its kept versions (number, notes) and its current notes."""
+    with db.read() as s:
+        (row,) = s.scalars(
+            select(TreatmentSessionRow).where(TreatmentSessionRow.patient_id == patient_id)
+        ).all()
+        kept = s.execute(
+            select(SessionVersionRow.version, SessionVersionRow.record)
+            .where(SessionVersionRow.session_id == row.id)
+            .order_by(SessionVersionRow.version)
+        ).all()
+        return row.version, [(v, r.get("notes")) for v, r in kept], row.record.get("notes")
+
+
+def test_an_import_that_changes_a_stored_session_keeps_the_stored_one_as_an_earlier_version(
+    db: Database, world: World
+) -> None:
+    """A file with a different record at a stored session's start corrects it, as an edit
+    does: the stored history stays and the record it replaces is kept as the next version."""
+    x = Actor.system(world.clinic_x)
+    _corrected_twice(db, world)
+    assert _history(db, world.patient_a) == (3, [(1, "first"), (2, "second")], "third")
+    doc = {
+        "format": "acuhead.diary/1",
+        "patient": {"external_id": "A-1"},
+        "sessions": [{**SESSION, "notes": "from the paper file"}],
+    }
+    with db.read() as s:
+        doc["patient"]["external_id"] = s.get(Patient, world.patient_a).external_id  # type: ignore[union-attr]
+    _import(db, x, doc, world.patient_a)
+    assert _history(db, world.patient_a) == (
+        4,
+        [(1, "first"), (2, "second"), (3, "third")],
+        "from the paper file",
+    )
+
+
+def test_importing_a_session_as_it_is_stored_changes_nothing(db: Database, world: World) -> None:
+    x = Actor.system(world.clinic_x)
+    _corrected_twice(db, world)
+    doc = _export(db, x, world.patient_a)
+    del doc["session_versions"]  # a file that carries the sessions only
+    _import(db, x, doc, world.patient_a)
+    assert _history(db, world.patient_a) == (3, [(1, "first"), (2, "second")], "third")
+
+
+def test_a_version_in_the_file_that_contradicts_a_stored_one_is_refused_with_its_path(
+    db: Database, world: World
+) -> None:
+    x = Actor.system(world.clinic_x)
+    _corrected_twice(db, world)
+    doc = _export(db, x, world.patient_a)
+    first = doc["session_versions"][0]
+    doc["session_versions"][0] = {**first, "session": {**first["session"], "notes": "other"}}
+    with pytest.raises(ValidationError) as refused:
+        _import(db, x, doc, world.patient_a)
+    assert [e.path for e in refused.value.errors] == ["session_versions[0].session"]
+    assert "version 1" in refused.value.errors[0].message
+    assert _history(db, world.patient_a) == (3, [(1, "first"), (2, "second")], "third")

@@ -27,8 +27,9 @@ def import_care(
 ) -> dict[str, int]:
     """Merge a document's ``sessions`` and ``course`` into the patient's record.
 
-    A session replaces a stored one with the same local start (as attacks do); the course is
-    matched by its start date. Sessions on or after the document's course start are linked to it.
+    A session at a stored one's local start corrects it, keeping the stored record as an
+    earlier version (``care_records.merge_care``); the course is matched by its start date.
+    Sessions on or after the document's course start are linked to it.
     Raises ValidationError (nothing written by the caller's transaction) on any bad value.
     """
     tz = ZoneInfo(patient.timezone)
@@ -42,6 +43,7 @@ def import_care(
         sessions=blocks.sessions,
         course=blocks.course,
         practitioner_id=actor.user_id if actor.role == Role.PRACTITIONER else None,
+        changed_by=actor.user_id,
     )
     if merged.course_id is not None:
         audit(session, actor, "import", "course", merged.course_id, patient_id=patient.id)

@@ -129,11 +129,16 @@ def merge_care(
     sessions: Sequence[SessionRecord],
     course: TreatmentCourse | None,
     practitioner_id: int | None,
+    changed_by: int | None = None,
 ) -> CareMerged:
     """Merge parsed sessions and a course into the patient's record.
 
-    A session replaces a stored one with the same local start (as attacks do); the course is
-    matched by its start date. Sessions on or after the course start are linked to it.
+    A session at a stored session's local start (its identity, as for attacks) corrects that
+    session the way an edit does (``services.care.update_treatment_session``): a different
+    record keeps the stored one as its next earlier version and takes its place; the same
+    record changes nothing. The stored history, practitioner and prescription link stay, so
+    an import never loses what the record held (issue 13). The course is matched by its start
+    date; sessions on or after the course start are linked to it.
     """
     course_row: CourseRow | None = None
     if course is not None:
@@ -150,13 +155,19 @@ def merge_care(
         course_row.start_date = course.start
         session.flush()
     starts = [s.start for s in sessions if s.start is not None]
-    if starts:
-        session.execute(
-            delete(TreatmentSessionRow).where(
-                TreatmentSessionRow.patient_id == patient.id,
-                TreatmentSessionRow.start_local.in_(starts),
+    stored = (
+        {
+            row.start_local: row
+            for row in session.scalars(
+                select(TreatmentSessionRow).where(
+                    TreatmentSessionRow.patient_id == patient.id,
+                    TreatmentSessionRow.start_local.in_(starts),
+                )
             )
-        )
+        }
+        if starts
+        else {}
+    )
     for record in sessions:
         assert record.start is not None  # parse_care refuses a session without a start
         linked = (
@@ -164,13 +175,44 @@ def merge_care(
             if course_row is not None and record.start.date() >= course_row.start_date
             else None
         )
+        row = stored.get(record.start)
+        if row is None:
+            write_session_row(
+                session,
+                patient=patient,
+                record=record,
+                practitioner_id=practitioner_id,
+                course_id=linked,
+            )
+            continue
+        if course_row is None:
+            linked = row.course_id  # a file without a course leaves the link as it is
+        if session_as_dict(record) == row.record:
+            row.course_id = linked
+            continue
+        session.add(
+            SessionVersionRow(
+                clinic_id=row.clinic_id,
+                patient_id=row.patient_id,
+                session_id=row.id,
+                version=row.version,
+                start_local=row.start_local,
+                course_id=row.course_id,
+                prescription_id=row.prescription_id,
+                record=dict(row.record or {}),
+                changed_by=changed_by,
+            )
+        )
         write_session_row(
             session,
             patient=patient,
             record=record,
-            practitioner_id=practitioner_id,
+            practitioner_id=practitioner_id if practitioner_id is not None else row.practitioner_id,
             course_id=linked,
+            prescription_id=row.prescription_id,
+            row=row,
         )
+    session.flush()
     return CareMerged(course_row.id if course_row is not None else None, len(sessions))
 
 
@@ -211,9 +253,12 @@ def earlier_versions(session: Session, *, patient: Patient) -> list[EarlierVersi
 def restore_versions(
     session: Session, *, patient: Patient, versions: Sequence[EarlierVersion]
 ) -> int:
-    """Keep ``versions`` for the patient's sessions at their ``start`` (just written by
-    :func:`merge_care`, which replaced any stored history with the sessions), and number each
-    session after its last earlier version, as a correction does."""
+    """Keep ``versions`` (a document's ``session_versions``, in document order) for the
+    patient's sessions at their ``start`` (just merged by :func:`merge_care`), and number each
+    session after its last earlier version, as a correction does. A version the session
+    already keeps with the same record is not written twice (a file exported from this record
+    comes back unchanged); one that contradicts a kept version is refused with its path, and
+    the caller's transaction writes nothing. Returns how many versions were added."""
     if not versions:
         return 0
     starts = {v.start for v in versions}
@@ -226,9 +271,31 @@ def restore_versions(
             )
         )
     }
-    for v in versions:
+    kept = {
+        (v.session_id, v.version): v
+        for v in session.scalars(
+            select(SessionVersionRow).where(
+                SessionVersionRow.session_id.in_([r.id for r in rows.values()])
+            )
+        )
+    }
+    added = 0
+    errors: list[FieldError] = []
+    for i, v in enumerate(versions):
         row = rows[v.start]  # the document's own session (checked when it was parsed)
         assert v.record.start is not None  # parse_care refuses a session without a start
+        record = session_as_dict(v.record)
+        same = kept.get((row.id, v.version))
+        if same is not None:
+            if same.record != record or same.start_local != v.record.start:
+                errors.append(
+                    FieldError(
+                        f"session_versions[{i}].session",
+                        f"the session at {v.start.isoformat()} already keeps a different "
+                        f"version {v.version}; export the record to see its history",
+                    )
+                )
+            continue
         session.add(
             SessionVersionRow(
                 clinic_id=patient.clinic_id,
@@ -236,10 +303,13 @@ def restore_versions(
                 session_id=row.id,
                 version=v.version,
                 start_local=v.record.start,
-                record=session_as_dict(v.record),
+                record=record,
                 changed_utc=v.changed_utc or utcnow(),
             )
         )
         row.version = max(row.version, v.version + 1)
+        added += 1
+    if errors:
+        raise ValidationError(errors)
     session.flush()
-    return len(versions)
+    return added
