@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -22,7 +24,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from acuhead.services import dashboard, diary, gate, imports, safety
+from acuhead.services import clinical, dashboard, diary, gate, imports, safety
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database, alembic_config, upgrade
 from acuhead.store.models import ALERT_SELF_HARM, RedFlagAlertRow
@@ -33,6 +35,7 @@ from .test_dashboard_day_list import _book, _setup
 from .test_migration_0080 import _seed_patient
 from .test_migration_0080 import empty as empty  # the fixture: a database with no schema
 from .test_pages import SAME, page_login
+from .test_words import leaks, visible
 
 ITEMS_Q9_1 = [0, 0, 0, 0, 0, 0, 0, 0, 1]  # total 1, minimal band: alert all the same
 
@@ -92,6 +95,7 @@ def test_the_patients_form_opens_one_alert_that_heads_the_dashboard_until_closed
         # The patient is told their answer reaches the staff, and where to get help now.
         saved = c.get(r.headers["location"]).text
         assert 'id="safety-answer"' in saved and "emergency number" in saved
+        assert leaks(visible(saved), clinic_zone=False) == []
         (alert,) = _self_harm(db, world.patient_a)
         assert alert.resolution_kind is None and alert.source == "questionnaire"
         a_today = diary.local_today("Europe/Berlin")
@@ -115,6 +119,8 @@ def test_the_patients_form_opens_one_alert_that_heads_the_dashboard_until_closed
 
         page = c.get(f"/clinic/patients/{world.patient_a}").text
         assert words in page and "contact the patient today" in page
+        # No code or snake_case word on either page (issue 15's check).
+        assert leaks(visible(page)) == [] and leaks(visible(html)) == []
         # It is no SNNOOP10 flag: the gate does not list it (A is blocked by the missing
         # screen only).
         with db.read() as s:
@@ -240,6 +246,44 @@ def test_a_patient_sees_only_their_own_alert_and_it_holds_no_more_than_a_red_fla
         "note",
     }
     assert "A-1" not in json.dumps(alert.findings) and "Patient A" not in json.dumps(alert.findings)
+
+
+def test_the_same_response_sent_twice_at_once_opens_one_alert(db: Database, world: World) -> None:
+    """Two copies of one response in flight together (the phone's retry while the first is
+    still being written): the second waits for the first's lock on the patient and then
+    sees its alert. The first transaction is held open until the second has started."""
+    actor = Actor.system(world.clinic_x)
+    written, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def send(hold: bool) -> None:
+        try:
+            with db.write() as s:
+                clinical.record_questionnaire(
+                    s,
+                    actor=actor,
+                    patient_id=world.patient_a,
+                    instrument="phq9",
+                    completed_on=dt.date(2026, 2, 1),
+                    answers={"items": ITEMS_Q9_1},
+                )
+                if hold:
+                    written.set()
+                    release.wait(10)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    first = threading.Thread(target=send, args=(True,))
+    first.start()
+    assert written.wait(10)
+    second = threading.Thread(target=send, args=(False,))
+    second.start()
+    time.sleep(0.5)  # the second is now waiting (PostgreSQL: the lock; SQLite: the writer)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert errors == []
+    assert len(_self_harm(db, world.patient_a)) == 1
 
 
 def _document(items: list[int], day: str = "2025-04-20") -> dict[str, Any]:
