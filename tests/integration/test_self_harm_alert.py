@@ -24,7 +24,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from acuhead.services import clinical, dashboard, diary, gate, imports, safety
+from acuhead.services import clinical, dashboard, diary, gate, imports, interop, safety
 from acuhead.services.actors import Actor
 from acuhead.store.db import Database, alembic_config, upgrade
 from acuhead.store.models import ALERT_SELF_HARM, RedFlagAlertRow
@@ -312,6 +312,34 @@ def test_an_import_opens_the_alert_once_however_often_it_runs(db: Database, worl
     # Item 9 at 0 opens none.
     run(_document([3] * 8 + [0], day="2025-04-27"))
     assert len(_self_harm(db, pid)) == 2
+
+
+def test_a_fhir_bundle_carries_the_answer_and_its_import_opens_the_alert_once(
+    db: Database, world: World
+) -> None:
+    """A record moved to another clinic as FHIR (QuestionnaireResponse): the receiving clinic
+    gets the alert too, once however often the bundle is imported."""
+    x, y = Actor.system(world.clinic_x), Actor.system(world.clinic_y)
+    with db.write() as s:
+        clinical.record_questionnaire(
+            s,
+            actor=x,
+            patient_id=world.patient_b,
+            instrument="phq9",
+            completed_on=dt.date(2026, 2, 1),
+            answers={"items": ITEMS_Q9_1},
+        )
+    with db.write() as s:
+        bundle = interop.export_fhir(s, actor=x, patient_id=world.patient_b)
+    pids = []
+    for _ in range(2):
+        with db.write() as s:
+            moved, _counts = interop.import_fhir(s, actor=y, bundle=json.loads(json.dumps(bundle)))
+            pids.append(moved.id)
+    assert pids[0] == pids[1]  # the same patient of clinic Y, merged
+    (alert,) = _self_harm(db, pids[0])
+    assert alert.clinic_id == world.clinic_y
+    assert alert.findings[0]["label"] == _words("several days", dt.date(2026, 2, 1))
 
 
 def test_alerts_stored_before_0110_are_red_flags_and_a_downgrade_keeps_self_harm_ones(
