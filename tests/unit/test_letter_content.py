@@ -194,6 +194,18 @@ def test_red_flags_are_named_in_words_open_ones_first() -> None:
     assert "Needs medical review" in html
 
 
+def test_a_self_harm_alert_is_not_listed_among_the_red_flags() -> None:
+    """A questionnaire's self-harm alert shares the alerts table but is no SNNOOP10 flag: the
+    letter's red-flag line stays as before (telling the physician is the sender's call)."""
+    words = "item 9: thoughts of self-harm reported"
+    readout = {
+        "diagnoses": [],
+        "red_flags": [{"open": True, "kind": "self_harm", "findings": [{"label": words}]}],
+    }
+    html = _letter(readout=readout)
+    assert words not in html and "None raised." in html
+
+
 # ---- medication against ICHD-3 8.2 -----------------------------------------------------------
 
 

@@ -403,10 +403,15 @@ def _shorten(text: str, limit: int) -> str:
 
 def _red_flags(alerts: Sequence[Mapping[str, Any]]) -> list[FlagLine]:
     """Every open alert, in words; the latest few resolved ones with what was done, and how many
-    earlier ones the record holds (the page must stay one page)."""
+    earlier ones the record holds (the page must stay one page). SNNOOP10 alerts only: a
+    questionnaire's self-harm alert (``kind`` "self_harm") is no red flag, and whether a
+    physician is told of it is the practitioner's call (the letter's question), not a default
+    line of a letter the patient may download too."""
     out: list[FlagLine] = []
     resolved: list[Mapping[str, Any]] = []
     for alert in alerts:
+        if alert.get("kind", "red_flag") != "red_flag":
+            continue
         if not alert.get("open"):
             resolved.append(alert)
             continue

@@ -72,6 +72,7 @@ def readout(
     result["red_flags"] = [
         {
             "id": r.id,
+            "kind": r.kind,
             "source": r.source,
             "opened_utc": r.opened_utc.isoformat(),
             "open": r.resolution_kind is None,
@@ -101,7 +102,9 @@ def record_questionnaire(
     completed_on: dt.date,
     answers: Mapping[str, Any],
 ) -> QuestionnaireRow:
-    """Score and store one questionnaire; invalid answers are refused with the item named."""
+    """Score and store one questionnaire; invalid answers are refused with the item named. A
+    safety item answered above its lowest (or left unanswered) opens the self-harm alert
+    (``safety.record_concern``, once per response)."""
     patient = load_patient(session, actor, patient_id)
     check_not_future(completed_on, patient.timezone, "completed_on")
     scored = questionnaires.score(instrument, answers)
@@ -119,6 +122,9 @@ def record_questionnaire(
     session.add(row)
     session.flush()
     audit(session, actor, "create", "questionnaire", row.id, patient_id=patient.id)
+    concern = questionnaires.safety_concern(scored.instrument, scored.answers, completed_on)
+    if concern is not None:
+        safety.record_concern(session, actor=actor, patient=patient, concern=concern)
     return row
 
 

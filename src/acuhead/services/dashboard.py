@@ -2,8 +2,11 @@
 
 One read for the whole clinic, in three lists:
 
-* patients ordered by urgency: an open red-flag alert first (oldest alert first), then an overdue
-  diary (nothing recorded on the last ``overdue_days`` local days, today included), then the rest;
+* patients ordered by urgency: an open self-harm alert first (a questionnaire's safety item,
+  such as the depression questionnaire's item on thoughts of self-harm: contact the patient
+  today; oldest first), then an open red-flag alert (oldest alert first; planning is blocked
+  meanwhile), then an overdue diary (nothing recorded on the last ``overdue_days`` local days,
+  today included), then the rest;
 * the clinic's recent attacks (the last ``recent_days`` days), newest first.
 
 Staff only; rows are always filtered by the actor's clinic. The read is audited (verb and
@@ -27,6 +30,7 @@ from acuhead.services.actors import Actor, require_staff
 from acuhead.services.diary import local_today
 from acuhead.store.audit import audit
 from acuhead.store.models import (
+    ALERT_SELF_HARM,
     AttackRow,
     DayUnitRow,
     DiaryDayRow,
@@ -53,6 +57,7 @@ class PatientStatus:
     last_entry: dt.date | None  # last local date with a diary day or an attack start
     local_today: dt.date
     overdue: bool
+    self_harm: tuple[str, ...] = ()  # the words of each open self-harm alert, oldest first
 
     @property
     def label(self) -> str:
@@ -126,6 +131,7 @@ def clinic_dashboard(
             .group_by(RedFlagAlertRow.patient_id)
         )
     }
+    self_harm = open_self_harm(session, clinic)
     last_day: dict[int, dt.date] = {
         pid: value
         for pid, value in session.execute(
@@ -167,17 +173,20 @@ def clinic_dashboard(
                 last_entry=last,
                 local_today=today,
                 overdue=overdue,
+                self_harm=tuple(w for _, w in self_harm.get(patient.id, ())),
             )
         )
 
     def urgency(s: PatientStatus) -> tuple[int, dt.datetime, int, str]:
+        if s.self_harm:  # contact today: before the red flags, which block planning meanwhile
+            return (0, self_harm[s.patient_id][0][0], 0, s.external_id)
         if s.open_alerts:
-            return (0, s.oldest_open_alert_utc or dt.datetime.min, 0, s.external_id)
+            return (1, s.oldest_open_alert_utc or dt.datetime.min, 0, s.external_id)
         if s.overdue:
             # Longest silence first; never-recorded patients after those with a gap.
             gap = s.days_since_entry
-            return (1, dt.datetime.min, -(gap if gap is not None else -1), s.external_id)
-        return (2, dt.datetime.min, 0, s.external_id)
+            return (2, dt.datetime.min, -(gap if gap is not None else -1), s.external_id)
+        return (3, dt.datetime.min, 0, s.external_id)
 
     statuses.sort(key=urgency)
 
@@ -209,6 +218,30 @@ def clinic_dashboard(
     )
 
 
+def open_self_harm(
+    session: Session, clinic: int, patient_ids: list[int] | None = None
+) -> dict[int, list[tuple[dt.datetime, str]]]:
+    """Each patient's open self-harm alerts (when opened, the words staff read), oldest first,
+    in one query over the clinic (or these of its patients). They are few: one per response
+    with a safety item answered above its lowest."""
+    stmt = select(
+        RedFlagAlertRow.patient_id, RedFlagAlertRow.opened_utc, RedFlagAlertRow.findings
+    ).where(
+        RedFlagAlertRow.clinic_id == clinic,
+        RedFlagAlertRow.kind == ALERT_SELF_HARM,
+        RedFlagAlertRow.resolution_kind.is_(None),
+    )
+    if patient_ids is not None:
+        stmt = stmt.where(RedFlagAlertRow.patient_id.in_(patient_ids))
+    out: dict[int, list[tuple[dt.datetime, str]]] = {}
+    for pid, opened, findings in session.execute(
+        stmt.order_by(RedFlagAlertRow.opened_utc, RedFlagAlertRow.id)
+    ):
+        words = "; ".join(str(f.get("label", "")) for f in findings or ())
+        out.setdefault(pid, []).append((opened, words))
+    return out
+
+
 # ---- the day list (issue 15): today's appointments first ------------------------------------
 
 QUESTIONNAIRES_PAGE = 20
@@ -230,7 +263,8 @@ class DayPatient:
     one call per patient of the day: flags the record itself raises, such as pregnancy or
     ICHD-3 8.2 medication overuse, need the diary and block planning without any alert, so the
     practitioner must see them before treating); ``screen``: the gate's screen answer
-    (``services.gate.screen_states``); ``open_alerts``: open red-flag alerts. Migraine days
+    (``services.gate.screen_states``); ``open_alerts``: open alerts of either kind;
+    ``self_harm``: the words of each open self-harm alert (first on the line). Migraine days
     count ``day_units`` (the outcome engine's stored day units, CLINICAL.md 1.x) over the last
     28 days and over the baseline (the 28 days before the first session, DESIGN.md glossary
     "Window"), each with how many of its days were recorded, since a missing day is not a
@@ -249,6 +283,7 @@ class DayPatient:
     today: dt.date
     ready: bool = False
     gate_reasons: tuple[str, ...] = ()
+    self_harm: tuple[str, ...] = ()
 
     @property
     def screen_needed(self) -> bool:
@@ -337,6 +372,7 @@ def day_list(
                     today=today,
                     ready=answer.ready,
                     gate_reasons=gate_words(answer),
+                    self_harm=s["self_harm"],
                 ),
             )
         )
@@ -352,8 +388,9 @@ def patient_summaries(
     today: dt.date,
     now: dt.datetime | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """Open alerts, migraine days (last 28 days and baseline) and the last diary entry of
-    each patient, in five grouped queries (staff; other clinics' ids find nothing)."""
+    """Open alerts (and the words of the self-harm ones), migraine days (last 28 days and
+    baseline) and the last diary entry of each patient, in six grouped queries (staff; other
+    clinics' ids find nothing)."""
     require_staff(actor)
     out: dict[int, dict[str, Any]] = {
         pid: {
@@ -363,6 +400,7 @@ def patient_summaries(
             "baseline_migraine": None,
             "baseline_recorded": None,
             "last_entry": None,
+            "self_harm": (),
         }
         for pid in patient_ids
     }
@@ -379,6 +417,8 @@ def patient_summaries(
         .group_by(RedFlagAlertRow.patient_id)
     ):
         out[pid]["open_alerts"] = int(n)
+    for pid, found in open_self_harm(session, clinic, patient_ids).items():
+        out[pid]["self_harm"] = tuple(w for _, w in found)
     window = 28  # the outcome blocks' length (DESIGN.md glossary "Window")
     migraine = func.sum(case((DayUnitRow.migraine, 1), else_=0))
     for pid, m, n in session.execute(

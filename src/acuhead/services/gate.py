@@ -28,7 +28,14 @@ from acuhead.services.diary import load_diary, local_today
 from acuhead.services.safety import alert_value, finding_dicts, latest_screen
 from acuhead.store.audit import audit
 from acuhead.store.mapping import patient_facts
-from acuhead.store.models import IntakeScreenRow, Patient, RedFlagAlertRow, User, utcnow
+from acuhead.store.models import (
+    ALERT_RED_FLAG,
+    IntakeScreenRow,
+    Patient,
+    RedFlagAlertRow,
+    User,
+    utcnow,
+)
 
 
 def readiness(
@@ -58,7 +65,9 @@ def readiness(
         gate.KnownAlert(r.id, alert_value(r))
         for r in session.scalars(
             select(RedFlagAlertRow)
-            .where(RedFlagAlertRow.patient_id == patient.id)
+            # SNNOOP10 alerts only: a questionnaire's self-harm alert is no secondary-headache
+            # flag and does not block planning (it heads the dashboard instead).
+            .where(RedFlagAlertRow.patient_id == patient.id, RedFlagAlertRow.kind == ALERT_RED_FLAG)
             .order_by(RedFlagAlertRow.id)
         )
     ]

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from acuhead.domain import redflags
+from acuhead.domain import questionnaires, redflags
 from acuhead.domain.daycount import AttackDates, attack_dates, classify_placed
 from acuhead.domain.dayunits import VD_AREND_2023
 from acuhead.domain.diagnosis import migraine_status
@@ -405,7 +405,9 @@ def _write_import(
     counts.update(
         care_documents.import_care(session, actor=actor, patient=patient, extras=doc.extras)
     )
-    counts["questionnaires"] = _write_questionnaires(session, patient, prepared.questionnaires)
+    counts["questionnaires"] = _write_questionnaires(
+        session, actor, patient, prepared.questionnaires
+    )
     counts["assessments"] = _write_assessment(session, actor, patient, doc.assessment)
     audit(session, actor, "import", "diary", patient_id=patient.id)
     if prepared.kind != "diary":
@@ -1007,9 +1009,11 @@ def _screen(
 
 
 def _write_questionnaires(
-    session: Session, patient: Patient, entries: Sequence[QuestionnaireEntry]
+    session: Session, actor: Actor, patient: Patient, entries: Sequence[QuestionnaireEntry]
 ) -> int:
-    """Each instrument and date given replaces the stored ones of that instrument and date."""
+    """Each instrument and date given replaces the stored ones of that instrument and date. A
+    safety item answered above its lowest opens the self-harm alert, as the form and the API
+    do (``safety.record_concern``: once per response, so importing a file again adds none)."""
     pairs = {(q.score.instrument.id, q.completed_on) for q in entries}
     for instrument, completed_on in sorted(pairs):
         session.execute(
@@ -1035,6 +1039,10 @@ def _write_questionnaires(
             )
         )
     session.flush()
+    for q in entries:
+        concern = questionnaires.safety_concern(q.score.instrument, q.score.answers, q.completed_on)
+        if concern is not None:
+            safety.record_concern(session, actor=actor, patient=patient, concern=concern)
     return len(entries)
 
 

@@ -1,8 +1,9 @@
 """Red-flag alerts (SNNOOP10): opened at intake or by a diary entry, closed by a practitioner,
-and the completed intake screens.
+and the completed intake screens; and the self-harm alerts a questionnaire's safety item opens
+(:func:`record_concern`), kept in the same table with ``kind`` "self_harm".
 
 Whether a patient may be planned for is decided in one place, ``services.gate`` (rule:
-``domain.readiness``): an open alert blocks, and so does the lack of a current screen.
+``domain.readiness``): an open red-flag alert blocks, and so does the lack of a current screen.
 acuhead never diagnoses a secondary headache: it says the patient needs medical review and why.
 """
 
@@ -16,14 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from acuhead.domain import redflags
+from acuhead.domain import questionnaires, redflags
 from acuhead.domain.diary import Attack
 from acuhead.errors import Conflict, FieldError, NotFound, ValidationError
 from acuhead.services.actors import Actor, load_patient, require_staff
 from acuhead.store.audit import audit
-from acuhead.store.db import lock_for_update
+from acuhead.store.db import lock_for_update, lock_patient
 from acuhead.store.mapping import attack_from_row, patient_facts
 from acuhead.store.models import (
+    ALERT_RED_FLAG,
+    ALERT_SELF_HARM,
     AttackRow,
     IntakeScreenRow,
     Patient,
@@ -68,7 +71,9 @@ def _open_rows(session: Session, patient_id: int) -> list[RedFlagAlertRow]:
         session.scalars(
             select(RedFlagAlertRow)
             .where(
-                RedFlagAlertRow.patient_id == patient_id, RedFlagAlertRow.resolution_kind.is_(None)
+                RedFlagAlertRow.patient_id == patient_id,
+                RedFlagAlertRow.resolution_kind.is_(None),
+                RedFlagAlertRow.kind == ALERT_RED_FLAG,
             )
             .order_by(RedFlagAlertRow.id)
         )
@@ -86,7 +91,8 @@ def latest_screen(session: Session, patient_id: int) -> IntakeScreenRow | None:
 
 
 def open_reasons(session: Session, *, patient_id: int) -> list[str]:
-    """Short reasons for each open finding (for the prescription builder's block message)."""
+    """Short reasons for each open red-flag finding (for the prescription builder's block
+    message; a self-harm alert does not block planning)."""
     reasons = []
     for row in _open_rows(session, patient_id):
         for f in row.findings:
@@ -111,6 +117,7 @@ def _open(
     row = RedFlagAlertRow(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
+        kind=ALERT_RED_FLAG,
         source=source,
         attack_id=attack_id,
         findings=finding_dicts(findings),
@@ -267,6 +274,60 @@ def screen_attack_row(
     return _open(session, actor, patient, "attack", findings, attack_id=row.id)
 
 
+def _concern_key(finding: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(finding.get(k) for k in ("instrument", "item", "completed_on", "answer"))
+
+
+def record_concern(
+    session: Session,
+    *,
+    actor: Actor,
+    patient: Patient,
+    concern: questionnaires.SafetyConcern,
+) -> RedFlagAlertRow | None:
+    """Open a self-harm alert for a stored questionnaire response whose safety item needs a
+    clinician (``domain.questionnaires.safety_concern``), on every path that stores one (the
+    patient's form, the API, a document import, a form sent again).
+
+    Once per response: an alert of this patient for the same instrument, item, date and
+    answer, open or already closed, means the same response was stored again (a retried POST,
+    an import run twice, a resubmitted form) and nothing new is opened; a closed one was dealt
+    with. A different answer on the same date opens its own alert. The patient's row is
+    locked first, so two copies sent at once cannot both open one. The alert keeps the words
+    staff read and the facts behind them (instrument, item, date, answer), nothing else."""
+    lock_patient(session, patient.id)
+    finding: dict[str, Any] = {
+        "code": ALERT_SELF_HARM,
+        "label": concern.words,
+        "instrument": concern.instrument,
+        "item": concern.item_key,
+        "completed_on": concern.completed_on.isoformat(),
+        "answer": concern.answer,
+        "answer_label": concern.answer_label,
+        "evidence": [],
+        "note": "",
+    }
+    for earlier in session.scalars(
+        select(RedFlagAlertRow).where(
+            RedFlagAlertRow.patient_id == patient.id, RedFlagAlertRow.kind == ALERT_SELF_HARM
+        )
+    ):
+        if any(_concern_key(f) == _concern_key(finding) for f in earlier.findings or ()):
+            return None
+    row = RedFlagAlertRow(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        kind=ALERT_SELF_HARM,
+        source="questionnaire",
+        findings=[finding],
+        opened_utc=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit(session, actor, "open", "self_harm_alert", row.id, patient_id=patient.id)
+    return row
+
+
 def list_alerts(
     session: Session, *, actor: Actor, patient_id: int, only_open: bool = False
 ) -> list[RedFlagAlertRow]:
@@ -281,7 +342,8 @@ def list_alerts(
 def resolve_alert(
     session: Session, *, actor: Actor, patient_id: int, alert_id: int, kind: str, reason: str
 ) -> RedFlagAlertRow:
-    """Record a referral or a documented clearance (who, when, why)."""
+    """Record a referral or a documented clearance (who, when, why); for a self-harm alert,
+    "contacted" or "referral" with what was done."""
     require_staff(actor)
     patient = load_patient(session, actor, patient_id)
     row = session.get(RedFlagAlertRow, alert_id)
@@ -289,9 +351,18 @@ def resolve_alert(
         raise NotFound(f"alert {alert_id} not found")
     lock_for_update(session, row)
     if row.resolution_kind is not None:
-        raise Conflict("this red-flag alert is already resolved")
+        raise Conflict("this alert is already resolved")
     user = session.get(User, actor.user_id) if actor.user_id else None
     by = user.name if user else "local operator (CLI)"
+    if row.kind == ALERT_SELF_HARM:
+        # Contacted or referred, with what was done: domain.questionnaires.
+        row.resolution_kind, row.resolution_reason = questionnaires.check_concern_resolution(
+            kind, reason
+        )
+        row.resolved_by, row.resolved_by_name, row.resolved_utc = actor.user_id, by, utcnow()
+        row.version += 1
+        audit(session, actor, "resolve", "self_harm_alert", row.id, patient_id=patient.id)
+        return row
     resolved = redflags.resolve(alert_value(row), kind=kind, by=by, at=utcnow(), reason=reason)
     assert resolved.resolution is not None
     row.resolution_kind = resolved.resolution.kind.value

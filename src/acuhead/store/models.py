@@ -249,8 +249,18 @@ class AuditEvent(Base):
 # ---- clinical engine (red flags, questionnaires) ------------------------------------------
 
 
+ALERT_RED_FLAG = "red_flag"
+ALERT_SELF_HARM = "self_harm"
+
+
 class RedFlagAlertRow(Base):
-    """An open alert blocks treatment planning until a referral or clearance is recorded."""
+    """An alert for the clinic's staff, open until someone records what was done.
+
+    ``kind`` "red_flag": SNNOOP10 findings (``domain.redflags``); an open one blocks treatment
+    planning until a referral or clearance is recorded. ``kind`` "self_harm": a questionnaire's
+    safety item (``domain.questionnaires.safety_concern``, source "questionnaire"): one finding
+    with the words staff read, closed by "contacted" or "referral" with a reason; it does not
+    block planning (it is no SNNOOP10 flag) but puts the patient first on the dashboard."""
 
     __tablename__ = "red_flag_alerts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,11 +268,15 @@ class RedFlagAlertRow(Base):
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
-    source: Mapped[str] = mapped_column(String(20))  # intake | attack | practitioner
+    kind: Mapped[str] = mapped_column(
+        String(20), default=ALERT_RED_FLAG, server_default=ALERT_RED_FLAG
+    )  # red_flag | self_harm
+    source: Mapped[str] = mapped_column(String(20))  # intake | attack | record | questionnaire
     attack_id: Mapped[int | None] = mapped_column(ForeignKey("attacks.id", ondelete="SET NULL"))
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{code, evidence, note}]
     opened_utc: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    resolution_kind: Mapped[str | None] = mapped_column(String(20))  # referral | clearance
+    # referral | clearance (red_flag); contacted | referral (self_harm)
+    resolution_kind: Mapped[str | None] = mapped_column(String(20))
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_by_name: Mapped[str | None] = mapped_column(String(200))
     resolved_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -19,6 +19,7 @@ from acuhead.domain.instruments.spec import (
     Item,
     PairLimit,
     QuestionnaireScore,
+    SafetyItem,
     label_key,
 )
 from acuhead.errors import FieldError, ValidationError
@@ -63,6 +64,7 @@ __all__ = [
     "Item",
     "PairLimit",
     "QuestionnaireScore",
+    "SafetyItem",
     "get",
     "label_key",
 ]

@@ -15,13 +15,20 @@ Facts, checked with the sources named (CLINICAL.md has no section on it yet):
   is shown as published.
 
 Item 9 asks about thoughts of self-harm. Any answer above "not at all" needs a clinician's
-attention whatever the total; the form's own template (questionnaires/phq9.html) tells the
-patient where to get help at once.
+attention whatever the total: the item is the questionnaire's one question on suicidal
+thoughts, and its answer predicts later suicide attempts and deaths beyond the total's severity
+(Simon GE et al., Psychiatr Serv 2013, doi 10.1176/appi.ps.201200587), "several days" already
+(hazard ratio 1.75 against "not at all"; Louzon SA et al., Psychiatr Serv 2016, doi
+10.1176/appi.ps.201500149). The form's own template (questionnaires/phq9.html) tells the
+patient where to get help at once, and ``SAFETY_ITEM`` makes every stored response with such
+an answer open an alert for the clinic's staff (``domain.questionnaires.safety_concern``).
+"Not at all" opens none, but it is no "no risk": most suicides in Louzon 2016 followed a
+"not at all", so no page words it so.
 """
 
 from __future__ import annotations
 
-from acuhead.domain.instruments.spec import Band, Choice, InstrumentSpec, Item
+from acuhead.domain.instruments.spec import Band, Choice, InstrumentSpec, Item, SafetyItem
 
 CHOICES = (
     Choice("not_at_all", "Not at all", 0),
@@ -42,6 +49,18 @@ _TEXTS = (
     "\u2014 being so fidgety or restless that you have been moving around a lot more than "
     "usual",
     "Thoughts that you would be better off dead or of hurting yourself in some way",
+)
+
+# Item 9 (Kroenke 2001's wording): any answer above "not at all" needs a clinician, whatever
+# the total (Simon 2013, Louzon 2016 above).
+SAFETY_ITEM = SafetyItem(
+    key="q9",
+    concern="thoughts of self-harm",
+    action="contact the patient today",
+    source="Kroenke 2001 item 9; Simon, Psychiatr Serv 2013; Louzon, Psychiatr Serv 2016",
+    patient_note="You told us about thoughts of harming yourself. Your clinic's staff are shown "
+    "this answer. If you might act on these thoughts, please do not wait: call your doctor or "
+    "your local emergency number now.",
 )
 
 SPEC = InstrumentSpec(
@@ -66,4 +85,5 @@ SPEC = InstrumentSpec(
     licence="Free to reproduce, translate, display and distribute (Pfizer, copyright holder)",
     loinc="44249-1",
     template="questionnaires/phq9.html",
+    safety_item=SAFETY_ITEM,
 )

@@ -98,6 +98,21 @@ class PairLimit:
     why: str
 
 
+@dataclass(frozen=True, slots=True)
+class SafetyItem:
+    """An item whose every answer above its lowest needs a clinician's attention, whatever the
+    total (PHQ-9 item 9, thoughts of self-harm). ``concern``: what such an answer reports, in
+    staff words; ``action``: what staff must do about it; ``source``: where the rule comes
+    from; ``patient_note``: what the patient reads once such an answer is saved. The rule
+    itself is ``domain.questionnaires.safety_concern``."""
+
+    key: str
+    concern: str
+    action: str
+    source: str
+    patient_note: str = ""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class InstrumentSpec:
     """Everything acuhead knows about one instrument. Equal (and hashed) by ``id`` alone.
@@ -109,6 +124,8 @@ class InstrumentSpec:
     practice report. ``total_entry``: a total from a licensed paper form may be typed in
     instead of the answers. ``licensed_items``: the item wording is not shipped; a clinic with
     a licence loads its own texts (``<data dir>/licensed/[clinic-<id>/]<id>-items.txt``).
+    ``safety_item``: the item whose answer above "not at all" opens an alert for the clinic's
+    staff (``domain.questionnaires.safety_concern``).
     """
 
     id: str
@@ -134,6 +151,7 @@ class InstrumentSpec:
     improved_bands: frozenset[str] = frozenset()
     template: str | None = None  # its own form template, where the generic one is not enough
     aliases: tuple[str, ...] = ()
+    safety_item: SafetyItem | None = None  # an answer above its lowest alerts the clinic
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, InstrumentSpec) and other.id == self.id

@@ -34,12 +34,19 @@ class IntakeScreenIn(Strict):
 
 
 class ResolveIn(Strict):
-    kind: Literal["referral", "clearance"]
+    """A red-flag alert: "referral" or "clearance"; a self-harm alert: "contacted" or
+    "referral" (422 for a kind the alert does not take)."""
+
+    kind: Literal["referral", "clearance", "contacted"]
     reason: str = Field(min_length=1, max_length=4000)
 
 
 class AlertOut(BaseModel):
     id: int
+    kind: Literal["red_flag", "self_harm"] = Field(
+        description="red_flag: SNNOOP10 findings, blocks planning; self_harm: a questionnaire's "
+        "safety item answered above its lowest (or not answered): contact the patient today"
+    )
     source: str
     attack_id: int | None
     open: bool
@@ -108,6 +115,7 @@ class QuestionnaireOut(BaseModel):
 def alert_out(r: RedFlagAlertRow) -> AlertOut:
     return AlertOut(
         id=r.id,
+        kind=r.kind,  # the column holds one of the two (validated by pydantic)
         source=r.source,
         attack_id=r.attack_id,
         open=r.resolution_kind is None,

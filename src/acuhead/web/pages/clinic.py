@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from acuhead.domain import redflags
 from acuhead.domain.diagnosis import ICHD3_RULES
 from acuhead.domain.diary import SAFETY_LABELS, SEX_LABELS, DiaryDay, MedClass, SafetyProfile, Sex
+from acuhead.domain.questionnaires import CONCERN_RESOLUTIONS
 from acuhead.errors import Conflict, NotFound, ValidationError, VersionRequired
 from acuhead.services import care, clinical, dashboard, gate, questionnaire_due, safety
 from acuhead.services import diary as svc
@@ -56,7 +57,14 @@ RESOLUTION_KINDS = (
 )
 ADVERSE_EVENT_DAYS = 30  # the dashboard lists adverse events of sessions in the last month
 MED_LABELS = {m.value: m.value.replace("_", " ") for m in MedClass}
-ALERT_SOURCES = {"intake": "the intake screen", "diary": "the diary", "record": "the record"}
+# A self-harm alert (a questionnaire's safety item) is closed by contact or referral instead.
+CONCERN_KINDS = tuple(CONCERN_RESOLUTIONS.items())
+ALERT_SOURCES = {
+    "intake": "the intake screen",
+    "diary": "the diary",
+    "record": "the record",
+    "questionnaire": "a questionnaire",
+}
 
 
 @router.get("/clinic")
@@ -273,12 +281,17 @@ def patient_context(
             "closed_alerts": closed_alerts,
             "clinic_zone": clinic_zone(session, patient.clinic_id),
             "alert_sources": ALERT_SOURCES,
-            "resolution_labels": {"referral": "Referred", "clearance": "Cleared"},
+            "resolution_labels": {
+                "referral": "Referred",
+                "clearance": "Cleared",
+                "contacted": "Patient contacted",
+            },
             "sex_label": "sex " + SEX_LABELS.get(Sex(patient.sex), patient.sex)
             if patient.sex in set(Sex)
             else patient.sex,
             "resolve_forms": forms,
             "resolution_kinds": RESOLUTION_KINDS,
+            "concern_kinds": CONCERN_KINDS,
             "med_days": med_days,
             # ICHD-3 8.2 day thresholds as the diagnosis applies them (never restated here).
             "overuse_rules": ICHD3_RULES,
@@ -340,8 +353,8 @@ def resolve_alert(
     form = FormState.from_form(posted)
     kind = str(form.get("kind"))
     reason = str(form.get("reason"))
-    if kind not in {k for k, _ in RESOLUTION_KINDS}:
-        form.add("kind", "Choose referral or clearance.")
+    if kind not in {k for k, _ in RESOLUTION_KINDS + CONCERN_KINDS}:
+        form.add("kind", "Choose a decision.")
     if len(reason) < 5:
         form.add("reason", "Write why (at least a few words): this is kept for the record.")
     elif len(reason) > 4000:

@@ -145,6 +145,7 @@ class HistoryLine:
     label: str
     score: str
     meaning: str
+    concern: str = ""  # its safety item needs a clinician: what the patient reads (staff: alert)
 
 
 def _history_line(row: QuestionnaireRow) -> HistoryLine:
@@ -157,7 +158,11 @@ def _history_line(row: QuestionnaireRow) -> HistoryLine:
         score = f"{int(row.total)} (range {low}–{high})"
         if row.total_entered:
             score += ", total from paper"
-    return HistoryLine(row, spec.label, score, meaning)
+    concern = ""
+    found = q.safety_concern(spec, row.answers or {}, row.completed_on)
+    if spec.safety_item and found and found.answered:  # never "you told us" for no answer
+        concern = spec.safety_item.patient_note
+    return HistoryLine(row, spec.label, score, meaning, concern)
 
 
 # --- the list --------------------------------------------------------------------------------
