@@ -308,3 +308,29 @@ def test_a_diary_placed_on_the_patients_clock_once_gives_the_same_results(
     assert day_records(placed, first, last, attack_recorded_utc=recorded) == day_records(
         diary, first, last, attack_recorded_utc=recorded
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.datetime(2026, 3, 29, 1, 0), dt.datetime(2026, 3, 29, 5, 0, tzinfo=BERLIN)),
+        (dt.datetime(2026, 3, 29, 1, 0, tzinfo=BERLIN), dt.datetime(2026, 3, 29, 5, 0)),
+    ],
+)
+def test_an_attack_whose_start_and_end_are_on_different_kinds_of_clock_is_refused(
+    start: dt.datetime, end: dt.datetime
+) -> None:
+    """A naive time is the patient's wall clock, an aware one an instant: with one of each the
+    length cannot be worked out (it depends on a zone neither says), so the attack is refused
+    where it is made, with words, rather than failing later in every rule that reads it."""
+    with pytest.raises(ValueError, match="start and end"):
+        Attack(start=start, end=end)
+
+
+def test_an_attack_with_both_times_on_one_kind_of_clock_is_accepted() -> None:
+    naive = Attack(start=dt.datetime(2026, 3, 29, 1, 0), end=dt.datetime(2026, 3, 29, 5, 0))
+    aware = Attack(
+        start=dt.datetime(2026, 3, 29, 1, 0, tzinfo=BERLIN),
+        end=dt.datetime(2026, 3, 29, 5, 0, tzinfo=UTC),
+    )
+    assert (naive.minutes, aware.minutes) == (240, 300)

@@ -175,6 +175,15 @@ class Attack:
     # the red-flag screen reads them (Do et al., Neurology 2019).
     warning_signs: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # A naive time is the patient's wall clock, an aware one an instant: with one of each
+        # the attack's length depends on a zone neither gives, and every rule reading it would
+        # fail on it later (the time rules below), so it is refused here, with words.
+        if self.end is not None and (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError(
+                "an attack's start and end must both give a UTC offset or both leave it out"
+            )
+
     @property
     def peak(self) -> int | None:
         """Peak intensity: the recorded peak, else the highest reading."""
