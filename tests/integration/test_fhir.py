@@ -18,6 +18,7 @@ from acuhead.errors import ValidationError
 from acuhead.interop import fhir
 from acuhead.services import accounts, interop
 from acuhead.services.actors import Actor
+from acuhead.store.contacts import contact_of
 from acuhead.store.db import Database
 from acuhead.store.models import Patient
 
@@ -319,3 +320,46 @@ def test_the_puerperium_safety_fact_round_trips(db: Database) -> None:
     with db.read() as s:
         stored = s.get(Patient, other)
         assert stored is not None and stored.safety["puerperium"] is True
+
+
+def test_contact_details_travel_in_the_patient_resource_and_come_back(db: Database) -> None:
+    """The phone, e-mail and postal address the clinic keeps are part of the record (a
+    data-subject copy carries them, README "Data rights"): in FHIR they are the Patient's
+    ``telecom`` (system phone / email) and ``address`` (text), and an import into another
+    clinic stores them again."""
+    x, y = _two_clinics(db)
+    contact = {"phone": "+49 30 1234567", "email": "mia@example.org", "address": "Hauptstr. 1"}
+    doc = {"format": "acuhead.diary/1", "patient": {"external_id": "ct-1", "contact": contact}}
+    with db.write() as s:
+        _, patient, _ = interop.import_text(s, actor=Actor.system(x), data=json.dumps(doc))
+        pid = patient.id
+    bundle = _export(db, x, pid)
+    ((_, resource),) = _entries(bundle, "Patient")
+    assert resource["telecom"] == [
+        {"system": "phone", "value": "+49 30 1234567"},
+        {"system": "email", "value": "mia@example.org"},
+    ]
+    assert resource["address"] == [{"text": "Hauptstr. 1"}]
+    other = _import(db, y, bundle)
+    with db.read() as s:
+        assert contact_of(s, other) == contact
+    # A Bundle whose Patient has no telecom or address leaves the stored details alone.
+    del resource["telecom"], resource["address"]
+    _import(db, y, bundle, other)
+    with db.read() as s:
+        assert contact_of(s, other) == contact
+
+
+def test_a_bad_phone_in_the_patient_resource_is_refused_with_its_place(db: Database) -> None:
+    x, y = _two_clinics(db)
+    doc = {"format": "acuhead.diary/1", "patient": {"external_id": "ct-2"}}
+    with db.write() as s:
+        _, patient, _ = interop.import_text(s, actor=Actor.system(x), data=json.dumps(doc))
+    bundle = _export(db, x, patient.id)
+    i, resource = _entries(bundle, "Patient")[0]
+    resource["telecom"] = [{"system": "phone", "value": "call me maybe"}]
+    with pytest.raises(ValidationError) as refused:
+        _import(db, y, bundle)
+    assert any(e.path.startswith(f"entry[{i}] Patient.telecom") for e in refused.value.errors), (
+        refused.value.errors
+    )

@@ -10,8 +10,10 @@ What goes where
 ---------------
 ==========================  ===============================================================
 Patient                     identifier (system ``PATIENT_ID_SYSTEM``, value = external id),
-                            name (text), gender, birthDate; extensions ``timezone`` (IANA)
-                            and ``safety`` (one boolean sub-extension per safety flag)
+                            name (text), gender, birthDate, telecom (phone, email) and
+                            address (text) from the contact details; extensions
+                            ``timezone`` (IANA) and ``safety`` (one boolean sub-extension per
+                            safety flag)
 Condition (derived)         one per ICHD-3 diagnosis of the read-out: ICHD-3 code
                             (``ICHD3_SYSTEM``) plus SNOMED CT where a code is certain
                             (``SNOMED_FOR_ICHD3``); verificationStatus ``provisional``;
@@ -376,6 +378,12 @@ def to_bundle(
         patient["name"] = [{"text": p["name"]}]
     if p.get("birth_date"):
         patient["birthDate"] = p["birth_date"]
+    contact = p.get("contact") or {}
+    telecom = [{"system": k, "value": contact[k]} for k in ("phone", "email") if contact.get(k)]
+    if telecom:
+        patient["telecom"] = telecom
+    if contact.get("address"):
+        patient["address"] = [{"text": contact["address"]}]
     subject = b.add("Patient", "patient", patient)
 
     attacks = list(doc.get("attacks") or [])
@@ -1115,7 +1123,31 @@ def _read_patient(r: _Reader, entries: Sequence[Mapping[str, Any]], i: int) -> d
     if safety is not None:
         out["safety"] = decode_extension(safety.get("extension") or [])
         r.at("patient.safety", f"{loc}.extension(safety)")
+    contact = _read_contact(r, res, loc)
+    if contact:
+        out["contact"] = contact
     r.at("patient", loc)
+    return out
+
+
+def _read_contact(r: _Reader, res: Mapping[str, Any], loc: str) -> dict[str, str]:
+    """The document's ``patient.contact`` from the Patient's first phone and e-mail in
+    ``telecom`` and its first ``address`` (its text, else its lines, city and postal code).
+    What the Patient leaves out stays out, so an import keeps the stored value."""
+    out: dict[str, str] = {}
+    for k, t in enumerate(res.get("telecom") or []):
+        kind = t.get("system") if isinstance(t, Mapping) else None
+        if kind in ("phone", "email") and kind not in out and t.get("value"):
+            out[kind] = str(t["value"])
+            r.at(f"patient.contact.{kind}", f"{loc}.telecom[{k}].value")
+    addresses = [a for a in res.get("address") or [] if isinstance(a, Mapping)]
+    if addresses:
+        a = addresses[0]
+        parts = [*(a.get("line") or []), a.get("postalCode"), a.get("city"), a.get("country")]
+        text = a.get("text") or ", ".join(str(x) for x in parts if x)
+        if text:
+            out["address"] = str(text)
+            r.at("patient.contact.address", f"{loc}.address[0]")
     return out
 
 
