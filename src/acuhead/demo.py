@@ -18,12 +18,13 @@ Deterministic for a seed and an end date; written with bulk inserts in chunks of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
@@ -32,6 +33,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
 
 from acuhead.domain.redflags import CATALOGUE
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.store import block_aggregates, day_units
@@ -106,6 +108,23 @@ def _phenotype(rng: random.Random) -> tuple[str, float, float, bool]:
             return name, p, mig, moh
     name, _share, p, mig, moh = PHENOTYPES[0]
     return name, p, mig, moh
+
+
+# When a day's entry was made, after 21:00 that evening: mostly at once, now and then the next
+# morning or days later (late entries). Drawn with ``rng.choice`` (the stream depends only on
+# the number of choices).
+_ENTRY_DELAYS = tuple(dt.timedelta(hours=h) for h in (0, 0, 0, 1, 14, 60))
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(start: dt.date, days: int) -> tuple[tuple[dt.date, dt.datetime], ...]:
+    """The ``days`` dates from ``start`` with 21:00 of each, made once for every patient of a
+    run (they all share the calendar)."""
+    out = []
+    for k in range(days):
+        day = start + dt.timedelta(days=k)
+        out.append((day, dt.datetime.combine(day, dt.time(21, 0))))
+    return tuple(out)
 
 
 class _Ids:
@@ -201,8 +220,7 @@ def _patient_rows(
     stress = rng.uniform(3, 6)
     prev_poor_sleep = False
     ongoing_until: dt.datetime | None = None
-    for k in range(days):
-        day = start + dt.timedelta(days=k)
+    for k, (day, evening) in enumerate(_calendar(start, days)):
         stress = min(10.0, max(0.0, 0.7 * stress + 0.3 * rng.gauss(4.5, 2.5)))
         sleep = round(min(10.5, max(3.0, rng.gauss(7.0, 1.1) - 0.12 * (stress - 4))), 1)
         menstruating = sex == "female" and (k + cycle_offset) % 28 < 5
@@ -347,8 +365,7 @@ def _patient_rows(
                     "menstruating": menstruating if sex == "female" else None,
                     "notes": "",
                     "triggers": triggers,
-                    "recorded_utc": dt.datetime.combine(day, dt.time(21, 0))
-                    + dt.timedelta(hours=rng.choice((0, 0, 0, 1, 14, 60))),
+                    "recorded_utc": evening + rng.choice(_ENTRY_DELAYS),
                     "version": 1,
                 }
             )
@@ -587,18 +604,53 @@ class _Chunk:
     made: dict[str, int]  # rows made per counted id (attacks, courses, sessions)
 
 
-def _driver_value(column_type: Any) -> Callable[[Any], Any] | None:
-    """How a Python value becomes what SQLAlchemy would bind for this column on SQLite: dates
-    and times as its text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS.ffffff``), JSON as
+def _driver_column(column_type: Any) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """How one column's Python values become what SQLAlchemy would bind for it on SQLite:
+    dates and times as its text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS.ffffff``), JSON as
     ``json.dumps`` text. PostgreSQL's COPY reads the same text into its typed columns. None:
-    the value is bound as it is."""
+    the values are bound as they are.
+
+    A whole column at a time, each distinct value written once: a chunk's rows share a few
+    hundred dates and a few dozen lists of strings (triggers, locations), so the text of each
+    is one string object, which also pickles once per chunk (pickle's memo) on its way to the
+    writing process (issue 17: the registry build)."""
     if isinstance(column_type, JSON):
-        return json.dumps
+        return _json_texts
     if isinstance(column_type, DateTime):
-        return lambda v: None if v is None else v.isoformat(" ", "microseconds")
+        return _datetime_texts
     if isinstance(column_type, Date):
-        return lambda v: None if v is None else v.isoformat()
+        return _date_texts
     return None
+
+
+def _date_texts(values: Sequence[dt.date | None]) -> list[str | None]:
+    texts: dict[dt.date | None, str | None] = {v: v.isoformat() for v in set(values) if v}
+    texts[None] = None
+    return [texts[v] for v in values]
+
+
+def _datetime_texts(values: Sequence[dt.datetime | None]) -> list[str | None]:
+    # Naive values only (the generator's): equal values (fold aside) have equal text.
+    texts: dict[dt.datetime | None, str | None] = {
+        v: v.isoformat(" ", "microseconds") for v in set(values) if v
+    }
+    texts[None] = None
+    return [texts[v] for v in values]
+
+
+def _json_texts(values: Sequence[Any]) -> list[str]:
+    texts: dict[tuple[str, ...], str] = {}
+    out = []
+    for v in values:
+        if type(v) is list and all(type(x) is str for x in v):
+            key = tuple(v)
+            text_ = texts.get(key)
+            if text_ is None:
+                text_ = texts[key] = json.dumps(v)
+            out.append(text_)
+        else:
+            out.append(json.dumps(v))
+    return out
 
 
 def _driver_rows(
@@ -611,20 +663,27 @@ def _driver_rows(
     columns = tuple(rows[0])
     get = itemgetter(*columns)
     convert = [
-        (i, f) for i, c in enumerate(columns) if (f := _driver_value(table.c[c].type)) is not None
+        (i, f) for i, c in enumerate(columns) if (f := _driver_column(table.c[c].type)) is not None
     ]
-    out: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(get(row))
-        for i, f in convert:
-            values[i] = f(values[i])
-        out.append(tuple(values))
-    return columns, out
+    if not convert:
+        return columns, list(map(get, rows))
+    values: list[Sequence[Any]] = list(zip(*map(get, rows), strict=True))
+    for i, f in convert:
+        values[i] = f(values[i])
+    return columns, list(zip(*values, strict=True))
 
 
 def _build_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     """Patients ``lo..hi-1``: their rows and their day units (counted by the domain through
-    ``store.day_units``), as driver values. No database: runs in a worker process."""
+    ``store.day_units``), as driver values. No database: runs in a worker process.
+
+    The cyclic garbage collector is paused throughout (`gcpause`): the chunk's millions of
+    objects make no cycles, and walking them again and again was a sixth of a worker's time."""
+    with cycle_collection_paused():
+        return _make_chunk(spec, lo, hi)
+
+
+def _make_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     ids = {name: _Ids(0) for name in _COUNTED}
     out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in _TABLES}
     for i in range(lo, hi):
@@ -644,11 +703,15 @@ def _build_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     units, statuses = rows_from_insert_dicts(out)
     for p in out["patients"]:  # as the day-unit refresh keeps it (store.day_units)
         p["migraine_diagnosed"] = statuses[p["id"]]
-    date = _driver_value(Date())
-    assert date is not None
+    tables = {name: _driver_rows(model, out[name]) for name, model in _TABLES}
+    out.clear()  # the dicts go before the day units are copied
+    if units:
+        values: list[Sequence[Any]] = list(zip(*units, strict=True))
+        values[1] = _date_texts(values[1])
+        units = list(zip(*values, strict=True))
     return _Chunk(
-        tables={name: _driver_rows(model, out[name]) for name, model in _TABLES},
-        day_units=[(r[0], date(r[1]), *r[2:]) for r in units],
+        tables=tables,
+        day_units=units,
         made={name: ids[name].next for name in _COUNTED},
     )
 
