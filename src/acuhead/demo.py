@@ -24,20 +24,22 @@ import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
+from sqlalchemy.orm import Session
 
 from acuhead.domain.redflags import CATALOGUE
 from acuhead.gcpause import cycle_collection_paused
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.store import block_aggregates, day_units
-from acuhead.store.bulk import bulk_insert
+from acuhead.store.bulk import bulk_insert, indexes_deferred
 from acuhead.store.day_units import rows_from_insert_dicts
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
@@ -732,20 +734,90 @@ def _shift(
     return out
 
 
-def _write_chunk(db: Database, chunk: _Chunk, base: dict[str, int]) -> None:
-    """One chunk in one transaction, in bulk through the driver (COPY on PostgreSQL); then
-    ``base`` moves past the ids it used."""
-    with db.write() as session:
-        for name, model in _TABLES:
-            columns, rows = chunk.tables[name]
-            if not rows:  # no columns either (see _driver_rows)
-                continue
-            by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
-            table_name = cast(Table, model.__table__).name
-            bulk_insert(session, table_name, columns, _shift(columns, rows, by), binary=False)
-        bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
+def _insert_chunk(session: Session, chunk: _Chunk, base: dict[str, int]) -> None:
+    """One chunk's rows, in bulk through the driver (COPY on PostgreSQL), in the caller's
+    transaction; then ``base`` moves past the ids it used."""
+    for name, model in _TABLES:
+        columns, rows = chunk.tables[name]
+        if not rows:  # no columns either (see _driver_rows)
+            continue
+        by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
+        table_name = cast(Table, model.__table__).name
+        bulk_insert(session, table_name, columns, _shift(columns, rows, by), binary=False)
+    bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
     for name in _COUNTED:
         base[name] += chunk.made[name]
+
+
+# The tables the chunks fill, parents first.
+_LOADED = (*(cast(Table, model.__table__).name for _, model in _TABLES), "day_units")
+# SQLite's page cache while a fresh registry is loaded (KiB; the connection's own is 2 MiB),
+# and so the memory its index builds sort in before they spill to temporary files.
+LOAD_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _chunk_writer(
+    db: Database, *, fresh: bool
+) -> Iterator[Callable[[_Chunk, dict[str, int]], None]]:
+    """What writes the chunks, in order.
+
+    Into a database with patients already (``acuhead demo`` run again): each chunk in a
+    transaction of its own, as any writer would.
+
+    Into one with none (``fresh``: so no diary, attack or day-unit rows either, since they all
+    belong to a patient): every chunk in one transaction, with the loaded tables' secondary
+    indexes dropped first and made again from their own DDL at the end (`indexes_deferred`),
+    and on SQLite a larger page cache meanwhile. All or nothing: a build that fails or is
+    killed leaves the database as it was, indexes included, and is simply run again; nothing
+    else writes meanwhile (SQLite: the write lock is held; PostgreSQL: the dropped indexes'
+    tables are locked) and readers see the empty registry until the commit. Journal and
+    synchronous settings are left as the connection has them (WAL, NORMAL)."""
+    if not fresh:
+
+        def each(chunk: _Chunk, base: dict[str, int]) -> None:
+            with db.write() as session:
+                _insert_chunk(session, chunk, base)
+
+        yield each
+        return
+    with db.write() as session:
+        conn = session.connection()
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if db.is_sqlite else None
+        if cache is not None:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
+        try:
+            with indexes_deferred(session, _LOADED):
+                yield functools.partial(_insert_chunk, session)
+        finally:
+            if cache is not None:
+                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+
+
+def _make_and_write(
+    spec: _Spec,
+    bounds: list[tuple[int, int]],
+    workers: int,
+    write: Callable[[_Chunk, int], None],
+) -> None:
+    """Make the chunks ``bounds`` (in worker processes when there is more than one chunk and
+    more than one core) and hand each to ``write`` in order, with its number of patients."""
+    if len(bounds) > 1 and workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # At most one chunk per worker waits to be written, so memory stays bounded.
+            pending: deque[tuple[Future[_Chunk], int]] = deque()
+            for lo, hi in bounds:
+                if len(pending) >= workers + 1:
+                    future, n = pending.popleft()
+                    write(future.result(), n)
+                pending.append((pool.submit(_build_chunk, spec, lo, hi), hi - lo))
+            while pending:
+                future, n = pending.popleft()
+                write(future.result(), n)
+    else:
+        for lo, hi in bounds:
+            write(_build_chunk(spec, lo, hi), hi - lo)
 
 
 def generate(
@@ -789,33 +861,21 @@ def generate(
     totals = {"days": 0, "attacks": 0}
     bounds = [(lo, min(patients, lo + chunk)) for lo in range(0, patients, chunk)]
 
-    def write(part: _Chunk, n: int) -> None:
-        _write_chunk(db, part, base)
-        totals["days"] += len(part.tables["days"][1])
-        totals["attacks"] += part.made["attacks"]
-        if progress:
-            progress(n)
-
     # The cores this process may run on (a container's CPU set, not the host's count).
     workers = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
-    if len(bounds) > 1 and workers > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            # At most one chunk per worker waits to be written, so memory stays bounded.
-            pending: deque[tuple[Future[_Chunk], int]] = deque()
-            for lo, hi in bounds:
-                if len(pending) >= workers + 1:
-                    future, n = pending.popleft()
-                    write(future.result(), n)
-                pending.append((pool.submit(_build_chunk, spec, lo, hi), hi - lo))
-            while pending:
-                future, n = pending.popleft()
-                write(future.result(), n)
-    else:
-        for lo, hi in bounds:
-            write(_build_chunk(spec, lo, hi), hi - lo)
+    with _chunk_writer(db, fresh=max_pid == 0 and patients > 0) as insert:
+
+        def write(part: _Chunk, n: int) -> None:
+            insert(part, base)
+            totals["days"] += len(part.tables["days"][1])
+            totals["attacks"] += part.made["attacks"]
+            if progress:
+                progress(n)
+
+        _make_and_write(spec, bounds, workers, write)
+
     if not db.is_sqlite and patients:
         # Planner statistics after the bulk load (autovacuum may be slow, or off): without
         # them the window sums below and the outcome queries get row estimates thousands of

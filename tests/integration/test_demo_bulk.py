@@ -13,10 +13,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+import pytest
+from sqlalchemy import Table, func, select, text
 
 from acuhead import demo
 from acuhead.store import block_aggregates
+from acuhead.store.bulk import secondary_indexes
 from acuhead.store.day_units import refresh_day_units
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import (
@@ -100,3 +102,61 @@ def test_bulk_day_units_and_windows_equal_a_recount_of_each_patient(db: Database
     with db.write() as s:
         block_aggregates.rebuild_all(s)
     assert snapshot(db, BlockAggregateRow) == bulk[BlockAggregateRow]
+
+
+def indexes(db: Database) -> list[tuple[Any, ...]]:
+    """Every index of the database with its definition, as the database keeps them."""
+    with db.read() as s:
+        if db.is_sqlite:
+            found = s.execute(
+                text("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'")
+            )
+        else:
+            found = s.execute(
+                text(
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema()"
+                )
+            )
+        return sorted(tuple(r) for r in found)
+
+
+def test_a_fresh_build_leaves_every_index_as_the_migrations_made_it(db: Database) -> None:
+    # Into a database with no patient the chunks are loaded with the secondary indexes
+    # dropped and then made again from their own DDL (store.bulk.indexes_deferred).
+    before = indexes(db)
+    with db.read() as s:
+        deferred = secondary_indexes(s, demo._LOADED)
+    assert {"ix_diary_days_clinic_day", "ix_day_units_clinic_day_num"} <= {n for n, _ in deferred}
+    demo.generate(db, patients=3, days=60, seed=2, end=END)
+    assert indexes(db) == before
+    demo.generate(db, patients=2, days=60, seed=2, end=END)  # not fresh: chunk by chunk
+    assert indexes(db) == before
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 5
+
+
+def test_a_fresh_build_that_fails_leaves_the_database_as_it_was(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = indexes(db)
+    monkeypatch.setattr(demo.os, "sched_getaffinity", lambda _pid: {0})  # no worker processes
+    real = demo._insert_chunk
+    calls: list[int] = []
+
+    def fail_on_the_second(session: Any, chunk: Any, base: dict[str, int]) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed mid-build")
+        real(session, chunk, base)
+
+    monkeypatch.setattr(demo, "_insert_chunk", fail_on_the_second)
+    with pytest.raises(RuntimeError, match="killed mid-build"):
+        demo.generate(db, patients=4, days=40, seed=2, chunk=2, end=END)
+    assert indexes(db) == before
+    with db.read() as s:
+        for model in (Patient, DiaryDayRow, AttackRow, DayUnitRow):
+            assert s.scalar(select(func.count()).select_from(model)) == 0, model.__tablename__
+    monkeypatch.setattr(demo, "_insert_chunk", real)
+    result = demo.generate(db, patients=4, days=40, seed=2, chunk=2, end=END)  # run again
+    assert result.patients == 4 and indexes(db) == before

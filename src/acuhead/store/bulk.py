@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -234,3 +236,51 @@ def json_text_columns(
         return tuple(out)
 
     return convert
+
+
+def secondary_indexes(session: Session, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """The indexes of ``tables`` that back no constraint (no primary key, no unique
+    constraint), as (name, the DDL the database keeps for it), in name order."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = "
+                "format('%I.%I', i.schemaname, i.indexname)::regclass) "
+                "ORDER BY i.indexname"
+            ),
+            {"tables": list(tables)},
+        )
+    else:
+        # sqlite_master keeps the CREATE INDEX text as it was written; the indexes SQLite
+        # makes for a constraint itself have none.
+        marks = ", ".join(f":t{i}" for i in range(len(tables)))
+        rows = conn.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
+                f"AND tbl_name IN ({marks}) AND sql IS NOT NULL ORDER BY name"
+            ),
+            {f"t{i}": t for i, t in enumerate(tables)},
+        )
+    return [(str(name), str(ddl)) for name, ddl in rows]
+
+
+@contextmanager
+def indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+    """Load ``tables`` without keeping their secondary indexes up to date row by row: they are
+    dropped here and made again, from the very DDL the database kept for them, when the block
+    ends; all in the caller's transaction (DDL is transactional on both engines), so a failure
+    rolls the drop back with the rows and the schema is never left without them.
+
+    An index built once over sorted keys costs a fraction of millions of inserts into it at
+    scattered places (a diary's ``(clinic_id, day)``: issue 17, the registry build). Meant for
+    tables that start empty; the unique and primary-key indexes stay (they check the rows)."""
+    found = secondary_indexes(session, tables)
+    conn = session.connection()
+    for name, _ddl in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _name, ddl in found:
+        conn.exec_driver_sql(ddl)
