@@ -865,7 +865,12 @@ def generate(
     workers = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
-    with _chunk_writer(db, fresh=max_pid == 0 and patients > 0) as insert:
+    # The collector paused meanwhile (`gcpause`): each chunk arrives as a million or so new
+    # tuples, which it would otherwise walk again and again while they wait to be written.
+    with (
+        cycle_collection_paused(),
+        _chunk_writer(db, fresh=max_pid == 0 and patients > 0) as insert,
+    ):
 
         def write(part: _Chunk, n: int) -> None:
             insert(part, base)
