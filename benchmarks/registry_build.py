@@ -26,6 +26,7 @@ values are written with sorted keys.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime as dt
 import hashlib
@@ -42,6 +43,7 @@ from sqlalchemy import Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from acuhead import demo
+from acuhead.store import block_aggregates
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import Base
 
@@ -190,6 +192,63 @@ def cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def server_cpu(db: Database) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL server process serving this database's connections (its
+    pool's backends: the COPY, the window sums, ANALYZE), read from /proc when the server runs
+    on this machine; None on SQLite or a remote server."""
+    if db.is_sqlite:
+        return None
+    with db.engine.connect() as conn:
+        pids = list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend'"
+                )
+            ).scalars()
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
+def timed_phases() -> dict[str, float]:
+    """Wall seconds of the build's phases, by wrapping the demo module's steps (this script
+    only): chunks made and loaded, the secondary indexes made again (a fresh build), the
+    window sums; the rest is the commit, ANALYZE and setval (PostgreSQL) and appointments."""
+    phases: dict[str, float] = {}
+
+    def wrap(name: str, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+
+        return run
+
+    demo._make_and_write = wrap("make and load chunks", demo._make_and_write)
+    block_aggregates.rebuild_all = wrap("window sums", block_aggregates.rebuild_all)
+    real_deferred = demo.indexes_deferred
+
+    @contextlib.contextmanager
+    def deferred(*args: Any, **kwargs: Any) -> Any:
+        with real_deferred(*args, **kwargs):
+            yield
+            t = time.perf_counter()
+        phases["index build"] = time.perf_counter() - t
+
+    demo.indexes_deferred = deferred
+    return phases
+
+
 def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -213,8 +272,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     db = Database(url)
     upgrade(db)
+    phases = timed_phases()
     profiler = cProfile.Profile() if args.profile else None
     load_before = load()
+    server_before = server_cpu(db)
     t0, c0, k0 = time.perf_counter(), cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     if profiler is not None:
         profiler.enable()
@@ -231,6 +292,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"build: {wall:.1f} s wall, CPU {own:.1f} s this process + {children:.1f} s workers "
         f"(load average before {load_before}, after {load()})"
     )
+    rest = wall - sum(phases.values())
+    print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in [*phases.items(), ("rest", rest)]))
+    server = server_cpu(db)
+    if server is not None and server_before is not None:
+        used = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server.items())
+        print(f"server CPU: {used:.1f} s (the PostgreSQL backends of this build's connections)")
     print(f"peak RSS: {peak_self:.0f} MB this process, {peak_children:.0f} MB largest worker")
     if args.no_hash:
         db.dispose()

@@ -39,7 +39,7 @@ from acuhead.gcpause import cycle_collection_paused
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.store import block_aggregates, day_units
-from acuhead.store.bulk import bulk_insert, indexes_deferred
+from acuhead.store.bulk import bulk_insert, foreign_keys_deferred, indexes_deferred
 from acuhead.store.day_units import rows_from_insert_dicts
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
@@ -768,11 +768,13 @@ def _chunk_writer(
     Into one with none (``fresh``: so no diary, attack or day-unit rows either, since they all
     belong to a patient): every chunk in one transaction, with the loaded tables' secondary
     indexes dropped first and made again from their own DDL at the end (`indexes_deferred`),
-    and on SQLite a larger page cache meanwhile. All or nothing: a build that fails or is
-    killed leaves the database as it was, indexes included, and is simply run again; nothing
-    else writes meanwhile (SQLite: the write lock is held; PostgreSQL: the dropped indexes'
-    tables are locked) and readers see the empty registry until the commit. Journal and
-    synchronous settings are left as the connection has them (WAL, NORMAL)."""
+    on PostgreSQL their foreign keys likewise (`foreign_keys_deferred`: checked by one join
+    each when added again), and on SQLite a larger page cache meanwhile. All or nothing: a
+    build that fails or is killed leaves the database as it was, indexes and keys included,
+    and is simply run again; nothing else writes meanwhile (SQLite: the write lock is held;
+    PostgreSQL: the altered tables are locked) and readers see the empty registry until the
+    commit. Journal and synchronous settings are left as the connection has them (SQLite: WAL,
+    NORMAL)."""
     if not fresh:
 
         def each(chunk: _Chunk, base: dict[str, int]) -> None:
@@ -787,7 +789,7 @@ def _chunk_writer(
         if cache is not None:
             conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
         try:
-            with indexes_deferred(session, _LOADED):
+            with indexes_deferred(session, _LOADED), foreign_keys_deferred(session, _LOADED):
                 yield functools.partial(_insert_chunk, session)
         finally:
             if cache is not None:

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from acuhead import demo
 from acuhead.store import block_aggregates
-from acuhead.store.bulk import secondary_indexes
+from acuhead.store.bulk import bulk_insert, secondary_indexes
 from acuhead.store.day_units import refresh_day_units
 from acuhead.store.db import Database, upgrade
 from acuhead.store.models import (
@@ -105,25 +106,28 @@ def test_bulk_day_units_and_windows_equal_a_recount_of_each_patient(db: Database
 
 
 def indexes(db: Database) -> list[tuple[Any, ...]]:
-    """Every index of the database with its definition, as the database keeps them."""
+    """Every index and constraint of the database with its definition, as the database keeps
+    them (SQLite keeps a table's constraints in its CREATE TABLE text)."""
     with db.read() as s:
         if db.is_sqlite:
-            found = s.execute(
-                text("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'")
-            )
+            found = s.execute(text("SELECT type, tbl_name, name, sql FROM sqlite_master"))
         else:
             found = s.execute(
                 text(
-                    "SELECT tablename, indexname, indexdef FROM pg_indexes "
-                    "WHERE schemaname = current_schema()"
+                    "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema() UNION ALL "
+                    "SELECT contype::text, conrelid::regclass::text, conname, "
+                    "pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE connamespace = current_schema()::regnamespace"
                 )
             )
         return sorted(tuple(r) for r in found)
 
 
-def test_a_fresh_build_leaves_every_index_as_the_migrations_made_it(db: Database) -> None:
-    # Into a database with no patient the chunks are loaded with the secondary indexes
-    # dropped and then made again from their own DDL (store.bulk.indexes_deferred).
+def test_a_fresh_build_leaves_every_index_and_key_as_the_migrations_made_them(db: Database) -> None:
+    # Into a database with no patient the chunks are loaded with the secondary indexes (and on
+    # PostgreSQL the foreign keys) dropped and then made again from their own definitions
+    # (store.bulk.indexes_deferred, foreign_keys_deferred).
     before = indexes(db)
     with db.read() as s:
         deferred = secondary_indexes(s, demo._LOADED)
@@ -160,3 +164,25 @@ def test_a_fresh_build_that_fails_leaves_the_database_as_it_was(
     monkeypatch.setattr(demo, "_insert_chunk", real)
     result = demo.generate(db, patients=4, days=40, seed=2, chunk=2, end=END)  # run again
     assert result.patients == 4 and indexes(db) == before
+
+
+def test_a_row_without_its_parent_still_fails_a_fresh_build(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The foreign keys dropped for the load (PostgreSQL) check every row when added again.
+    before = indexes(db)
+    real = demo._insert_chunk
+
+    def with_an_orphan(session: Any, chunk: Any, base: dict[str, int]) -> None:
+        real(session, chunk, base)
+        columns, rows = chunk.tables["days"]
+        orphan = list(rows[0])
+        orphan[columns.index("patient_id")] = 999_999
+        bulk_insert(session, "diary_days", columns, [tuple(orphan)], binary=False)
+
+    monkeypatch.setattr(demo, "_insert_chunk", with_an_orphan)
+    with pytest.raises(IntegrityError):
+        demo.generate(db, patients=2, days=40, seed=2, end=END)
+    assert indexes(db) == before
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(DiaryDayRow)) == 0

@@ -284,3 +284,34 @@ def indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
     yield
     for _name, ddl in found:
         conn.exec_driver_sql(ddl)
+
+
+@contextmanager
+def foreign_keys_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+    """PostgreSQL: load ``tables`` with their foreign keys dropped, then add them again from
+    their own definitions (``pg_get_constraintdef``, same names) when the block ends, in the
+    caller's transaction. Adding a foreign key checks every row at once, with one join; kept
+    during the load, each row fired its own trigger and lookup, which was most of the server's
+    CPU in a registry build (issue 17). A row without its parent still fails the transaction,
+    at the end instead of at its COPY. SQLite checks its foreign keys in the insert itself,
+    cheaply, and cannot drop one without rebuilding the table: left as it is there."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    found = [
+        (str(table), str(name), str(definition))
+        for table, name, definition in conn.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'f' "
+                "AND conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY conrelid, conname"
+            ),
+            {"tables": list(tables)},
+        )
+    ]
+    for table, name, _definition in found:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    for table, name, definition in found:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
