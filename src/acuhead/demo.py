@@ -758,7 +758,7 @@ LOAD_CACHE_KIB = 65_536
 
 @contextmanager
 def _chunk_writer(
-    db: Database, *, fresh: bool
+    db: Database, *, fresh: bool, workers: int = 1
 ) -> Iterator[Callable[[_Chunk, dict[str, int]], None]]:
     """What writes the chunks, in order.
 
@@ -769,12 +769,12 @@ def _chunk_writer(
     belong to a patient): every chunk in one transaction, with the loaded tables' secondary
     indexes dropped first and made again from their own DDL at the end (`indexes_deferred`),
     on PostgreSQL their foreign keys likewise (`foreign_keys_deferred`: checked by one join
-    each when added again), and on SQLite a larger page cache meanwhile. All or nothing: a
-    build that fails or is killed leaves the database as it was, indexes and keys included,
-    and is simply run again; nothing else writes meanwhile (SQLite: the write lock is held;
-    PostgreSQL: the altered tables are locked) and readers see the empty registry until the
-    commit. Journal and synchronous settings are left as the connection has them (SQLite: WAL,
-    NORMAL)."""
+    each when added again), and on SQLite a larger page cache and ``workers`` sorter threads
+    meanwhile. All or nothing: a build that fails or is killed leaves the database as it was,
+    indexes and keys included, and is simply run again; nothing else writes meanwhile
+    (SQLite: the write lock is held; PostgreSQL: the altered tables are locked) and readers
+    see the empty registry until the commit. Journal and synchronous settings are left as the
+    connection has them (SQLite: WAL, NORMAL)."""
     if not fresh:
 
         def each(chunk: _Chunk, base: dict[str, int]) -> None:
@@ -785,15 +785,19 @@ def _chunk_writer(
         return
     with db.write() as session:
         conn = session.connection()
-        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if db.is_sqlite else None
-        if cache is not None:
-            conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
+        kept: dict[str, Any] = {}
+        if db.is_sqlite:
+            # The index builds at the end sort in helper threads: the worker processes are
+            # done by then, so their cores are free.
+            for pragma, value in (("cache_size", -LOAD_CACHE_KIB), ("threads", workers)):
+                kept[pragma] = conn.exec_driver_sql(f"PRAGMA {pragma}").scalar()
+                conn.exec_driver_sql(f"PRAGMA {pragma}={int(value)}")
         try:
             with indexes_deferred(session, _LOADED), foreign_keys_deferred(session, _LOADED):
                 yield functools.partial(_insert_chunk, session)
         finally:
-            if cache is not None:
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+            for pragma, value in kept.items():
+                conn.exec_driver_sql(f"PRAGMA {pragma}={int(value)}")
 
 
 def _make_and_write(
@@ -871,7 +875,7 @@ def generate(
     # tuples, which it would otherwise walk again and again while they wait to be written.
     with (
         cycle_collection_paused(),
-        _chunk_writer(db, fresh=max_pid == 0 and patients > 0) as insert,
+        _chunk_writer(db, fresh=max_pid == 0 and patients > 0, workers=workers) as insert,
     ):
 
         def write(part: _Chunk, n: int) -> None:
