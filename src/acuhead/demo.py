@@ -751,6 +751,12 @@ def _insert_chunk(session: Session, chunk: _Chunk, base: dict[str, int]) -> None
 
 # The tables the chunks fill, parents first.
 _LOADED = (*(cast(Table, model.__table__).name for _, model in _TABLES), "day_units")
+# The indexes a fresh load builds at the end rather than row by row: the chunks arrive in
+# patient order, so every other index of the loaded tables gets its keys in ascending order
+# (ids, patient ids, the one clinic then ids) and only grows at its right edge, which costs less
+# than building it afterwards in a step nothing runs beside; these two take the keys of each
+# patient's days scattered over a year of dates.
+_DEFERRED_INDEXES = ("ix_diary_days_clinic_day", "ix_day_units_clinic_day_num")
 # SQLite's page cache while a fresh registry is loaded (KiB; the connection's own is 2 MiB),
 # and so the memory its index builds sort in before they spill to temporary files.
 LOAD_CACHE_KIB = 65_536
@@ -793,7 +799,10 @@ def _chunk_writer(
                 kept[pragma] = conn.exec_driver_sql(f"PRAGMA {pragma}").scalar()
                 conn.exec_driver_sql(f"PRAGMA {pragma}={int(value)}")
         try:
-            with indexes_deferred(session, _LOADED), foreign_keys_deferred(session, _LOADED):
+            with (
+                indexes_deferred(session, _LOADED, only=_DEFERRED_INDEXES),
+                foreign_keys_deferred(session, _LOADED),
+            ):
                 yield functools.partial(_insert_chunk, session)
         finally:
             for pragma, value in kept.items():

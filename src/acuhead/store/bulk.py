@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -268,7 +268,9 @@ def secondary_indexes(session: Session, tables: Sequence[str]) -> list[tuple[str
 
 
 @contextmanager
-def indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+def indexes_deferred(
+    session: Session, tables: Sequence[str], only: Collection[str] | None = None
+) -> Iterator[None]:
     """Load ``tables`` without keeping their secondary indexes up to date row by row: they are
     dropped here and made again, from the very DDL the database kept for them, when the block
     ends; all in the caller's transaction (DDL is transactional on both engines), so a failure
@@ -276,8 +278,13 @@ def indexes_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
 
     An index built once over sorted keys costs a fraction of millions of inserts into it at
     scattered places (a diary's ``(clinic_id, day)``: issue 17, the registry build). Meant for
-    tables that start empty; the unique and primary-key indexes stay (they check the rows)."""
-    found = secondary_indexes(session, tables)
+    tables that start empty; the unique and primary-key indexes stay (they check the rows).
+    ``only``: these of them (by name) and no others."""
+    found = [
+        (name, ddl)
+        for name, ddl in secondary_indexes(session, tables)
+        if only is None or name in only
+    ]
     conn = session.connection()
     for name, _ddl in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
