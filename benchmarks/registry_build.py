@@ -234,6 +234,8 @@ def timed_phases() -> dict[str, float]:
 
         return run
 
+    if not hasattr(demo, "_make_and_write"):  # an older demo module (a before/after run)
+        return phases
     demo._make_and_write = wrap("make and load chunks", demo._make_and_write)
     block_aggregates.rebuild_all = wrap("window sums", block_aggregates.rebuild_all)
     real_deferred = demo.indexes_deferred
@@ -292,8 +294,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"build: {wall:.1f} s wall, CPU {own:.1f} s this process + {children:.1f} s workers "
         f"(load average before {load_before}, after {load()})"
     )
-    rest = wall - sum(phases.values())
-    print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in [*phases.items(), ("rest", rest)]))
+    if phases:
+        rest = wall - sum(phases.values())
+        steps = [*phases.items(), ("rest", rest)]
+        print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps))
     server = server_cpu(db)
     if server is not None and server_before is not None:
         used = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server.items())
