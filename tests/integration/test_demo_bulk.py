@@ -21,7 +21,7 @@ from acuhead import demo
 from acuhead.store import block_aggregates
 from acuhead.store.bulk import bulk_insert, secondary_indexes
 from acuhead.store.day_units import refresh_day_units
-from acuhead.store.db import Database, upgrade
+from acuhead.store.db import SQLITE_AUTOCHECKPOINT_PAGES, Database, upgrade
 from acuhead.store.models import (
     AdverseEventRow,
     AttackRow,
@@ -134,6 +134,13 @@ def test_a_fresh_build_leaves_every_index_and_key_as_the_migrations_made_them(db
     assert {"ix_diary_days_clinic_day", "ix_day_units_clinic_day_num"} <= {n for n, _ in deferred}
     demo.generate(db, patients=3, days=60, seed=2, end=END)
     assert indexes(db) == before
+    if db.is_sqlite:  # the load's connection settings went with its connection
+        with db.write() as s:
+            conn = s.connection()
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+            assert conn.exec_driver_sql("PRAGMA threads").scalar() == 0
+            autocheckpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+            assert autocheckpoint == SQLITE_AUTOCHECKPOINT_PAGES
     demo.generate(db, patients=2, days=60, seed=2, end=END)  # not fresh: chunk by chunk
     assert indexes(db) == before
     with db.read() as s:
