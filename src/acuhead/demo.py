@@ -718,22 +718,6 @@ def _make_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     )
 
 
-def _shift(
-    columns: tuple[str, ...], rows: list[tuple[Any, ...]], by: dict[int, int]
-) -> list[tuple[Any, ...]]:
-    """``rows`` with the values at the positions in ``by`` raised by its offsets."""
-    if not by or not any(by.values()):
-        return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, offset in by.items():
-            if values[i] is not None:
-                values[i] += offset
-        out.append(tuple(values))
-    return out
-
-
 def _insert_chunk(session: Session, chunk: _Chunk, base: dict[str, int]) -> None:
     """One chunk's rows, in bulk through the driver (COPY on PostgreSQL), in the caller's
     transaction; then ``base`` moves past the ids it used."""
@@ -741,9 +725,9 @@ def _insert_chunk(session: Session, chunk: _Chunk, base: dict[str, int]) -> None
         columns, rows = chunk.tables[name]
         if not rows:  # no columns either (see _driver_rows)
             continue
-        by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
+        by = {col: base[counter] for col, counter in _SHIFTED.get(name, ())}
         table_name = cast(Table, model.__table__).name
-        bulk_insert(session, table_name, columns, _shift(columns, rows, by), binary=False)
+        bulk_insert(session, table_name, columns, rows, binary=False, offsets=by)
     bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
     for name in _COUNTED:
         base[name] += chunk.made[name]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -128,17 +128,22 @@ def bulk_insert(
     *,
     json_as_text: bool = False,
     binary: bool = True,
+    offsets: Mapping[str, int] | None = None,
 ) -> None:
     """Insert rows of driver values: COPY on PostgreSQL (no bind parameters at all), on SQLite
     one prepared INSERT executed per row, in slices under the bind-parameter limit.
     ``json_as_text``: the rows' JSON values are JSON text already (PostgreSQL). ``binary=False``:
     the rows hold dates and times as text (SQLite's driver values, as the demo builds them),
-    which only a text COPY reads."""
+    which only a text COPY reads. ``offsets``: column -> a whole number added to that column's
+    non-null values as they are written (ids numbered from 1 in a demo chunk, moved to their
+    place): on SQLite by the INSERT itself (``? + n``), on PostgreSQL to each row here."""
     if not rows:
         return
     conn = session.connection()
     cols = ", ".join(columns)
+    shift = {columns.index(c): int(n) for c, n in (offsets or {}).items() if n}
     if conn.dialect.name == "postgresql":
+        rows = _shifted(rows, shift)
         raw: Any = conn.connection.driver_connection
         to_text = None if json_as_text else json_text_columns(table, columns)
         types = binary_copy_types(table, columns) if BINARY_COPY and binary else None
@@ -153,10 +158,24 @@ def bulk_insert(
                 for row in rows:
                     copy.write_row(row)
         return
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join(f"? + {shift[i]}" if i in shift else "?" for i in range(len(columns)))
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - constants only
     for part in chunks(rows, len(columns)):
         conn.exec_driver_sql(sql, list(part))
+
+
+def _shifted(rows: Sequence[tuple[Any, ...]], by: Mapping[int, int]) -> Sequence[tuple[Any, ...]]:
+    """``rows`` with the values at the positions in ``by`` raised by its offsets (None stays)."""
+    if not by:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, offset in by.items():
+            if values[i] is not None:
+                values[i] += offset
+        out.append(tuple(values))
+    return out
 
 
 # COPY in PostgreSQL's binary form: psycopg writes each value's bytes in C instead of text
