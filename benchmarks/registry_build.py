@@ -39,24 +39,24 @@ Measured (2-core machine; "load" is the 1-minute load average before the run):
 | main 9afa228, SQLite 10k (lead, quiet) | 114.0 s | 65.3 + 141.4 | 0.7 |
 | main 9afa228, PostgreSQL 10k (lead) | 161.5 s | 17.4 + 142.7 (+ ~90 est.) | 1.6 |
 | main 9afa228, SQLite 2000 | 52.3 s | 12.6 + 27.3 | 4.1 |
-| build-speed, SQLite 2000 | 33.3 s | 10.4 + 21.0 | 4.0 |
 | main 9afa228, PostgreSQL 2000 | 56.3 s | 3.8 + 27.7 + 18.3 | 4.6 |
-| build-speed, PostgreSQL 2000 | 38.1 s | 3.5 + 20.6 + 6.5 | 5.2 |
-| build-speed, SQLite 10k | 123.1 s | 50.8 + 98.9 | 3.9 |
-| build-speed, SQLite 10k (another backend holds 1 core) | 125.8 s | 51.4 + 99.0 | 1.2 |
-| build-speed, PostgreSQL 10k | 123.1 s | 15.0 + 99.4 + 30.5 | 2.5 |
+| build-speed 836a57b, SQLite 2000 | 37.6 s | 10.0 + 21.0 | 2.0 |
+| build-speed 836a57b, PostgreSQL 2000 | 27.0 s | 3.4 + 19.2 + 6.6 | 3.1 |
+| build-speed 836a57b, SQLite 10k (quiet) | **75.5 s** | 49.4 + 92.9 | 0.8 |
+| build-speed 836a57b, PostgreSQL 10k (quiet) | **77.7 s** | 14.9 + 94.1 + 31.0 | 0.7 |
 
-The build-speed rows ran beside another session's 100,000-patient build (which kept one core or
-more busy), so their wall times say little; their CPU is what changed: at 10k, 207 -> 150 s on
-SQLite and about 250 -> 145 s on PostgreSQL (server included), which on two free cores bounds
-the wall near 75 s plus the serial tail (10k SQLite: index build 4.9 s, window sums 4.6 s,
-rest 2.3 s; PostgreSQL: 2.6, 3.4, 5.5 s). Not yet measured on a quiet machine. Where the CPU
-went: workers (a 200-patient chunk, 2.6 -> 1.8 s): the cyclic collector paused for the whole
-chunk (a sixth of it), driver values made a column at a time with each distinct date, time
-and list written once; SQLite main process: one transaction, the two scattered indexes built
-after the load, the commit leaving the log to the background checkpointer (the tail at 10k
-24.5 -> 11.8 s); PostgreSQL server: foreign keys added back after the load (one join each
-instead of a trigger per row: 18.3 -> 6.5 s at 2000).
+The 2000-patient runs shared the machine with another session's 100,000-patient build, so
+their wall times say little beside each other; the 10k runs were alone. Server CPU of the
+main-branch PostgreSQL 10k run was not measured then (~90 s from 18.3 s at 2000). At 10k the
+build's CPU went 207 -> 142 s on SQLite and about 250 -> 140 s on PostgreSQL (server
+included); the serial tail after the load is 3.6 s index build, 3.5 s window sums, 2.2 s rest
+on SQLite (24.5 s in all before the checkpoint and index changes) and 2.1, 3.2, 5.7 s on
+PostgreSQL. Where the CPU went: workers (a 200-patient chunk, 2.6 -> 1.8 s): the cyclic
+collector paused for the whole chunk (a sixth of it), driver values made a column at a time
+with each distinct date, time and list written once; SQLite main process: one transaction,
+the two scattered indexes built after the load, ids shifted by the INSERT itself, the commit
+leaving the log to the background checkpointer; PostgreSQL server: foreign keys added back
+after the load (one join each instead of a trigger per row: 18.3 -> 6.6 s at 2000).
 """
 
 from __future__ import annotations
