@@ -18,24 +18,28 @@ Deterministic for a seed and an end date; written with bulk inserts in chunks of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
+from sqlalchemy.orm import Session
 
 from acuhead.domain.redflags import CATALOGUE
+from acuhead.gcpause import cycle_collection_paused
 from acuhead.services import accounts, appointments, schedules
 from acuhead.services.actors import Actor, Role
 from acuhead.store import block_aggregates, day_units
-from acuhead.store.bulk import bulk_insert
+from acuhead.store.bulk import bulk_insert, foreign_keys_deferred, indexes_deferred
 from acuhead.store.day_units import rows_from_insert_dicts
 from acuhead.store.db import Database
 from acuhead.store.mapping import to_utc
@@ -106,6 +110,23 @@ def _phenotype(rng: random.Random) -> tuple[str, float, float, bool]:
             return name, p, mig, moh
     name, _share, p, mig, moh = PHENOTYPES[0]
     return name, p, mig, moh
+
+
+# When a day's entry was made, after 21:00 that evening: mostly at once, now and then the next
+# morning or days later (late entries). Drawn with ``rng.choice`` (the stream depends only on
+# the number of choices).
+_ENTRY_DELAYS = tuple(dt.timedelta(hours=h) for h in (0, 0, 0, 1, 14, 60))
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(start: dt.date, days: int) -> tuple[tuple[dt.date, dt.datetime], ...]:
+    """The ``days`` dates from ``start`` with 21:00 of each, made once for every patient of a
+    run (they all share the calendar)."""
+    out = []
+    for k in range(days):
+        day = start + dt.timedelta(days=k)
+        out.append((day, dt.datetime.combine(day, dt.time(21, 0))))
+    return tuple(out)
 
 
 class _Ids:
@@ -201,8 +222,7 @@ def _patient_rows(
     stress = rng.uniform(3, 6)
     prev_poor_sleep = False
     ongoing_until: dt.datetime | None = None
-    for k in range(days):
-        day = start + dt.timedelta(days=k)
+    for k, (day, evening) in enumerate(_calendar(start, days)):
         stress = min(10.0, max(0.0, 0.7 * stress + 0.3 * rng.gauss(4.5, 2.5)))
         sleep = round(min(10.5, max(3.0, rng.gauss(7.0, 1.1) - 0.12 * (stress - 4))), 1)
         menstruating = sex == "female" and (k + cycle_offset) % 28 < 5
@@ -347,8 +367,7 @@ def _patient_rows(
                     "menstruating": menstruating if sex == "female" else None,
                     "notes": "",
                     "triggers": triggers,
-                    "recorded_utc": dt.datetime.combine(day, dt.time(21, 0))
-                    + dt.timedelta(hours=rng.choice((0, 0, 0, 1, 14, 60))),
+                    "recorded_utc": evening + rng.choice(_ENTRY_DELAYS),
                     "version": 1,
                 }
             )
@@ -587,18 +606,53 @@ class _Chunk:
     made: dict[str, int]  # rows made per counted id (attacks, courses, sessions)
 
 
-def _driver_value(column_type: Any) -> Callable[[Any], Any] | None:
-    """How a Python value becomes what SQLAlchemy would bind for this column on SQLite: dates
-    and times as its text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS.ffffff``), JSON as
+def _driver_column(column_type: Any) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """How one column's Python values become what SQLAlchemy would bind for it on SQLite:
+    dates and times as its text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS.ffffff``), JSON as
     ``json.dumps`` text. PostgreSQL's COPY reads the same text into its typed columns. None:
-    the value is bound as it is."""
+    the values are bound as they are.
+
+    A whole column at a time, each distinct value written once: a chunk's rows share a few
+    hundred dates and a few dozen lists of strings (triggers, locations), so the text of each
+    is one string object, which also pickles once per chunk (pickle's memo) on its way to the
+    writing process (issue 17: the registry build)."""
     if isinstance(column_type, JSON):
-        return json.dumps
+        return _json_texts
     if isinstance(column_type, DateTime):
-        return lambda v: None if v is None else v.isoformat(" ", "microseconds")
+        return _datetime_texts
     if isinstance(column_type, Date):
-        return lambda v: None if v is None else v.isoformat()
+        return _date_texts
     return None
+
+
+def _date_texts(values: Sequence[dt.date | None]) -> list[str | None]:
+    texts: dict[dt.date | None, str | None] = {v: v.isoformat() for v in set(values) if v}
+    texts[None] = None
+    return [texts[v] for v in values]
+
+
+def _datetime_texts(values: Sequence[dt.datetime | None]) -> list[str | None]:
+    # Naive values only (the generator's): equal values (fold aside) have equal text.
+    texts: dict[dt.datetime | None, str | None] = {
+        v: v.isoformat(" ", "microseconds") for v in set(values) if v
+    }
+    texts[None] = None
+    return [texts[v] for v in values]
+
+
+def _json_texts(values: Sequence[Any]) -> list[str]:
+    texts: dict[tuple[str, ...], str] = {}
+    out = []
+    for v in values:
+        if type(v) is list and all(type(x) is str for x in v):
+            key = tuple(v)
+            text_ = texts.get(key)
+            if text_ is None:
+                text_ = texts[key] = json.dumps(v)
+            out.append(text_)
+        else:
+            out.append(json.dumps(v))
+    return out
 
 
 def _driver_rows(
@@ -611,20 +665,27 @@ def _driver_rows(
     columns = tuple(rows[0])
     get = itemgetter(*columns)
     convert = [
-        (i, f) for i, c in enumerate(columns) if (f := _driver_value(table.c[c].type)) is not None
+        (i, f) for i, c in enumerate(columns) if (f := _driver_column(table.c[c].type)) is not None
     ]
-    out: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(get(row))
-        for i, f in convert:
-            values[i] = f(values[i])
-        out.append(tuple(values))
-    return columns, out
+    if not convert:
+        return columns, list(map(get, rows))
+    values: list[Sequence[Any]] = list(zip(*map(get, rows), strict=True))
+    for i, f in convert:
+        values[i] = f(values[i])
+    return columns, list(zip(*values, strict=True))
 
 
 def _build_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     """Patients ``lo..hi-1``: their rows and their day units (counted by the domain through
-    ``store.day_units``), as driver values. No database: runs in a worker process."""
+    ``store.day_units``), as driver values. No database: runs in a worker process.
+
+    The cyclic garbage collector is paused throughout (`gcpause`): the chunk's millions of
+    objects make no cycles, and walking them again and again was a sixth of a worker's time."""
+    with cycle_collection_paused():
+        return _make_chunk(spec, lo, hi)
+
+
+def _make_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     ids = {name: _Ids(0) for name in _COUNTED}
     out: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in _TABLES}
     for i in range(lo, hi):
@@ -644,45 +705,121 @@ def _build_chunk(spec: _Spec, lo: int, hi: int) -> _Chunk:
     units, statuses = rows_from_insert_dicts(out)
     for p in out["patients"]:  # as the day-unit refresh keeps it (store.day_units)
         p["migraine_diagnosed"] = statuses[p["id"]]
-    date = _driver_value(Date())
-    assert date is not None
+    tables = {name: _driver_rows(model, out[name]) for name, model in _TABLES}
+    out.clear()  # the dicts go before the day units are copied
+    if units:
+        values: list[Sequence[Any]] = list(zip(*units, strict=True))
+        values[1] = _date_texts(values[1])
+        units = list(zip(*values, strict=True))
     return _Chunk(
-        tables={name: _driver_rows(model, out[name]) for name, model in _TABLES},
-        day_units=[(r[0], date(r[1]), *r[2:]) for r in units],
+        tables=tables,
+        day_units=units,
         made={name: ids[name].next for name in _COUNTED},
     )
 
 
-def _shift(
-    columns: tuple[str, ...], rows: list[tuple[Any, ...]], by: dict[int, int]
-) -> list[tuple[Any, ...]]:
-    """``rows`` with the values at the positions in ``by`` raised by its offsets."""
-    if not by or not any(by.values()):
-        return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, offset in by.items():
-            if values[i] is not None:
-                values[i] += offset
-        out.append(tuple(values))
-    return out
-
-
-def _write_chunk(db: Database, chunk: _Chunk, base: dict[str, int]) -> None:
-    """One chunk in one transaction, in bulk through the driver (COPY on PostgreSQL); then
-    ``base`` moves past the ids it used."""
-    with db.write() as session:
-        for name, model in _TABLES:
-            columns, rows = chunk.tables[name]
-            if not rows:  # no columns either (see _driver_rows)
-                continue
-            by = {columns.index(col): base[counter] for col, counter in _SHIFTED.get(name, ())}
-            table_name = cast(Table, model.__table__).name
-            bulk_insert(session, table_name, columns, _shift(columns, rows, by), binary=False)
-        bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
+def _insert_chunk(session: Session, chunk: _Chunk, base: dict[str, int]) -> None:
+    """One chunk's rows, in bulk through the driver (COPY on PostgreSQL), in the caller's
+    transaction; then ``base`` moves past the ids it used."""
+    for name, model in _TABLES:
+        columns, rows = chunk.tables[name]
+        if not rows:  # no columns either (see _driver_rows)
+            continue
+        by = {col: base[counter] for col, counter in _SHIFTED.get(name, ())}
+        table_name = cast(Table, model.__table__).name
+        bulk_insert(session, table_name, columns, rows, binary=False, offsets=by)
+    bulk_insert(session, "day_units", day_units.COLUMNS, chunk.day_units, binary=False)
     for name in _COUNTED:
         base[name] += chunk.made[name]
+
+
+# The tables the chunks fill, parents first.
+_LOADED = (*(cast(Table, model.__table__).name for _, model in _TABLES), "day_units")
+# The indexes a fresh load builds at the end rather than row by row: the chunks arrive in
+# patient order, so every other index of the loaded tables gets its keys in ascending order
+# (ids, patient ids, the one clinic then ids) and only grows at its right edge, which costs less
+# than building it afterwards in a step nothing runs beside; these two take the keys of each
+# patient's days scattered over a year of dates.
+_DEFERRED_INDEXES = ("ix_diary_days_clinic_day", "ix_day_units_clinic_day_num")
+# SQLite's page cache while a fresh registry is loaded (KiB; the connection's own is 2 MiB),
+# and so the memory its index builds sort in before they spill to temporary files.
+LOAD_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _chunk_writer(
+    db: Database, *, fresh: bool, workers: int = 1
+) -> Iterator[Callable[[_Chunk, dict[str, int]], None]]:
+    """What writes the chunks, in order.
+
+    Into a database with patients already (``acuhead demo`` run again): each chunk in a
+    transaction of its own, as any writer would.
+
+    Into one with none (``fresh``: so no diary, attack or day-unit rows either, since they all
+    belong to a patient): every chunk in one transaction, with the loaded tables' secondary
+    indexes dropped first and made again from their own DDL at the end (`indexes_deferred`),
+    on PostgreSQL their foreign keys likewise (`foreign_keys_deferred`: checked by one join
+    each when added again), and on SQLite a larger page cache and ``workers`` sorter threads
+    meanwhile. All or nothing: a build that fails or is killed leaves the database as it was,
+    indexes and keys included, and is simply run again; nothing else writes meanwhile
+    (SQLite: the write lock is held; PostgreSQL: the altered tables are locked) and readers
+    see the empty registry until the commit. Journal and synchronous settings are left as the
+    connection has them (SQLite: WAL, NORMAL)."""
+    if not fresh:
+
+        def each(chunk: _Chunk, base: dict[str, int]) -> None:
+            with db.write() as session:
+                _insert_chunk(session, chunk, base)
+
+        yield each
+        return
+    with db.write() as session:
+        conn = session.connection()
+        if db.is_sqlite:
+            # This connection's settings for the load only: it is closed after the commit
+            # rather than pooled (detached), so no other work gets them. The index builds at
+            # the end sort in helper threads (the worker processes are done by then, so their
+            # cores are free). And the commit leaves the log to the background checkpointer
+            # (`db.Checkpointer`, PASSIVE, beside the window sums) instead of copying the whole
+            # registry into the database file itself, while the tail waits: 5-8 s at 10,000.
+            conn.connection.detach()
+            for pragma, value in (
+                ("cache_size", -LOAD_CACHE_KIB),
+                ("threads", workers),
+                ("wal_autocheckpoint", 0),
+            ):
+                conn.exec_driver_sql(f"PRAGMA {pragma}={int(value)}")
+        with (
+            indexes_deferred(session, _LOADED, only=_DEFERRED_INDEXES),
+            foreign_keys_deferred(session, _LOADED),
+        ):
+            yield functools.partial(_insert_chunk, session)
+
+
+def _make_and_write(
+    spec: _Spec,
+    bounds: list[tuple[int, int]],
+    workers: int,
+    write: Callable[[_Chunk, int], None],
+) -> None:
+    """Make the chunks ``bounds`` (in worker processes when there is more than one chunk and
+    more than one core) and hand each to ``write`` in order, with its number of patients."""
+    if len(bounds) > 1 and workers > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # At most one chunk per worker waits to be written, so memory stays bounded.
+            pending: deque[tuple[Future[_Chunk], int]] = deque()
+            for lo, hi in bounds:
+                if len(pending) >= workers + 1:
+                    future, n = pending.popleft()
+                    write(future.result(), n)
+                pending.append((pool.submit(_build_chunk, spec, lo, hi), hi - lo))
+            while pending:
+                future, n = pending.popleft()
+                write(future.result(), n)
+    else:
+        for lo, hi in bounds:
+            write(_build_chunk(spec, lo, hi), hi - lo)
 
 
 def generate(
@@ -726,33 +863,26 @@ def generate(
     totals = {"days": 0, "attacks": 0}
     bounds = [(lo, min(patients, lo + chunk)) for lo in range(0, patients, chunk)]
 
-    def write(part: _Chunk, n: int) -> None:
-        _write_chunk(db, part, base)
-        totals["days"] += len(part.tables["days"][1])
-        totals["attacks"] += part.made["attacks"]
-        if progress:
-            progress(n)
-
     # The cores this process may run on (a container's CPU set, not the host's count).
     workers = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
-    if len(bounds) > 1 and workers > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            # At most one chunk per worker waits to be written, so memory stays bounded.
-            pending: deque[tuple[Future[_Chunk], int]] = deque()
-            for lo, hi in bounds:
-                if len(pending) >= workers + 1:
-                    future, n = pending.popleft()
-                    write(future.result(), n)
-                pending.append((pool.submit(_build_chunk, spec, lo, hi), hi - lo))
-            while pending:
-                future, n = pending.popleft()
-                write(future.result(), n)
-    else:
-        for lo, hi in bounds:
-            write(_build_chunk(spec, lo, hi), hi - lo)
+    # The collector paused meanwhile (`gcpause`): each chunk arrives as a million or so new
+    # tuples, which it would otherwise walk again and again while they wait to be written.
+    with (
+        cycle_collection_paused(),
+        _chunk_writer(db, fresh=max_pid == 0 and patients > 0, workers=workers) as insert,
+    ):
+
+        def write(part: _Chunk, n: int) -> None:
+            insert(part, base)
+            totals["days"] += len(part.tables["days"][1])
+            totals["attacks"] += part.made["attacks"]
+            if progress:
+                progress(n)
+
+        _make_and_write(spec, bounds, workers, write)
+
     if not db.is_sqlite and patients:
         # Planner statistics after the bulk load (autovacuum may be slow, or off): without
         # them the window sums below and the outcome queries get row estimates thousands of

@@ -13,12 +13,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+import pytest
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from acuhead import demo
 from acuhead.store import block_aggregates
+from acuhead.store.bulk import bulk_insert, secondary_indexes
 from acuhead.store.day_units import refresh_day_units
-from acuhead.store.db import Database, upgrade
+from acuhead.store.db import SQLITE_AUTOCHECKPOINT_PAGES, Database, upgrade
 from acuhead.store.models import (
     AdverseEventRow,
     AttackRow,
@@ -100,3 +103,93 @@ def test_bulk_day_units_and_windows_equal_a_recount_of_each_patient(db: Database
     with db.write() as s:
         block_aggregates.rebuild_all(s)
     assert snapshot(db, BlockAggregateRow) == bulk[BlockAggregateRow]
+
+
+def indexes(db: Database) -> list[tuple[Any, ...]]:
+    """Every index and constraint of the database with its definition, as the database keeps
+    them (SQLite keeps a table's constraints in its CREATE TABLE text)."""
+    with db.read() as s:
+        if db.is_sqlite:
+            found = s.execute(text("SELECT type, tbl_name, name, sql FROM sqlite_master"))
+        else:
+            found = s.execute(
+                text(
+                    "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema() UNION ALL "
+                    "SELECT contype::text, conrelid::regclass::text, conname, "
+                    "pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE connamespace = current_schema()::regnamespace"
+                )
+            )
+        return sorted(tuple(r) for r in found)
+
+
+def test_a_fresh_build_leaves_every_index_and_key_as_the_migrations_made_them(db: Database) -> None:
+    # Into a database with no patient the chunks are loaded with the secondary indexes (and on
+    # PostgreSQL the foreign keys) dropped and then made again from their own definitions
+    # (store.bulk.indexes_deferred, foreign_keys_deferred).
+    before = indexes(db)
+    with db.read() as s:
+        deferred = secondary_indexes(s, demo._LOADED)
+    assert {"ix_diary_days_clinic_day", "ix_day_units_clinic_day_num"} <= {n for n, _ in deferred}
+    demo.generate(db, patients=3, days=60, seed=2, end=END)
+    assert indexes(db) == before
+    if db.is_sqlite:  # the load's connection settings went with its connection
+        with db.write() as s:
+            conn = s.connection()
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+            assert conn.exec_driver_sql("PRAGMA threads").scalar() == 0
+            autocheckpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+            assert autocheckpoint == SQLITE_AUTOCHECKPOINT_PAGES
+    demo.generate(db, patients=2, days=60, seed=2, end=END)  # not fresh: chunk by chunk
+    assert indexes(db) == before
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 5
+
+
+def test_a_fresh_build_that_fails_leaves_the_database_as_it_was(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = indexes(db)
+    monkeypatch.setattr(demo.os, "sched_getaffinity", lambda _pid: {0})  # no worker processes
+    real = demo._insert_chunk
+    calls: list[int] = []
+
+    def fail_on_the_second(session: Any, chunk: Any, base: dict[str, int]) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed mid-build")
+        real(session, chunk, base)
+
+    monkeypatch.setattr(demo, "_insert_chunk", fail_on_the_second)
+    with pytest.raises(RuntimeError, match="killed mid-build"):
+        demo.generate(db, patients=4, days=40, seed=2, chunk=2, end=END)
+    assert indexes(db) == before
+    with db.read() as s:
+        for model in (Patient, DiaryDayRow, AttackRow, DayUnitRow):
+            assert s.scalar(select(func.count()).select_from(model)) == 0, model.__tablename__
+    monkeypatch.setattr(demo, "_insert_chunk", real)
+    result = demo.generate(db, patients=4, days=40, seed=2, chunk=2, end=END)  # run again
+    assert result.patients == 4 and indexes(db) == before
+
+
+def test_a_row_without_its_parent_still_fails_a_fresh_build(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The foreign keys dropped for the load (PostgreSQL) check every row when added again.
+    before = indexes(db)
+    real = demo._insert_chunk
+
+    def with_an_orphan(session: Any, chunk: Any, base: dict[str, int]) -> None:
+        real(session, chunk, base)
+        columns, rows = chunk.tables["days"]
+        orphan = list(rows[0])
+        orphan[columns.index("patient_id")] = 999_999
+        bulk_insert(session, "diary_days", columns, [tuple(orphan)], binary=False)
+
+    monkeypatch.setattr(demo, "_insert_chunk", with_an_orphan)
+    with pytest.raises(IntegrityError):
+        demo.generate(db, patients=2, days=40, seed=2, end=END)
+    assert indexes(db) == before
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(DiaryDayRow)) == 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -126,17 +128,22 @@ def bulk_insert(
     *,
     json_as_text: bool = False,
     binary: bool = True,
+    offsets: Mapping[str, int] | None = None,
 ) -> None:
     """Insert rows of driver values: COPY on PostgreSQL (no bind parameters at all), on SQLite
     one prepared INSERT executed per row, in slices under the bind-parameter limit.
     ``json_as_text``: the rows' JSON values are JSON text already (PostgreSQL). ``binary=False``:
     the rows hold dates and times as text (SQLite's driver values, as the demo builds them),
-    which only a text COPY reads."""
+    which only a text COPY reads. ``offsets``: column -> a whole number added to that column's
+    non-null values as they are written (ids numbered from 1 in a demo chunk, moved to their
+    place): on SQLite by the INSERT itself (``? + n``), on PostgreSQL to each row here."""
     if not rows:
         return
     conn = session.connection()
     cols = ", ".join(columns)
+    shift = {columns.index(c): int(n) for c, n in (offsets or {}).items() if n}
     if conn.dialect.name == "postgresql":
+        rows = _shifted(rows, shift)
         raw: Any = conn.connection.driver_connection
         to_text = None if json_as_text else json_text_columns(table, columns)
         types = binary_copy_types(table, columns) if BINARY_COPY and binary else None
@@ -151,10 +158,24 @@ def bulk_insert(
                 for row in rows:
                     copy.write_row(row)
         return
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join(f"? + {shift[i]}" if i in shift else "?" for i in range(len(columns)))
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - constants only
     for part in chunks(rows, len(columns)):
         conn.exec_driver_sql(sql, list(part))
+
+
+def _shifted(rows: Sequence[tuple[Any, ...]], by: Mapping[int, int]) -> Sequence[tuple[Any, ...]]:
+    """``rows`` with the values at the positions in ``by`` raised by its offsets (None stays)."""
+    if not by:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, offset in by.items():
+            if values[i] is not None:
+                values[i] += offset
+        out.append(tuple(values))
+    return out
 
 
 # COPY in PostgreSQL's binary form: psycopg writes each value's bytes in C instead of text
@@ -234,3 +255,89 @@ def json_text_columns(
         return tuple(out)
 
     return convert
+
+
+def secondary_indexes(session: Session, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """The indexes of ``tables`` that back no constraint (no primary key, no unique
+    constraint), as (name, the DDL the database keeps for it), in name order."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = "
+                "format('%I.%I', i.schemaname, i.indexname)::regclass) "
+                "ORDER BY i.indexname"
+            ),
+            {"tables": list(tables)},
+        )
+    else:
+        # sqlite_master keeps the CREATE INDEX text as it was written; the indexes SQLite
+        # makes for a constraint itself have none.
+        marks = ", ".join(f":t{i}" for i in range(len(tables)))
+        rows = conn.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
+                f"AND tbl_name IN ({marks}) AND sql IS NOT NULL ORDER BY name"
+            ),
+            {f"t{i}": t for i, t in enumerate(tables)},
+        )
+    return [(str(name), str(ddl)) for name, ddl in rows]
+
+
+@contextmanager
+def indexes_deferred(
+    session: Session, tables: Sequence[str], only: Collection[str] | None = None
+) -> Iterator[None]:
+    """Load ``tables`` without keeping their secondary indexes up to date row by row: they are
+    dropped here and made again, from the very DDL the database kept for them, when the block
+    ends; all in the caller's transaction (DDL is transactional on both engines), so a failure
+    rolls the drop back with the rows and the schema is never left without them.
+
+    An index built once over sorted keys costs a fraction of millions of inserts into it at
+    scattered places (a diary's ``(clinic_id, day)``: issue 17, the registry build). Meant for
+    tables that start empty; the unique and primary-key indexes stay (they check the rows).
+    ``only``: these of them (by name) and no others."""
+    found = [
+        (name, ddl)
+        for name, ddl in secondary_indexes(session, tables)
+        if only is None or name in only
+    ]
+    conn = session.connection()
+    for name, _ddl in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _name, ddl in found:
+        conn.exec_driver_sql(ddl)
+
+
+@contextmanager
+def foreign_keys_deferred(session: Session, tables: Sequence[str]) -> Iterator[None]:
+    """PostgreSQL: load ``tables`` with their foreign keys dropped, then add them again from
+    their own definitions (``pg_get_constraintdef``, same names) when the block ends, in the
+    caller's transaction. Adding a foreign key checks every row at once, with one join; kept
+    during the load, each row fired its own trigger and lookup, which was most of the server's
+    CPU in a registry build (issue 17). A row without its parent still fails the transaction,
+    at the end instead of at its COPY. SQLite checks its foreign keys in the insert itself,
+    cheaply, and cannot drop one without rebuilding the table: left as it is there."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    found = [
+        (str(table), str(name), str(definition))
+        for table, name, definition in conn.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'f' "
+                "AND conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY conrelid, conname"
+            ),
+            {"tables": list(tables)},
+        )
+    ]
+    for table, name, _definition in found:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    for table, name, definition in found:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')

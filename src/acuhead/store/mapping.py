@@ -69,6 +69,9 @@ def with_fold(
     (docs/clinical-rules.md). Outside a repeated hour the value is returned unchanged."""
     if local is None or utc is None or tz is None:
         return local
+    offset = ZoneInfo(tz).utcoffset(local)
+    if local.fold == 0 and offset is not None and local - offset == utc:
+        return local  # what the fold=0 reading gives: never the repeated hour's second pass
     later = local.replace(fold=1)
     if to_utc(later, tz) == utc and to_utc(local.replace(fold=0), tz) != utc:
         return later
