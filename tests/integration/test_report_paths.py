@@ -15,6 +15,7 @@ the responder's denominators) and six per patient are migraine days.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 from typing import Any
 
@@ -226,3 +227,25 @@ def test_the_database_counts_sleep_in_billionths_of_an_hour_as_python_does(db: D
         stmt = select(sleep_units_sql(total_p, n_p, dialect))
         got = [s.execute(stmt, {"total": t, "n": n}).scalar_one() for t, n in pairs]
     assert got == [sleep_units(t, n) for t, n in pairs]
+
+
+def test_the_report_is_built_with_the_cycle_collector_paused_and_restores_it(
+    db: Database, varied: dict[str, int], world: World
+) -> None:
+    """The report pauses Python's cyclic collector while it builds (a quarter of its time at
+    registry scale went to the collector's walks) and turns it back on afterwards, also when
+    the report fails part-way."""
+    seen: list[bool] = []
+    with db.read() as s:
+        report_module.practice_report(
+            s, clinic_id=world.clinic_x, progress=lambda _: seen.append(gc.isenabled())
+        )
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+    def fail(_: str) -> None:
+        raise RuntimeError("stopped part-way")
+
+    with db.read() as s, pytest.raises(RuntimeError):
+        report_module.practice_report(s, clinic_id=world.clinic_x, progress=fail)
+    assert gc.isenabled()

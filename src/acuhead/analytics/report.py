@@ -90,6 +90,7 @@ from acuhead.domain.outcomes import (
     proportion_summary,
     responder,
 )
+from acuhead.gcpause import cycle_collection_paused
 
 # Progress steps, in order (the CLI sizes its bar with this).
 REPORT_STEPS: tuple[str, ...] = (
@@ -313,8 +314,23 @@ def practice_report(
     config: OutcomeConfig = DEFAULT_OUTCOME_CONFIG,
     progress: Progress | None = None,
 ) -> PracticeReport:
-    """The report as a typed result (its JSON: README "Outcomes JSON")."""
+    """The report as a typed result (its JSON: README "Outcomes JSON").
 
+    Built with Python's cyclic collector paused (``gcpause``): the report makes tens of
+    thousands of short-lived rows and values per 10,000 patients and no reference cycles, and
+    the collector's walks over them were a quarter of its time at registry scale (0.39-0.50 s
+    against 0.30-0.38 s on PostgreSQL at 10,000 x 365, issue 17)."""
+    with cycle_collection_paused():
+        return _practice_report(session, clinic_id, practitioner_id, config, progress)
+
+
+def _practice_report(
+    session: Session,
+    clinic_id: int,
+    practitioner_id: int | None,
+    config: OutcomeConfig,
+    progress: Progress | None,
+) -> PracticeReport:
     def step(name: str) -> None:
         if progress:
             progress(name)
