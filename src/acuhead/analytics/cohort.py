@@ -643,13 +643,17 @@ def stored_trend_sums(
     def counted(n: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.count(case((n > 0, literal(1))))
 
+    def per_recorded_day(total: ColumnElement[Any]) -> ColumnElement[Any]:
+        # The WHERE clause keeps only windows with recorded days: no CASE needed per row.
+        return func.coalesce(func.sum(total * (scale // recorded)), 0)
+
     sleep_n = agg.c.sleep_hours_n
     nano = sleep_units_sql(agg.c.sleep_hours_sum, sleep_n, session.get_bind().dialect.name)
     columns: list[ColumnElement[Any]] = [
         func.count(),
-        scaled(agg.c.migraine_days, recorded),
-        scaled(agg.c.headache_days, recorded),
-        scaled(agg.c.acute_medication_days, recorded),
+        per_recorded_day(agg.c.migraine_days),
+        per_recorded_day(agg.c.headache_days),
+        per_recorded_day(agg.c.acute_medication_days),
         scaled(agg.c.stress_sum, agg.c.stress_n),
         counted(agg.c.stress_n),
         scaled(agg.c.neck_tension_sum, agg.c.neck_tension_n),

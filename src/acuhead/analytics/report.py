@@ -84,6 +84,7 @@ from acuhead.domain.outcomes import (
     DEFAULT_OUTCOME_CONFIG,
     MECHANISM_MEASURES,
     PER_DAYS,
+    BlockCounts,
     OutcomeConfig,
     block_label,
     mean_summary,
@@ -213,15 +214,30 @@ def clinic_mechanisms(cohort: Sequence[Endpoints], config: OutcomeConfig) -> Cli
     go with the change in headache days across patients (domain.mechanisms; association, not
     cause)? The mechanisms no clinic can measure are listed with their grade only."""
     observable = []
+    # Each patient's two windows and headache rates once for the three measures; a measure's
+    # mean read from the stored counts by position (``Block.mean_of``'s same division).
+    windows = [
+        (
+            pb.baseline.counts,
+            pb.baseline.headache_rate,
+            pb.target.counts if pb.target is not None else None,
+            pb.target.headache_rate if pb.target is not None else None,
+        )
+        for pb in cohort
+    ]
+    fields = BlockCounts._fields
     for name in MECHANISM_MEASURES:
+        at_sum, at_n = fields.index(f"{name}_sum"), fields.index(f"{name}_n")
         before: list[tuple[float | None, float | None]] = []
         after: list[tuple[float | None, float | None]] = []
-        for pb in cohort:
-            target = pb.target
-            before.append((pb.baseline.mean_of(name), pb.baseline.headache_rate))
-            after.append(
-                (target.mean_of(name), target.headache_rate) if target is not None else (None, None)
-            )
+        for base, base_rate, target, target_rate in windows:
+            n = base[at_n]
+            before.append((base[at_sum] / n if n else None, base_rate))
+            if target is None:
+                after.append((None, None))
+            else:
+                n = target[at_n]
+                after.append((target[at_sum] / n if n else None, target_rate))
         result = association(before, after, measure=name, level=config.level)
         mechanism, grade = measure_mechanism(name)
         result.update(mechanism=mechanism, grade=grade)
