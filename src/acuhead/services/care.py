@@ -78,6 +78,7 @@ from acuhead.services.actors import Actor, Role, load_patient, require_staff
 from acuhead.services.diary import check_not_future, load_diary
 from acuhead.store.audit import audit
 from acuhead.store.care_records import (
+    keep_version,
     session_record,
     write_session_row,
 )
@@ -776,19 +777,7 @@ def update_treatment_session(
     if prescription_id != row.prescription_id:
         _links(session, patient, None, prescription_id)
     _links(session, patient, course_id, None)
-    session.add(
-        SessionVersionRow(
-            clinic_id=row.clinic_id,
-            patient_id=row.patient_id,
-            session_id=row.id,
-            version=row.version,
-            start_local=row.start_local,
-            course_id=row.course_id,
-            prescription_id=row.prescription_id,
-            record=dict(row.record or {}),
-            changed_by=actor.user_id,
-        )
-    )
+    keep_version(session, row, changed_by=actor.user_id)
     write_session_row(
         session,
         patient=patient,

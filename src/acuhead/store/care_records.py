@@ -105,6 +105,24 @@ def write_session_row(
     return row
 
 
+def keep_version(session: Session, row: TreatmentSessionRow, *, changed_by: int | None) -> None:
+    """Keep the session as it is now in ``session_versions`` before a correction replaces it
+    (an edit or an import): a clinical record is corrected, never rewritten without trace."""
+    session.add(
+        SessionVersionRow(
+            clinic_id=row.clinic_id,
+            patient_id=row.patient_id,
+            session_id=row.id,
+            version=row.version,
+            start_local=row.start_local,
+            course_id=row.course_id,
+            prescription_id=row.prescription_id,
+            record=dict(row.record or {}),
+            changed_by=changed_by,
+        )
+    )
+
+
 def latest_course(session: Session, patient_id: int) -> CourseRow | None:
     return session.scalars(
         select(CourseRow)
@@ -190,19 +208,7 @@ def merge_care(
         if session_as_dict(record) == row.record:
             row.course_id = linked
             continue
-        session.add(
-            SessionVersionRow(
-                clinic_id=row.clinic_id,
-                patient_id=row.patient_id,
-                session_id=row.id,
-                version=row.version,
-                start_local=row.start_local,
-                course_id=row.course_id,
-                prescription_id=row.prescription_id,
-                record=dict(row.record or {}),
-                changed_by=changed_by,
-            )
-        )
+        keep_version(session, row, changed_by=changed_by)
         write_session_row(
             session,
             patient=patient,
