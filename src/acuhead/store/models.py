@@ -394,7 +394,19 @@ class TreatmentSessionRow(Base):
     the outcome analytics read (date, pain before/after) are kept beside it."""
 
     __tablename__ = "treatment_sessions"
-    __table_args__ = (Index("ix_treatment_sessions_patient_start", "patient_id", "start_local"),)
+    __table_args__ = (
+        Index("ix_treatment_sessions_patient_start", "patient_id", "start_local"),
+        # Every column the practice report's anchors read, in patient order per clinic
+        # (analytics.cohort.stored_cohort; migration 0115).
+        Index(
+            "ix_treatment_sessions_clinic_anchor",
+            "clinic_id",
+            "patient_id",
+            "start_local",
+            "pain_before",
+            "pain_after",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
